@@ -1,0 +1,100 @@
+/* ilheap: a module-relative heap for IL method bodies.
+ *
+ * One heap serves one loaded module. Every block it returns lies at a positive
+ * offset from the module's base and inside the heap's window:
+ *
+ *     base < p   and   p + size <= base + window
+ *
+ * so that (p - base) is a valid method RVA. The heap only allocates; all of
+ * its memory is released at once by ilheap_heap_destroy (module unload).
+ * Memory is read-write and never executable. Blocks come back zeroed.
+ *
+ * Thread safety: ilheap_heap_alloc and ilheap_heap_stats may be called from any
+ * number of threads at once; allocation is lock-free until a chunk must be
+ * added. ilheap_heap_destroy must not race with any other call on that heap.
+ */
+#ifndef ILHEAP_HEAP_H
+#define ILHEAP_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ilheap/export.h"
+#include "ilheap/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The default window: RVAs stay valid as signed 32-bit integers (SSCLI's
+ * METHOD_MAX_RVA; System.Reflection.Metadata reads RVAs as int). */
+#define ILHEAP_DEFAULT_WINDOW 0x7FFFFFFFull
+/* The largest window a heap may ask for: the full unsigned 32-bit RVA. */
+#define ILHEAP_MAX_WINDOW 0xFFFFFFFFull
+
+/* ilheap_heap_options_t.flags */
+enum {
+    /* Do not pre-fault committed memory in batches (MADV_POPULATE_WRITE);
+     * pages are then faulted in one by one on first write. For measurement. */
+    ILHEAP_NO_POPULATE = 1u << 0,
+};
+
+typedef struct ilheap_heap_options {
+    uint64_t window;      /* bytes above base usable by blocks; 0 = ILHEAP_DEFAULT_WINDOW */
+    uint32_t alignment;   /* block alignment: 4, 8 or 16; 0 = 4 (fat headers need 4) */
+    uint32_t flags;       /* ILHEAP_NO_POPULATE */
+    size_t first_chunk;   /* bytes of the first reservation; 0 = 64 KiB */
+} ilheap_heap_options_t;
+
+typedef struct ilheap_heap ilheap_heap_t;
+
+typedef struct ilheap_heap_stats {
+    uint64_t blocks;          /* blocks handed out */
+    uint64_t bytes_requested; /* sum of the sizes asked for */
+    uint64_t bytes_used;      /* bytes consumed, alignment padding included */
+    uint64_t bytes_reserved;  /* address space reserved by the heap */
+    uint64_t bytes_committed; /* memory made read-write (and populated) */
+    uint64_t chunks;          /* reservations made */
+    uint64_t highest_offset;  /* max (p + size - base) over all blocks; 0 if none */
+} ilheap_heap_stats_t;
+
+/* Fills *options with the defaults. */
+ILHEAP_API void ilheap_heap_options_init(ilheap_heap_options_t *options);
+
+/* Creates the heap of the module loaded at base. image_size is the module's
+ * size in memory (0 if unknown): the heap places its first chunk at the end of
+ * the image. options may be NULL for the defaults. No address space is reserved
+ * until the first allocation.
+ * Returns ILHEAP_OK, ILHEAP_EINVAL (NULL base or out), ILHEAP_EWINDOW,
+ * ILHEAP_EALIGN or ILHEAP_ENOMEM. */
+ILHEAP_API ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
+                                              const ilheap_heap_options_t *options,
+                                              ilheap_heap_t **out);
+
+/* Releases every block and all address space of the heap at once. NULL is a
+ * no-op. No block of the heap may be used afterwards. */
+ILHEAP_API void ilheap_heap_destroy(ilheap_heap_t *heap);
+
+/* Allocates size zeroed bytes inside the window. Returns NULL for size 0, for
+ * a size that can never fit, when the window is full, or when the OS refuses;
+ * the reason is then in ilheap_last_status() / ilheap_last_message(). */
+ILHEAP_API void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size);
+
+/* The same, returning the status: *out is the block or NULL. */
+ILHEAP_API ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out);
+
+/* A consistent-enough snapshot (counters are read without stopping writers). */
+ILHEAP_API ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out);
+
+ILHEAP_API const void *ilheap_heap_base(const ilheap_heap_t *heap);
+ILHEAP_API uint64_t ilheap_heap_window(const ilheap_heap_t *heap);
+
+/* True when [p, p + size) lies inside the heap's window (base < p,
+ * p + size <= base + window). A check for callers that receive pointers. */
+ILHEAP_API int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ILHEAP_HEAP_H */

@@ -1,0 +1,76 @@
+/* ilheap status codes: one list for the whole library.
+ *
+ * Every fallible ilheap function returns an ilheap_status_t: 0 (ILHEAP_OK) on
+ * success or one of the positive codes below. Functions that must return a
+ * pointer (ilheap_heap_alloc, IMethodMalloc::Alloc) return NULL on failure and
+ * record the code and a detailed message for the calling thread, readable with
+ * ilheap_last_status() and ilheap_last_message().
+ *
+ * The list is an X-macro so that the enum, ilheap_status_name() and
+ * ilheap_status_message() can never disagree. Codes are stable once released:
+ * new codes are appended inside their group's numeric range.
+ */
+#ifndef ILHEAP_STATUS_H
+#define ILHEAP_STATUS_H
+
+#include "ilheap/export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* X(name, value, message) */
+#define ILHEAP_STATUS_LIST(X)                                                              \
+    X(ILHEAP_OK, 0, "success")                                                             \
+    /* 1..99: arguments and the heap */                                                    \
+    X(ILHEAP_EINVAL, 1, "invalid argument")                                                \
+    X(ILHEAP_ENOMEM, 2, "out of memory for ilheap's own bookkeeping")                      \
+    X(ILHEAP_EZEROSIZE, 3, "a zero-byte block was requested")                              \
+    X(ILHEAP_ETOOBIG, 4, "the block can never fit in the module's window")                 \
+    X(ILHEAP_ENOSPACE, 5, "no free address space left inside the module's window")         \
+    X(ILHEAP_EALIGN, 6, "unsupported alignment (use 4, 8 or 16)")                          \
+    X(ILHEAP_EWINDOW, 7, "window out of range (1 to 0xFFFFFFFF bytes)")                    \
+    X(ILHEAP_ERACE, 8, "other threads kept taking the free gaps first; gave up")           \
+    X(ILHEAP_EOS_RESERVE, 9, "the OS refused to reserve address space")                    \
+    X(ILHEAP_EOS_COMMIT, 10, "the OS refused to commit memory")                            \
+    X(ILHEAP_EOS_MAPS, 11, "could not read the process's memory map")                      \
+    X(ILHEAP_EOS_RELEASE, 12, "the OS refused to release memory")                          \
+    X(ILHEAP_EUNLOADED, 13, "the module was unloaded; its heap is gone")                   \
+    X(ILHEAP_EHEAP_STATE, 14, "the heap handle is not valid (destroyed or corrupted)")     \
+    /* 100..199: the COM object and the module registry */                                 \
+    X(ILHEAP_ENOTFOUND, 100, "no such module in the registry")                             \
+    /* 200..299: the IL method-body codec */                                               \
+    X(ILHEAP_IL_TRUNCATED_HEADER, 200, "method body truncated inside its header")          \
+    X(ILHEAP_IL_TRUNCATED_CODE, 201, "method body truncated inside its IL code")           \
+    X(ILHEAP_IL_TRUNCATED_SECTION, 202, "method body truncated inside a data section")     \
+    /* 300..399: the PE / ECMA-335 reader */                                               \
+    X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
+    /* 400..499: files and tools */                                                        \
+    X(ILHEAP_EIO, 400, "could not read the file")
+
+typedef enum ilheap_status {
+#define ILHEAP_STATUS_ENUM(name, value, message) name = value,
+    ILHEAP_STATUS_LIST(ILHEAP_STATUS_ENUM)
+#undef ILHEAP_STATUS_ENUM
+} ilheap_status_t;
+
+/* "ILHEAP_ENOSPACE" for ILHEAP_ENOSPACE; "ILHEAP_UNKNOWN" for a code not in the list. */
+ILHEAP_API const char *ilheap_status_name(int status);
+
+/* The fixed one-line message of a code ("unknown status code" if not in the list). */
+ILHEAP_API const char *ilheap_status_message(int status);
+
+/* The status of the calling thread's last failed ilheap call that returned NULL
+ * (ILHEAP_OK if none has failed yet). Successful calls do not reset it. */
+ILHEAP_API ilheap_status_t ilheap_last_status(void);
+
+/* A detailed message for the calling thread's last failure: the fixed message
+ * plus what was asked and why it failed ("window full: 4096 bytes requested,
+ * ..."). Valid until the thread's next failing ilheap call. Never NULL. */
+ILHEAP_API const char *ilheap_last_message(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ILHEAP_STATUS_H */
