@@ -5,16 +5,23 @@
 jmp_buf test_abort_jmp;
 int test_case_status;
 
+/* setjmp lives in its own frame so that the caller's counters are never
+ * clobbered by the longjmp of a failing assertion. */
+static void run_one(const test_case_t *test)
+{
+    test_case_status = 0;
+    if (setjmp(test_abort_jmp) == 0)
+        test->run();
+}
+
 int test_run_cases(int argc, char **argv, const test_case_t *cases, size_t count)
 {
     unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t i = 0; i < count; i++) {
         if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
             continue;
-        test_case_status = 0;
         fprintf(stderr, "[ RUN  ] %s\n", cases[i].name);
-        if (setjmp(test_abort_jmp) == 0)
-            cases[i].run();
+        run_one(&cases[i]);
         switch (test_case_status) {
         case 0:
             passed++;
