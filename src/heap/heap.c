@@ -87,12 +87,12 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
     if (alignment != 4 && alignment != 8 && alignment != 16)
         return ilheap__fail(ILHEAP_EALIGN, "alignment %u", alignment);
 
-    ilheap_heap_t *heap = aligned_alloc(ILHEAP_CACHE_LINE, align_up(sizeof *heap, ILHEAP_CACHE_LINE));
+    ilheap_heap_t *heap = ilheap__os_alloc_aligned(ILHEAP_CACHE_LINE, align_up(sizeof *heap, ILHEAP_CACHE_LINE));
     if (heap == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "heap header");
     memset(heap, 0, sizeof *heap);
     if (pthread_mutex_init(&heap->lock, NULL) != 0) {
-        free(heap);
+        ilheap__os_free_aligned(heap);
         return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
     }
     heap->magic = ILHEAP_HEAP_MAGIC;
@@ -129,11 +129,11 @@ void ilheap_heap_destroy(ilheap_heap_t *heap)
         /* One retry: a transient refusal must not leak the module's memory. */
         if (ilheap__os_release(extent->start, length, NULL) != ILHEAP_OS_OK)
             (void)ilheap__os_release(extent->start, length, NULL);
-        free(extent);
+        ilheap__os_free_aligned(extent);
         extent = older;
     }
     pthread_mutex_destroy(&heap->lock);
-    free(heap);
+    ilheap__os_free_aligned(heap);
 }
 
 /* The fast path: claims [p, p + size) below the committed limit, or returns 0. */

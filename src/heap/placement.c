@@ -3,10 +3,11 @@
  * Frugality: chunks start at first_chunk (64 KiB) and grow with the heap (one
  * sixteenth of what it already holds, up to 64 MiB), so the reservation never
  * runs far ahead of use; a chunk placed right after the current extent
- * extends it in place. Placement: the cheap probe first (one
- * MAP_FIXED_NOREPLACE right after the heap's last chunk, or at the image end),
- * and only when that fails a read of the process map for the lowest gap that
- * fits, retried a bounded number of times when another thread takes it first.
+ * extends it in place. Placement: the cheap probe first (one exact
+ * reservation right after the heap's last chunk, or at the image end); then,
+ * where the OS can reserve inside a range in one call (Windows' VirtualAlloc2),
+ * that; else a read of the process map for the lowest gap that fits, retried
+ * a bounded number of times when another thread takes it first.
  */
 #include "heap/heap_internal.h"
 #include "os/os.h"
@@ -54,7 +55,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         atomic_store_explicit(&extent->trigger, UINTPTR_MAX, memory_order_relaxed);
         if (!report)
             return ILHEAP_EOS_COMMIT;
-        return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", (size_t)(new_limit - limit),
+        return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, OS error %d", (size_t)(new_limit - limit),
                             result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
     }
     atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
@@ -87,15 +88,23 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
 
 typedef struct gap_choice {
     size_t want, need; /* preferred and smallest acceptable size */
+    uintptr_t granularity;
     uintptr_t start;
     size_t size; /* 0 = nothing found */
 } gap_choice_t;
 
 /* Takes the lowest gap holding want bytes; remembers the lowest holding only
- * need as a fallback, so a nearly full window still serves small blocks. */
+ * need as a fallback, so a nearly full window still serves small blocks.
+ * Gaps are rounded inward to whole granules first (the OS layer reports them
+ * so already; this keeps a coarser granularity from choosing a gap that
+ * cannot hold the chunk, which would be read again and again). */
 static int choose_gap(void *context, uintptr_t start, uintptr_t end)
 {
     gap_choice_t *choice = context;
+    start = round_up(start, choice->granularity);
+    end &= ~(choice->granularity - 1);
+    if (end <= start)
+        return 0;
     size_t length = end - start;
     if (length >= choice->want) {
         choice->start = start;
@@ -119,7 +128,7 @@ static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t 
         current->reserved_end = start + size;
         return ILHEAP_OK;
     }
-    ilheap_extent_t *extent = aligned_alloc(ILHEAP_CACHE_LINE, sizeof *extent);
+    ilheap_extent_t *extent = ilheap__os_alloc_aligned(ILHEAP_CACHE_LINE, sizeof *extent);
     if (extent == NULL) {
         (void)ilheap__os_release(start, size, NULL);
         atomic_fetch_sub_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
@@ -141,7 +150,7 @@ static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t 
 
 static ilheap_status_t fail_reserve(ilheap_os_result_t result, int os_error, size_t size)
 {
-    return ilheap__fail(ILHEAP_EOS_RESERVE, "%zu bytes, %s, errno %d", size,
+    return ilheap__fail(ILHEAP_EOS_RESERVE, "%zu bytes, %s, OS error %d", size,
                         result == ILHEAP_OS_NOMEM ? "no memory or mapping slots" : "refused", os_error);
 }
 
@@ -176,33 +185,43 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         }
     }
 
-    /* The probe failed: the lowest gap in the window. A new extent cannot use
-     * the old tail, so it must hold the whole block. */
+    /* The probe failed. A new extent cannot use the old tail, so it must hold
+     * the whole block. Where the system can reserve inside a range in one
+     * call (Windows 10 1803+), that comes first: no race between looking and
+     * taking. */
     need = round_up(size, heap->granularity);
     want = next_chunk_size(heap, need);
+    uintptr_t start = 0;
+    ilheap_os_result_t in_range = ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &start, &os_error);
+    if (in_range == ILHEAP_OS_OK)
+        return adopt_chunk(heap, start, want);
+    if (in_range == ILHEAP_OS_NOMEM || in_range == ILHEAP_OS_FAILED)
+        return fail_reserve(in_range, os_error, want);
+    /* UNSUPPORTED, or no room for want bytes: the lowest gap in the window
+     * (which may still hold need bytes), read from the process map. */
+    uintptr_t search_lo = heap->lo;
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
-        gap_choice_t choice = {want, need, 0, 0};
+        gap_choice_t choice = {want, need, heap->granularity, 0, 0};
         ilheap_os_result_t result =
-            ilheap__os_visit_gaps(heap->lo, heap->hi, need, choose_gap, &choice, &os_error);
+            ilheap__os_visit_gaps(search_lo, heap->hi, need, choose_gap, &choice, &os_error);
         if (result != ILHEAP_OS_OK)
-            return ilheap__fail(ILHEAP_EOS_MAPS, "errno %d", os_error);
+            return ilheap__fail(ILHEAP_EOS_MAPS, "OS error %d", os_error);
         if (choice.size == 0)
             return ilheap__fail(ILHEAP_ENOSPACE,
                                 "%zu bytes requested; no free range of %zu bytes between %p and %p",
                                 size, need, (void *)heap->lo, (void *)heap->hi);
-        /* Gaps from the map start and end on page boundaries; the granularity
-         * may be coarser (Windows), so round inward. */
-        uintptr_t start = round_up(choice.start, heap->granularity);
-        size_t length = choice.size - (start - choice.start);
-        length &= ~(heap->granularity - 1);
-        if (length < need)
-            continue;
-        result = ilheap__os_reserve_at(start, length, &os_error);
+        result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
-            return adopt_chunk(heap, start, length);
+            return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
-            return fail_reserve(result, os_error, length);
-        /* Another thread mapped into the gap first: read the map again. */
+            return fail_reserve(result, os_error, choice.size);
+        /* Another thread mapped into the gap first: read the map again,
+         * from just above where this attempt failed, so that every attempt
+         * moves on (nothing was free below the gap's start; whatever of the
+         * gap is still free shows again). It also gets past a range the map
+         * calls free but the OS will not hand out (under Wine, VirtualQuery
+         * calls the top few MiB of user space free; they cannot be reserved). */
+        search_lo = choice.start + heap->granularity; /* at hi: the next read finds nothing */
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
 }

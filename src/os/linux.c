@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -127,6 +128,19 @@ ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_er
     }
     store_error(os_error, 0);
     return ILHEAP_OS_OK;
+}
+
+ilheap_os_result_t ilheap__os_reserve_in_range(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t *addr,
+                                               int *os_error)
+{
+    /* Linux has no "map inside this range" call: placement walks
+     * /proc/self/maps and uses ilheap__os_reserve_at. */
+    (void)lo;
+    (void)hi;
+    (void)size;
+    (void)addr;
+    store_error(os_error, ENOSYS);
+    return ILHEAP_OS_UNSUPPORTED;
 }
 
 /* 1 until MADV_POPULATE_WRITE is found missing (kernels before 5.14). */
@@ -292,4 +306,16 @@ ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_
     if (result == ILHEAP_OS_OK)
         store_error(os_error, 0);
     return result;
+}
+
+void *ilheap__os_alloc_aligned(size_t alignment, size_t size)
+{
+    /* aligned_alloc wants a multiple of the alignment. */
+    size_t rounded = (size + alignment - 1) & ~(alignment - 1);
+    return aligned_alloc(alignment, rounded);
+}
+
+void ilheap__os_free_aligned(void *p)
+{
+    free(p);
 }

@@ -22,6 +22,7 @@ typedef enum ilheap_os_result {
     ILHEAP_OS_TAKEN,  /* something else occupies (part of) the range: look elsewhere */
     ILHEAP_OS_NOMEM,  /* the system is out of address space, memory or mapping slots */
     ILHEAP_OS_FAILED, /* any other refusal */
+    ILHEAP_OS_UNSUPPORTED, /* this system does not offer the call (optional calls only) */
 } ilheap_os_result_t;
 
 /* The page size: the unit of commit. */
@@ -45,6 +46,18 @@ void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end);
  * NOMEM or FAILED. */
 ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_error);
 
+/* Optional: reserves size bytes anywhere inside [lo, hi) in one call, the
+ * system finding the room (Windows: VirtualAlloc2 with
+ * MEM_ADDRESS_REQUIREMENTS, which enforces the bounds in the kernel, and
+ * allocates bottom-up, so the lowest room that fits). The address is stored
+ * in *addr and always verified to lie inside [lo, hi). lo, hi and size are
+ * multiples of the granularity. Returns OK; TAKEN when no room of that size
+ * was found (the caller's gap walk then tells a full range from a refusal);
+ * NOMEM or FAILED; UNSUPPORTED where the system has no such call (Linux,
+ * Windows before 10 1803): the caller walks the gaps itself. */
+ilheap_os_result_t ilheap__os_reserve_in_range(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t *addr,
+                                               int *os_error);
+
 /* Makes [addr, addr + size) of a range this process reserved read-write (never
  * executable). addr and size are page multiples. With prefault, a system that
  * cannot prefault later (ilheap__os_prefault) faults the pages in now, while
@@ -57,7 +70,12 @@ ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, 
  * Called outside the heap's lock so that threads populate in parallel. */
 void ilheap__os_prefault(uintptr_t addr, size_t size);
 
-/* Returns [addr, addr + size), reserved earlier, to the OS. */
+/* Returns [addr, addr + size) to the OS. The range is made of whole
+ * reservations made earlier by ilheap__os_reserve_at/_in_range, often several
+ * adjacent ones (the heap extends an extent in place). On Windows, where
+ * MEM_RELEASE frees exactly one reservation, the layer frees each, and
+ * refuses (FAILED, nothing freed) a range that does not consist of whole
+ * reservations. Likewise commit may span reservations. */
 ilheap_os_result_t ilheap__os_release(uintptr_t addr, size_t size, int *os_error);
 
 /* Called for each free range [start, end) in ascending order; returns nonzero
@@ -65,12 +83,19 @@ ilheap_os_result_t ilheap__os_release(uintptr_t addr, size_t size, int *os_error
 typedef int (*ilheap_os_gap_visitor_t)(void *context, uintptr_t start, uintptr_t end);
 
 /* Walks the unmapped ranges of the address space that intersect [lo, hi),
- * clipped to it, in ascending address order, and calls visit for each one of
- * at least min_size bytes. The answer is a snapshot: another thread may map
+ * clipped to it and rounded inward to the granularity (only there can a
+ * reservation start), in ascending address order, and calls visit for each
+ * one of at least min_size bytes. The answer is a snapshot: another thread may map
  * into a gap right after. Allocates no memory.
  * Returns OK or FAILED (the memory map could not be read). */
 ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_size,
                                          ilheap_os_gap_visitor_t visit, void *context,
                                          int *os_error);
+
+/* Memory for the heap's own records (cache-line aligned headers): C11
+ * aligned_alloc where the C library has it, _aligned_malloc on Windows (whose
+ * C runtimes lack aligned_alloc). Release with ilheap__os_free_aligned. */
+void *ilheap__os_alloc_aligned(size_t alignment, size_t size);
+void ilheap__os_free_aligned(void *p);
 
 #endif /* ILHEAP_OS_H */

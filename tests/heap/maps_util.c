@@ -1,39 +1,44 @@
+/* The portable test helpers (maps_util.h); the per-OS ones are in
+ * maps_linux.c and maps_windows.c. */
 #include "maps_util.h"
 #include "heap/heap_internal.h"
 
-#include <stdio.h>
-#include <string.h>
-#include <sys/mman.h>
+#include "os/os.h"
 
-uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi)
+size_t test_granule(void)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (f == NULL)
+    return ilheap__os_granularity();
+}
+
+uintptr_t sandbox_module(size_t total, size_t module_size)
+{
+    uintptr_t base = sandbox_find(total);
+    if (base == 0 || test_map_at(base, module_size) == NULL)
         return 0;
-    uint64_t total = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f) != NULL) {
-        unsigned long long start, end;
-        if (sscanf(line, "%llx-%llx", &start, &end) != 2)
-            continue;
-        uintptr_t s = start > lo ? (uintptr_t)start : lo;
-        uintptr_t e = end < hi ? (uintptr_t)end : hi;
-        if (s < e)
-            total += e - s;
-    }
-    fclose(f);
-    return total;
+    return base;
 }
 
-uintptr_t sandbox_reserve(size_t size)
+static struct misplaced {
+    uintptr_t start;
+    size_t length;
+} misplaced[1024];
+static size_t misplaced_count;
+
+void test_misplaced_record(uintptr_t start, size_t length)
 {
-    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? 0 : (uintptr_t)p;
+    if (misplaced_count < sizeof misplaced / sizeof misplaced[0])
+        misplaced[misplaced_count++] = (struct misplaced){start, length};
 }
 
-void sandbox_release(uintptr_t start, size_t size)
+size_t test_misplacing_os_end(uint64_t *still_mapped)
 {
-    munmap((void *)start, size);
+    test_misplacing_os_restore();
+    *still_mapped = 0;
+    for (size_t i = 0; i < misplaced_count; i++)
+        *still_mapped += maps_bytes_mapped(misplaced[i].start, misplaced[i].start + misplaced[i].length);
+    size_t count = misplaced_count;
+    misplaced_count = 0;
+    return count;
 }
 
 static uint8_t pattern_byte(uint32_t seed, size_t i)

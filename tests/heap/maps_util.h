@@ -1,17 +1,55 @@
-/* Test helpers over /proc/self/maps and synthetic module bases. */
+/* Test helpers: the process's memory map, synthetic module bases, patterns.
+ * The map and mapping functions are per OS (maps_linux.c over /proc/self/maps
+ * and mmap, maps_windows.c over VirtualQuery and VirtualAlloc), so the heap
+ * tests themselves are the same on both. */
 #ifndef ILHEAP_TEST_MAPS_UTIL_H
 #define ILHEAP_TEST_MAPS_UTIL_H
+
+#include "os/modules.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bytes of [lo, hi) covered by mappings. */
+/* A shared library every test process has loaded. */
+#if defined(_WIN32)
+#define TEST_SHARED_LIBRARY "kernel32.dll"
+#else
+#define TEST_SHARED_LIBRARY "libc.so"
+#endif
+
+/* The unit of synthetic layouts: the OS's reservation granularity (the page
+ * on Linux, 64 KiB on Windows), so that every piece can be mapped and
+ * released on its own. */
+size_t test_granule(void);
+
+/* Bytes of [lo, hi) covered by mappings (reserved or committed). */
 uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi);
 
-/* A private sandbox of address space for synthetic bases: a PROT_NONE
- * reservation of size bytes somewhere free. Release with sandbox_release. */
-uintptr_t sandbox_reserve(size_t size);
-void sandbox_release(uintptr_t start, size_t size);
+/* The start of a free range of size bytes, granule-aligned, left free. The
+ * tests are single-threaded while they lay out a sandbox, so it stays free. */
+uintptr_t sandbox_find(size_t size);
+
+/* Maps [addr, addr + size) read-write exactly there (never over anything);
+ * returns addr, or NULL when the range is not free. Undo with test_unmap. */
+void *test_map_at(uintptr_t addr, size_t size);
+void test_unmap(void *p, size_t size);
+
+/* A "module" of module_size bytes mapped read-write at the start of a free
+ * range of total bytes, the rest left free above it. Returns the base, or 0.
+ * Release with test_unmap(base, module_size). */
+uintptr_t sandbox_module(size_t total, size_t module_size);
+
+/* Makes the OS layer play a system that reserves somewhere else than asked
+ * when the address is taken (Linux: mmap ignoring MAP_FIXED_NOREPLACE, as old
+ * kernels do; Windows: a VirtualAlloc that picks its own address), and
+ * records each misplaced mapping. The layer must undo every one. */
+void test_misplacing_os_begin(void);
+/* Restores the real OS call; returns how many mappings were misplaced and
+ * how many bytes of them are still mapped (must be 0). */
+size_t test_misplacing_os_end(uint64_t *still_mapped);
+/* For the per-OS files: records a misplaced mapping; restores the OS call. */
+void test_misplaced_record(uintptr_t start, size_t length);
+void test_misplacing_os_restore(void);
 
 /* Fills and checks a block with a pattern derived from seed. */
 void pattern_fill(void *p, size_t size, uint32_t seed);

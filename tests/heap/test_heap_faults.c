@@ -3,16 +3,14 @@
  * persistently. Each allocation must either succeed inside the window or
  * return NULL with an error; afterwards the heap must still work, and destroy
  * must leave nothing mapped. Also: a kernel that treats MAP_FIXED_NOREPLACE
- * as a hint, and a placement race that never stops losing. */
+ * as a hint (or a VirtualAlloc that reserves elsewhere), and a placement race
+ * that never stops losing. */
 #include "ilheap/heap.h"
 #include "maps_util.h"
 #include "os/fault.h"
-#include "os/linux_hooks.h"
 #include "test.h"
 
 #include <errno.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #define MIB ((size_t)1024 * 1024)
 #define REGION (128 * MIB)
@@ -25,19 +23,17 @@ typedef struct sandbox {
 
 static sandbox_t sandbox_open(void)
 {
-    sandbox_t box = {sandbox_reserve(REGION), NULL};
+    sandbox_t box = {sandbox_module(REGION, FOREIGN), NULL};
     if (box.region == 0)
         return box;
-    box.foreign = mmap((void *)box.region, FOREIGN, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    box.foreign = (void *)box.region;
     pattern_fill(box.foreign, FOREIGN, 5);
-    munmap((void *)(box.region + FOREIGN), REGION - FOREIGN);
     return box;
 }
 
 static void sandbox_close(sandbox_t *box)
 {
-    munmap(box->foreign, FOREIGN);
+    test_unmap(box->foreign, FOREIGN);
 }
 
 static int is_clean_failure(ilheap_status_t status)
@@ -175,27 +171,15 @@ static void test_endless_race_is_bounded(void)
     sandbox_close(&box);
 }
 
-/* A kernel that ignores MAP_FIXED_NOREPLACE: a plain hint, so the kernel maps
- * wherever it likes when the address is taken. */
-static struct misplaced {
-    uintptr_t start;
-    size_t length;
-} misplaced[1024];
-static size_t misplaced_count;
-
-static void *mmap_ignoring_noreplace(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
-{
-    void *p = mmap(addr, length, prot, flags & ~MAP_FIXED_NOREPLACE, fd, offset);
-    if (p != MAP_FAILED && p != addr && misplaced_count < 1024)
-        misplaced[misplaced_count++] = (struct misplaced){(uintptr_t)p, length};
-    return p;
-}
-
+/* A kernel that ignores MAP_FIXED_NOREPLACE (a plain hint: the kernel maps
+ * wherever it likes when the address is taken), or on Windows a VirtualAlloc
+ * that does the same: the layer must verify every address and undo each
+ * misplaced mapping. */
 static void test_noreplace_ignored(void)
 {
-    ilheap__os_linux_set_mmap(mmap_ignoring_noreplace);
     sandbox_t box = sandbox_open();
-    misplaced_count = 0;
+    ASSERT_NE_U(box.region, 0);
+    test_misplacing_os_begin();
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);
     options.window = REGION;
@@ -204,11 +188,10 @@ static void test_noreplace_ignored(void)
     int succeeded = 0;
     ASSERT_EQ_U(run_workload(heap, box.region, &succeeded), 0);
     check_heap_after(heap, &box, succeeded);
-    ilheap__os_linux_set_mmap(NULL);
-    /* The kernel did put mappings elsewhere, and the layer undid each one. */
-    ASSERT_GT_U(misplaced_count, 0);
-    for (size_t i = 0; i < misplaced_count; i++)
-        ASSERT_EQ_U(maps_bytes_mapped(misplaced[i].start, misplaced[i].start + misplaced[i].length), 0);
+    /* The OS did put mappings elsewhere, and the layer undid each one. */
+    uint64_t still_mapped;
+    ASSERT_GT_U(test_misplacing_os_end(&still_mapped), 0);
+    ASSERT_EQ_U(still_mapped, 0);
     sandbox_close(&box);
 }
 

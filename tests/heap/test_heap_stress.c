@@ -7,7 +7,6 @@
 #include "maps_util.h"
 #include "test.h"
 
-#include <link.h>
 #include <pthread.h>
 
 typedef struct block {
@@ -49,23 +48,15 @@ static int by_address(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *context)
-{
-    (void)size;
-    *(uintptr_t *)context = info->dlpi_addr;
-    return 1; /* the first object is the main program */
-}
-
 static void run_threads(int threads)
 {
     const char *env = getenv("ILHEAP_STRESS_BLOCKS");
     int total = env != NULL ? atoi(env) : 400000;
     int per_thread = total / threads;
-    uintptr_t base = 0;
-    dl_iterate_phdr(find_self, &base);
-    ASSERT_NE_U(base, 0);
+    ilheap_module_info_t self;
+    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
     ilheap_heap_t *heap;
-    ASSERT_STATUS(ilheap_heap_create((void *)base, 0, NULL, &heap), ILHEAP_OK);
+    ASSERT_STATUS(ilheap_heap_create((void *)self.base, 0, NULL, &heap), ILHEAP_OK);
     block_t *blocks = calloc((size_t)per_thread * (size_t)threads, sizeof *blocks);
     worker_t *workers = calloc((size_t)threads, sizeof *workers);
     pthread_t *ids = calloc((size_t)threads, sizeof *ids);

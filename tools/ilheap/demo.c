@@ -2,53 +2,32 @@
  * process), a few IL-body-sized blocks, where they landed, the statistics. */
 #include "commands.h"
 #include "ilheap/heap.h"
+#include "os/modules.h"
 
-#include <link.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-typedef struct module {
-    const char *want;
-    char name[256];
-    uintptr_t base;
-    size_t size;
-} module_t;
-
-static int find_module(struct dl_phdr_info *info, size_t info_size, void *context)
-{
-    (void)info_size;
-    module_t *m = context;
-    if (info->dlpi_name == NULL || strstr(info->dlpi_name, m->want) == NULL)
-        return 0;
-    uintptr_t lo = UINTPTR_MAX, hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        if (info->dlpi_phdr[i].p_type != PT_LOAD)
-            continue;
-        uintptr_t s = info->dlpi_addr + info->dlpi_phdr[i].p_vaddr;
-        uintptr_t e = s + info->dlpi_phdr[i].p_memsz;
-        lo = s < lo ? s : lo;
-        hi = e > hi ? e : hi;
-    }
-    snprintf(m->name, sizeof m->name, "%s", info->dlpi_name);
-    m->base = lo;
-    m->size = hi - lo;
-    return 1;
-}
+/* A shared library every process of the system has loaded. */
+#if defined(_WIN32)
+#define DEFAULT_MODULE "kernel32.dll"
+#else
+#define DEFAULT_MODULE "libc.so"
+#endif
 
 int ilheap_cmd_demo(int argc, char **argv)
 {
-    module_t module = {"libc.so", "", 0, 0};
+    const char *want = DEFAULT_MODULE;
     int blocks = 100000;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             printf("usage: ilheap demo [--module NAME-PART] [--blocks N]\n"
-                   "Creates the heap of a loaded shared library (default libc.so), allocates N\n"
+                   "Creates the heap of a loaded shared library (default " DEFAULT_MODULE "), allocates N\n"
                    "blocks of IL-body sizes (default 100000), prints where they landed\n"
                    "relative to the module base and the heap's statistics.\n");
             return 0;
         } else if (strcmp(argv[i], "--module") == 0 && i + 1 < argc) {
-            module.want = argv[++i];
+            want = argv[++i];
         } else if (strcmp(argv[i], "--blocks") == 0 && i + 1 < argc) {
             blocks = atoi(argv[++i]);
         } else {
@@ -56,8 +35,9 @@ int ilheap_cmd_demo(int argc, char **argv)
             return 2;
         }
     }
-    if (!dl_iterate_phdr(find_module, &module)) {
-        fprintf(stderr, "ilheap demo: no loaded module matches '%s'\n", module.want);
+    ilheap_module_info_t module;
+    if (!ilheap__os_find_module(want, &module)) {
+        fprintf(stderr, "ilheap demo: no loaded module matches '%s'\n", want);
         return 1;
     }
     printf("module   %s\nbase     %#lx\nimage    %zu bytes\n", module.name, (unsigned long)module.base, module.size);
