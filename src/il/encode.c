@@ -139,7 +139,8 @@ static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_e
                                                                   : "prologue");
 
     /* Values that must fit their fields (II.25.4.3): never wrapped. */
-    if (pl->code_size > UINT32_MAX || pl->prologue_size > UINT32_MAX - pl->code_size)
+    uint64_t code_size = pl->code_size, prologue_size = pl->prologue_size; /* 64-bit on any size_t */
+    if (code_size > UINT32_MAX || prologue_size > UINT32_MAX - code_size)
         return ilheap__fail(ILHEAP_IL_OVERFLOW, "code %zu + prologue %zu bytes > 4 GiB - 1",
                             pl->code_size, pl->prologue_size);
     pl->total_code = (uint32_t)(pl->code_size + pl->prologue_size);

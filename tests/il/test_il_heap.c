@@ -1,13 +1,18 @@
 /* Rewriting bodies straight into a module heap: exact-size blocks inside the
  * window, byte-exact preserve copies, prologue rewrites checked, and failures
  * that allocate nothing. The module is this test program's own image. */
+#if defined(_WIN32)
+#include <windows.h>
+#else
 #include <link.h>
+#endif
 
 #include "ilheap/heap.h"
 #include "ilheap/il.h"
 #include "il_samples.h"
 #include "test.h"
 
+#if !defined(_WIN32)
 static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -20,11 +25,23 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
     }
     return 0;
 }
+#endif
+
+/* The base of this program's own image. */
+static uintptr_t own_image_base(void)
+{
+#if defined(_WIN32)
+    return (uintptr_t)GetModuleHandleW(NULL);
+#else
+    uintptr_t self = 0;
+    dl_iterate_phdr(find_self, &self);
+    return self;
+#endif
+}
 
 static ilheap_heap_t *heap_over_self(uint64_t window, const uint8_t **base)
 {
-    uintptr_t self = 0;
-    dl_iterate_phdr(find_self, &self);
+    uintptr_t self = own_image_base();
     if (self == 0)
         return NULL;
     ilheap_heap_options_t options;

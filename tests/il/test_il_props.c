@@ -34,7 +34,7 @@ static uint32_t below(uint64_t n)
 static unsigned count(void)
 {
     const char *env = getenv("ILHEAP_IL_PROPS_COUNT");
-    return env ? (unsigned)strtoul(env, NULL, 10) : 20000;
+    return env ? (unsigned)strtoul(env, NULL, 10) : 8000;
 }
 
 /* A random range [off, off + len) inside n bytes, sometimes long or far. */
@@ -244,6 +244,7 @@ static void test_overflow_is_error(void)
         e.extra_stack = 65536 - b.max_stack + below(1000);
         ASSERT_STATUS(ilheap_il_rewrite(&b, &e, (ilheap_il_mode_t)below(2), NULL, 0, &size),
                       ILHEAP_IL_OVERFLOW);
+#if SIZE_MAX > UINT32_MAX
         memset(&e, 0, sizeof e);
         e.prologue = pool;
         e.prologue_size = (size_t)UINT32_MAX - b.code_size + 1 + below(1000);
@@ -253,6 +254,7 @@ static void test_overflow_is_error(void)
         e.prologue_size = (size_t)UINT32_MAX - b.code_size;
         ASSERT_STATUS(ilheap_il_rewrite(&b, &e, (ilheap_il_mode_t)below(2), NULL, 0, &size),
                       ILHEAP_OK);
+#endif
     }
 }
 
