@@ -36,11 +36,10 @@ typedef struct plan {
 } plan_t;
 
 /* II.25.4.6: a clause may be small when both offsets fit 16 bits and both
- * lengths 8 bits (the filter offset is 32 bits in both formats). */
+ * lengths 8 bits (the filter offset is 32 bits in both formats). The clause
+ * count is checked by the callers. */
 static int clauses_fit_small(const plan_t *pl, uint32_t first, uint32_t count)
 {
-    if (count > ILHEAP_IL_SMALL_MAX_CLAUSES)
-        return 0;
     for (uint32_t i = first; i < first + count; i++) {
         const ilheap_il_clause_t *c = &pl->clauses[i];
         if ((uint64_t)c->try_offset + pl->shift > 0xFFFFu || c->try_length > 0xFFu ||
@@ -65,7 +64,12 @@ static ilheap_status_t plan_preserved_sections(plan_t *pl, const ilheap_il_body_
         s->first = first;
         s->count = rec->clause_count;
         first += rec->clause_count;
-        s->fat = rec->fat || !clauses_fit_small(pl, s->first, s->count);
+        /* A small section holds 20 clauses at an exact DataSize; a recorded
+         * inexact DataSize up to 255 reads as 21 (255 / 12), and is kept. */
+        int raw_small = !rec->fat && rec->data_size <= IL_SMALL_MAX_DATA_SIZE &&
+                        rec->data_size / IL_SMALL_CLAUSE_SIZE == s->count;
+        s->fat = rec->fat || !(s->count <= ILHEAP_IL_SMALL_MAX_CLAUSES || raw_small) ||
+                 !clauses_fit_small(pl, s->first, s->count);
         if (s->fat && s->count > ILHEAP_IL_FAT_MAX_CLAUSES)
             return ilheap__fail(ILHEAP_IL_OVERFLOW, "section %u: %u clauses, a fat section holds %u",
                                 i, s->count, ILHEAP_IL_FAT_MAX_CLAUSES);
@@ -91,7 +95,8 @@ static ilheap_status_t plan_compact_sections(plan_t *pl)
     sect_plan_t *s = &pl->sect[0];
     s->first = 0;
     s->count = pl->clause_count;
-    s->fat = !clauses_fit_small(pl, 0, pl->clause_count);
+    s->fat = pl->clause_count > ILHEAP_IL_SMALL_MAX_CLAUSES ||
+             !clauses_fit_small(pl, 0, pl->clause_count);
     if (s->fat && s->count > ILHEAP_IL_FAT_MAX_CLAUSES)
         return ilheap__fail(ILHEAP_IL_OVERFLOW,
                             "%u clauses; one fat EH section holds at most %u (DataSize is 24 bits)",

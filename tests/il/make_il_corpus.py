@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Writes the seed corpus of fuzz_il_decode (tests/corpus/il): one method
 body per file, covering every header and section form of ECMA-335 II.25.4
-and a few defects. Run from anywhere; it writes next to this script's tree."""
+and a few defects. Run from anywhere; it writes next to this script's tree.
+Files named regress_*.bin are inputs that once broke a property (kept by
+hand, not written here)."""
 import os
 import struct
 

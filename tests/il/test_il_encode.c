@@ -191,6 +191,39 @@ static void test_preserve_quirks(void)
     ASSERT_EQ_U(again.section_count, 0);
 }
 
+/* DataSize 255 in a small section reads as 21 clauses (255 / 12): preserve
+ * keeps that small section (found by the fuzzer), compact writes a fat one. */
+static void test_preserve_small_21_clauses(void)
+{
+    static uint32_t words[(12 + 4 + 4 + 21 * 12) / 4];
+    uint8_t *p = (uint8_t *)words;
+    memset(words, 0, sizeof words);
+    p[0] = 0x0B; /* fat, MoreSects */
+    p[1] = 0x30;
+    p[4] = 4; /* 4 bytes of code */
+    p[16] = 0x01;
+    p[17] = 255;
+    for (int i = 0; i < 21; i++)
+        p[20 + 12 * i] = ILHEAP_IL_FAULT;
+    ASSERT_STATUS(ilheap_il_decode(p, sizeof words, &body, clauses, CAP), ILHEAP_OK);
+    ASSERT_EQ_U(body.clause_count, 21);
+    ASSERT_EQ_U(body.quirks, ILHEAP_IL_QUIRK_DATASIZE_INEXACT);
+    ASSERT_EQ_U(encode(&body, NULL, ILHEAP_IL_PRESERVE), sizeof words);
+    ASSERT_MEM_EQ(OUT, p, sizeof words);
+    encode(&body, NULL, ILHEAP_IL_COMPACT);
+    ASSERT_EQ_U(again.sections[0].fat, 1);
+    ASSERT_EQ_U(again.sections[0].data_size, 21 * 24 + 4);
+    /* A prologue that keeps the clauses small keeps the section small too. */
+    static const uint8_t nop[1] = {0};
+    ilheap_il_edit_t e = {0};
+    e.prologue = nop;
+    e.prologue_size = 1;
+    encode(&body, &e, ILHEAP_IL_PRESERVE);
+    ASSERT_EQ_U(again.sections[0].fat, 0);
+    ASSERT_EQ_U(again.sections[0].data_size, 255);
+    ASSERT_STATUS(ilheap_il_check_moved(&body, &again, nop, 1, 0), ILHEAP_OK);
+}
+
 /* A fat body that could be tiny stays fat in preserve mode, and goes tiny in compact. */
 static void test_preserve_never_shrinks(void)
 {
@@ -507,7 +540,7 @@ static void test_check_moved_detects(void)
 
 TEST_MAIN(TEST(test_compact_header_choice), TEST(test_compact_section_choice),
           TEST(test_preserve_samples), TEST(test_preserve_quirks),
-          TEST(test_preserve_never_shrinks), TEST(test_prologue), TEST(test_prologue_grows_tiny),
+          TEST(test_preserve_small_21_clauses), TEST(test_preserve_never_shrinks), TEST(test_prologue), TEST(test_prologue_grows_tiny),
           TEST(test_local_sig_on_tiny), TEST(test_replace_code), TEST(test_overflow),
           TEST(test_too_many_clauses), TEST(test_destination), TEST(test_invalid_arguments),
           TEST(test_check_moved_detects))

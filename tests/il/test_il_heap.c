@@ -7,8 +7,7 @@
 #include <link.h>
 #endif
 
-#include "ilheap/heap.h"
-#include "ilheap/il.h"
+#include "ilheap/ilheap.h" /* the umbrella header: heap.h and il.h together */
 #include "il_samples.h"
 #include "test.h"
 
