@@ -302,7 +302,9 @@ ILHEAP_API ULONG ilheap_method_malloc_refcount(IMethodMalloc *m);
  * IMethodMalloc::Alloc never touches the registry. */
 typedef struct ilheap_registry ilheap_registry_t;
 
-typedef struct ilheap_registry_stats {
+/* The tag differs from the function name ilheap_registry_stats: in C++ a
+ * function named like a struct "hides its constructor" (-Wshadow). */
+typedef struct ilheap_registry_stats_s {
     uint64_t live_modules;     /* modules registered and not unloaded */
     uint64_t live_heaps;       /* heaps not yet destroyed (an unload in progress counts) */
     uint64_t heaps_created;    /* heaps made since the registry was created */
