@@ -103,14 +103,18 @@ static ULONG ILHEAP_STDCALL mm_add_ref(IMethodMalloc *self);
 static ULONG ILHEAP_STDCALL mm_release(IMethodMalloc *self);
 static void *ILHEAP_STDCALL mm_alloc(IMethodMalloc *self, ULONG cb);
 
-/* Read-only; the interface struct's lpVtbl is not const-qualified (as MIDL
- * declares it without CONST_VTABLE), so it is cast when stored. */
-static const IMethodMallocVtbl mm_vtable = {
-    mm_query_interface,
-    mm_add_ref,
-    mm_release,
-    mm_alloc,
-};
+/* The table C and C++ callers index. The two words before it are where the
+ * C++ ABIs (Itanium and MSVC) keep offset-to-top and the RTTI pointer: a C
+ * object has no RTTI, so typeid, dynamic_cast<T*> and UBSan's vptr check
+ * cannot work on it (as on any COM object written in C), but they read zeros
+ * from this object rather than whatever precedes the table. Read-only; the
+ * interface's lpVtbl is not const-qualified (MIDL declares it so without
+ * CONST_VTABLE), hence the cast where it is stored. */
+static const struct {
+    intptr_t offset_to_top;
+    const void *type_info;
+    IMethodMallocVtbl slots;
+} mm_vtable = {0, NULL, {mm_query_interface, mm_add_ref, mm_release, mm_alloc}};
 
 static ilheap__mm_t *mm_from(IMethodMalloc *self)
 {
@@ -179,7 +183,7 @@ ilheap_status_t ilheap__mm_new(ilheap_heap_t *heap, uint32_t flags, uintptr_t mo
     if (m == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "allocator object for module %#" PRIxPTR, module_id);
     memset(m, 0, size);
-    m->iface.lpVtbl = (IMethodMallocVtbl *)&mm_vtable;
+    m->iface.lpVtbl = (IMethodMallocVtbl *)&mm_vtable.slots;
     atomic_init(&m->active, 0);
     atomic_init(&m->refs, 1);
     m->heap = heap;
@@ -228,7 +232,7 @@ void ilheap__mm_release(ilheap__mm_t *m)
 
 int ilheap_method_malloc_is_ilheap(const IMethodMalloc *m)
 {
-    return m != NULL && m->lpVtbl == &mm_vtable;
+    return m != NULL && m->lpVtbl == &mm_vtable.slots;
 }
 
 ilheap_status_t ilheap_method_malloc_create(ilheap_heap_t *heap, uint32_t flags, IMethodMalloc **out)
