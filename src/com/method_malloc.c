@@ -4,19 +4,22 @@
  * - refs is the COM reference count. The object's own memory (this struct,
  *   plain malloc) lives until the last Release, so a reference that outlives
  *   the module's unload stays safe to call.
- * - active guards the heap. Alloc adds 1 before it reads heap and subtracts 1
- *   after; unload sets ILHEAP__MM_UNLOADED with one atomic OR and then waits
- *   until the count part is 0 before it destroys the heap. Both operations are
- *   read-modify-writes of one word, so they are totally ordered: an Alloc
- *   whose add came first is waited for (its release-subtract synchronizes with
- *   the unloader's acquire load), and an Alloc whose add came later sees the
- *   bit and never reads heap. Heap memory is therefore never touched after it
- *   is released, and the fast path costs two uncontended atomic adds on a line
- *   the object owns, no lock.
+ * - The heap is guarded by the in-flight guard below: Alloc announces which
+ *   object's heap it is about to use in a per-thread record, then checks the
+ *   object's UNLOADED bit; unload sets the bit, then waits until no thread's
+ *   record names the object, and only then destroys the heap. Heap memory is
+ *   therefore never touched after it is released.
+ * - Cost (tests/com/bench_com, docs/com.md): one locked instruction (xchg)
+ *   and a store on the thread's own record, plus a read of the object;
+ *   nothing shared is written, so threads allocating from one module do not
+ *   contend on the guard. An earlier version counted Allocs in flight in a
+ *   word of the object (two atomic adds on a shared line): about 5.5 ns per
+ *   Alloc over the direct call against about 2.6 ns for this one.
  */
 #include "com/com_internal.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,41 +62,122 @@ HRESULT ilheap_hresult_from_status(ilheap_status_t status)
     }
 }
 
-/* ------------------------------------------------------------------ the in-flight guard */
+/* ------------------------------------------------------------------ the in-flight guard
+ *
+ * Each thread that calls Alloc owns a record whose `inside` names the object
+ * whose heap it is using (NULL otherwise). Enter: store inside = m, then read
+ * m's UNLOADED bit. Unload: set the bit, then read every record's `inside`.
+ * This is Dekker's pattern, and all four operations are seq_cst, so they
+ * fall in one total order: either the Alloc sees the bit (and backs out
+ * without touching the heap) or the unloader sees inside == m and waits until
+ * that thread stores NULL (release; the unloader's acquire load makes the
+ * Alloc's heap accesses happen before the destroy). Seq_cst operations rather
+ * than relaxed ones plus fences: the same code on x86 (one xchg), and
+ * ThreadSanitizer understands them. No shared line is written by Alloc: threads allocating from one
+ * module do not contend on the guard. Records are never freed; a thread's
+ * record is reused by a later thread once it exits. */
 
-/* 1 if the caller may use m->heap until mm_leave; 0 once unloaded. */
-static inline int mm_enter(ilheap__mm_t *m)
+typedef struct mm_thread {
+    _Atomic(ilheap__mm_t *) inside;
+    _Atomic int taken;
+    struct mm_thread *next; /* written once, before the record is published */
+} mm_thread_t;
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static mm_thread_t *_Atomic threads; /* grows at the head, under threads_lock */
+static _Thread_local mm_thread_t *this_thread;
+static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t thread_key;
+static int thread_key_ok;
+
+static void thread_exit(void *record)
 {
-    uint32_t was = atomic_fetch_add_explicit(&m->active, 1, memory_order_acquire);
-    if (was & ILHEAP__MM_UNLOADED) {
-        atomic_fetch_sub_explicit(&m->active, 1, memory_order_release);
-        return 0;
+    atomic_store_explicit(&((mm_thread_t *)record)->taken, 0, memory_order_release);
+}
+
+size_t ilheap__mm_thread_records(void)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&threads_lock);
+    for (mm_thread_t *t = atomic_load_explicit(&threads, memory_order_relaxed); t != NULL; t = t->next)
+        n++;
+    pthread_mutex_unlock(&threads_lock);
+    return n;
+}
+
+static void make_thread_key(void)
+{
+    thread_key_ok = pthread_key_create(&thread_key, thread_exit) == 0;
+}
+
+/* The calling thread's record, made or reused on its first Alloc. */
+static mm_thread_t *register_thread(void)
+{
+    pthread_once(&thread_key_once, make_thread_key);
+    if (!thread_key_ok)
+        return NULL;
+    pthread_mutex_lock(&threads_lock);
+    mm_thread_t *t = atomic_load_explicit(&threads, memory_order_relaxed);
+    while (t != NULL && atomic_load_explicit(&t->taken, memory_order_acquire))
+        t = t->next;
+    if (t == NULL && (t = calloc(1, sizeof *t)) != NULL) {
+        t->next = atomic_load_explicit(&threads, memory_order_relaxed);
+        atomic_store_explicit(&threads, t, memory_order_release);
     }
-    return 1;
+    if (t != NULL) {
+        atomic_store_explicit(&t->taken, 1, memory_order_relaxed);
+        if (pthread_setspecific(thread_key, t) != 0) {
+            atomic_store_explicit(&t->taken, 0, memory_order_relaxed);
+            t = NULL;
+        }
+    }
+    pthread_mutex_unlock(&threads_lock);
+    this_thread = t;
+    return t;
 }
 
-static inline void mm_leave(ilheap__mm_t *m)
+/* ILHEAP_OK if the caller may use m->heap until mm_leave; ILHEAP_EUNLOADED
+ * once unloaded; ILHEAP_ENOMEM if the thread's record could not be made. */
+static inline ilheap_status_t mm_enter(ilheap__mm_t *m, mm_thread_t **out)
 {
-    atomic_fetch_sub_explicit(&m->active, 1, memory_order_release);
+    mm_thread_t *t = this_thread;
+    if (t == NULL && (t = register_thread()) == NULL)
+        return ILHEAP_ENOMEM;
+    atomic_store_explicit(&t->inside, m, memory_order_seq_cst);
+    if (atomic_load_explicit(&m->state, memory_order_seq_cst) & ILHEAP__MM_UNLOADED) {
+        atomic_store_explicit(&t->inside, NULL, memory_order_relaxed);
+        return ILHEAP_EUNLOADED;
+    }
+    *out = t;
+    return ILHEAP_OK;
 }
 
-/* Waits for the in-flight count to drain. An Alloc is short (a bump, or an
- * mmap of a chunk), so spin with yields first, then sleep with backoff. */
+static inline void mm_leave(mm_thread_t *t)
+{
+    atomic_store_explicit(&t->inside, NULL, memory_order_release);
+}
+
+/* Waits until no thread is inside m. An Alloc is short (a bump, or an mmap
+ * of a chunk), so spin with yields first, then sleep with backoff. */
 static void mm_wait_drained(ilheap__mm_t *m)
 {
-    unsigned spins = 0;
-    long sleep_ns = 1000;
-    while ((atomic_load_explicit(&m->active, memory_order_acquire) & ~ILHEAP__MM_UNLOADED) != 0) {
-        if (spins < 64) {
-            spins++;
-            sched_yield();
-            continue;
+    pthread_mutex_lock(&threads_lock);
+    for (mm_thread_t *t = atomic_load_explicit(&threads, memory_order_acquire); t != NULL; t = t->next) {
+        unsigned spins = 0;
+        long sleep_ns = 1000;
+        while (atomic_load_explicit(&t->inside, memory_order_seq_cst) == m) {
+            if (spins < 64) {
+                spins++;
+                sched_yield();
+                continue;
+            }
+            struct timespec ts = {0, sleep_ns};
+            nanosleep(&ts, NULL);
+            if (sleep_ns < 1000000)
+                sleep_ns *= 2;
         }
-        struct timespec ts = {0, sleep_ns};
-        nanosleep(&ts, NULL);
-        if (sleep_ns < 1000000)
-            sleep_ns *= 2;
     }
+    pthread_mutex_unlock(&threads_lock);
 }
 
 /* ------------------------------------------------------------------ the vtable */
@@ -161,13 +245,14 @@ static ULONG ILHEAP_STDCALL mm_release(IMethodMalloc *self)
 static void *ILHEAP_STDCALL mm_alloc(IMethodMalloc *self, ULONG cb)
 {
     ilheap__mm_t *m = mm_from(self);
-    if (!mm_enter(m)) {
-        ilheap__fail(ILHEAP_EUNLOADED, "module %#" PRIxPTR ", %u bytes requested", m->module_id,
-                     (unsigned)cb);
+    mm_thread_t *t;
+    ilheap_status_t status = mm_enter(m, &t);
+    if (status != ILHEAP_OK) {
+        ilheap__fail(status, "module %#" PRIxPTR ", %u bytes requested", m->module_id, (unsigned)cb);
         return NULL;
     }
     void *p = ilheap_heap_alloc(m->heap, cb);
-    mm_leave(m);
+    mm_leave(t);
     return p;
 }
 
@@ -176,15 +261,15 @@ static void *ILHEAP_STDCALL mm_alloc(IMethodMalloc *self, ULONG cb)
 ilheap_status_t ilheap__mm_new(ilheap_heap_t *heap, uint32_t flags, uintptr_t module_id,
                                const void *base, ilheap__mm_t **out)
 {
-    /* A cache line of its own: active is written by every Alloc, and must not
-     * share a line with a neighbouring module's object. */
+    /* A cache line of its own: refs is written by every lookup, and must not
+     * disturb the line a neighbouring module's Alloc reads. */
     size_t size = (sizeof(ilheap__mm_t) + 63) & ~(size_t)63;
     ilheap__mm_t *m = aligned_alloc(64, size);
     if (m == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "allocator object for module %#" PRIxPTR, module_id);
     memset(m, 0, size);
     m->iface.lpVtbl = (IMethodMallocVtbl *)&mm_vtable.slots;
-    atomic_init(&m->active, 0);
+    atomic_init(&m->state, 0);
     atomic_init(&m->refs, 1);
     m->heap = heap;
     m->flags = flags;
@@ -196,7 +281,7 @@ ilheap_status_t ilheap__mm_new(ilheap_heap_t *heap, uint32_t flags, uintptr_t mo
 
 ilheap_status_t ilheap__mm_unload(ilheap__mm_t *m)
 {
-    uint32_t was = atomic_fetch_or_explicit(&m->active, ILHEAP__MM_UNLOADED, memory_order_acq_rel);
+    uint32_t was = atomic_fetch_or_explicit(&m->state, ILHEAP__MM_UNLOADED, memory_order_seq_cst);
     if (was & ILHEAP__MM_UNLOADED)
         return ILHEAP_EUNLOADED;
     mm_wait_drained(m);
@@ -211,10 +296,12 @@ ilheap_status_t ilheap__mm_unload(ilheap__mm_t *m)
 
 ilheap_status_t ilheap__mm_stats(ilheap__mm_t *m, ilheap_heap_stats_t *out)
 {
-    if (!mm_enter(m))
-        return ILHEAP_EUNLOADED;
-    ilheap_status_t status = ilheap_heap_stats(m->heap, out);
-    mm_leave(m);
+    mm_thread_t *t;
+    ilheap_status_t status = mm_enter(m, &t);
+    if (status != ILHEAP_OK)
+        return status;
+    status = ilheap_heap_stats(m->heap, out);
+    mm_leave(t);
     return status;
 }
 
@@ -277,7 +364,7 @@ ilheap_heap_t *ilheap_method_malloc_heap(IMethodMalloc *m)
     if (!ilheap_method_malloc_is_ilheap(m))
         return NULL;
     ilheap__mm_t *mm = mm_from(m);
-    if (atomic_load_explicit(&mm->active, memory_order_acquire) & ILHEAP__MM_UNLOADED)
+    if (atomic_load_explicit(&mm->state, memory_order_acquire) & ILHEAP__MM_UNLOADED)
         return NULL;
     return mm->heap;
 }

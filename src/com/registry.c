@@ -31,7 +31,7 @@
  *      runtime reuses addresses), and other modules are not held up by 2.
  *   2. ilheap__mm_unload: set the object's UNLOADED bit and wait for the
  *      Allocs in progress on that module to leave (method_malloc.c explains the
- *      in-flight word); then destroy the heap: all of its memory at once.
+ *      in-flight guard); then destroy the heap: all of its memory at once.
  *   3. drop the registry's reference. References callers still hold keep the
  *      object (not the heap) alive: Alloc returns NULL with ILHEAP_EUNLOADED,
  *      and the last Release frees it.

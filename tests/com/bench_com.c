@@ -1,10 +1,11 @@
 /* Costs of the COM layer, in the benchmark program's line format:
- *   alloc impl=<ilheap|ilheap-com> mode=warm sizes=<il|16> threads=<n> ns_per_alloc=<x>
+ *   alloc impl=<ilheap|ilheap-com> mode=warm sizes=<il|16> threads=<n> ns_per_alloc=<x> [best_batch=<x>]
  *   lookup modules=<n> threads=<n> ns_per_lookup=<x>
  * impl=ilheap calls ilheap_heap_alloc directly; impl=ilheap-com calls
  * IMethodMalloc::Alloc through the vtable (the in-flight guard included) on
- * the same workload, one heap per run. Runs alternate between the two and
- * the median of the repeats is printed, because the machine is shared. A lookup is
+ * the same workload. With one thread, batches of 5,000 alternate between the
+ * two (median and fastest batch); with two, whole runs alternate (median),
+ * because the machine is shared. A lookup is
  * GetILFunctionBodyAllocator for a registered module plus its Release.
  * Usage: bench_com [allocs_per_run] [repeats] */
 #include "ilheap/com.h"
@@ -75,21 +76,66 @@ static void *run_com(void *argument)
     return NULL;
 }
 
-/* ns per allocation of one run over a new heap. mode=warm measures the hot
- * path: one chunk big enough for the run, no populate-ahead, and no block
- * written, so no page fault or populate enters the figure; what is left is
- * the call, the guard and the bump. */
-static double time_alloc(int com, int threads, const ULONG *sizes, size_t n)
+/* A heap for mode=warm, which measures the hot path: one chunk big enough
+ * for the run, no populate-ahead, and no block written, so no page fault or
+ * populate enters the figure; what is left is the call, the guard and the
+ * bump. */
+static ilheap_heap_t *warm_heap(void)
 {
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);
     options.flags = ILHEAP_NO_POPULATE;
-    options.first_chunk = (size_t)1 << 28;
-    ilheap_heap_t *heap;
+    options.first_chunk = (size_t)1 << 30;
+    ilheap_heap_t *heap = NULL;
     if (ilheap_heap_create(image, sizeof image, &options, &heap) != ILHEAP_OK)
-        return -1;
+        return NULL;
+    return heap;
+}
+
+/* One thread: batches of the two implementations alternate, each on its own
+ * heap, so both see the same machine; *best gets the fastest batch. */
+static int time_alloc_one_thread(const ULONG *sizes, size_t n, double median_ns[2], double best_ns[2])
+{
+    enum { BATCH = 5000 };
+    size_t batches = n / BATCH;
+    double *t[2] = {malloc(batches * sizeof(double)), malloc(batches * sizeof(double))};
+    ilheap_heap_t *direct = warm_heap(), *behind_com = warm_heap();
+    IMethodMalloc *m = NULL;
+    int ok = t[0] != NULL && t[1] != NULL && direct != NULL && behind_com != NULL &&
+             ilheap_method_malloc_create(behind_com, ILHEAP_MM_OWNS_HEAP, &m) == ILHEAP_OK;
+    for (size_t b = 0; ok && b < batches; b++) {
+        const ULONG *batch = sizes + b * BATCH;
+        double start = now_ns();
+        for (int i = 0; i < BATCH; i++)
+            ok &= ilheap_heap_alloc(direct, batch[i]) != NULL;
+        double middle = now_ns();
+        for (int i = 0; i < BATCH; i++)
+            ok &= m->lpVtbl->Alloc(m, batch[i]) != NULL;
+        double end = now_ns();
+        t[0][b] = (middle - start) / BATCH;
+        t[1][b] = (end - middle) / BATCH;
+    }
+    for (int k = 0; ok && k < 2; k++) {
+        median_ns[k] = median(t[k], (int)batches);
+        best_ns[k] = t[k][0]; /* sorted by median() */
+    }
+    if (m != NULL)
+        m->lpVtbl->Release(m);
+    else
+        ilheap_heap_destroy(behind_com);
+    ilheap_heap_destroy(direct);
+    free(t[0]);
+    free(t[1]);
+    return ok;
+}
+
+/* Several threads on one heap (one object): ns per allocation of the whole
+ * run, wall clock, so contention on shared lines shows. */
+static double time_alloc_threads(int com, int threads, const ULONG *sizes, size_t n)
+{
+    ilheap_heap_t *heap = warm_heap();
     IMethodMalloc *m;
-    if (ilheap_method_malloc_create(heap, ILHEAP_MM_OWNS_HEAP, &m) != ILHEAP_OK)
+    if (heap == NULL || ilheap_method_malloc_create(heap, ILHEAP_MM_OWNS_HEAP, &m) != ILHEAP_OK)
         return -1;
     run_t runs[8];
     pthread_t t[8];
@@ -112,6 +158,7 @@ typedef struct {
     ilheap_registry_t *r;
     uintptr_t area;
     size_t modules, lookups;
+    uint32_t seed; /* each thread its own sequence of modules */
     int failed;
 } lookup_run_t;
 
@@ -123,7 +170,7 @@ static uintptr_t module_id(size_t i)
 static void *run_lookups(void *argument)
 {
     lookup_run_t *l = argument;
-    uint32_t state = 777;
+    uint32_t state = l->seed;
     for (size_t i = 0; i < l->lookups; i++) {
         state = state * 1103515245u + 12345u;
         size_t k = (state >> 8) % l->modules;
@@ -154,7 +201,7 @@ static double time_lookups(size_t modules, int threads, size_t lookups)
     pthread_t t[8];
     double start = now_ns();
     for (int i = 0; i < threads; i++) {
-        runs[i] = (lookup_run_t){r, area, modules, lookups / (size_t)threads, 0};
+        runs[i] = (lookup_run_t){r, area, modules, lookups / (size_t)threads, 777u + 1000u * (uint32_t)i, 0};
         pthread_create(&t[i], NULL, run_lookups, &runs[i]);
     }
     int failed = 0;
@@ -173,25 +220,30 @@ int main(int argc, char **argv)
     int repeats = argc > 2 ? atoi(argv[2]) : 7;
     if (repeats < 1 || repeats > 99 || n < 16)
         return 2;
-    double direct[99], com[99];
+    static const char *const impl[2] = {"ilheap", "ilheap-com"};
     for (int fixed16 = 1; fixed16 >= 0; fixed16--) {
         ULONG *sizes = make_sizes(n, fixed16);
         if (sizes == NULL)
             return 1;
-        for (int threads = 1; threads <= 2; threads++) {
-            for (int i = 0; i < repeats; i++) { /* interleaved */
-                direct[i] = time_alloc(0, threads, sizes, n);
-                com[i] = time_alloc(1, threads, sizes, n);
-                if (direct[i] < 0 || com[i] < 0) {
+        const char *kind = fixed16 ? "16" : "il";
+        double med[2], best[2];
+        if (!time_alloc_one_thread(sizes, n, med, best)) {
+            fprintf(stderr, "allocation failed: %s\n", ilheap_last_message());
+            return 1;
+        }
+        for (int k = 0; k < 2; k++)
+            printf("alloc impl=%s mode=warm sizes=%s threads=1 ns_per_alloc=%.2f best_batch=%.2f\n",
+                   impl[k], kind, med[k], best[k]);
+        double v[2][99];
+        for (int i = 0; i < repeats; i++) /* interleaved */
+            for (int k = 0; k < 2; k++)
+                if ((v[k][i] = time_alloc_threads(k, 2, sizes, n)) < 0) {
                     fprintf(stderr, "allocation failed: %s\n", ilheap_last_message());
                     return 1;
                 }
-            }
-            printf("alloc impl=ilheap mode=warm sizes=%s threads=%d ns_per_alloc=%.2f\n",
-                   fixed16 ? "16" : "il", threads, median(direct, repeats));
-            printf("alloc impl=ilheap-com mode=warm sizes=%s threads=%d ns_per_alloc=%.2f\n",
-                   fixed16 ? "16" : "il", threads, median(com, repeats));
-        }
+        for (int k = 0; k < 2; k++)
+            printf("alloc impl=%s mode=warm sizes=%s threads=2 ns_per_alloc=%.2f\n", impl[k], kind,
+                   median(v[k], repeats));
         free(sizes);
     }
     static const size_t module_counts[] = {1, 100, 10000};

@@ -3,6 +3,7 @@
  * and the lifetime rules around unload. */
 #include "ilheap/com.h"
 
+#include "com/com_internal.h"
 #include "com_test_util.h"
 #include "maps_util.h"
 #include "test.h"
@@ -213,7 +214,35 @@ static void test_unload_while_allocating(void)
     }
 }
 
+/* ------------------------------------------------------------------ guard records */
+
+static void *alloc_once(void *argument)
+{
+    IMethodMalloc *m = argument;
+    return m->lpVtbl->Alloc(m, 8);
+}
+
+static void test_thread_records_are_reused(void)
+{
+    /* Each thread that calls Alloc gets a guard record; a thread that exits
+     * hands it on, so short-lived threads do not grow the list. */
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    ASSERT_NOT_NULL(m->lpVtbl->Alloc(m, 8)); /* this thread's record */
+    size_t before = ilheap__mm_thread_records();
+    for (int i = 0; i < 64; i++) {
+        pthread_t t;
+        void *p = NULL;
+        ASSERT_EQ_U(pthread_create(&t, NULL, alloc_once, m), 0);
+        pthread_join(t, &p);
+        ASSERT_NOT_NULL(p);
+    }
+    ASSERT_LE_U(ilheap__mm_thread_records(), before + 1);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
 TEST_MAIN(TEST(test_create_arguments), TEST(test_alloc_through_vtable),
           TEST(test_reference_counting), TEST(test_query_interface),
           TEST(test_unload_with_references_held), TEST(test_unload_leaves_unowned_heap),
-          TEST(test_foreign_object), TEST(test_unload_while_allocating))
+          TEST(test_foreign_object), TEST(test_unload_while_allocating),
+          TEST(test_thread_records_are_reused))
