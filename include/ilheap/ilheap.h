@@ -4,5 +4,6 @@
 
 #include "ilheap/status.h"
 #include "ilheap/heap.h"
+#include "ilheap/com.h"
 
 #endif

@@ -90,8 +90,12 @@ static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
 static int thread_key_ok;
 
+/* Runs in the exiting thread. this_thread is cleared first: should another
+ * destructor of this thread call Alloc afterwards, it registers anew rather
+ * than share a record that another thread may already have taken. */
 static void thread_exit(void *record)
 {
+    this_thread = NULL;
     atomic_store_explicit(&((mm_thread_t *)record)->taken, 0, memory_order_release);
 }
 
