@@ -78,10 +78,12 @@ HRESULT ilheap_hresult_from_status(ilheap_status_t status)
  * record is reused by a later thread once it exits. */
 
 typedef struct mm_thread {
-    _Atomic(ilheap__mm_t *) inside;
+    _Atomic(ilheap__mm_t *) inside; /* (64-byte records: see register_thread) */
     _Atomic int taken;
     struct mm_thread *next; /* written once, before the record is published */
 } mm_thread_t;
+
+_Static_assert(sizeof(mm_thread_t) <= 64, "a guard record fits its cache line");
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static mm_thread_t *_Atomic threads; /* grows at the head, under threads_lock */
@@ -124,7 +126,10 @@ static mm_thread_t *register_thread(void)
     mm_thread_t *t = atomic_load_explicit(&threads, memory_order_relaxed);
     while (t != NULL && atomic_load_explicit(&t->taken, memory_order_acquire))
         t = t->next;
-    if (t == NULL && (t = calloc(1, sizeof *t)) != NULL) {
+    /* A cache line per record: `inside` is written by every Alloc of its
+     * thread and must not share a line with another thread's record. */
+    if (t == NULL && (t = aligned_alloc(64, 64)) != NULL) {
+        memset(t, 0, 64);
         t->next = atomic_load_explicit(&threads, memory_order_relaxed);
         atomic_store_explicit(&threads, t, memory_order_release);
     }

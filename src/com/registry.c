@@ -75,8 +75,30 @@ struct ilheap_registry {
 #define REGISTRY_MIN_CAPACITY 64
 
 /* Zeroed options mean the defaults (see ilheap_heap_options_t). */
+/* Writers first where glibc offers it: a steady stream of lookups from many
+ * threads must not starve an unload or a first call (the default glibc
+ * rwlock prefers readers). */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define REGISTRY_LOCK_INITIALIZER PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define REGISTRY_LOCK_INITIALIZER PTHREAD_RWLOCK_INITIALIZER
+#endif
+
+static int init_lock(pthread_rwlock_t *lock)
+{
+    pthread_rwlockattr_t attr;
+    if (pthread_rwlockattr_init(&attr) != 0)
+        return -1;
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+#endif
+    int rc = pthread_rwlock_init(lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    return rc;
+}
+
 static ilheap_registry_t global_registry = {
-    .lock = PTHREAD_RWLOCK_INITIALIZER,
+    .lock = REGISTRY_LOCK_INITIALIZER,
     .is_global = 1,
 };
 
@@ -211,7 +233,7 @@ ilheap_status_t ilheap_registry_create(const ilheap_heap_options_t *heap_options
     ilheap_registry_t *r = calloc(1, sizeof *r);
     if (r == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "registry");
-    if (pthread_rwlock_init(&r->lock, NULL) != 0) {
+    if (init_lock(&r->lock) != 0) {
         free(r);
         return ilheap__fail(ILHEAP_ENOMEM, "registry lock");
     }
