@@ -264,10 +264,13 @@ ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_ri
         }
     }
     /* Binary search assumes MethodList ascends, as II.22.37 requires; check
-     * the answer so an unsorted file gives an error, not a wrong owner. */
+     * the answer against both neighbours so that an unsorted file gives an
+     * error rather than a wrong owner where the disorder is local. */
     uint32_t next = found != 0 && found < types ? ilheap__cell(pe, ILHEAP__T_TYPEDEF, found + 1, TD_METHOD_LIST)
                                                 : list_end;
-    if (found == 0 || position >= next)
+    bool sorted_here = found <= 1 || ilheap__cell(pe, ILHEAP__T_TYPEDEF, found - 1, TD_METHOD_LIST) <=
+                                         ilheap__cell(pe, ILHEAP__T_TYPEDEF, found, TD_METHOD_LIST);
+    if (found == 0 || position >= next || !sorted_here)
         return ilheap__pe_fail(error, ILHEAP_PE_NO_OWNER,
                                found != 0 ? ilheap__row_offset(pe, ILHEAP__T_TYPEDEF, found)
                                           : pe->tables[ILHEAP__T_TYPEDEF].offset,
