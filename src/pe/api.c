@@ -25,6 +25,27 @@ static bool valid_handle(const ilheap_pe_t *pe)
             return ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "%s", what);      \
     } while (0)
 
+/* II.22.28: with a MethodPtr table (uncompressed "#-" metadata), TypeDef.
+ * MethodList counts MethodPtr rows. Inverting it once (one allocation) keeps
+ * owner lookups O(log types) instead of a scan of the table per method. The
+ * first pointer to a method wins. */
+static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t *error)
+{
+    uint32_t pointers = pe->tables[ILHEAP__T_METHODPTR].rows;
+    uint32_t methods = pe->tables[ILHEAP__T_METHODDEF].rows;
+    if (pointers == 0)
+        return ILHEAP_OK;
+    pe->method_positions = calloc((size_t)methods + 1, sizeof *pe->method_positions);
+    if (pe->method_positions == NULL)
+        return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "index of %u method pointers", pointers);
+    for (uint32_t p = 1; p <= pointers; p++) {
+        uint32_t rid = ilheap__cell(pe, ILHEAP__T_METHODPTR, p, 0);
+        if (rid >= 1 && rid <= methods && pe->method_positions[rid] == 0)
+            pe->method_positions[rid] = p;
+    }
+    return ILHEAP_OK;
+}
+
 ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out, ilheap_pe_error_t *error)
 {
     if (out == NULL)
@@ -43,7 +64,10 @@ ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
         st = ilheap__pe_read_metadata(pe, error);
     if (st == ILHEAP_OK)
         st = ilheap__pe_read_tables(pe, error);
+    if (st == ILHEAP_OK)
+        st = index_method_pointers(pe, error);
     if (st != ILHEAP_OK) {
+        free(pe->method_positions);
         free(pe);
         return st;
     }
@@ -57,6 +81,7 @@ void ilheap_pe_close(ilheap_pe_t *pe)
     if (!valid_handle(pe))
         return;
     pe->magic = 0; /* a use after close fails the magic check while the memory lasts */
+    free(pe->method_positions);
     free(pe);
 }
 
@@ -228,12 +253,9 @@ static ilheap_status_t method_list_position(const ilheap_pe_t *pe, uint32_t rid,
         return ILHEAP_OK;
     }
     *list_end = pointers + 1;
-    for (uint32_t p = 1; p <= pointers; p++) {
-        if (ilheap__cell(pe, ILHEAP__T_METHODPTR, p, 0) == rid) {
-            *position = p;
-            return ILHEAP_OK;
-        }
-    }
+    *position = pe->method_positions[rid];
+    if (*position != 0)
+        return ILHEAP_OK;
     return ilheap__pe_fail(error, ILHEAP_PE_NO_OWNER, pe->tables[ILHEAP__T_METHODPTR].offset,
                            "no MethodPtr row points at MethodDef %u", rid);
 }

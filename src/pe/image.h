@@ -93,6 +93,10 @@ struct ilheap_pe {
     uint64_t valid, sorted;
     size_t tables_end; /* file offset after the last row of the last table */
     ilheap__table_t tables[ILHEAP__TABLE_COUNT];
+
+    /* api.c: for images with a MethodPtr table, each MethodDef's position in
+     * the method list (0: none points at it), indexed by rid; else NULL. */
+    uint32_t *method_positions;
 };
 
 /* Records a failure in *error (may be NULL) and the thread's last message:

@@ -91,6 +91,19 @@ void pe_test_free_list(char **names, size_t count)
     free(names);
 }
 
+char **pe_test_framework_dlls(char *dir, size_t dir_size, size_t *count, char *why, size_t why_size)
+{
+    if (pe_test_find_framework(dir, dir_size, why, why_size) != 0)
+        return NULL;
+    char **names = pe_test_list_dlls(dir, count);
+    if (names == NULL || *count == 0) {
+        pe_test_free_list(names, names != NULL ? *count : 0);
+        snprintf(why, why_size, "no *.dll in %s", dir);
+        return NULL;
+    }
+    return names;
+}
+
 uint8_t *pe_test_read_file(const char *path, size_t *size)
 {
     FILE *f = fopen(path, "rb");

@@ -16,6 +16,10 @@ int pe_test_find_framework(char *dir, size_t dir_size, char *why, size_t why_siz
 char **pe_test_list_dlls(const char *dir, size_t *count);
 void pe_test_free_list(char **names, size_t count);
 
+/* Both of the above: the framework's sorted *.dll names, or NULL with the
+ * reason (no runtime, unreadable or empty directory) in why. */
+char **pe_test_framework_dlls(char *dir, size_t dir_size, size_t *count, char *why, size_t why_size);
+
 /* The whole file in a malloc'd buffer of exactly its size (so ASan sees any
  * read past its end); NULL on failure. */
 uint8_t *pe_test_read_file(const char *path, size_t *size);

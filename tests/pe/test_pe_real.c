@@ -81,12 +81,10 @@ static void walk_image(const char *name, const uint8_t *data, size_t size, walk_
 static void test_shared_framework(void)
 {
     char dir[512], why[600];
-    if (pe_test_find_framework(dir, sizeof dir, why, sizeof why) != 0)
-        SKIP("%s", why);
     size_t count;
-    char **names = pe_test_list_dlls(dir, &count);
-    if (names == NULL || count == 0)
-        SKIP("no *.dll in %s", dir);
+    char **names = pe_test_framework_dlls(dir, sizeof dir, &count, why, sizeof why);
+    if (names == NULL)
+        SKIP("%s", why);
 
     walk_totals_t totals = {0};
     size_t images = 0;

@@ -7,10 +7,13 @@
 // reader of what SRM reports, with no logic of its own beyond formatting.
 //
 // Usage: SrmDump FILE            JSON lines on stdout
+//        SrmDump FILE FILE...    the same for each, each after a line "# FILE"
+//                                (one process for a whole directory: no start-up per file)
 //        SrmDump --bench N FILE  read every body N times, print the rate
 // Exit: 0 ok, 1 usage or unreadable file, 2 some bodies could not be read
 // (each reported on stderr with its token).
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Reflection;
@@ -24,19 +27,34 @@ internal static class Program
     private static int Main(string[] args)
     {
         int bench = 0;
-        string? path = null;
+        var paths = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--bench" && i + 1 < args.Length && int.TryParse(args[i + 1], out bench) && bench > 0)
                 i++;
-            else if (path == null && !args[i].StartsWith("--", StringComparison.Ordinal))
-                path = args[i];
+            else if (!args[i].StartsWith("--", StringComparison.Ordinal))
+                paths.Add(args[i]);
             else
                 return Usage();
         }
-        if (path == null)
+        if (paths.Count == 0 || (bench > 0 && paths.Count != 1))
             return Usage();
 
+        int status = 0;
+        foreach (string path in paths)
+        {
+            if (paths.Count > 1)
+            {
+                Console.Out.WriteLine($"# {path}");
+                Console.Out.Flush();
+            }
+            status = Math.Max(status, DumpFile(path, bench));
+        }
+        return status;
+    }
+
+    private static int DumpFile(string path, int bench)
+    {
         try
         {
             using var stream = File.OpenRead(path);
@@ -53,7 +71,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: SrmDump [--bench N] FILE");
+        Console.Error.WriteLine("usage: SrmDump FILE... | SrmDump --bench N FILE");
         return 1;
     }
 
