@@ -6,6 +6,11 @@ set(CMAKE_SYSTEM_NAME Windows)
 # Prefer the -posix compilers: the -win32 thread model has no winpthreads.
 find_program(ILHEAP_MINGW_CC NAMES ${ILHEAP_MINGW_TRIPLE}-gcc-posix ${ILHEAP_MINGW_TRIPLE}-gcc REQUIRED)
 set(CMAKE_C_COMPILER ${ILHEAP_MINGW_CC})
+# C++ only for the COM layout tests (tests/com), when g++-mingw-w64 is there.
+find_program(ILHEAP_MINGW_CXX NAMES ${ILHEAP_MINGW_TRIPLE}-g++-posix ${ILHEAP_MINGW_TRIPLE}-g++)
+if(ILHEAP_MINGW_CXX)
+  set(CMAKE_CXX_COMPILER ${ILHEAP_MINGW_CXX})
+endif()
 set(CMAKE_RC_COMPILER ${ILHEAP_MINGW_TRIPLE}-windres)
 
 set(CMAKE_FIND_ROOT_PATH /usr/${ILHEAP_MINGW_TRIPLE})

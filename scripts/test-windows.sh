@@ -93,12 +93,19 @@ run_arch() { # arch
     # First use: create the prefix (warnings about missing display are expected).
     timeout 180 "$wine_bin" wineboot -i >/dev/null 2>&1 || true
   fi
+  # One persistent wineserver for the whole run, its output detached: else
+  # each test program starts one that holds CTest's output pipe open for its
+  # linger time (about 3 s per test).
+  local wineserver
+  wineserver="$(dirname "$wine_bin")/wineserver"
+  [ -x "$wineserver" ] || wineserver=wineserver
+  "$wineserver" -p >/dev/null 2>&1 </dev/null || true
   local rc=0
   timeout "$ctest_timeout" ctest --test-dir "$dir" --output-on-failure -j1 --timeout 240 || rc=$?
   local demo_rc=0
-  timeout 60 "$wine_bin" "$dir/tools/ilheap.exe" demo --blocks 20000 || demo_rc=$?
-  # Stop this prefix's wineserver (started by these runs) rather than let it linger.
-  "$(dirname "$wine_bin")/wineserver" -k 2>/dev/null || true
+  timeout 60 "$wine_bin" "$dir/tools/ilheap.exe" demo --blocks 20000 </dev/null || demo_rc=$?
+  # Stop this prefix's wineserver (started above) and its helper processes.
+  "$wineserver" -k 2>/dev/null || true
   if [ $rc -ne 0 ] || [ $demo_rc -ne 0 ]; then
     summary+=("$arch: built; tests under Wine FAILED (ctest $rc, demo $demo_rc)")
     status=1

@@ -3,6 +3,9 @@
 #define ILHEAP_ILHEAP_H
 
 #include "ilheap/status.h"
+#include "ilheap/pe.h"
 #include "ilheap/heap.h"
+#include "ilheap/il.h"
+#include "ilheap/com.h"
 
 #endif

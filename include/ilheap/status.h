@@ -39,12 +39,44 @@ extern "C" {
     X(ILHEAP_EHEAP_STATE, 14, "the heap handle is not valid (destroyed or corrupted)")     \
     /* 100..199: the COM object and the module registry */                                 \
     X(ILHEAP_ENOTFOUND, 100, "no such module in the registry")                             \
+    X(ILHEAP_EBASE_MISMATCH, 101, "module ID already registered with another base address")\
+    X(ILHEAP_EFOREIGN, 102, "not an ilheap IMethodMalloc object")                          \
     /* 200..299: the IL method-body codec */                                               \
     X(ILHEAP_IL_TRUNCATED_HEADER, 200, "method body truncated inside its header")          \
     X(ILHEAP_IL_TRUNCATED_CODE, 201, "method body truncated inside its IL code")           \
     X(ILHEAP_IL_TRUNCATED_SECTION, 202, "method body truncated inside a data section")     \
+    X(ILHEAP_IL_UNKNOWN_FORMAT, 203, "method header is neither tiny nor fat")              \
+    X(ILHEAP_IL_UNKNOWN_FLAGS, 204, "fat method header has unknown flag bits")             \
+    X(ILHEAP_IL_FAT_HEADER_SIZE, 205, "fat method header size is not 3 dwords")            \
+    X(ILHEAP_IL_SECTION_KIND, 206, "data section kind is reserved or unknown")             \
+    X(ILHEAP_IL_SECTION_PAST_BUFFER, 207, "data section runs past the end of the buffer")  \
+    X(ILHEAP_IL_TOO_MANY_SECTIONS, 208, "more data sections than the codec records")       \
+    X(ILHEAP_IL_CLAUSE_KIND, 209, "exception clause kind is not catch/filter/finally/fault") \
+    X(ILHEAP_IL_CLAUSE_RANGE, 210, "exception clause range lies outside the IL code")      \
+    X(ILHEAP_IL_CLAUSE_SPACE, 211, "more exception clauses than the caller's array holds") \
+    X(ILHEAP_IL_OVERFLOW, 212, "a value does not fit its field in the method body")        \
+    X(ILHEAP_IL_DEST_TOO_SMALL, 213, "destination too small for the encoded method body")  \
+    X(ILHEAP_IL_MISALIGNED, 214, "fat method body destination is not 4-byte aligned")      \
+    X(ILHEAP_IL_MISMATCH, 215, "method body differs from the one it was checked against")  \
     /* 300..399: the PE / ECMA-335 reader */                                               \
     X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
+    X(ILHEAP_PE_BAD_DOS_HEADER, 301, "not a PE file: bad DOS header ('MZ' or e_lfanew)")    \
+    X(ILHEAP_PE_BAD_PE_SIGNATURE, 302, "not a PE file: no 'PE\\0\\0' signature")          \
+    X(ILHEAP_PE_BAD_OPTIONAL_HEADER, 303, "bad PE optional header")                        \
+    X(ILHEAP_PE_BAD_SECTION_TABLE, 304, "bad PE section table")                            \
+    X(ILHEAP_PE_NOT_CLI, 305, "not a .NET assembly: no CLI header")                        \
+    X(ILHEAP_PE_BAD_CLI_HEADER, 306, "bad CLI header")                                     \
+    X(ILHEAP_PE_RVA_OUTSIDE_SECTIONS, 307, "RVA outside every section")                    \
+    X(ILHEAP_PE_RVA_NO_FILE_DATA, 308, "RVA in a section's part that has no file bytes")   \
+    X(ILHEAP_PE_BAD_METADATA_ROOT, 309, "bad metadata root (BSJB)")                        \
+    X(ILHEAP_PE_BAD_STREAM_HEADER, 310, "bad metadata stream header")                      \
+    X(ILHEAP_PE_NO_TABLE_STREAM, 311, "no #~ or #- metadata table stream")                 \
+    X(ILHEAP_PE_BAD_TABLE_STREAM, 312, "bad metadata table stream")                        \
+    X(ILHEAP_PE_BAD_HEAP_INDEX, 313, "heap index out of range or unterminated string")     \
+    X(ILHEAP_PE_BAD_ROW, 314, "row number out of range")                                   \
+    X(ILHEAP_PE_NO_OWNER, 315, "no TypeDef owns the method (MethodList out of order)")    \
+    X(ILHEAP_PE_REGION_TOO_SMALL, 316, "region smaller than the image's SizeOfImage")      \
+    X(ILHEAP_PE_BAD_HANDLE, 317, "not an open PE image handle")                            \
     /* 400..499: files and tools */                                                        \
     X(ILHEAP_EIO, 400, "could not read the file")
 

@@ -38,10 +38,9 @@ uintptr_t sandbox_find(size_t size)
     return (uintptr_t)p;
 }
 
-void *test_map_at(uintptr_t addr, size_t size)
+static void *map_exactly(uintptr_t addr, size_t size, int prot)
 {
-    void *p = mmap((void *)addr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
-                   -1, 0);
+    void *p = mmap((void *)addr, size, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     if (p != (void *)addr) {
@@ -49,6 +48,16 @@ void *test_map_at(uintptr_t addr, size_t size)
         return NULL;
     }
     return p;
+}
+
+void *test_map_at(uintptr_t addr, size_t size)
+{
+    return map_exactly(addr, size, PROT_READ | PROT_WRITE);
+}
+
+void *test_map_inaccessible_at(uintptr_t addr, size_t size)
+{
+    return map_exactly(addr, size, PROT_NONE);
 }
 
 void test_unmap(void *p, size_t size)

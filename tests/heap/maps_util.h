@@ -32,6 +32,8 @@ uintptr_t sandbox_find(size_t size);
 /* Maps [addr, addr + size) read-write exactly there (never over anything);
  * returns addr, or NULL when the range is not free. Undo with test_unmap. */
 void *test_map_at(uintptr_t addr, size_t size);
+/* The same, inaccessible (Linux PROT_NONE; Windows reserved, not committed). */
+void *test_map_inaccessible_at(uintptr_t addr, size_t size);
 void test_unmap(void *p, size_t size);
 
 /* A "module" of module_size bytes mapped read-write at the start of a free

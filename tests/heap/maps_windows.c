@@ -47,14 +47,24 @@ uintptr_t sandbox_find(size_t size)
     return (uintptr_t)p;
 }
 
-void *test_map_at(uintptr_t addr, size_t size)
+static void *map_exactly(uintptr_t addr, size_t size, DWORD type, DWORD protect)
 {
-    void *p = VirtualAlloc((void *)addr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+    void *p = VirtualAlloc((void *)addr, size, type, protect);
     if (p != NULL && p != (void *)addr) {
         VirtualFree(p, 0, MEM_RELEASE);
         return NULL;
     }
     return p;
+}
+
+void *test_map_at(uintptr_t addr, size_t size)
+{
+    return map_exactly(addr, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void *test_map_inaccessible_at(uintptr_t addr, size_t size)
+{
+    return map_exactly(addr, size, MEM_RESERVE, PAGE_NOACCESS);
 }
 
 void test_unmap(void *p, size_t size)
