@@ -89,17 +89,21 @@ run_arch() { # arch
 
   echo "=== Windows $arch: tests under $wine_bin ==="
   export WINEPREFIX="$PWD/$dir/wineprefix" WINEARCH=$winearch
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    # First use: create the prefix (warnings about missing display are expected).
-    timeout 180 "$wine_bin" wineboot -i >/dev/null 2>&1 || true
-  fi
+  mkdir -p "$WINEPREFIX"
   # One persistent wineserver for the whole run, its output detached: else
   # each test program starts one that holds CTest's output pipe open for its
-  # linger time (about 3 s per test).
+  # linger time (about 3 s per test). A server left from an interrupted run
+  # of this prefix is stopped first.
   local wineserver
   wineserver="$(dirname "$wine_bin")/wineserver"
   [ -x "$wineserver" ] || wineserver=wineserver
+  "$wineserver" -k >/dev/null 2>&1 || true
+  "$wineserver" -w >/dev/null 2>&1 || true
   "$wineserver" -p >/dev/null 2>&1 </dev/null || true
+  if [ ! -f "$WINEPREFIX/system.reg" ]; then
+    # First use: create the prefix (warnings about a missing display are expected).
+    timeout 180 "$wine_bin" wineboot -i >/dev/null 2>&1 </dev/null || true
+  fi
   local rc=0
   timeout "$ctest_timeout" ctest --test-dir "$dir" --output-on-failure -j1 --timeout 240 || rc=$?
   local demo_rc=0
