@@ -41,16 +41,35 @@ void ilheap__os_windows_set_virtual_alloc(ilheap_virtual_alloc_fn_t fn)
 /* ------------------------------------------------------------ system facts */
 
 static SYSTEM_INFO system_info;
-static atomic_int system_info_ready;
+static virtual_alloc2_fn_t virtual_alloc2;
+static prefetch_fn_t prefetch_virtual_memory;
+static INIT_ONCE facts_once = INIT_ONCE_STATIC_INIT;
+static atomic_int range_reserve_enabled = 1;
 
-/* GetSystemInfo is cheap and always gives the same answer, so two threads
- * racing to fill the cache write the same values. */
+/* Once per process: the system facts, and the functions looked up at run
+ * time so that the library still loads where they are missing. VirtualAlloc2
+ * is in kernelbase.dll (Windows 10 1803+), PrefetchVirtualMemory in
+ * kernel32.dll (Windows 8+); a missing one stays NULL and its feature is
+ * skipped. */
+static BOOL CALLBACK read_facts(PINIT_ONCE once, PVOID parameter, PVOID *context)
+{
+    (void)once;
+    (void)parameter;
+    (void)context;
+    GetSystemInfo(&system_info);
+    HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+    if (kernelbase != NULL)
+        virtual_alloc2 = (virtual_alloc2_fn_t)(void (*)(void))GetProcAddress(kernelbase, "VirtualAlloc2");
+    HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
+    if (kernel32 != NULL)
+        prefetch_virtual_memory =
+            (prefetch_fn_t)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
+    return TRUE;
+}
+
 static const SYSTEM_INFO *get_system_info(void)
 {
-    if (!atomic_load_explicit(&system_info_ready, memory_order_acquire)) {
-        GetSystemInfo(&system_info);
-        atomic_store_explicit(&system_info_ready, 1, memory_order_release);
-    }
+    InitOnceExecuteOnce(&facts_once, read_facts, NULL, NULL);
     return &system_info;
 }
 
@@ -76,29 +95,7 @@ void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end)
     *end = high == UINTPTR_MAX ? high & ~(g - 1) : (high + 1) & ~(g - 1);
 }
 
-/* ---------------------------------------------- run-time looked-up functions */
-
-static virtual_alloc2_fn_t virtual_alloc2;
-static prefetch_fn_t prefetch_virtual_memory;
-static atomic_int lookups_done;
-static atomic_int range_reserve_enabled = 1;
-
-/* VirtualAlloc2 is in kernelbase.dll (Windows 10 1803+); PrefetchVirtualMemory
- * in kernel32.dll (Windows 8+). Both are looked up once; a missing one is a
- * NULL pointer and its feature is skipped. */
-static void look_up_functions(void)
-{
-    if (atomic_load_explicit(&lookups_done, memory_order_acquire))
-        return;
-    HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
-    if (kernelbase != NULL)
-        virtual_alloc2 = (virtual_alloc2_fn_t)(void (*)(void))GetProcAddress(kernelbase, "VirtualAlloc2");
-    HMODULE kernel32 = GetModuleHandleW(L"kernel32.dll");
-    if (kernel32 != NULL)
-        prefetch_virtual_memory =
-            (prefetch_fn_t)(void (*)(void))GetProcAddress(kernel32, "PrefetchVirtualMemory");
-    atomic_store_explicit(&lookups_done, 1, memory_order_release);
-}
+/* ------------------------------------------- VirtualAlloc2 on or off (tests) */
 
 void ilheap__os_windows_set_range_reserve(int enabled)
 {
@@ -107,7 +104,7 @@ void ilheap__os_windows_set_range_reserve(int enabled)
 
 int ilheap__os_windows_has_range_reserve(void)
 {
-    look_up_functions();
+    (void)get_system_info();
     return virtual_alloc2 != NULL && atomic_load(&range_reserve_enabled);
 }
 
@@ -246,7 +243,7 @@ ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, 
 
 void ilheap__os_prefault(uintptr_t addr, size_t size)
 {
-    look_up_functions();
+    (void)get_system_info();
     if (prefetch_virtual_memory == NULL)
         return;
     WIN32_MEMORY_RANGE_ENTRY range = {(void *)addr, size};
