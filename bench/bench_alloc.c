@@ -3,7 +3,7 @@
  *   alloc impl=<ilheap|glibc|mimalloc|jemalloc|bump|...> mode=<fresh|warm> threads=<n> ns_per_alloc=<x> ...
  *   create mappings=<n> us_per_heap=<x> ...
  *
- * Usage: bench_alloc [--quick] [--reps N] [--blocks N] [--only alloc,sweep,create]
+ * Usage: bench_alloc [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,create]
  *
  * Every measurement runs in a new child process (fork + exec of this program
  * with --child), so every allocator starts from a fresh address space and no
@@ -210,6 +210,17 @@ static int run_plan(const plan_t *plan)
                         modes[m], threads, plan->blocks);
                 }
             }
+    if (wanted(plan, "contention"))
+        /* The shared fast path at its most contended: tiny blocks, warm, so
+         * the CAS and the cache lines the threads share are all there is. */
+        for (int threads = 1; threads <= 2; threads++) {
+            group_t *g = &groups[ngroups++];
+            g->kind = "alloc";
+            for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++)
+                if (strcmp(mix_impls[i], "ilheap-nopopulate") != 0)
+                    add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld", mix_impls[i],
+                        threads, plan->quick ? 400000ll : 2000000ll);
+        }
     if (wanted(plan, "sweep")) {
         const int *sizes = plan->quick ? sweep_quick : sweep_full;
         int nsizes = plan->quick ? 5 : 10;
@@ -275,7 +286,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             plan.only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--reps N] [--blocks N] [--only alloc,sweep,create]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,create]\n", argv[0]);
             return 2;
         }
     }

@@ -193,24 +193,24 @@ def mix_table(res, mode, threads, lines):
             f"| {fmt(res.median(k, 'faults_per_alloc'), 3)} | {fmt(res.median(k, 'reserved_ratio'), 2)} |")
 
 
-def scaling(res, impl, mode):
-    k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size="mix")
-    k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size="mix")
+def scaling(res, impl, mode, size="mix"):
+    k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size=size)
+    k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size=size)
     if k1 is None or k2 is None:
         return None, None
     # throughput(2) / throughput(1) = ns(1) / ns(2), paired per repetition
     return res.ratio(k1, k2, "ns_per_alloc"), res.ratio(k2, k1, "cpu_ns_per_alloc")
 
 
-def threads_table(res, lines):
+def threads_table(res, lines, size="mix", modes=("fresh", "warm")):
     lines.append("| impl | mode | 1 thread ns/alloc | 2 threads ns/alloc | speed-up (wall) "
                  "| CPU per alloc, 2 vs 1 thread |")
     lines.append("|---|---|---:|---:|---:|---:|")
-    for mode in ("fresh", "warm"):
-        for impl in alloc_impls(res, mode=mode, size="mix"):
-            k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size="mix")
-            k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size="mix")
-            up, cpu = scaling(res, impl, mode)
+    for mode in modes:
+        for impl in alloc_impls(res, mode=mode, size=size):
+            k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size=size)
+            k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size=size)
+            up, cpu = scaling(res, impl, mode, size)
             lines.append(f"| {impl} | {mode} | {fmt(res.median(k1, 'ns_per_alloc'))} "
                          f"| {fmt(res.median(k2, 'ns_per_alloc'))} | {fmt_ratio(up)} | {fmt_ratio(cpu)} |")
 
@@ -523,6 +523,11 @@ def main():
              "1 thread: above 1x means the threads slow each other down (contention, shared cache lines), "
              "whatever the machine's load.\n")
     threads_table(res, L)
+    if res.find("alloc", threads=2, size="16"):
+        L.append("\nThe same with every block 16 bytes, warm: the shared fast path at its most contended "
+                 "(the CAS on one cache line, and neighbouring blocks of the two threads in the same cache "
+                 "lines).\n")
+        threads_table(res, L, size="16", modes=("warm",))
     L.append("\n## Block size sweep\n")
     for mode in ("fresh", "warm"):
         sweep_table(res, mode, L)

@@ -19,7 +19,10 @@
  *   fresh memory, the floor for fresh).
  * threads: the blocks are split evenly between the threads, all allocating
  *   from the same allocator (one heap for ilheap); ns_per_alloc is wall time
- *   divided by all blocks, so it is the inverse of throughput.
+ *   divided by all blocks, so it is the inverse of throughput. parallelism is
+ *   the threads' CPU time in the timed run over its wall time: 2 when two
+ *   threads really ran side by side, nearer 1 when a busy machine did not
+ *   give them two cores at once.
  */
 #include "bench.h"
 
@@ -80,6 +83,7 @@ typedef struct worker {
     unsigned char *region;  /* bump: this thread's array */
     size_t region_len;
     uint64_t t0, t1;
+    uint64_t cpu; /* this thread's CPU time in the timed run */
     int failed;
     int is_main;
 } worker_t;
@@ -225,6 +229,13 @@ static uint64_t process_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
@@ -242,11 +253,13 @@ static void *worker_main(void *arg)
         cpu_before = process_cpu_ns();
     }
     pthread_barrier_wait(&r->barrier); /* the usage snapshot is taken */
+    uint64_t cpu0 = thread_cpu_ns();
     w->t0 = bench_now_ns();
     if (r->impl == IMPL_BUMP && !r->warm)
         (void)madvise(w->region, w->region_len, MADV_POPULATE_WRITE);
     run_pass(w, NULL);
     w->t1 = bench_now_ns();
+    w->cpu = thread_cpu_ns() - cpu0;
     return NULL;
 }
 
@@ -404,8 +417,9 @@ int bench_alloc_child(const bench_args_t *args)
     struct rusage after;
     getrusage(RUSAGE_SELF, &after);
 
-    uint64_t t0 = UINT64_MAX, t1 = 0;
+    uint64_t t0 = UINT64_MAX, t1 = 0, thread_cpu = 0;
     for (int t = 0; t < threads; t++) {
+        thread_cpu += workers[t].cpu;
         if (workers[t].failed) {
             fprintf(stderr, "bench: %s returned NULL\n", impl_name);
             return 7;
@@ -436,9 +450,10 @@ int bench_alloc_child(const bench_args_t *args)
         reserved = vm_after > vm_before ? vm_after - vm_before : 0;
     }
     printf("alloc impl=%s mode=%s threads=%d ns_per_alloc=%.2f size=%s blocks=%.0f bytes=%llu"
-           " cpu_ns_per_alloc=%.2f faults_per_alloc=%.4f reserved=%llu reserved_ratio=%.4f%s rep=%s\n",
+           " cpu_ns_per_alloc=%.2f parallelism=%.2f faults_per_alloc=%.4f reserved=%llu reserved_ratio=%.4f%s"
+           " rep=%s\n",
            impl_name, mode, threads, (double)(t1 - t0) / all, size_arg, all,
-           (unsigned long long)requested, cpu_ns / all, faults / all, (unsigned long long)reserved,
+           (unsigned long long)requested, cpu_ns / all, (double)thread_cpu / (double)(t1 - t0), faults / all, (unsigned long long)reserved,
            (double)reserved / (double)requested, extra, bench_arg(args, "rep", "0"));
     fflush(stdout);
     /* No destroy, no free: the process ends here, which releases everything. */
