@@ -96,6 +96,10 @@ static int wanted(const plan_t *plan, const char *group)
 
 static int have_impl(const char *impl)
 {
+#if !(defined(__has_include) && __has_include("ilheap/com.h"))
+    if (strcmp(impl, "ilheap-com") == 0)
+        return 0; /* the COM component is not on this branch yet */
+#endif
 #ifndef BENCH_MIMALLOC_PATH
     if (strcmp(impl, "mimalloc") == 0)
         return 0;
@@ -186,7 +190,7 @@ static void add(group_t *g, const char *impl, const char *fmt, ...)
 static int run_plan(const plan_t *plan)
 {
     static const char *const mix_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
-                                            "ilheap-nopopulate", "ilheap-tlab"};
+                                            "ilheap-nopopulate", "ilheap-tlab", "ilheap-com"};
     static const char *const sweep_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
                                               "ilheap-nopopulate"};
     static const int sweep_full[] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
@@ -206,7 +210,7 @@ static int run_plan(const plan_t *plan)
                 for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++) {
                     if (m == 1 && strcmp(mix_impls[i], "ilheap-nopopulate") == 0)
                         continue; /* warm memory is populated by definition */
-                    add(g, mix_impls[i], "impl=%s mode=%s threads=%d size=mix blocks=%lld", mix_impls[i],
+                    add(g, mix_impls[i], "impl=%s mode=%s threads=%d size=mix blocks=%lld set=mix", mix_impls[i],
                         modes[m], threads, plan->blocks);
                 }
             }
@@ -218,7 +222,7 @@ static int run_plan(const plan_t *plan)
             g->kind = "alloc";
             for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++)
                 if (strcmp(mix_impls[i], "ilheap-nopopulate") != 0)
-                    add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld", mix_impls[i],
+                    add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld set=contention", mix_impls[i],
                         threads, plan->quick ? 400000ll : 2000000ll);
         }
     if (wanted(plan, "sweep")) {
@@ -234,7 +238,7 @@ static int run_plan(const plan_t *plan)
                 for (size_t i = 0; i < sizeof sweep_impls / sizeof *sweep_impls; i++) {
                     if (m == 1 && strcmp(sweep_impls[i], "ilheap-nopopulate") == 0)
                         continue;
-                    add(g, sweep_impls[i], "impl=%s mode=%s threads=1 size=%d blocks=%lld", sweep_impls[i],
+                    add(g, sweep_impls[i], "impl=%s mode=%s threads=1 size=%d blocks=%lld set=sweep", sweep_impls[i],
                         modes[m], sizes[s], blocks);
                 }
             }

@@ -36,6 +36,15 @@
 #include <sys/resource.h>
 #include <time.h>
 
+/* impl=ilheap-com (issue 3): IMethodMalloc::Alloc through the vtable, once
+ * the COM component is on main; nothing to change here when it lands. */
+#if defined(__has_include)
+#if __has_include("ilheap/com.h")
+#include "ilheap/com.h"
+#define BENCH_HAVE_COM 1
+#endif
+#endif
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -56,10 +65,14 @@ typedef enum impl {
     IMPL_MIMALLOC,
     IMPL_JEMALLOC,
     IMPL_BUMP,
+    IMPL_ILHEAP_COM,
 } impl_t;
 
 static const char *const impl_names[] = {
     "ilheap", "ilheap-nopopulate", "ilheap-tlab", "glibc", "mimalloc", "jemalloc", "bump",
+#ifdef BENCH_HAVE_COM
+    "ilheap-com",
+#endif
 };
 
 static void *(*mi_malloc_fn)(size_t);
@@ -72,6 +85,9 @@ typedef struct run {
     int warm;
     int threads;
     ilheap_heap_t *heap;
+#ifdef BENCH_HAVE_COM
+    IMethodMalloc *com;
+#endif
     pthread_barrier_t barrier;
 } run_t;
 
@@ -194,6 +210,13 @@ static void run_pass(worker_t *w, void **keep)
     case IMPL_BUMP: {
         uintptr_t cur = (uintptr_t)w->region;
         ALLOC_LOOP(bump_take(&cur, size));
+        break;
+    }
+    case IMPL_ILHEAP_COM: {
+#ifdef BENCH_HAVE_COM
+        IMethodMalloc *m = r->com;
+        ALLOC_LOOP(m->lpVtbl->Alloc(m, (ULONG)size));
+#endif
         break;
     }
     }
@@ -384,7 +407,8 @@ int bench_alloc_child(const bench_args_t *args)
             requested += workers[t].sizes[i];
 
     uint64_t vm_before = vm_size();
-    if (run.impl == IMPL_ILHEAP || run.impl == IMPL_ILHEAP_NOPOPULATE || run.impl == IMPL_ILHEAP_TLAB) {
+    if (run.impl == IMPL_ILHEAP || run.impl == IMPL_ILHEAP_NOPOPULATE || run.impl == IMPL_ILHEAP_TLAB ||
+        run.impl == IMPL_ILHEAP_COM) {
         const void *base;
         size_t image_size;
         bench_own_image(&base, &image_size);
@@ -404,6 +428,12 @@ int bench_alloc_child(const bench_args_t *args)
             fprintf(stderr, "bench: could not prepopulate the heap\n");
             return 5;
         }
+#ifdef BENCH_HAVE_COM
+        if (run.impl == IMPL_ILHEAP_COM && ilheap_method_malloc_create(run.heap, 0, &run.com) != ILHEAP_OK) {
+            fprintf(stderr, "bench: IMethodMalloc: %s\n", ilheap_last_message());
+            return 5;
+        }
+#endif
     }
 
     pthread_t ids[MAX_THREADS];
@@ -449,10 +479,10 @@ int bench_alloc_child(const bench_args_t *args)
         uint64_t vm_after = vm_size();
         reserved = vm_after > vm_before ? vm_after - vm_before : 0;
     }
-    printf("alloc impl=%s mode=%s threads=%d ns_per_alloc=%.2f size=%s blocks=%.0f bytes=%llu"
+    printf("alloc impl=%s mode=%s threads=%d ns_per_alloc=%.2f size=%s set=%s blocks=%.0f bytes=%llu"
            " cpu_ns_per_alloc=%.2f parallelism=%.2f faults_per_alloc=%.4f reserved=%llu reserved_ratio=%.4f%s"
            " rep=%s\n",
-           impl_name, mode, threads, (double)(t1 - t0) / all, size_arg, all,
+           impl_name, mode, threads, (double)(t1 - t0) / all, size_arg, bench_arg(args, "set", "-"), all,
            (unsigned long long)requested, cpu_ns / all, (double)thread_cpu / (double)(t1 - t0), faults / all, (unsigned long long)reserved,
            (double)reserved / (double)requested, extra, bench_arg(args, "rep", "0"));
     fflush(stdout);
