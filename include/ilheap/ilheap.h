@@ -3,6 +3,8 @@
 #define ILHEAP_ILHEAP_H
 
 #include "ilheap/status.h"
+#include "ilheap/pe.h"
 #include "ilheap/heap.h"
+#include "ilheap/com.h"
 
 #endif
