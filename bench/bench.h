@@ -27,6 +27,10 @@ int bench_alloc_child(const bench_args_t *args);
 /* One measurement of heap creation ("create ..." line). */
 int bench_create_child(const bench_args_t *args);
 
+/* Registry lookups with many modules ("lookup ..." line); needs the COM
+ * component (include/ilheap/com.h). */
+int bench_lookup_child(const bench_args_t *args);
+
 /* The bench program's own image: the module base used for ilheap heaps. */
 void bench_own_image(const void **base, size_t *size);
 

@@ -3,7 +3,7 @@
  *   alloc impl=<ilheap|glibc|mimalloc|jemalloc|bump|...> mode=<fresh|warm> threads=<n> ns_per_alloc=<x> ...
  *   create mappings=<n> us_per_heap=<x> ...
  *
- * Usage: bench_alloc [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,create]
+ * Usage: bench_alloc [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,lookup,create]
  *
  * Every measurement runs in a new child process (fork + exec of this program
  * with --child), so every allocator starts from a fresh address space and no
@@ -243,6 +243,17 @@ static int run_plan(const plan_t *plan)
                 }
             }
     }
+#if defined(__has_include) && __has_include("ilheap/com.h")
+    if (wanted(plan, "lookup")) {
+        /* 10 modules against 10,000: what the registry's size costs. */
+        group_t *g = &groups[ngroups++];
+        g->kind = "lookup";
+        for (int threads = 1; threads <= 2; threads++)
+            for (int modules = 10; modules <= 10000; modules *= 1000)
+                add(g, NULL, "modules=%d threads=%d lookups=%lld", modules, threads,
+                    plan->quick ? 200000ll : 1000000ll);
+    }
+#endif
     if (wanted(plan, "create"))
         for (size_t c = 0; c < sizeof map_counts / sizeof *map_counts; c++) {
             group_t *g = &groups[ngroups++];
@@ -275,6 +286,8 @@ int main(int argc, char **argv)
             return bench_alloc_child(&args);
         if (strcmp(argv[2], "create") == 0)
             return bench_create_child(&args);
+        if (strcmp(argv[2], "lookup") == 0)
+            return bench_lookup_child(&args);
         fprintf(stderr, "bench: unknown child kind %s\n", argv[2]);
         return 2;
     }
@@ -290,7 +303,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             plan.only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,create]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,lookup,create]\n", argv[0]);
             return 2;
         }
     }

@@ -55,7 +55,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- build
+# -Wno-error=maybe-uninitialized: GCC 12 at -O3 flags a false positive in
+# src/com/method_malloc.c (ilheap_method_malloc_create's m) that the
+# project's RelWithDebInfo builds do not see; it stays a warning here so a
+# Release benchmark build does not stop on it.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DILHEAP_BUILD_BENCH=ON \
+  -DCMAKE_C_FLAGS="-Wno-error=maybe-uninitialized" \
   -DILHEAP_BUILD_TESTS=OFF -DILHEAP_BUILD_PROFILER=OFF -DILHEAP_BUILD_TOOLS=ON >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 grep '^-- bench:' "$build.cmake.log" || true
@@ -107,12 +112,12 @@ hook() { # hook <name> <program> <description> [args...]
     done
     echo "- $what: \`$program\`" >>"$hooks"
   else
-    echo "- $what: not measured ($program not built: component not on main yet)" >>"$hooks"
+    echo "- $what: not measured (no $(basename "$program") program yet)" >>"$hooks"
   fi
 }
-# HOOK com (issue 3): impl=ilheap-com alloc lines (IMethodMalloc::Alloc via
-# the vtable, next to the direct call) and registry lookups with 10,000 modules.
-hook com "$build/bench/bench_com" "COM Alloc via the vtable (impl=ilheap-com) and registry lookup, 10,000 modules" $quick_flag
+# (COM, issue 3: IMethodMalloc::Alloc through the vtable, impl=ilheap-com, and
+# registry lookups with 10 and 10,000 modules are in bench_alloc itself; they
+# appear when include/ilheap/com.h exists.)
 # HOOK codec (issue 4): decode/encode throughput.
 hook codec "$build/bench/bench_codec" "codec decode/encode throughput" $quick_flag
 # HOOK scan/rehome (issue 5): `ilheap scan` and `ilheap rehome` against
