@@ -80,7 +80,7 @@ void bench_own_image(const void **base, size_t *size)
 /* ---------------------------------------------------------------- driver */
 
 typedef struct plan {
-    int quick, reps;
+    int quick, reps, first_rep;
     long long blocks;
     const char *only;
 } plan_t;
@@ -264,7 +264,7 @@ static int run_plan(const plan_t *plan)
         }
 
     printf("# bench_alloc quick=%d reps=%d blocks=%lld\n", plan->quick, plan->reps, plan->blocks);
-    for (int rep = 0; rep < plan->reps; rep++)
+    for (int rep = plan->first_rep; rep < plan->first_rep + plan->reps; rep++)
         for (int i = 0; i < ngroups; i++)
             run_group(&groups[i], rep);
     return 0;
@@ -292,18 +292,21 @@ int main(int argc, char **argv)
         return 2;
     }
 
-    plan_t plan = {0, 0, 0, NULL};
+    plan_t plan = {0, 0, 0, 0, NULL};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
             plan.quick = 1;
         else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
             plan.reps = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--first-rep") == 0 && i + 1 < argc)
+            plan.first_rep = atoi(argv[++i]);
         else if (strcmp(argv[i], "--blocks") == 0 && i + 1 < argc)
             plan.blocks = atoll(argv[++i]);
         else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc)
             plan.only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--quick] [--reps N] [--blocks N] [--only alloc,contention,sweep,lookup,create]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--reps N] [--first-rep N] [--blocks N]"
+                            " [--only alloc,contention,sweep,lookup,create]\n", argv[0]);
             return 2;
         }
     }

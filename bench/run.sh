@@ -21,7 +21,7 @@ quick=0
 reps=""
 out=""
 report_only=0
-command_line="bench/run.sh $*"
+command_line="bench/run.sh${*:+ $*}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -95,7 +95,15 @@ start=$(date +%s)
 # ---------------------------------------------------------------- allocation and heap creation
 echo "run.sh: bench_alloc $quick_flag --reps $reps"
 "$build/bench/bench_alloc" $quick_flag --reps "$reps" | tee -a "$results" | grep -E '^(fail|skip)' || true
-echo "- allocation and heap creation: bench_alloc, $(grep -c '^alloc\|^create' "$results") lines" >>"$hooks"
+if [ "$quick" -eq 0 ]; then
+  # Thread scaling needs repetitions in which both threads really get a core
+  # at once; on a shared machine few do. The contention group is cheap, so it
+  # gets more chances (reps numbered on, so nothing is overwritten).
+  echo "run.sh: bench_alloc --only contention --reps 10 (more chances for two free cores)"
+  "$build/bench/bench_alloc" --only contention --reps 10 --first-rep "$reps" | grep -v '^#' |
+    tee -a "$results" | grep -E '^(fail|skip)' || true
+fi
+echo "- allocation, heap creation, registry: bench_alloc, $(grep -c '^alloc\|^create\|^lookup' "$results") lines" >>"$hooks"
 
 # ---------------------------------------------------------------- hooks for later components
 # Each section runs only when its program exists; its output lines
