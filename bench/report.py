@@ -23,7 +23,7 @@ from collections import OrderedDict, defaultdict
 
 # Numeric keys that name a measurement rather than measure it.
 IDENTITY_NUMERIC = {"threads", "mappings", "populate", "size", "modules", "blocks", "bodies",
-                    "iters", "methods"}
+                    "iters", "methods", "lookups"}
 ALLOC_ORDER = ["ilheap", "ilheap-com", "ilheap-tlab", "ilheap-nopopulate", "glibc", "mimalloc",
                "jemalloc", "bump"]
 
@@ -573,8 +573,15 @@ def main():
     rows = targets(res, L, args.quick)
     missed = [r for r in rows if "MISSED" in r[2]]
     L.append("")
+    unassessed = [r for r in rows if r[2] == "not assessed"]
     if missed:
-        L.append("Missed: " + "; ".join(r[0] for r in missed) + ". The analysis is below.\n")
+        L.append("**Missed**: " + "; ".join(r[0] for r in missed) + ".\n")
+    if unassessed:
+        L.append("**Not assessed in this run** (the machine did not give the two threads two cores at once): "
+                 + "; ".join(r[0] for r in unassessed) + ".\n")
+    if missed or unassessed:
+        L.append("The analysis at the end gives the reasons, the figures from the runs where the threads did "
+                 "get two cores, and proposals.\n")
 
     L.append("## Allocation, IL-body sizes\n")
     for mode in ("fresh", "warm"):
@@ -617,7 +624,7 @@ def main():
         with open(args.hooks) as f:
             for line in f:
                 if line.strip():
-                    L.append(f"- {line.strip()}")
+                    L.append(f"- {line.strip().removeprefix('- ')}")
     generic_tables(res, L)
 
     if made:
