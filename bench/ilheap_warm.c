@@ -9,23 +9,19 @@
  * src/heap/heap_internal.h. */
 #include "bench.h"
 #include "heap/heap_internal.h"
-#include "os/os.h"
 
 int bench_ilheap_prepopulate(ilheap_heap_t *heap, size_t total)
 {
     ilheap_status_t status = ILHEAP_OK;
-    ilheap_prefault_t prefault = {0, 0};
     pthread_mutex_lock(&heap->lock);
     if (atomic_load(&heap->current) == NULL)
         status = ilheap__heap_grow(heap, total);
     ilheap_extent_t *extent = atomic_load(&heap->current);
+    /* commit_to prefaults what it commits (unless ILHEAP_NO_POPULATE). */
     if (status == ILHEAP_OK && extent != NULL)
-        status = ilheap__heap_commit_to(heap, extent, extent->reserved_end, 1, &prefault);
+        status = ilheap__heap_commit_to(heap, extent, extent->reserved_end, 1);
     int ok = status == ILHEAP_OK && extent != NULL &&
              atomic_load(&extent->limit) - extent->start >= total;
     pthread_mutex_unlock(&heap->lock);
-    /* As the heap does: populate outside the lock (nothing with NO_POPULATE). */
-    if (prefault.to > prefault.from)
-        ilheap__os_prefault(prefault.from, prefault.to - prefault.from);
     return ok ? 0 : -1;
 }
