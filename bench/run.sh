@@ -55,12 +55,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- build
-# -Wno-error=maybe-uninitialized: GCC 12 at -O3 flags a false positive in
-# src/com/method_malloc.c (ilheap_method_malloc_create's m) that the
-# project's RelWithDebInfo builds do not see; it stays a warning here so a
-# Release benchmark build does not stop on it.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DILHEAP_BUILD_BENCH=ON \
-  -DCMAKE_C_FLAGS="-Wno-error=maybe-uninitialized" \
   -DILHEAP_BUILD_TESTS=OFF -DILHEAP_BUILD_PROFILER=OFF -DILHEAP_BUILD_TOOLS=ON >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 grep '^-- bench:' "$build.cmake.log" || true
