@@ -119,6 +119,10 @@ void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t
             continue;
         const char *name = name_at > 0 ? line + name_at : "";
         int name_len = (int)strcspn(name, "\n");
+        if (name_len == 0) {
+            name = "[anon]";
+            name_len = 6;
+        }
         /* The hole below this mapping, counted from the image's end up. */
         if (prev_end < lo)
             note_hole(facts, prev_end, lo, image_end, end_2g, end_4g);
@@ -127,8 +131,7 @@ void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t
             in_image = 1;
             facts->map_start = lo;
             facts->map_end = hi;
-            snprintf(facts->map_name, sizeof facts->map_name, "%.*s", name_len,
-                     name_len ? name : "[anon]");
+            snprintf(facts->map_name, sizeof facts->map_name, "%.*s", name_len, name);
             continue;
         }
         if (in_image && !past_image) {
@@ -141,8 +144,7 @@ void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t
             }
             past_image = 1;
             facts->next_start = lo;
-            snprintf(facts->next_desc, sizeof facts->next_desc, "%s %.*s", perms, name_len,
-                     name_len ? name : "[anon]");
+            snprintf(facts->next_desc, sizeof facts->next_desc, "%s %.*s", perms, name_len, name);
         }
         if (lo >= end_4g)
             break;
