@@ -1,0 +1,8 @@
+/* ilheap: everything a profiler needs, in one include. */
+#ifndef ILHEAP_ILHEAP_H
+#define ILHEAP_ILHEAP_H
+
+#include "ilheap/status.h"
+#include "ilheap/heap.h"
+
+#endif

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds ilheap and runs the whole test suite: a normal build, ASan+UBSan,
+# TSan, valgrind, and bounded fuzzing. Usage: scripts/test.sh [quick]
+#   quick: the normal build only.
+# Each stage uses its own build directory under build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+jobs=$(nproc)
+stage() { echo; echo "=== $* ==="; }
+
+configure_and_test() { # dir, ctest args, cmake args...
+  local dir=$1 ctest_args=$2; shift 2
+  cmake -S . -B "$dir" -DILHEAP_BUILD_BENCH=OFF "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" >/dev/null
+  # shellcheck disable=SC2086
+  ctest --test-dir "$dir" --output-on-failure -j1 $ctest_args
+}
+
+stage "release build (hardened) + all tests"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build/release -j"$jobs" >/dev/null
+ctest --test-dir build/release --output-on-failure
+[ "${1:-}" = quick ] && exit 0
+
+stage "ASan + UBSan"
+configure_and_test build/asan "-LE clr" -DILHEAP_SANITIZE=address -DCMAKE_BUILD_TYPE=Debug -DILHEAP_BUILD_PROFILER=OFF
+
+stage "TSan"
+configure_and_test build/tsan "-LE clr" -DILHEAP_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DILHEAP_BUILD_PROFILER=OFF
+
+stage "valgrind"
+ILHEAP_STRESS_BLOCKS=60000 configure_and_test build/valgrind "-LE clr|fuzz" -DCMAKE_BUILD_TYPE=Debug \
+  -DILHEAP_BUILD_PROFILER=OFF \
+  "-DILHEAP_TEST_WRAPPER=valgrind;--quiet;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite"
+
+if [ -d tests/corpus ] && command -v clang >/dev/null; then
+  stage "fuzzing (bounded)"
+  CC=clang configure_and_test build/fuzz "-L fuzz" -DILHEAP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=Debug \
+    -DILHEAP_BUILD_PROFILER=OFF -DILHEAP_BUILD_TOOLS=OFF
+fi
+echo
+echo "all test stages passed"

@@ -1,0 +1,277 @@
+/* A module heap: creation, allocation, statistics and release.
+ *
+ * Allocation is a compare-and-swap bump of the current extent's top, bounded
+ * by the committed limit; the lock is taken only to commit more memory or to
+ * reserve a new chunk (placement.c). Memory is never reused, so every block
+ * comes from pages the OS handed over zeroed.
+ */
+#include "heap/heap_internal.h"
+#include "os/os.h"
+#include "status_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_FIRST_CHUNK ((size_t)64 * 1024)
+
+void ilheap_heap_options_init(ilheap_heap_options_t *options)
+{
+    if (options == NULL)
+        return;
+    memset(options, 0, sizeof *options);
+    options->window = ILHEAP_DEFAULT_WINDOW;
+    options->alignment = 4;
+    options->first_chunk = DEFAULT_FIRST_CHUNK;
+}
+
+static uintptr_t align_up(uintptr_t value, uintptr_t alignment)
+{
+    return (value + alignment - 1) & ~(alignment - 1);
+}
+
+/* Computes [lo, hi): blocks must satisfy base < p and p + size <= base +
+ * window; chunks are whole granules inside that range and inside the
+ * process's mappable address space. Overflow-safe near the top and bottom. */
+static void compute_usable_range(ilheap_heap_t *heap, size_t image_size)
+{
+    uintptr_t lowest, end;
+    ilheap__os_address_limits(&lowest, &end);
+    uintptr_t g = heap->granularity;
+
+    uintptr_t window_end = heap->base + (uintptr_t)heap->window;
+    if (heap->window > UINTPTR_MAX - heap->base || window_end > end)
+        window_end = end;
+    uintptr_t hi = window_end & ~(g - 1);
+
+    uintptr_t lo = lowest;
+    if (heap->base < UINTPTR_MAX - g) { /* base + 1 rounded up, without overflow */
+        uintptr_t above_base = align_up(heap->base + 1, g);
+        if (above_base > lo)
+            lo = above_base;
+    } else {
+        lo = UINTPTR_MAX; /* nothing above a base at the very top */
+    }
+    if (lo >= hi) {
+        heap->lo = heap->hi = heap->first_probe = 0;
+        return;
+    }
+    heap->lo = lo;
+    heap->hi = hi;
+
+    uintptr_t probe = lo;
+    if (image_size != 0 && image_size < hi - heap->base) {
+        uintptr_t image_end = align_up(heap->base + image_size, g);
+        if (image_end > probe && image_end < hi)
+            probe = image_end;
+    }
+    heap->first_probe = probe;
+}
+
+ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
+                                   const ilheap_heap_options_t *options, ilheap_heap_t **out)
+{
+    if (out == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
+    *out = NULL;
+    if (base == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "module base is NULL");
+
+    ilheap_heap_options_t defaults;
+    ilheap_heap_options_init(&defaults);
+    if (options == NULL)
+        options = &defaults;
+    uint64_t window = options->window != 0 ? options->window : ILHEAP_DEFAULT_WINDOW;
+    if (window > ILHEAP_MAX_WINDOW)
+        return ilheap__fail(ILHEAP_EWINDOW, "window %#llx", (unsigned long long)window);
+    uint32_t alignment = options->alignment != 0 ? options->alignment : 4;
+    if (alignment != 4 && alignment != 8 && alignment != 16)
+        return ilheap__fail(ILHEAP_EALIGN, "alignment %u", alignment);
+
+    ilheap_heap_t *heap = aligned_alloc(ILHEAP_CACHE_LINE, align_up(sizeof *heap, ILHEAP_CACHE_LINE));
+    if (heap == NULL)
+        return ilheap__fail(ILHEAP_ENOMEM, "heap header");
+    memset(heap, 0, sizeof *heap);
+    if (pthread_mutex_init(&heap->lock, NULL) != 0) {
+        free(heap);
+        return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
+    }
+    heap->magic = ILHEAP_HEAP_MAGIC;
+    heap->flags = options->flags;
+    heap->align_mask = alignment - 1;
+    heap->base = (uintptr_t)base;
+    heap->window = window;
+    heap->page = ilheap__os_page_size();
+    heap->granularity = ilheap__os_granularity();
+    size_t first = options->first_chunk != 0 ? options->first_chunk : DEFAULT_FIRST_CHUNK;
+    if (first > ((size_t)1 << 30))
+        first = (size_t)1 << 30;
+    heap->first_chunk = align_up(first, heap->granularity);
+    compute_usable_range(heap, image_size);
+    atomic_init(&heap->current, NULL);
+    *out = heap;
+    return ILHEAP_OK;
+}
+
+static int heap_is_valid(const ilheap_heap_t *heap)
+{
+    return heap != NULL && heap->magic == ILHEAP_HEAP_MAGIC;
+}
+
+void ilheap_heap_destroy(ilheap_heap_t *heap)
+{
+    if (!heap_is_valid(heap))
+        return;
+    heap->magic = ILHEAP_HEAP_DEAD;
+    ilheap_extent_t *extent = heap->extents;
+    while (extent != NULL) {
+        ilheap_extent_t *older = extent->older;
+        size_t length = extent->reserved_end - extent->start;
+        /* One retry: a transient refusal must not leak the module's memory. */
+        if (ilheap__os_release(extent->start, length, NULL) != ILHEAP_OS_OK)
+            (void)ilheap__os_release(extent->start, length, NULL);
+        free(extent);
+        extent = older;
+    }
+    pthread_mutex_destroy(&heap->lock);
+    free(heap);
+}
+
+/* The fast path: claims [p, p + size) below the committed limit, or returns 0. */
+static uintptr_t bump(ilheap_extent_t *extent, size_t size, uintptr_t align_mask)
+{
+    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    for (;;) {
+        uintptr_t p = (top + align_mask) & ~align_mask;
+        uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_acquire);
+        if (p > limit || size > limit - p)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&extent->top, &top, p + size,
+                                                  memory_order_relaxed, memory_order_relaxed))
+            return p;
+    }
+}
+
+static _Thread_local unsigned thread_stripe; /* 0 = not assigned yet */
+static _Atomic unsigned next_stripe;
+
+static void count_block(ilheap_heap_t *heap, size_t size)
+{
+    if (thread_stripe == 0)
+        thread_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % ILHEAP_STAT_STRIPES + 1;
+    ilheap_stat_stripe_t *stripe = &heap->stripes[thread_stripe - 1];
+    atomic_fetch_add_explicit(&stripe->blocks, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stripe->bytes_requested, size, memory_order_relaxed);
+}
+
+/* Under the lock: bump, else commit more of the current extent, else reserve
+ * a new chunk; repeat until the block fits or growth fails. */
+static ilheap_status_t alloc_slow(ilheap_heap_t *heap, size_t size, uintptr_t *out)
+{
+    pthread_mutex_lock(&heap->lock);
+    ilheap_status_t status = ILHEAP_OK;
+    for (;;) {
+        ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
+        if (extent != NULL) {
+            uintptr_t p = bump(extent, size, heap->align_mask);
+            if (p != 0) {
+                *out = p;
+                break;
+            }
+            uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+            uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
+            if (start <= extent->reserved_end && size <= extent->reserved_end - start) {
+                status = ilheap__heap_commit_to(heap, extent, start + size);
+                if (status != ILHEAP_OK)
+                    break;
+                continue;
+            }
+        }
+        status = ilheap__heap_grow(heap, size);
+        if (status != ILHEAP_OK)
+            break;
+    }
+    pthread_mutex_unlock(&heap->lock);
+    return status;
+}
+
+ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
+{
+    if (out == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!heap_is_valid(heap))
+        return ilheap__fail(heap == NULL ? ILHEAP_EINVAL : ILHEAP_EHEAP_STATE, "heap %p", (void *)heap);
+    if (size == 0)
+        return ilheap__fail(ILHEAP_EZEROSIZE, NULL);
+    if (heap->hi <= heap->lo || size > heap->hi - heap->lo)
+        return ilheap__fail(ILHEAP_ETOOBIG, "%zu bytes requested; the window above base %p holds at most %llu",
+                            size, (void *)heap->base,
+                            (unsigned long long)(heap->hi > heap->lo ? heap->hi - heap->lo : 0));
+
+    uintptr_t p = 0;
+    ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_acquire);
+    if (extent != NULL)
+        p = bump(extent, size, heap->align_mask);
+    if (p == 0) {
+        ilheap_status_t status = alloc_slow(heap, size, &p);
+        if (status != ILHEAP_OK)
+            return status;
+    }
+    count_block(heap, size);
+    *out = (void *)p;
+    return ILHEAP_OK;
+}
+
+void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size)
+{
+    void *p;
+    (void)ilheap_heap_try_alloc(heap, size, &p);
+    return p;
+}
+
+ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out)
+{
+    if (out == NULL || heap == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "heap or out is NULL");
+    if (!heap_is_valid(heap))
+        return ilheap__fail(ILHEAP_EHEAP_STATE, "heap %p", (const void *)heap);
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i < ILHEAP_STAT_STRIPES; i++) {
+        out->blocks += atomic_load_explicit(&heap->stripes[i].blocks, memory_order_relaxed);
+        out->bytes_requested += atomic_load_explicit(&heap->stripes[i].bytes_requested, memory_order_relaxed);
+    }
+    ilheap_heap_t *mutable_heap = (ilheap_heap_t *)heap; /* the lock only */
+    pthread_mutex_lock(&mutable_heap->lock);
+    for (const ilheap_extent_t *e = heap->extents; e != NULL; e = e->older) {
+        uintptr_t top = atomic_load_explicit(&e->top, memory_order_relaxed);
+        out->bytes_used += top - e->start;
+        if (top > e->start && top - heap->base > out->highest_offset)
+            out->highest_offset = top - heap->base;
+    }
+    out->bytes_reserved = atomic_load_explicit(&heap->bytes_reserved, memory_order_relaxed);
+    out->bytes_committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
+    out->chunks = atomic_load_explicit(&heap->chunks, memory_order_relaxed);
+    pthread_mutex_unlock(&mutable_heap->lock);
+    return ILHEAP_OK;
+}
+
+const void *ilheap_heap_base(const ilheap_heap_t *heap)
+{
+    return heap_is_valid(heap) ? (const void *)heap->base : NULL;
+}
+
+uint64_t ilheap_heap_window(const ilheap_heap_t *heap)
+{
+    return heap_is_valid(heap) ? heap->window : 0;
+}
+
+int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size)
+{
+    if (!heap_is_valid(heap))
+        return 0;
+    uintptr_t address = (uintptr_t)p;
+    if (address <= heap->base)
+        return 0;
+    uint64_t offset = address - heap->base;
+    return offset <= heap->window && size <= heap->window - offset;
+}

@@ -1,0 +1,74 @@
+/* The inside of a module heap, shared by heap.c (allocation, statistics,
+ * life cycle) and placement.c (finding address space inside the window). */
+#ifndef ILHEAP_HEAP_INTERNAL_H
+#define ILHEAP_HEAP_INTERNAL_H
+
+#include "ilheap/heap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define ILHEAP_HEAP_MAGIC 0x504C4849u /* "IHLP" */
+#define ILHEAP_HEAP_DEAD 0xDEADDEADu
+#define ILHEAP_STAT_STRIPES 8
+#define ILHEAP_CACHE_LINE 64
+
+/* One contiguous run of reserved address space, [start, reserved_end), of
+ * which [start, limit) is committed read-write. Blocks are bumped from top.
+ * A chunk reserved right at reserved_end extends the extent in place, so a
+ * heap that finds room next to itself is one extent and wastes nothing at
+ * chunk boundaries. Extents are freed only when the heap is destroyed, so a
+ * thread holding a stale extent pointer on the fast path is always safe. */
+typedef struct ilheap_extent {
+    _Alignas(ILHEAP_CACHE_LINE) _Atomic uintptr_t top; /* next free byte */
+    _Atomic uintptr_t limit;                            /* committed end; only grows */
+    uintptr_t start;
+    uintptr_t reserved_end; /* under the heap's lock */
+    struct ilheap_extent *older;
+} ilheap_extent_t;
+
+/* Per-thread-striped counters: the fast path adds to its thread's stripe, so
+ * two threads never fight over one counter's cache line. */
+typedef struct ilheap_stat_stripe {
+    _Alignas(ILHEAP_CACHE_LINE) _Atomic uint64_t blocks;
+    _Atomic uint64_t bytes_requested;
+} ilheap_stat_stripe_t;
+
+struct ilheap_heap {
+    _Atomic(ilheap_extent_t *) current; /* where the fast path bumps */
+    uint32_t magic;
+    uint32_t flags;
+    uintptr_t align_mask;
+    uintptr_t base;
+    uint64_t window;
+    /* The usable range, already clipped to the address space and rounded to
+     * the OS granularity: every chunk lies inside [lo, hi). */
+    uintptr_t lo, hi;
+    uintptr_t first_probe; /* end of the image, where the first chunk goes */
+    size_t first_chunk;
+    size_t granularity, page;
+
+    pthread_mutex_t lock; /* serializes growth: commit and reserve */
+    ilheap_extent_t *extents; /* newest first; under the lock */
+    _Atomic uint64_t bytes_reserved;
+    _Atomic uint64_t bytes_committed;
+    _Atomic uint64_t chunks;
+
+    ilheap_stat_stripe_t stripes[ILHEAP_STAT_STRIPES];
+};
+
+/* Reserves a chunk for a block of size bytes, inside [lo, hi), as close above
+ * the base as the address space allows: first right after the current extent
+ * (or the image), then the lowest free gap of the process map that fits, with
+ * bounded retries when other threads win a gap. Extends the current extent
+ * when the chunk is adjacent, else starts a new extent (committing its first
+ * pages) and makes it current. Called with the lock held. */
+ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size);
+
+/* Commits at least up to needed_end in extent (a batch ahead of it when the
+ * chunk allows). Called with the lock held. */
+ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
+                                       uintptr_t needed_end);
+
+#endif

@@ -1,0 +1,198 @@
+/* Finding, reserving and committing address space inside a heap's window.
+ *
+ * Frugality: chunks start at first_chunk (64 KiB) and grow with the heap (one
+ * sixteenth of what it already holds, up to 64 MiB), so the reservation never
+ * runs far ahead of use; a chunk placed right after the current extent
+ * extends it in place. Placement: the cheap probe first (one
+ * MAP_FIXED_NOREPLACE right after the heap's last chunk, or at the image end),
+ * and only when that fails a read of the process map for the lowest gap that
+ * fits, retried a bounded number of times when another thread takes it first.
+ */
+#include "heap/heap_internal.h"
+#include "os/os.h"
+#include "status_internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#define MAX_CHUNK ((size_t)64 * 1024 * 1024)
+#define MAX_COMMIT_BATCH ((size_t)2 * 1024 * 1024)
+/* A gap found in the map can be taken by another thread before we map it;
+ * past this many lost races we give up with ILHEAP_ERACE instead of looping. */
+#define MAX_PLACEMENT_ATTEMPTS 16
+
+static uintptr_t round_up(uintptr_t value, uintptr_t unit)
+{
+    return (value + unit - 1) & ~(unit - 1);
+}
+
+static ilheap_status_t fail_commit(ilheap_os_result_t result, int os_error, size_t length)
+{
+    return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", length,
+                        result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
+}
+
+ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
+                                       uintptr_t needed_end)
+{
+    uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
+    if (needed_end <= limit)
+        return ILHEAP_OK;
+    /* Commit a batch ahead of the bump pointer: it grows with what the heap
+     * already committed, never past the chunk. */
+    uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
+    size_t batch = committed / 8;
+    if (batch < heap->first_chunk)
+        batch = heap->first_chunk;
+    if (batch > MAX_COMMIT_BATCH)
+        batch = MAX_COMMIT_BATCH;
+    uintptr_t new_limit = limit + batch;
+    if (new_limit < needed_end)
+        new_limit = needed_end;
+    new_limit = round_up(new_limit, heap->page);
+    if (new_limit > extent->reserved_end || new_limit < limit)
+        new_limit = extent->reserved_end;
+    int os_error = 0;
+    int populate = (heap->flags & ILHEAP_NO_POPULATE) == 0;
+    ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, populate, &os_error);
+    if (result != ILHEAP_OS_OK)
+        return fail_commit(result, os_error, new_limit - limit);
+    atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
+    atomic_store_explicit(&extent->limit, new_limit, memory_order_release);
+    return ILHEAP_OK;
+}
+
+/* The chunk size for the next reservation, holding at least need bytes. */
+static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
+{
+    uint64_t reserved = atomic_load_explicit(&heap->bytes_reserved, memory_order_relaxed);
+    size_t size = reserved / 16;
+    if (size < heap->first_chunk)
+        size = heap->first_chunk;
+    if (size > MAX_CHUNK)
+        size = MAX_CHUNK;
+    if (size < need)
+        size = need;
+    return round_up(size, heap->granularity);
+}
+
+typedef struct gap_choice {
+    size_t want, need; /* preferred and smallest acceptable size */
+    uintptr_t start;
+    size_t size; /* 0 = nothing found */
+} gap_choice_t;
+
+/* Takes the lowest gap holding want bytes; remembers the lowest holding only
+ * need as a fallback, so a nearly full window still serves small blocks. */
+static int choose_gap(void *context, uintptr_t start, uintptr_t end)
+{
+    gap_choice_t *choice = context;
+    size_t length = end - start;
+    if (length >= choice->want) {
+        choice->start = start;
+        choice->size = choice->want;
+        return 1;
+    }
+    if (length >= choice->need && choice->size == 0) {
+        choice->start = start;
+        choice->size = length;
+    }
+    return 0;
+}
+
+/* Records a new reservation [start, start + size). */
+static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t size)
+{
+    atomic_fetch_add_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
+    atomic_fetch_add_explicit(&heap->chunks, 1, memory_order_relaxed);
+    ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
+    if (current != NULL && current->reserved_end == start) {
+        current->reserved_end = start + size;
+        return ILHEAP_OK;
+    }
+    ilheap_extent_t *extent = aligned_alloc(ILHEAP_CACHE_LINE, sizeof *extent);
+    if (extent == NULL) {
+        (void)ilheap__os_release(start, size, NULL);
+        atomic_fetch_sub_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&heap->chunks, 1, memory_order_relaxed);
+        return ilheap__fail(ILHEAP_ENOMEM, "extent record");
+    }
+    atomic_init(&extent->top, start);
+    atomic_init(&extent->limit, start);
+    extent->start = start;
+    extent->reserved_end = start + size;
+    extent->older = heap->extents;
+    heap->extents = extent;
+    /* Published before its first commit: with limit == start the fast path
+     * finds nothing to take there and comes to the lock. */
+    atomic_store_explicit(&heap->current, extent, memory_order_release);
+    return ILHEAP_OK;
+}
+
+static ilheap_status_t fail_reserve(ilheap_os_result_t result, int os_error, size_t size)
+{
+    return ilheap__fail(ILHEAP_EOS_RESERVE, "%zu bytes, %s, errno %d", size,
+                        result == ILHEAP_OS_NOMEM ? "no memory or mapping slots" : "refused", os_error);
+}
+
+ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
+{
+    if (heap->hi <= heap->lo)
+        return ilheap__fail(ILHEAP_ENOSPACE, "the window above %p is outside the address space",
+                            (void *)heap->base);
+    ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
+
+    /* The cheap probe: right after the current extent, where the block may
+     * also use the extent's unused tail. */
+    uintptr_t probe = current != NULL ? current->reserved_end : heap->first_probe;
+    size_t need = round_up(size + heap->align_mask, heap->granularity);
+    if (current != NULL) {
+        uintptr_t top = atomic_load_explicit(&current->top, memory_order_relaxed);
+        uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
+        size_t tail = start < current->reserved_end ? current->reserved_end - start : 0;
+        need = round_up(size > tail ? size - tail : heap->granularity, heap->granularity);
+    }
+    size_t want = next_chunk_size(heap, need);
+    int os_error = 0;
+    if (probe >= heap->lo && probe < heap->hi) {
+        size_t room = heap->hi - probe;
+        size_t length = want <= room ? want : (need <= room ? room : 0);
+        if (length != 0) {
+            ilheap_os_result_t result = ilheap__os_reserve_at(probe, length, &os_error);
+            if (result == ILHEAP_OS_OK)
+                return adopt_chunk(heap, probe, length);
+            if (result != ILHEAP_OS_TAKEN)
+                return fail_reserve(result, os_error, length);
+        }
+    }
+
+    /* The probe failed: the lowest gap in the window. A new extent cannot use
+     * the old tail, so it must hold the whole block. */
+    need = round_up(size, heap->granularity);
+    want = next_chunk_size(heap, need);
+    for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
+        gap_choice_t choice = {want, need, 0, 0};
+        ilheap_os_result_t result =
+            ilheap__os_visit_gaps(heap->lo, heap->hi, need, choose_gap, &choice, &os_error);
+        if (result != ILHEAP_OS_OK)
+            return ilheap__fail(ILHEAP_EOS_MAPS, "errno %d", os_error);
+        if (choice.size == 0)
+            return ilheap__fail(ILHEAP_ENOSPACE,
+                                "%zu bytes requested; no free range of %zu bytes between %p and %p",
+                                size, need, (void *)heap->lo, (void *)heap->hi);
+        /* Gaps from the map start and end on page boundaries; the granularity
+         * may be coarser (Windows), so round inward. */
+        uintptr_t start = round_up(choice.start, heap->granularity);
+        size_t length = choice.size - (start - choice.start);
+        length &= ~(heap->granularity - 1);
+        if (length < need)
+            continue;
+        result = ilheap__os_reserve_at(start, length, &os_error);
+        if (result == ILHEAP_OS_OK)
+            return adopt_chunk(heap, start, length);
+        if (result != ILHEAP_OS_TAKEN)
+            return fail_reserve(result, os_error, length);
+        /* Another thread mapped into the gap first: read the map again. */
+    }
+    return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
+}

@@ -1,0 +1,1 @@
+list(APPEND ILHEAP_SOURCES src/heap/heap.c src/heap/placement.c)

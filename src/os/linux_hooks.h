@@ -1,0 +1,16 @@
+/* Test hooks of the Linux address-space layer. */
+#ifndef ILHEAP_OS_LINUX_HOOKS_H
+#define ILHEAP_OS_LINUX_HOOKS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef void *(*ilheap_mmap_fn_t)(void *addr, size_t length, int prot, int flags, int fd,
+                                  off_t offset);
+
+/* Replaces the mmap the layer calls (NULL restores the real one), so a test
+ * can play a kernel that ignores MAP_FIXED_NOREPLACE. Not thread-safe: set it
+ * while no heap is working. */
+void ilheap__os_linux_set_mmap(ilheap_mmap_fn_t fn);
+
+#endif

@@ -1,0 +1,71 @@
+/* The address-space contract: everything ilheap asks of the operating system.
+ *
+ * The heap logic never calls mmap, VirtualAlloc or reads /proc itself; it goes
+ * through these few functions, implemented once per OS (linux.c, windows.c).
+ *
+ * Conventions (stated once):
+ * - Functions return an ilheap_os_result_t; ILHEAP_OS_OK is 0. The OS's own
+ *   error number (errno, GetLastError) is stored in *os_error when os_error is
+ *   not NULL, for diagnostics only.
+ * - Addresses are uintptr_t; sizes are multiples of ilheap__os_granularity().
+ * - Every OS call goes through a fault point (fault.h) first, so tests can make
+ *   any call fail.
+ */
+#ifndef ILHEAP_OS_H
+#define ILHEAP_OS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum ilheap_os_result {
+    ILHEAP_OS_OK = 0,
+    ILHEAP_OS_TAKEN,  /* something else occupies (part of) the range: look elsewhere */
+    ILHEAP_OS_NOMEM,  /* the system is out of address space, memory or mapping slots */
+    ILHEAP_OS_FAILED, /* any other refusal */
+} ilheap_os_result_t;
+
+/* The page size: the unit of commit. */
+size_t ilheap__os_page_size(void);
+
+/* The unit and alignment of reservations: the page size on Linux, the 64 KiB
+ * allocation granularity on Windows. A power of two. */
+size_t ilheap__os_granularity(void);
+
+/* The lowest and one-past-highest addresses where the process may map memory
+ * (vm.mmap_min_addr up to the end of the user address space without asking
+ * for addresses above 47 bits on x86-64). Both multiples of the granularity. */
+void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end);
+
+/* Reserves exactly [addr, addr + size) as inaccessible memory, or nothing.
+ * Never replaces an existing mapping: the address is a requirement, and the
+ * address the OS returns is always verified (a kernel that treats the request
+ * as a hint and maps elsewhere gets its mapping undone, and the result is
+ * ILHEAP_OS_TAKEN). addr and size are multiples of the granularity.
+ * Returns OK, TAKEN (range occupied, maybe by a thread that won a race),
+ * NOMEM or FAILED. */
+ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_error);
+
+/* Makes [addr, addr + size) of a range this process reserved read-write (never
+ * executable). With populate, also asks the OS to fault the pages in now, in
+ * one call (much cheaper than a page fault per page); populating is best
+ * effort and its failure is not an error. addr and size are page multiples.
+ * Returns OK, NOMEM or FAILED. */
+ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int populate, int *os_error);
+
+/* Returns [addr, addr + size), reserved earlier, to the OS. */
+ilheap_os_result_t ilheap__os_release(uintptr_t addr, size_t size, int *os_error);
+
+/* Called for each free range [start, end) in ascending order; returns nonzero
+ * to stop the walk. */
+typedef int (*ilheap_os_gap_visitor_t)(void *context, uintptr_t start, uintptr_t end);
+
+/* Walks the unmapped ranges of the address space that intersect [lo, hi),
+ * clipped to it, in ascending address order, and calls visit for each one of
+ * at least min_size bytes. The answer is a snapshot: another thread may map
+ * into a gap right after. Allocates no memory.
+ * Returns OK or FAILED (the memory map could not be read). */
+ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_size,
+                                         ilheap_os_gap_visitor_t visit, void *context,
+                                         int *os_error);
+
+#endif /* ILHEAP_OS_H */

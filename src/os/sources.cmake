@@ -1,0 +1,6 @@
+list(APPEND ILHEAP_SOURCES src/os/fault.c)
+if(WIN32)
+  list(APPEND ILHEAP_SOURCES src/os/windows.c)
+else()
+  list(APPEND ILHEAP_SOURCES src/os/linux.c)
+endif()

@@ -1,0 +1,421 @@
+/* The heap's contract, single-threaded: arguments, the window invariant over
+ * real and synthetic module bases, alignment, zeroing, exhaustion,
+ * statistics, release. */
+#include "ilheap/heap.h"
+#include "maps_util.h"
+#include "test.h"
+
+#include <link.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define KIB ((size_t)1024)
+#define MIB (1024 * KIB)
+
+static size_t page(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Deterministic IL-body-like sizes: mostly small, some large. */
+static size_t body_size(uint32_t *state)
+{
+    *state = *state * 1103515245u + 12345u;
+    uint32_t r = (*state >> 8) % 100;
+    uint32_t v = *state >> 12;
+    if (r < 60)
+        return 2 + v % 62;
+    if (r < 95)
+        return 64 + v % 448;
+    return 512 + v % 7680;
+}
+
+static void assert_in_window(const void *base, uint64_t window, const void *p, size_t size)
+{
+    uintptr_t b = (uintptr_t)base, a = (uintptr_t)p;
+    ASSERT_GT_U(a, b);
+    ASSERT_LE_U(a - b, window);
+    ASSERT_LE_U(size, window - (a - b));
+}
+
+static int all_zero(const uint8_t *p, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (p[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* Allocates count blocks and checks window, zeroing, alignment, no overlap
+ * with the image, and (through the patterns) no overlap between blocks. */
+static void exercise_heap(const void *base, size_t image_size, uint32_t alignment, int count)
+{
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.alignment = alignment;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create(base, image_size, &options, &heap), ILHEAP_OK);
+    void **blocks = calloc((size_t)count, sizeof *blocks);
+    size_t *sizes = calloc((size_t)count, sizeof *sizes);
+    ASSERT_NOT_NULL(blocks);
+    uint32_t state = 7;
+    uint64_t requested = 0;
+    for (int i = 0; i < count; i++) {
+        sizes[i] = body_size(&state);
+        blocks[i] = ilheap_heap_alloc(heap, sizes[i]);
+        if (blocks[i] == NULL)
+            TEST_FAIL_("block %d of %zu bytes: %s", i, sizes[i], ilheap_last_message());
+        assert_in_window(base, ILHEAP_DEFAULT_WINDOW, blocks[i], sizes[i]);
+        ASSERT_EQ_U((uintptr_t)blocks[i] % alignment, 0);
+        ASSERT_TRUE(ilheap_heap_in_window(heap, blocks[i], sizes[i]));
+        if (image_size != 0)
+            ASSERT_GE_U((uintptr_t)blocks[i], (uintptr_t)base + image_size);
+        ASSERT_TRUE(all_zero(blocks[i], sizes[i]));
+        pattern_fill(blocks[i], sizes[i], (uint32_t)i);
+        requested += sizes[i];
+    }
+    for (int i = 0; i < count; i++)
+        ASSERT_TRUE(pattern_check(blocks[i], sizes[i], (uint32_t)i));
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, (uint64_t)count);
+    ASSERT_EQ_U(stats.bytes_requested, requested);
+    ASSERT_GE_U(stats.bytes_used, requested);
+    ASSERT_LE_U(stats.bytes_used, stats.bytes_committed);
+    ASSERT_LE_U(stats.bytes_committed, stats.bytes_reserved);
+    ilheap_heap_destroy(heap);
+    free(blocks);
+    free(sizes);
+}
+
+typedef struct module_find {
+    const char *name_part; /* NULL: the main program */
+    uintptr_t base;
+    size_t size;
+} module_find_t;
+
+static int find_module(struct dl_phdr_info *info, size_t info_size, void *context)
+{
+    (void)info_size;
+    module_find_t *find = context;
+    int is_main = info->dlpi_name == NULL || info->dlpi_name[0] == '\0';
+    if (find->name_part == NULL ? !is_main : (is_main || strstr(info->dlpi_name, find->name_part) == NULL))
+        return 0;
+    uintptr_t lo = UINTPTR_MAX, hi = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr, e = s + ph->p_memsz;
+        lo = s < lo ? s : lo;
+        hi = e > hi ? e : hi;
+    }
+    find->base = lo & ~(uintptr_t)(page() - 1);
+    find->size = hi - find->base;
+    return 1;
+}
+
+static void test_create_arguments(void)
+{
+    ilheap_heap_t *heap = (ilheap_heap_t *)1;
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    ASSERT_EQ_X(options.window, ILHEAP_DEFAULT_WINDOW);
+    ASSERT_EQ_U(options.alignment, 4);
+    ASSERT_STATUS(ilheap_heap_create(NULL, 0, NULL, &heap), ILHEAP_EINVAL);
+    ASSERT_NULL(heap);
+    ASSERT_STATUS(ilheap_heap_create(&options, 0, NULL, NULL), ILHEAP_EINVAL);
+    options.alignment = 32;
+    ASSERT_STATUS(ilheap_heap_create(&options, 0, &options, &heap), ILHEAP_EALIGN);
+    options.alignment = 3;
+    ASSERT_STATUS(ilheap_heap_create(&options, 0, &options, &heap), ILHEAP_EALIGN);
+    options.alignment = 8;
+    options.window = ILHEAP_MAX_WINDOW + 1;
+    ASSERT_STATUS(ilheap_heap_create(&options, 0, &options, &heap), ILHEAP_EWINDOW);
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_EWINDOW);
+    ASSERT_TRUE(strstr(ilheap_last_message(), "ILHEAP_EWINDOW") != NULL);
+    ASSERT_STATUS(ilheap_heap_try_alloc(NULL, 8, (void **)&heap), ILHEAP_EINVAL);
+    ilheap_heap_destroy(NULL); /* a no-op */
+}
+
+static void test_zero_size_and_names(void)
+{
+    module_find_t self = {NULL, 0, 0};
+    dl_iterate_phdr(find_module, &self);
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, NULL, &heap), ILHEAP_OK);
+    ASSERT_NULL(ilheap_heap_alloc(heap, 0));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_EZEROSIZE);
+    ASSERT_STR_EQ(ilheap_status_name(ILHEAP_ENOSPACE), "ILHEAP_ENOSPACE");
+    ASSERT_STR_EQ(ilheap_status_name(-5), "ILHEAP_UNKNOWN");
+    ASSERT_TRUE(strlen(ilheap_status_message(ILHEAP_ETOOBIG)) > 10);
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, 0);
+    ASSERT_EQ_U(stats.bytes_reserved, 0); /* nothing reserved before the first block */
+    ilheap_heap_destroy(heap);
+}
+
+static void test_window_over_own_image(void)
+{
+    module_find_t self = {NULL, 0, 0};
+    dl_iterate_phdr(find_module, &self);
+    ASSERT_NE_U(self.base, 0);
+    exercise_heap((void *)self.base, self.size, 4, 20000);
+    exercise_heap((void *)self.base, 0, 4, 2000);
+}
+
+static void test_window_over_shared_library(void)
+{
+    module_find_t libc = {"libc.so", 0, 0};
+    dl_iterate_phdr(find_module, &libc);
+    if (libc.base == 0)
+        SKIP("libc.so not found among the loaded objects");
+    exercise_heap((void *)libc.base, libc.size, 8, 20000);
+    exercise_heap((void *)libc.base, libc.size, 16, 2000);
+}
+
+/* The space right above the base is taken by someone else's mapping: the
+ * heap must look further up and never touch it. */
+static void test_occupied_above_base(void)
+{
+    size_t total = 64 * MIB, foreign = 8 * MIB;
+    uintptr_t region = sandbox_reserve(total);
+    ASSERT_NE_U(region, 0);
+    void *taken = mmap((void *)region, foreign, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    ASSERT_EQ_P(taken, (void *)region);
+    pattern_fill(taken, foreign, 99);
+    munmap((void *)(region + foreign), total - foreign);
+
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, 0, &options, &heap), ILHEAP_OK);
+    uint32_t state = 1;
+    for (int i = 0; i < 5000; i++) {
+        size_t size = body_size(&state);
+        uint8_t *p = ilheap_heap_alloc(heap, size);
+        if (p == NULL)
+            TEST_FAIL_("block %d: %s", i, ilheap_last_message());
+        ASSERT_GE_U((uintptr_t)p, region + foreign);
+        assert_in_window((void *)region, total, p, size);
+        memset(p, 0xA5, size);
+    }
+    ASSERT_TRUE(pattern_check(taken, foreign, 99));
+    ilheap_heap_destroy(heap);
+    ASSERT_EQ_U(maps_bytes_mapped(region + foreign, region + total), 0);
+    ASSERT_EQ_U(maps_bytes_mapped(region, region + foreign), foreign);
+    munmap(taken, foreign);
+}
+
+/* A window of a few pages: fills, reports ENOSPACE, still serves what fits,
+ * and refuses with ETOOBIG what never could. */
+static void test_tiny_window_fills(void)
+{
+    size_t pg = page();
+    uintptr_t region = sandbox_reserve(64 * pg);
+    ASSERT_NE_U(region, 0);
+    munmap((void *)(region + pg), 63 * pg); /* the "module" keeps page 0 */
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = 4 * pg; /* usable: pages 1..3 */
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    ASSERT_NULL(ilheap_heap_alloc(heap, 3 * pg + 1));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ETOOBIG);
+    size_t used = 0;
+    int blocks = 0;
+    void *p;
+    while ((p = ilheap_heap_alloc(heap, 1000)) != NULL) {
+        assert_in_window((void *)region, options.window, p, 1000);
+        used += 1000;
+        blocks++;
+        ASSERT_LE_U(blocks, 100);
+    }
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ENOSPACE);
+    ASSERT_EQ_U(used, (3 * pg / 1000) * 1000);
+    /* What still fits is still served: the tail of the last page. */
+    int small = 0;
+    while ((p = ilheap_heap_alloc(heap, 4)) != NULL) {
+        assert_in_window((void *)region, options.window, p, 4);
+        small++;
+        ASSERT_LE_U(small, 1000);
+    }
+    ASSERT_EQ_U(small, (3 * pg - used) / 4);
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.highest_offset, 4 * pg);
+    ASSERT_EQ_U(stats.bytes_reserved, 3 * pg);
+    ilheap_heap_destroy(heap);
+    ASSERT_EQ_U(maps_bytes_mapped(region + pg, region + 64 * pg), 0);
+    munmap((void *)region, pg);
+}
+
+/* A base a few pages below the end of the user address space: the window is
+ * clipped to what can be mapped, and base + window overflowing is harmless. */
+static void test_base_near_top(void)
+{
+    size_t pg = page();
+    uintptr_t end = ((uintptr_t)1 << 47) - pg; /* x86-64 user space, 4-level paging */
+#if !defined(__x86_64__)
+    SKIP("the top-of-address-space case is written for x86-64");
+#endif
+    uintptr_t base = end - 4 * pg;
+    void *module = mmap((void *)base, pg, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (module != (void *)base) {
+        if (module != MAP_FAILED)
+            munmap(module, pg);
+        SKIP("the pages below the top of the address space are in use here");
+    }
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = ILHEAP_MAX_WINDOW;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create(module, pg, &options, &heap), ILHEAP_OK);
+    ASSERT_NULL(ilheap_heap_alloc(heap, 3 * pg + 1));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ETOOBIG);
+    size_t total = 0;
+    void *p;
+    while ((p = ilheap_heap_alloc(heap, 512)) != NULL) {
+        ASSERT_GT_U((uintptr_t)p, base);
+        ASSERT_LE_U((uintptr_t)p + 512, end);
+        memset(p, 1, 512);
+        total += 512;
+    }
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ENOSPACE);
+    ASSERT_EQ_U(total, 3 * pg);
+    ilheap_heap_destroy(heap);
+    ASSERT_EQ_U(maps_bytes_mapped(base + pg, end), 0);
+    munmap(module, pg);
+
+    /* A base so high that base + window wraps around: nothing can be placed. */
+    ASSERT_STATUS(ilheap_heap_create((void *)(UINTPTR_MAX - 100), 0, &options, &heap), ILHEAP_OK);
+    ASSERT_NULL(ilheap_heap_alloc(heap, 16));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ETOOBIG);
+    ilheap_heap_destroy(heap);
+}
+
+/* A base near address 0: blocks still lie above vm.mmap_min_addr. */
+static void test_base_near_zero(void)
+{
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = 64 * MIB;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)1, 0, &options, &heap), ILHEAP_OK);
+    for (int i = 0; i < 1000; i++) {
+        void *p = ilheap_heap_alloc(heap, 100);
+        if (p == NULL)
+            TEST_FAIL_("block %d: %s", i, ilheap_last_message());
+        ASSERT_GE_U((uintptr_t)p, 4096);
+        assert_in_window((void *)1, options.window, p, 100);
+        memset(p, 2, 100);
+    }
+    ilheap_heap_destroy(heap);
+}
+
+/* Packing and statistics: in one free region the heap is one extent, so the
+ * bytes used are exactly the padded sizes; reservation stays frugal. */
+static void test_statistics_add_up(void)
+{
+    size_t total = 512 * MIB;
+    uintptr_t region = sandbox_reserve(total);
+    ASSERT_NE_U(region, 0);
+    size_t pg = page();
+    munmap((void *)(region + pg), total - pg);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    uint32_t state = 3;
+    uint64_t requested = 0, used = 0, blocks = 0;
+    uintptr_t last_end = 0;
+    for (int i = 0; i < 300000; i++) {
+        size_t size = body_size(&state);
+        uint8_t *p = ilheap_heap_alloc(heap, size);
+        ASSERT_NOT_NULL(p);
+        if (last_end != 0) {
+            ASSERT_EQ_U((uintptr_t)p, (last_end + 3) & ~(uintptr_t)3); /* tightly packed */
+            used += (uintptr_t)p - last_end;
+        }
+        p[0] = 1;
+        p[size - 1] = 1;
+        last_end = (uintptr_t)p + size;
+        requested += size;
+        used += size;
+        blocks++;
+    }
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, blocks);
+    ASSERT_EQ_U(stats.bytes_requested, requested);
+    ASSERT_EQ_U(stats.bytes_used, used);
+    ASSERT_EQ_U(stats.highest_offset, last_end - region);
+    ASSERT_LE_U(stats.bytes_used, stats.bytes_committed);
+    ASSERT_LE_U(stats.bytes_committed, stats.bytes_reserved);
+    /* Frugal: under 1.1x what the blocks use. */
+    ASSERT_LT_U(stats.bytes_reserved * 10, stats.bytes_used * 11);
+    ASSERT_GE_U(stats.chunks, 2);
+    ilheap_heap_destroy(heap);
+    ASSERT_EQ_U(maps_bytes_mapped(region + pg, region + total), 0);
+    munmap((void *)region, pg);
+}
+
+static void test_no_populate_option(void)
+{
+    module_find_t self = {NULL, 0, 0};
+    dl_iterate_phdr(find_module, &self);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.flags = ILHEAP_NO_POPULATE;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, &options, &heap), ILHEAP_OK);
+    for (int i = 0; i < 10000; i++) {
+        uint8_t *p = ilheap_heap_alloc(heap, 200);
+        ASSERT_NOT_NULL(p);
+        ASSERT_TRUE(all_zero(p, 200));
+        memset(p, 3, 200);
+    }
+    ilheap_heap_destroy(heap);
+}
+
+/* Destroy returns every byte: nothing of the heap remains in the map. */
+static void test_destroy_unmaps_everything(void)
+{
+    size_t total = 256 * MIB, pg = page();
+    uintptr_t region = sandbox_reserve(total);
+    ASSERT_NE_U(region, 0);
+    munmap((void *)(region + pg), total - pg);
+    /* Holes of foreign mappings force several extents. */
+    for (int i = 1; i <= 4; i++) {
+        void *hole = mmap((void *)(region + (size_t)i * 8 * MIB), pg, PROT_READ,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        ASSERT_EQ_P(hole, (void *)(region + (size_t)i * 8 * MIB));
+    }
+    size_t before = maps_count();
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    for (int i = 0; i < 200000; i++)
+        ASSERT_NOT_NULL(ilheap_heap_alloc(heap, 200));
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_GT_U(maps_bytes_mapped(region + pg, region + total), 4 * pg);
+    ASSERT_EQ_U(maps_bytes_mapped(region + pg, region + total), stats.bytes_reserved + 4 * pg);
+    ilheap_heap_destroy(heap);
+    ASSERT_EQ_U(maps_bytes_mapped(region + pg, region + total), 4 * pg);
+    ASSERT_EQ_U(maps_count(), before);
+    for (int i = 1; i <= 4; i++)
+        munmap((void *)(region + (size_t)i * 8 * MIB), pg);
+    munmap((void *)region, pg);
+}
+
+TEST_MAIN(TEST(test_create_arguments), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
+          TEST(test_window_over_shared_library), TEST(test_occupied_above_base),
+          TEST(test_tiny_window_fills), TEST(test_base_near_top), TEST(test_base_near_zero),
+          TEST(test_statistics_add_up), TEST(test_no_populate_option),
+          TEST(test_destroy_unmaps_everything))
