@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ilheap/com.h"
 
@@ -25,6 +26,8 @@ typedef struct prof_module {
     size_t image_size;
     DWORD flags;
     IMethodMalloc *malloc; /* one reference, or NULL */
+    prof_module_stats_t stats;
+    char name[96];         /* file name, for the report */
     int ilheap_heap;       /* the registry holds a heap for this module */
     pthread_mutex_t lock;  /* guards the token set */
     mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
@@ -103,6 +106,10 @@ static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t si
 
 static void release_record(prof_module_t *m)
 {
+    if (atomic_load(&m->stats.allocs_ok))
+        atomic_fetch_add(&prof_g.counters.modules_served, 1);
+    if (atomic_load(&m->stats.allocs_failed))
+        atomic_fetch_add(&prof_g.counters.modules_failing, 1);
     if (m->malloc)
         m->malloc->lpVtbl->Release(m->malloc);
     if (m->ilheap_heap) {
@@ -153,11 +160,12 @@ void prof_modules_loaded(ModuleID id)
         atomic_fetch_add(&prof_g.counters.modules_flat, 1);
     if (flags & COR_PRF_MODULE_COLLECTIBLE)
         atomic_fetch_add(&prof_g.counters.modules_collectible, 1);
-    if (module_log) {
-        char name[1024];
-        prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, sizeof name);
+    char name[1024];
+    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, sizeof name);
+    const char *slash = strrchr(name, '/');
+    snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
+    if (module_log)
         log_module(id, base, flags, m->image_size, &facts, name);
-    }
 
     pthread_rwlock_wrlock(&table_lock);
     size_t b = bucket_of(id);
@@ -206,6 +214,7 @@ int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why)
             view->image_size = m->image_size;
             view->flags = m->flags;
             view->malloc = m->malloc;
+            view->stats = &m->stats;
             if (view->malloc)
                 view->malloc->lpVtbl->AddRef(view->malloc);
             pthread_rwlock_unlock(&table_lock);
@@ -303,8 +312,24 @@ void prof_modules_unclaim(ModuleID id, mdMethodDef token)
     pthread_rwlock_unlock(&table_lock);
 }
 
-void prof_report_heap_totals(FILE *out)
+void prof_report_modules(FILE *out)
 {
-    /* Filled in from the registry's statistics once it offers them. */
-    fprintf(out, "address_reserved=unknown\n");
+    uint64_t served = atomic_load(&prof_g.counters.modules_served);
+    uint64_t failing = atomic_load(&prof_g.counters.modules_failing);
+    pthread_rwlock_rdlock(&table_lock);
+    for (size_t b = 0; b < BUCKETS; b++) {
+        for (prof_module_t *m = table[b]; m; m = m->next) {
+            uint64_t ok = atomic_load(&m->stats.allocs_ok);
+            uint64_t failed = atomic_load(&m->stats.allocs_failed);
+            served += ok != 0;
+            failing += failed != 0;
+            if (failed)
+                fprintf(out, "module_alloc_failed=%s base=%p flags=%#x placed=%" PRIu64
+                        " failed=%" PRIu64 "\n",
+                        m->name, (const void *)m->base, (unsigned)m->flags, ok, failed);
+        }
+    }
+    pthread_rwlock_unlock(&table_lock);
+    fprintf(out, "modules_served=%" PRIu64 "\n", served);
+    fprintf(out, "modules_failing=%" PRIu64 "\n", failing);
 }

@@ -89,6 +89,9 @@ typedef enum prof_skip {
     PROF_SKIP_COUNT
 } prof_skip_t;
 
+/* Time per Alloc: 4 buckets per power of two (about 19% wide). */
+#define PROF_HIST_BUCKETS 160
+
 typedef struct prof_counters {
     atomic_uint_fast64_t jit_started;    /* JITCompilationStarted calls */
     atomic_uint_fast64_t rewritten;      /* bodies installed */
@@ -97,6 +100,11 @@ typedef struct prof_counters {
     atomic_uint_fast64_t bytes_allocated;
     atomic_uint_fast64_t allocations;
     atomic_uint_fast64_t alloc_ns;       /* total time inside Alloc */
+    atomic_uint_fast64_t alloc_hist[PROF_HIST_BUCKETS];   /* all but each module's first */
+    atomic_uint_fast64_t first_allocs;   /* each module's first Alloc: heap placement */
+    atomic_uint_fast64_t first_alloc_ns;
+    atomic_uint_fast64_t modules_served;  /* unloaded modules with >= 1 body placed */
+    atomic_uint_fast64_t modules_failing; /* unloaded modules with >= 1 Alloc NULL */
     atomic_uint_fast64_t window_checked;
     atomic_uint_fast64_t window_violations;
     atomic_uint_fast64_t below_base;     /* of which p <= base */
@@ -128,11 +136,19 @@ extern prof_state_t prof_g;
 /* ---------------------------------------------------------------- modules */
 /* What the JIT path needs of a module, copied out of the table. The caller
  * owns one reference on malloc (NULL if none could be had). */
+typedef struct prof_module_stats {
+    atomic_uint_fast64_t allocs_ok;
+    atomic_uint_fast64_t allocs_failed;
+} prof_module_stats_t;
+
 typedef struct prof_module_view {
     const uint8_t *base;
     size_t image_size;
     DWORD flags;
     IMethodMalloc *malloc;
+    /* The module's own counters. Valid during the JIT callback: the runtime
+     * never JIT-compiles a method of a module while that module unloads. */
+    prof_module_stats_t *stats;
 } prof_module_view_t;
 
 void prof_modules_init(void);
@@ -179,11 +195,12 @@ void prof_rewrite_on_jit(FunctionID id);
 
 /* ----------------------------------------------------------------- report */
 void prof_report_skip(prof_skip_t why);
-void prof_report_alloc(uint64_t ns, size_t size);
+/* first: the module's first successful Alloc (ilheap reserves its chunk then). */
+void prof_report_alloc(uint64_t ns, size_t size, int first);
 void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
 void prof_report_live_heap(int delta);
-/* Address space and memory of the ilheap heaps still alive (modules.c). */
-void prof_report_heap_totals(FILE *out);
+/* Modules served / failing, and the modules whose allocations failed (modules.c). */
+void prof_report_modules(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
 

@@ -26,8 +26,46 @@ void prof_report_skip(prof_skip_t why)
         atomic_fetch_add(&prof_g.counters.skipped[why], 1);
 }
 
-void prof_report_alloc(uint64_t ns, size_t size)
+static unsigned hist_bucket(uint64_t ns)
 {
+    if (ns < 4)
+        return (unsigned)ns;
+    unsigned lg = 63u - (unsigned)__builtin_clzll(ns);
+    unsigned idx = (lg - 1) * 4 + (unsigned)((ns >> (lg - 2)) & 3);
+    return idx < PROF_HIST_BUCKETS ? idx : PROF_HIST_BUCKETS - 1;
+}
+
+/* The middle of a bucket, in ns. */
+static double hist_value(unsigned idx)
+{
+    if (idx < 4)
+        return idx;
+    unsigned lg = idx / 4 + 1, sub = idx % 4;
+    double lo = (double)((uint64_t)(4 + sub) << (lg - 2));
+    return lo * 1.125; /* bucket width is lo / 4: middle = lo + lo / 8 */
+}
+
+static double hist_percentile(const prof_counters_t *c, double q, uint64_t total)
+{
+    uint64_t want = (uint64_t)(q * (double)total + 0.5), seen = 0;
+    if (want == 0)
+        want = 1;
+    for (unsigned i = 0; i < PROF_HIST_BUCKETS; i++) {
+        seen += atomic_load(&c->alloc_hist[i]);
+        if (seen >= want)
+            return hist_value(i);
+    }
+    return 0;
+}
+
+void prof_report_alloc(uint64_t ns, size_t size, int first)
+{
+    if (first) {
+        atomic_fetch_add(&prof_g.counters.first_allocs, 1);
+        atomic_fetch_add(&prof_g.counters.first_alloc_ns, ns);
+    } else {
+        atomic_fetch_add(&prof_g.counters.alloc_hist[hist_bucket(ns)], 1);
+    }
     atomic_fetch_add(&prof_g.counters.allocations, 1);
     atomic_fetch_add(&prof_g.counters.alloc_ns, ns);
     atomic_fetch_add(&prof_g.counters.bytes_allocated, size);
@@ -80,6 +118,18 @@ void prof_report_live_heap(int delta)
     } else {
         atomic_fetch_sub(&c->live_heaps, 1);
     }
+}
+
+static int count_mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (!f)
+        return -1;
+    int n = 0, ch;
+    while ((ch = fgetc(f)) != EOF)
+        n += ch == '\n';
+    fclose(f);
+    return n;
 }
 
 static const char *mode_name(const prof_config_t *cfg, char *buf, size_t cap)
@@ -137,6 +187,13 @@ void prof_report_write(void)
     fprintf(out, "bytes_allocated=%" PRIuFAST64 "\n", atomic_load(&c->bytes_allocated));
     fprintf(out, "alloc_ns_mean=%.1f\n",
             allocs ? (double)atomic_load(&c->alloc_ns) / (double)allocs : 0.0);
+    uint64_t firsts = atomic_load(&c->first_allocs), rest = allocs - firsts;
+    fprintf(out, "alloc_first_per_module=%" PRIu64 "\n", firsts);
+    fprintf(out, "alloc_first_ns_mean=%.1f\n",
+            firsts ? (double)atomic_load(&c->first_alloc_ns) / (double)firsts : 0.0);
+    fprintf(out, "alloc_rest_ns_p50=%.0f\n", rest ? hist_percentile(c, 0.50, rest) : 0.0);
+    fprintf(out, "alloc_rest_ns_p90=%.0f\n", rest ? hist_percentile(c, 0.90, rest) : 0.0);
+    fprintf(out, "alloc_rest_ns_p99=%.0f\n", rest ? hist_percentile(c, 0.99, rest) : 0.0);
     fprintf(out, "window=%#" PRIx64 "\n", cfg->window);
     fprintf(out, "window_checked=%" PRIu64 "\n", checked);
     fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
@@ -157,7 +214,8 @@ void prof_report_write(void)
     fprintf(out, "heaps_released=%" PRIuFAST64 "\n", atomic_load(&c->heaps_released));
     fprintf(out, "live_heaps=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps));
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
-    prof_report_heap_totals(out);
+    prof_report_modules(out);
+    fprintf(out, "process_mappings=%d\n", count_mappings());
     fflush(out);
     if (out != stderr)
         fclose(out);

@@ -116,10 +116,12 @@ void prof_rewrite_on_jit(FunctionID fid)
     uint8_t *p = view.malloc->lpVtbl->Alloc(view.malloc, (ULONG)need);
     uint64_t t1 = now_ns();
     if (!p) {
+        atomic_fetch_add(&view.stats->allocs_failed, 1);
         prof_report_skip(PROF_SKIP_alloc_failed);
         goto unclaim;
     }
-    prof_report_alloc(t1 - t0, need);
+    int first = atomic_fetch_add(&view.stats->allocs_ok, 1) == 0;
+    prof_report_alloc(t1 - t0, need, first);
     if (write_body(p, need, body, body_size, is_target) != 0) {
         prof_report_skip(PROF_SKIP_encode);
         goto unclaim; /* the block stays allocated: IMethodMalloc cannot free */
