@@ -87,7 +87,8 @@ static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t siz
 }
 
 /* Gets the allocator the configuration asks for; NULL when unavailable. */
-static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t size, int *ilheap_heap)
+static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t size, DWORD flags,
+                                     int *ilheap_heap)
 {
     IMethodMalloc *m = NULL;
     *ilheap_heap = 0;
@@ -100,7 +101,7 @@ static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t si
         return NULL;
     *ilheap_heap = 1;
     atomic_fetch_add(&prof_g.counters.heaps_created, 1);
-    prof_report_live_heap(+1);
+    prof_report_live_heap(+1, (flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
     return m;
 }
 
@@ -117,7 +118,7 @@ static void release_record(prof_module_t *m)
          * reference still held answers NULL from Alloc (registry contract). */
         if (ilheap_ModuleUnloaded((uintptr_t)m->id) == CLR_S_OK)
             atomic_fetch_add(&prof_g.counters.heaps_released, 1);
-        prof_report_live_heap(-1);
+        prof_report_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
     }
     pthread_mutex_destroy(&m->lock);
     free(m->tokens);
@@ -152,7 +153,7 @@ void prof_modules_loaded(ModuleID id)
                                                                  : (size_t)facts.size_of_image;
         int wants = prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace;
         if (wants)
-            m->malloc = make_allocator(id, base, m->image_size, &m->ilheap_heap);
+            m->malloc = make_allocator(id, base, m->image_size, flags, &m->ilheap_heap);
     }
 
     atomic_fetch_add(&prof_g.counters.modules_loaded, 1);

@@ -119,6 +119,7 @@ typedef struct prof_counters {
     atomic_uint_fast64_t heaps_released; /* ilheap_ModuleUnloaded returned S_OK */
     atomic_uint_fast64_t live_heaps;
     atomic_uint_fast64_t live_heaps_peak;
+    atomic_uint_fast64_t live_heaps_collectible;
 } prof_counters_t;
 
 /* ----------------------------------------------------------- global state */
@@ -192,13 +193,15 @@ int prof_names_is_replace_target(FunctionID id);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
+/* "ilheap" when bodies are decoded and re-encoded by the codec, else "none". */
+const char *prof_rewrite_codec(void);
 
 /* ----------------------------------------------------------------- report */
 void prof_report_skip(prof_skip_t why);
 /* first: the module's first successful Alloc (ilheap reserves its chunk then). */
 void prof_report_alloc(uint64_t ns, size_t size, int first);
 void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
-void prof_report_live_heap(int delta);
+void prof_report_live_heap(int delta, int collectible);
 /* Modules served / failing, and the modules whose allocations failed (modules.c). */
 void prof_report_modules(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */

@@ -107,9 +107,15 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     }
 }
 
-void prof_report_live_heap(int delta)
+void prof_report_live_heap(int delta, int collectible)
 {
     prof_counters_t *c = &prof_g.counters;
+    if (collectible) {
+        if (delta > 0)
+            atomic_fetch_add(&c->live_heaps_collectible, 1);
+        else
+            atomic_fetch_sub(&c->live_heaps_collectible, 1);
+    }
     if (delta > 0) {
         uint64_t now = atomic_fetch_add(&c->live_heaps, 1) + 1;
         uint64_t peak = atomic_load(&c->live_heaps_peak);
@@ -172,6 +178,7 @@ void prof_report_write(void)
     fprintf(out, "mode=%s\n", mode_name(cfg, buf, sizeof buf));
     fprintf(out, "allocator=%s\n", cfg->allocator == PROF_ALLOC_CLR ? "clr" : "ilheap");
     fprintf(out, "disable_r2r=%d\n", cfg->disable_r2r);
+    fprintf(out, "codec=%s\n", prof_rewrite_codec());
     fprintf(out, "event_mask=%#x\n", (unsigned)prof_g.event_mask);
     if (cfg->has_replace)
         fprintf(out, "replace=%s::%s=%d\n", cfg->replace_type, cfg->replace_method,
@@ -214,6 +221,8 @@ void prof_report_write(void)
     fprintf(out, "heaps_released=%" PRIuFAST64 "\n", atomic_load(&c->heaps_released));
     fprintf(out, "live_heaps=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps));
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
+    fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
+            atomic_load(&c->live_heaps_collectible));
     prof_report_modules(out);
     fprintf(out, "process_mappings=%d\n", count_mappings());
     fflush(out);
