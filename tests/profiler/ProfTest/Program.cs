@@ -7,6 +7,7 @@
 // collectible load context whose heaps must go away with it.
 //
 // Usage: ProfTest <path to Collectible.dll> [alc iterations, default 100]
+//        ProfTest --startup   (prints "started" and exits: start-up time)
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -431,6 +432,12 @@ namespace ProfTest
 
         private static int Main(string[] args)
         {
+            // Start-up measurement: the runtime up, Main reached, nothing else.
+            if (args.Length == 1 && args[0] == "--startup")
+            {
+                Say("started");
+                return 0;
+            }
             if (args.Length < 1)
             {
                 Console.Error.WriteLine("usage: ProfTest <Collectible.dll> [iterations]");
