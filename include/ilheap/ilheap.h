@@ -3,6 +3,7 @@
 #define ILHEAP_ILHEAP_H
 
 #include "ilheap/status.h"
+#include "ilheap/pe.h"
 #include "ilheap/heap.h"
 
 #endif

@@ -45,6 +45,23 @@ extern "C" {
     X(ILHEAP_IL_TRUNCATED_SECTION, 202, "method body truncated inside a data section")     \
     /* 300..399: the PE / ECMA-335 reader */                                               \
     X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
+    X(ILHEAP_PE_BAD_DOS_HEADER, 301, "not a PE file: bad DOS header ('MZ' or e_lfanew)")    \
+    X(ILHEAP_PE_BAD_PE_SIGNATURE, 302, "not a PE file: no 'PE\\0\\0' signature")          \
+    X(ILHEAP_PE_BAD_OPTIONAL_HEADER, 303, "bad PE optional header")                        \
+    X(ILHEAP_PE_BAD_SECTION_TABLE, 304, "bad PE section table")                            \
+    X(ILHEAP_PE_NOT_CLI, 305, "not a .NET assembly: no CLI header")                        \
+    X(ILHEAP_PE_BAD_CLI_HEADER, 306, "bad CLI header")                                     \
+    X(ILHEAP_PE_RVA_OUTSIDE_SECTIONS, 307, "RVA outside every section")                    \
+    X(ILHEAP_PE_RVA_NO_FILE_DATA, 308, "RVA in a section's part that has no file bytes")   \
+    X(ILHEAP_PE_BAD_METADATA_ROOT, 309, "bad metadata root (BSJB)")                        \
+    X(ILHEAP_PE_BAD_STREAM_HEADER, 310, "bad metadata stream header")                      \
+    X(ILHEAP_PE_NO_TABLE_STREAM, 311, "no #~ or #- metadata table stream")                 \
+    X(ILHEAP_PE_BAD_TABLE_STREAM, 312, "bad metadata table stream")                        \
+    X(ILHEAP_PE_BAD_HEAP_INDEX, 313, "heap index out of range or unterminated string")     \
+    X(ILHEAP_PE_BAD_ROW, 314, "row number out of range")                                   \
+    X(ILHEAP_PE_NO_OWNER, 315, "no TypeDef owns the method (MethodList out of order)")    \
+    X(ILHEAP_PE_REGION_TOO_SMALL, 316, "region smaller than the image's SizeOfImage")      \
+    X(ILHEAP_PE_BAD_HANDLE, 317, "not an open PE image handle")                            \
     /* 400..499: files and tools */                                                        \
     X(ILHEAP_EIO, 400, "could not read the file")
 

@@ -164,9 +164,11 @@ static void count_block(ilheap_heap_t *heap, size_t size)
 }
 
 /* Under the lock: bump, else commit more of the current extent, else reserve
- * a new chunk; repeat until the block fits or growth fails. */
+ * a new chunk; repeat until the block fits or growth fails. Prefaulting the
+ * committed pages happens after the lock is released. */
 static ilheap_status_t alloc_slow(ilheap_heap_t *heap, size_t size, uintptr_t *out)
 {
+    ilheap_prefault_t prefault = {0, 0};
     pthread_mutex_lock(&heap->lock);
     ilheap_status_t status = ILHEAP_OK;
     for (;;) {
@@ -180,7 +182,7 @@ static ilheap_status_t alloc_slow(ilheap_heap_t *heap, size_t size, uintptr_t *o
             uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
             uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
             if (start <= extent->reserved_end && size <= extent->reserved_end - start) {
-                status = ilheap__heap_commit_to(heap, extent, start + size);
+                status = ilheap__heap_commit_to(heap, extent, start + size, 1, &prefault);
                 if (status != ILHEAP_OK)
                     break;
                 continue;
@@ -191,7 +193,25 @@ static ilheap_status_t alloc_slow(ilheap_heap_t *heap, size_t size, uintptr_t *o
             break;
     }
     pthread_mutex_unlock(&heap->lock);
+    if (prefault.to > prefault.from)
+        ilheap__os_prefault(prefault.from, prefault.to - prefault.from);
     return status;
+}
+
+/* The fast path passed the extent's trigger: commit the next batch now, ahead
+ * of need. Only one thread does it (trylock); the others go on allocating. */
+static void commit_ahead(ilheap_heap_t *heap, ilheap_extent_t *extent)
+{
+    if (pthread_mutex_trylock(&heap->lock) != 0)
+        return;
+    ilheap_prefault_t prefault = {0, 0};
+    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
+    if (top > atomic_load_explicit(&extent->trigger, memory_order_relaxed) && limit < extent->reserved_end)
+        (void)ilheap__heap_commit_to(heap, extent, limit + 1, 0, &prefault);
+    pthread_mutex_unlock(&heap->lock);
+    if (prefault.to > prefault.from)
+        ilheap__os_prefault(prefault.from, prefault.to - prefault.from);
 }
 
 ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
@@ -210,8 +230,11 @@ ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **o
 
     uintptr_t p = 0;
     ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_acquire);
-    if (extent != NULL)
+    if (extent != NULL) {
         p = bump(extent, size, heap->align_mask);
+        if (p != 0 && p + size > atomic_load_explicit(&extent->trigger, memory_order_relaxed))
+            commit_ahead(heap, extent);
+    }
     if (p == 0) {
         ilheap_status_t status = alloc_slow(heap, size, &p);
         if (status != ILHEAP_OK)
@@ -253,6 +276,17 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
     out->chunks = atomic_load_explicit(&heap->chunks, memory_order_relaxed);
     pthread_mutex_unlock(&mutable_heap->lock);
     return ILHEAP_OK;
+}
+
+void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context, uintptr_t start, uintptr_t end),
+                               void *context)
+{
+    if (!heap_is_valid(heap))
+        return;
+    pthread_mutex_lock(&heap->lock);
+    for (const ilheap_extent_t *e = heap->extents; e != NULL; e = e->older)
+        visit(context, e->start, e->reserved_end);
+    pthread_mutex_unlock(&heap->lock);
 }
 
 const void *ilheap_heap_base(const ilheap_heap_t *heap)

@@ -23,6 +23,9 @@
 typedef struct ilheap_extent {
     _Alignas(ILHEAP_CACHE_LINE) _Atomic uintptr_t top; /* next free byte */
     _Atomic uintptr_t limit;                            /* committed end; only grows */
+    /* When top passes it, the thread that passes it commits and prefaults the
+     * next batch, ahead of need, so that other threads never wait for it. */
+    _Atomic uintptr_t trigger;
     uintptr_t start;
     uintptr_t reserved_end; /* under the heap's lock */
     struct ilheap_extent *older;
@@ -66,9 +69,20 @@ struct ilheap_heap {
  * pages) and makes it current. Called with the lock held. */
 ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size);
 
-/* Commits at least up to needed_end in extent (a batch ahead of it when the
- * chunk allows). Called with the lock held. */
+/* A range of freshly committed memory still to be prefaulted, outside the lock. */
+typedef struct ilheap_prefault {
+    uintptr_t from, to;
+} ilheap_prefault_t;
+
+/* Commits at least up to needed_end in extent, a batch ahead of it when the
+ * chunk allows, and adds the new range to *prefault. Called with the lock
+ * held; records a failure only when report is set. */
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
-                                       uintptr_t needed_end);
+                                       uintptr_t needed_end, int report, ilheap_prefault_t *prefault);
+
+/* Calls visit for each reserved range [start, end) of the heap, for tests
+ * and diagnostics. Takes the lock. */
+void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context, uintptr_t start, uintptr_t end),
+                               void *context);
 
 #endif

@@ -26,20 +26,14 @@ static uintptr_t round_up(uintptr_t value, uintptr_t unit)
     return (value + unit - 1) & ~(unit - 1);
 }
 
-static ilheap_status_t fail_commit(ilheap_os_result_t result, int os_error, size_t length)
-{
-    return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", length,
-                        result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
-}
-
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
-                                       uintptr_t needed_end)
+                                       uintptr_t needed_end, int report, ilheap_prefault_t *prefault)
 {
     uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
     if (needed_end <= limit)
         return ILHEAP_OK;
-    /* Commit a batch ahead of the bump pointer: it grows with what the heap
-     * already committed, never past the chunk. */
+    /* The batch grows with what the heap already committed, within bounds,
+     * and never runs past the chunk. */
     uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
     size_t batch = committed / 8;
     if (batch < heap->first_chunk)
@@ -53,12 +47,27 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
     if (new_limit > extent->reserved_end || new_limit < limit)
         new_limit = extent->reserved_end;
     int os_error = 0;
-    int populate = (heap->flags & ILHEAP_NO_POPULATE) == 0;
-    ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, populate, &os_error);
-    if (result != ILHEAP_OS_OK)
-        return fail_commit(result, os_error, new_limit - limit);
+    int prefault_wanted = (heap->flags & ILHEAP_NO_POPULATE) == 0;
+    ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, prefault_wanted, &os_error);
+    if (result != ILHEAP_OS_OK) {
+        /* Stop the fast path from trying again; the slow path reports. */
+        atomic_store_explicit(&extent->trigger, UINTPTR_MAX, memory_order_relaxed);
+        if (!report)
+            return ILHEAP_EOS_COMMIT;
+        return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", (size_t)(new_limit - limit),
+                            result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
+    }
     atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
+    uintptr_t trigger = new_limit < extent->reserved_end ? new_limit - (new_limit - limit) / 2 : UINTPTR_MAX;
+    atomic_store_explicit(&extent->trigger, trigger, memory_order_relaxed);
     atomic_store_explicit(&extent->limit, new_limit, memory_order_release);
+    if (prefault_wanted) {
+        if (prefault->to == limit)
+            prefault->to = new_limit;
+        else if (prefault->to == prefault->from)
+            *prefault = (ilheap_prefault_t){limit, new_limit};
+        /* else: a second, separate range in one call; it faults on demand. */
+    }
     return ILHEAP_OK;
 }
 
@@ -119,6 +128,7 @@ static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t 
     }
     atomic_init(&extent->top, start);
     atomic_init(&extent->limit, start);
+    atomic_init(&extent->trigger, UINTPTR_MAX);
     extent->start = start;
     extent->reserved_end = start + size;
     extent->older = heap->extents;

@@ -129,35 +129,41 @@ ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_er
     return ILHEAP_OS_OK;
 }
 
-/* 0 unknown, 1 MADV_POPULATE_WRITE works, -1 the kernel lacks it (< 5.14). */
-static atomic_int populate_write_support;
+/* 1 until MADV_POPULATE_WRITE is found missing (kernels before 5.14). */
+static atomic_int populate_write_works = 1;
 
-static void populate(uintptr_t addr, size_t size)
+void ilheap__os_prefault(uintptr_t addr, size_t size)
 {
-    if (atomic_load_explicit(&populate_write_support, memory_order_relaxed) >= 0) {
-        if (madvise((void *)addr, size, MADV_POPULATE_WRITE) == 0) {
-            atomic_store_explicit(&populate_write_support, 1, memory_order_relaxed);
-            return;
-        }
-        if (errno != EINVAL)
-            return; /* best effort: pages will be faulted in on first write */
-        atomic_store_explicit(&populate_write_support, -1, memory_order_relaxed);
-    }
-    /* Older kernels: map our own range again, populated. MAP_FIXED is safe
-     * here because the range is ours and already read-write. */
-    mmap_call((void *)addr, size, PROT_READ | PROT_WRITE,
-              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+    if (!atomic_load_explicit(&populate_write_works, memory_order_relaxed))
+        return;
+    if (madvise((void *)addr, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
+        atomic_store_explicit(&populate_write_works, 0, memory_order_relaxed);
+    /* Other errors (ENOMEM, EFAULT, EINTR): pages fault in on first write. */
 }
 
-ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int populate_now, int *os_error)
+ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, int *os_error)
 {
     ILHEAP__FAULT_POINT(ILHEAP_FAULT_COMMIT, os_error);
+    if (prefault && !atomic_load_explicit(&populate_write_works, memory_order_relaxed)) {
+        /* No MADV_POPULATE_WRITE: map our own range again, populated. MAP_FIXED
+         * is safe: the range is ours and no block has been handed out in it. */
+        void *p = mmap_call((void *)addr, size, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+        if (p == (void *)addr) {
+            store_error(os_error, 0);
+            return ILHEAP_OS_OK;
+        }
+        /* A failed MAP_FIXED may have unmapped the range: take it back
+         * inaccessible before anyone else can, then fall back to mprotect. */
+        void *back = mmap_call((void *)addr, size, PROT_NONE,
+                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (back != MAP_FAILED && back != (void *)addr)
+            munmap(back, size);
+    }
     if (mprotect((void *)addr, size, PROT_READ | PROT_WRITE) != 0) {
         store_error(os_error, errno);
         return result_from_errno(errno);
     }
-    if (populate_now)
-        populate(addr, size);
     store_error(os_error, 0);
     return ILHEAP_OS_OK;
 }

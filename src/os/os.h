@@ -46,11 +46,16 @@ void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end);
 ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_error);
 
 /* Makes [addr, addr + size) of a range this process reserved read-write (never
- * executable). With populate, also asks the OS to fault the pages in now, in
- * one call (much cheaper than a page fault per page); populating is best
- * effort and its failure is not an error. addr and size are page multiples.
- * Returns OK, NOMEM or FAILED. */
-ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int populate, int *os_error);
+ * executable). addr and size are page multiples. With prefault, a system that
+ * cannot prefault later (ilheap__os_prefault) faults the pages in now, while
+ * nobody else can see the range yet. Returns OK, NOMEM or FAILED. */
+ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, int *os_error);
+
+/* Faults in committed pages in one call, much cheaper than a page fault per
+ * page on first write (Linux: MADV_POPULATE_WRITE, 5.14+). Best effort and
+ * safe while other threads write into the range: contents never change.
+ * Called outside the heap's lock so that threads populate in parallel. */
+void ilheap__os_prefault(uintptr_t addr, size_t size);
 
 /* Returns [addr, addr + size), reserved earlier, to the OS. */
 ilheap_os_result_t ilheap__os_release(uintptr_t addr, size_t size, int *os_error);

@@ -1,21 +1,9 @@
 #include "maps_util.h"
+#include "heap/heap_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-
-size_t maps_count(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (f == NULL)
-        return 0;
-    size_t lines = 0;
-    int c;
-    while ((c = fgetc(f)) != EOF)
-        lines += c == '\n';
-    fclose(f);
-    return lines;
-}
 
 uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi)
 {
@@ -68,4 +56,36 @@ int pattern_check(const void *p, size_t size, uint32_t seed)
         if (bytes[i] != pattern_byte(seed, i))
             return 0;
     return 1;
+}
+
+static void add_range(void *context, uintptr_t start, uintptr_t end)
+{
+    heap_ranges_t *ranges = context;
+    if (ranges->count < sizeof ranges->start / sizeof ranges->start[0]) {
+        ranges->start[ranges->count] = start;
+        ranges->end[ranges->count] = end;
+        ranges->count++;
+    }
+}
+
+void heap_ranges_read(struct ilheap_heap *heap, heap_ranges_t *ranges)
+{
+    ranges->count = 0;
+    ilheap__heap_visit_ranges(heap, add_range, ranges);
+}
+
+uint64_t heap_ranges_mapped(const heap_ranges_t *ranges)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < ranges->count; i++)
+        total += maps_bytes_mapped(ranges->start[i], ranges->end[i]);
+    return total;
+}
+
+uint64_t heap_ranges_size(const heap_ranges_t *ranges)
+{
+    uint64_t total = 0;
+    for (size_t i = 0; i < ranges->count; i++)
+        total += ranges->end[i] - ranges->start[i];
+    return total;
 }

@@ -1,0 +1,183 @@
+/* ilheap's PE / ECMA-335 metadata reader: from the bytes of an assembly file to
+ * its MethodDefs, their names and owning types, and their bodies' bytes.
+ *
+ * The file is untrusted input. The reader checks every offset, size and index
+ * against the bytes the caller handed in, never reads outside them, never
+ * allocates per row (one allocation per open image), and reports every defect
+ * as a status in 300..399 plus the FILE OFFSET of the problem.
+ *
+ *   ilheap_pe_t *pe;
+ *   ilheap_pe_error_t err;
+ *   if (ilheap_pe_open(bytes, size, &pe, &err) != ILHEAP_OK)
+ *       fprintf(stderr, "%s\n", err.message);   // "... at file offset 0x80"
+ *   for (uint32_t rid = 1; rid <= ilheap_pe_method_count(pe); rid++) {
+ *       ilheap_pe_method_t m;
+ *       ilheap_pe_method(pe, rid, &m, &err);
+ *       if (ilheap_pe_method_has_il(&m)) {
+ *           const uint8_t *body; size_t avail;
+ *           ilheap_pe_method_body(pe, &m, &body, &avail, &err);   // hand to the codec
+ *       }
+ *   }
+ *   ilheap_pe_close(pe);
+ *
+ * Rows are numbered from 1 (ECMA-335 II.22: RIDs); a MethodDef's token is
+ * 0x06000000 | rid. Threads may share one open image for reading.
+ */
+#ifndef ILHEAP_PE_H
+#define ILHEAP_PE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ilheap/export.h"
+#include "ilheap/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ilheap_pe ilheap_pe_t;
+
+/* error->file_offset when a failure has no place in the file (bad argument). */
+#define ILHEAP_PE_NO_OFFSET UINT64_MAX
+
+/* What went wrong and where. Every function taking one fills it on failure
+ * (status, file offset, readable message) and leaves it alone on success; it
+ * may be NULL. The thread's ilheap_last_message() gets the same message. */
+typedef struct ilheap_pe_error {
+    ilheap_status_t status;
+    uint64_t file_offset;
+    char message[224];
+} ilheap_pe_error_t;
+
+/* Facts about an open image. Pointers point into the caller's buffer or the
+ * handle and live as long as both. */
+typedef struct ilheap_pe_info {
+    bool pe32_plus;            /* optional header magic 0x20B (else PE32, 0x10B) */
+    uint16_t machine;          /* COFF Machine */
+    uint16_t section_count;
+    uint64_t image_base;       /* preferred base */
+    uint32_t section_alignment;
+    uint32_t file_alignment;
+    uint32_t size_of_image;    /* bytes the loader maps: what ilheap_pe_layout needs */
+    uint32_t size_of_headers;
+    uint32_t cli_flags;        /* CLI header Flags (II.25.3.3.1) */
+    uint32_t entry_point_token;
+    uint32_t metadata_rva;
+    uint32_t metadata_size;
+    const char *metadata_version; /* "v4.0.30319" (NUL-terminated copy, at most 255 chars) */
+    bool uncompressed_tables;  /* "#-" rather than "#~" */
+    uint8_t heap_sizes;        /* HeapSizes byte of the table stream (II.24.2.6) */
+    uint32_t method_count;     /* MethodDef rows */
+    uint32_t typedef_count;    /* TypeDef rows */
+} ilheap_pe_info_t;
+
+/* One MethodDef row (II.22.26). Heap indexes are raw; see ilheap_pe_string. */
+typedef struct ilheap_pe_method {
+    uint32_t token;            /* 0x06000000 | rid */
+    uint32_t rva;              /* 0: no body (abstract, or runtime-provided) */
+    uint16_t impl_flags;       /* MethodImplAttributes; & 3 is the code type */
+    uint16_t flags;            /* MethodAttributes */
+    uint32_t name;             /* #Strings index */
+    uint32_t signature;        /* #Blob index */
+    uint32_t param_list;       /* Param (or ParamPtr) rid */
+    uint64_t row_offset;       /* file offset of the row, for error reports */
+} ilheap_pe_method_t;
+
+/* One TypeDef row (II.22.37). */
+typedef struct ilheap_pe_typedef {
+    uint32_t token;            /* 0x02000000 | rid */
+    uint32_t flags;            /* TypeAttributes */
+    uint32_t name;             /* #Strings index */
+    uint32_t namespace_;       /* #Strings index */
+    uint32_t extends;          /* TypeDefOrRef coded index, as stored */
+    uint32_t field_list;       /* Field (or FieldPtr) rid */
+    uint32_t method_list;      /* MethodDef (or MethodPtr) rid */
+    uint64_t row_offset;
+} ilheap_pe_typedef_t;
+
+/* Opens the image in data[0..size). The bytes are not copied: they must stay
+ * unchanged and alive until ilheap_pe_close. Checks the DOS and PE headers,
+ * the section table, the CLI header, the metadata root, the stream headers and
+ * the table stream (so every row of every table lies inside it).
+ * *out is NULL on failure. */
+ILHEAP_API ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
+                                          ilheap_pe_error_t *error);
+
+/* Releases the handle (not the caller's bytes). NULL is fine. */
+ILHEAP_API void ilheap_pe_close(ilheap_pe_t *pe);
+
+ILHEAP_API ilheap_status_t ilheap_pe_get_info(const ilheap_pe_t *pe, ilheap_pe_info_t *out);
+
+/* Number of MethodDef rows; 0 for a NULL or closed handle. */
+ILHEAP_API uint32_t ilheap_pe_method_count(const ilheap_pe_t *pe);
+
+/* The MethodDef row `rid` (1..count). */
+ILHEAP_API ilheap_status_t ilheap_pe_method(const ilheap_pe_t *pe, uint32_t rid,
+                                            ilheap_pe_method_t *out, ilheap_pe_error_t *error);
+
+/* II.22.26: a body of IL is at the RVA when it is non-zero and the code type
+ * (ImplFlags & 3) is IL (0); native (1), OPTIL (2) and runtime (3) are not. */
+static inline bool ilheap_pe_method_has_il(const ilheap_pe_method_t *m)
+{
+    return m->rva != 0 && (m->impl_flags & 3) == 0;
+}
+
+/* The bytes of a method's body: a pointer to its first byte in the caller's
+ * buffer and the bytes available from there to the end of its section's raw
+ * data (the body's own size is for the codec to find). Fails for RVA 0. */
+ILHEAP_API ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const ilheap_pe_method_t *m,
+                                                 const uint8_t **body, size_t *available,
+                                                 ilheap_pe_error_t *error);
+
+/* Maps an RVA to the caller's buffer: pointer and bytes available up to the
+ * end of the raw data of the section that holds it. Fails for an RVA in no
+ * section, or in a section's zero-filled tail (no bytes in the file). */
+ILHEAP_API ilheap_status_t ilheap_pe_rva_to_pointer(const ilheap_pe_t *pe, uint32_t rva,
+                                                    const uint8_t **ptr, size_t *available,
+                                                    ilheap_pe_error_t *error);
+
+/* The same mapping as a file offset. */
+ILHEAP_API ilheap_status_t ilheap_pe_rva_to_offset(const ilheap_pe_t *pe, uint32_t rva,
+                                                   uint64_t *file_offset, ilheap_pe_error_t *error);
+
+/* The NUL-terminated string at a #Strings index (II.24.2.3); index 0 is "".
+ * *length (may be NULL) gets its length without the NUL. */
+ILHEAP_API ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out,
+                                            size_t *length, ilheap_pe_error_t *error);
+
+/* A method's name: ilheap_pe_string of its Name column. */
+ILHEAP_API ilheap_status_t ilheap_pe_method_name(const ilheap_pe_t *pe, uint32_t rid, const char **out,
+                                                 ilheap_pe_error_t *error);
+
+/* Number of TypeDef rows, and one row by rid. */
+ILHEAP_API uint32_t ilheap_pe_typedef_count(const ilheap_pe_t *pe);
+ILHEAP_API ilheap_status_t ilheap_pe_typedef(const ilheap_pe_t *pe, uint32_t rid,
+                                             ilheap_pe_typedef_t *out, ilheap_pe_error_t *error);
+
+/* The TypeDef rid that owns MethodDef `method_rid` (II.22.37: each type owns
+ * the run of methods from its MethodList up to the next type's), through the
+ * MethodPtr table when the image has one. O(log types). */
+ILHEAP_API ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_rid,
+                                                  uint32_t *typedef_rid, ilheap_pe_error_t *error);
+
+/* Finds a method by "Namespace.Type::Method" (namespace may be absent:
+ * "Type::Method"; the namespace is everything before the type name's last
+ * '.'). Nested types are not searched. The first method of that name in
+ * token order wins (overloads share a name). ILHEAP_ENOTFOUND when none. */
+ILHEAP_API ilheap_status_t ilheap_pe_find_method(const ilheap_pe_t *pe, const char *qualified_name,
+                                                 uint32_t *token, ilheap_pe_error_t *error);
+
+/* Lays the image out as the loader maps it: zero-fills region[0..SizeOfImage),
+ * copies the headers to offset 0 and each section's raw data to its
+ * VirtualAddress. region_size must be at least info.size_of_image. The result
+ * is what a profiler sees at the module base, so RVAs index it directly. */
+ILHEAP_API ilheap_status_t ilheap_pe_layout(const ilheap_pe_t *pe, void *region, size_t region_size,
+                                            ilheap_pe_error_t *error);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ILHEAP_PE_H */

@@ -1,0 +1,355 @@
+/* The public face of the reader: open and close, and row-level access to
+ * MethodDef and TypeDef, #Strings, RVAs and method owners. Each entry point
+ * checks the handle's magic and every row number and heap index it is given.
+ */
+#include "pe/image.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define METHODDEF_TOKEN 0x06000000u
+#define TYPEDEF_TOKEN 0x02000000u
+
+/* MethodDef columns (II.22.26) and TypeDef columns (II.22.37). */
+enum { MD_RVA, MD_IMPL_FLAGS, MD_FLAGS, MD_NAME, MD_SIGNATURE, MD_PARAM_LIST };
+enum { TD_FLAGS, TD_NAME, TD_NAMESPACE, TD_EXTENDS, TD_FIELD_LIST, TD_METHOD_LIST };
+
+static bool valid_handle(const ilheap_pe_t *pe)
+{
+    return pe != NULL && pe->magic == ILHEAP__PE_HANDLE_MAGIC;
+}
+
+#define CHECK_HANDLE(pe, error, what)                                                                  \
+    do {                                                                                               \
+        if (!valid_handle(pe))                                                                         \
+            return ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "%s", what);      \
+    } while (0)
+
+/* II.22.28: with a MethodPtr table (uncompressed "#-" metadata), TypeDef.
+ * MethodList counts MethodPtr rows. Inverting it once (one allocation) keeps
+ * owner lookups O(log types) instead of a scan of the table per method. The
+ * first pointer to a method wins. */
+static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t *error)
+{
+    uint32_t pointers = pe->tables[ILHEAP__T_METHODPTR].rows;
+    uint32_t methods = pe->tables[ILHEAP__T_METHODDEF].rows;
+    if (pointers == 0)
+        return ILHEAP_OK;
+    pe->method_positions = calloc((size_t)methods + 1, sizeof *pe->method_positions);
+    if (pe->method_positions == NULL)
+        return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "index of %u method pointers", pointers);
+    for (uint32_t p = 1; p <= pointers; p++) {
+        uint32_t rid = ilheap__cell(pe, ILHEAP__T_METHODPTR, p, 0);
+        if (rid >= 1 && rid <= methods && pe->method_positions[rid] == 0)
+            pe->method_positions[rid] = p;
+    }
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out, ilheap_pe_error_t *error)
+{
+    if (out == NULL)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "open with a NULL out-pointer");
+    *out = NULL;
+    if (data == NULL)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "open with NULL data");
+    ilheap_pe_t *pe = calloc(1, sizeof *pe);
+    if (pe == NULL)
+        return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the image handle",
+                               sizeof *pe);
+    pe->data = data;
+    pe->size = size;
+    ilheap_status_t st = ilheap__pe_read_headers(pe, error);
+    if (st == ILHEAP_OK)
+        st = ilheap__pe_read_metadata(pe, error);
+    if (st == ILHEAP_OK)
+        st = ilheap__pe_read_tables(pe, error);
+    if (st == ILHEAP_OK)
+        st = index_method_pointers(pe, error);
+    if (st != ILHEAP_OK) {
+        free(pe->method_positions);
+        free(pe);
+        return st;
+    }
+    pe->magic = ILHEAP__PE_HANDLE_MAGIC;
+    *out = pe;
+    return ILHEAP_OK;
+}
+
+void ilheap_pe_close(ilheap_pe_t *pe)
+{
+    if (!valid_handle(pe))
+        return;
+    pe->magic = 0; /* a use after close fails the magic check while the memory lasts */
+    free(pe->method_positions);
+    free(pe);
+}
+
+ilheap_status_t ilheap_pe_get_info(const ilheap_pe_t *pe, ilheap_pe_info_t *out)
+{
+    CHECK_HANDLE(pe, NULL, "get_info");
+    if (out == NULL)
+        return ilheap__pe_fail(NULL, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "get_info with a NULL out-pointer");
+    *out = (ilheap_pe_info_t){
+        .pe32_plus = pe->pe32_plus,
+        .machine = pe->machine,
+        .section_count = pe->section_count,
+        .image_base = pe->image_base,
+        .section_alignment = pe->section_alignment,
+        .file_alignment = pe->file_alignment,
+        .size_of_image = pe->size_of_image,
+        .size_of_headers = pe->size_of_headers,
+        .cli_flags = pe->cli_flags,
+        .entry_point_token = pe->entry_point_token,
+        .metadata_rva = pe->metadata_rva,
+        .metadata_size = pe->metadata_size,
+        .metadata_version = pe->metadata_version,
+        .uncompressed_tables = pe->uncompressed,
+        .heap_sizes = pe->heap_sizes,
+        .method_count = pe->tables[ILHEAP__T_METHODDEF].rows,
+        .typedef_count = pe->tables[ILHEAP__T_TYPEDEF].rows,
+    };
+    return ILHEAP_OK;
+}
+
+uint32_t ilheap_pe_method_count(const ilheap_pe_t *pe)
+{
+    return valid_handle(pe) ? pe->tables[ILHEAP__T_METHODDEF].rows : 0;
+}
+
+uint32_t ilheap_pe_typedef_count(const ilheap_pe_t *pe)
+{
+    return valid_handle(pe) ? pe->tables[ILHEAP__T_TYPEDEF].rows : 0;
+}
+
+static ilheap_status_t check_rid(const ilheap_pe_t *pe, unsigned table, uint32_t rid, const char *what,
+                                 ilheap_pe_error_t *error)
+{
+    if (rid == 0 || rid > pe->tables[table].rows)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, pe->tables[table].offset, "%s row %u of %u", what, rid,
+                               pe->tables[table].rows);
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_method(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_method_t *out,
+                                 ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "method");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, rid, "MethodDef", error);
+    if (st != ILHEAP_OK)
+        return st;
+    out->token = METHODDEF_TOKEN | rid;
+    out->rva = ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_RVA);
+    out->impl_flags = (uint16_t)ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_IMPL_FLAGS);
+    out->flags = (uint16_t)ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_FLAGS);
+    out->name = ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_NAME);
+    out->signature = ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_SIGNATURE);
+    out->param_list = ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_PARAM_LIST);
+    out->row_offset = ilheap__row_offset(pe, ILHEAP__T_METHODDEF, rid);
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_typedef(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_typedef_t *out,
+                                  ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "typedef");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_TYPEDEF, rid, "TypeDef", error);
+    if (st != ILHEAP_OK)
+        return st;
+    out->token = TYPEDEF_TOKEN | rid;
+    out->flags = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_FLAGS);
+    out->name = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_NAME);
+    out->namespace_ = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_NAMESPACE);
+    out->extends = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_EXTENDS);
+    out->field_list = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_FIELD_LIST);
+    out->method_list = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_METHOD_LIST);
+    out->row_offset = ilheap__row_offset(pe, ILHEAP__T_TYPEDEF, rid);
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_rva_to_offset(const ilheap_pe_t *pe, uint32_t rva, uint64_t *file_offset,
+                                        ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "rva_to_offset");
+    size_t offset, available;
+    ilheap_status_t st = ilheap__pe_map_rva(pe, rva, ILHEAP_PE_NO_OFFSET, &offset, &available, error);
+    if (st == ILHEAP_OK)
+        *file_offset = offset;
+    return st;
+}
+
+static ilheap_status_t map_pointer(const ilheap_pe_t *pe, uint32_t rva, uint64_t field_offset, const uint8_t **ptr,
+                                   size_t *available, ilheap_pe_error_t *error)
+{
+    size_t offset;
+    ilheap_status_t st = ilheap__pe_map_rva(pe, rva, field_offset, &offset, available, error);
+    if (st == ILHEAP_OK)
+        *ptr = pe->data + offset;
+    return st;
+}
+
+ilheap_status_t ilheap_pe_rva_to_pointer(const ilheap_pe_t *pe, uint32_t rva, const uint8_t **ptr, size_t *available,
+                                         ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "rva_to_pointer");
+    return map_pointer(pe, rva, ILHEAP_PE_NO_OFFSET, ptr, available, error);
+}
+
+ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const ilheap_pe_method_t *m, const uint8_t **body,
+                                      size_t *available, ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "method_body");
+    if (m->rva == 0)
+        return ilheap__pe_fail(error, ILHEAP_PE_RVA_OUTSIDE_SECTIONS, m->row_offset,
+                               "method %#x has RVA 0 (no body)", m->token);
+    return map_pointer(pe, m->rva, m->row_offset, body, available, error);
+}
+
+ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out, size_t *length,
+                                 ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "string");
+    if (index == 0 && (!pe->strings.present || pe->strings.size == 0)) {
+        *out = "";
+        if (length != NULL)
+            *length = 0;
+        return ILHEAP_OK;
+    }
+    /* II.24.2.3: the index is a byte offset into #Strings; the string runs to
+     * a NUL that must lie inside the heap. */
+    if (index >= pe->strings.size)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, pe->strings.offset,
+                               "#Strings index %#x, heap of %#zx bytes", index, pe->strings.size);
+    const char *s = (const char *)pe->data + pe->strings.offset + index;
+    const char *nul = memchr(s, 0, pe->strings.size - index);
+    if (nul == NULL)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, pe->strings.offset + index,
+                               "#Strings entry %#x is not NUL-terminated inside the heap", index);
+    *out = s;
+    if (length != NULL)
+        *length = (size_t)(nul - s);
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_method_name(const ilheap_pe_t *pe, uint32_t rid, const char **out, ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "method_name");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, rid, "MethodDef", error);
+    if (st != ILHEAP_OK)
+        return st;
+    return ilheap_pe_string(pe, ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_NAME), out, NULL, error);
+}
+
+/* The position of a method in the method list that TypeDef.MethodList
+ * indexes: its own rid, or (II.22.28, uncompressed "#-" metadata) the
+ * MethodPtr row that points at it. The end of the list is returned too. */
+static ilheap_status_t method_list_position(const ilheap_pe_t *pe, uint32_t rid, uint32_t *position,
+                                            uint32_t *list_end, ilheap_pe_error_t *error)
+{
+    uint32_t pointers = pe->tables[ILHEAP__T_METHODPTR].rows;
+    if (pointers == 0) {
+        *position = rid;
+        *list_end = pe->tables[ILHEAP__T_METHODDEF].rows + 1;
+        return ILHEAP_OK;
+    }
+    *list_end = pointers + 1;
+    *position = pe->method_positions[rid];
+    if (*position != 0)
+        return ILHEAP_OK;
+    return ilheap__pe_fail(error, ILHEAP_PE_NO_OWNER, pe->tables[ILHEAP__T_METHODPTR].offset,
+                           "no MethodPtr row points at MethodDef %u", rid);
+}
+
+ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_rid, uint32_t *typedef_rid,
+                                       ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "method_owner");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, method_rid, "MethodDef", error);
+    if (st != ILHEAP_OK)
+        return st;
+    uint32_t position = 0, list_end = 0;
+    st = method_list_position(pe, method_rid, &position, &list_end, error);
+    if (st != ILHEAP_OK)
+        return st;
+
+    /* The last type whose MethodList is <= position (types without methods
+     * share their successor's start, so "last" picks the real owner). */
+    uint32_t types = pe->tables[ILHEAP__T_TYPEDEF].rows;
+    uint32_t lo = 1, hi = types, found = 0;
+    while (lo <= hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ilheap__cell(pe, ILHEAP__T_TYPEDEF, mid, TD_METHOD_LIST) <= position) {
+            found = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    /* Binary search assumes MethodList ascends, as II.22.37 requires; check
+     * the answer against both neighbours so that an unsorted file gives an
+     * error rather than a wrong owner where the disorder is local. */
+    uint32_t next = found != 0 && found < types ? ilheap__cell(pe, ILHEAP__T_TYPEDEF, found + 1, TD_METHOD_LIST)
+                                                : list_end;
+    bool sorted_here = found <= 1 || ilheap__cell(pe, ILHEAP__T_TYPEDEF, found - 1, TD_METHOD_LIST) <=
+                                         ilheap__cell(pe, ILHEAP__T_TYPEDEF, found, TD_METHOD_LIST);
+    if (found == 0 || position >= next || !sorted_here)
+        return ilheap__pe_fail(error, ILHEAP_PE_NO_OWNER,
+                               found != 0 ? ilheap__row_offset(pe, ILHEAP__T_TYPEDEF, found)
+                                          : pe->tables[ILHEAP__T_TYPEDEF].offset,
+                               "MethodDef %u", method_rid);
+    *typedef_rid = found;
+    return ILHEAP_OK;
+}
+
+/* Does #Strings[index] equal name[0..length)? False for a bad index. */
+static bool string_equals(const ilheap_pe_t *pe, uint32_t index, const char *name, size_t length)
+{
+    const char *s;
+    size_t n;
+    return ilheap_pe_string(pe, index, &s, &n, NULL) == ILHEAP_OK && n == length && memcmp(s, name, n) == 0;
+}
+
+ilheap_status_t ilheap_pe_find_method(const ilheap_pe_t *pe, const char *qualified_name, uint32_t *token,
+                                      ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "find_method");
+    const char *colons = qualified_name != NULL ? strstr(qualified_name, "::") : NULL;
+    if (colons == NULL || token == NULL)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET,
+                               "expected \"Namespace.Type::Method\", got \"%s\"",
+                               qualified_name != NULL ? qualified_name : "(null)");
+    const char *method = colons + 2;
+    const char *type = qualified_name;
+    size_t namespace_length = 0;
+    for (const char *p = qualified_name; p < colons; p++)
+        if (*p == '.') {
+            namespace_length = (size_t)(p - qualified_name);
+            type = p + 1;
+        }
+    size_t type_length = (size_t)(colons - type);
+
+    uint32_t types = pe->tables[ILHEAP__T_TYPEDEF].rows;
+    uint32_t list_end = pe->tables[ILHEAP__T_METHODPTR].rows != 0 ? pe->tables[ILHEAP__T_METHODPTR].rows + 1
+                                                                  : pe->tables[ILHEAP__T_METHODDEF].rows + 1;
+    for (uint32_t t = 1; t <= types; t++) {
+        if (!string_equals(pe, ilheap__cell(pe, ILHEAP__T_TYPEDEF, t, TD_NAME), type, type_length) ||
+            !string_equals(pe, ilheap__cell(pe, ILHEAP__T_TYPEDEF, t, TD_NAMESPACE), qualified_name, namespace_length))
+            continue;
+        uint32_t first = ilheap__cell(pe, ILHEAP__T_TYPEDEF, t, TD_METHOD_LIST);
+        uint32_t end = t < types ? ilheap__cell(pe, ILHEAP__T_TYPEDEF, t + 1, TD_METHOD_LIST) : list_end;
+        if (end > list_end)
+            end = list_end; /* a malformed list cannot walk past the table */
+        for (uint32_t position = first; position != 0 && position < end; position++) {
+            uint32_t rid = pe->tables[ILHEAP__T_METHODPTR].rows != 0
+                               ? ilheap__cell(pe, ILHEAP__T_METHODPTR, position, 0)
+                               : position;
+            if (rid == 0 || rid > pe->tables[ILHEAP__T_METHODDEF].rows)
+                continue;
+            if (string_equals(pe, ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_NAME), method, strlen(method))) {
+                *token = METHODDEF_TOKEN | rid;
+                return ILHEAP_OK;
+            }
+        }
+    }
+    return ilheap__pe_fail(error, ILHEAP_ENOTFOUND, ILHEAP_PE_NO_OFFSET, "no method %s", qualified_name);
+}

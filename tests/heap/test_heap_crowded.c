@@ -1,0 +1,159 @@
+/* Crowded and constrained processes: 10,000 extra mappings right above the
+ * module, the first GiB above it fully taken, an address-space limit
+ * (RLIMIT_AS, i.e. `ulimit -v`). Each gives a correct answer or a clean error,
+ * with a bounded number of OS calls. */
+#include "ilheap/heap.h"
+#include "maps_util.h"
+#include "os/fault.h"
+#include "test.h"
+
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MIB ((size_t)1024 * 1024)
+#define GIB (1024 * MIB)
+
+static size_t page(void)
+{
+    return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Counts OS calls: a plan armed to fire at a call that never comes. */
+static void count_os_calls(void)
+{
+    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_ALL_SITES, ILHEAP_OS_FAILED, 0, 0);
+}
+
+static unsigned long os_calls_counted(void)
+{
+    unsigned long calls = ilheap__fault_calls();
+    ilheap__fault_disarm();
+    return calls;
+}
+
+/* 10,000 single-page mappings directly above the base, with alternating
+ * protections so the kernel cannot merge them: the heap must find room above
+ * them, reading the map once, and make few OS calls. */
+static void test_ten_thousand_mappings_above(void)
+{
+    size_t pg = page(), count = 10000;
+    size_t crowd = count * pg, total = crowd + 64 * MIB;
+    uintptr_t region = sandbox_reserve(total);
+    ASSERT_NE_U(region, 0);
+    for (size_t i = 0; i < count; i++) {
+        void *p = mmap((void *)(region + i * pg), pg, (i & 1) ? PROT_READ : PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        ASSERT_EQ_P(p, (void *)(region + i * pg));
+    }
+    munmap((void *)(region + crowd), total - crowd);
+
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    count_os_calls();
+    void *first = ilheap_heap_alloc(heap, 200);
+    unsigned long calls = os_calls_counted();
+    ASSERT_NOT_NULL(first);
+    ASSERT_GE_U((uintptr_t)first, region + crowd);
+    /* probe (taken), one map read, one reservation, one commit */
+    ASSERT_LE_U(calls, 4);
+    for (int i = 0; i < 20000; i++) {
+        void *p = ilheap_heap_alloc(heap, 300);
+        ASSERT_NOT_NULL(p);
+        ASSERT_GE_U((uintptr_t)p, region + crowd);
+        ASSERT_TRUE(ilheap_heap_in_window(heap, p, 300));
+    }
+    ilheap_heap_destroy(heap);
+    munmap((void *)region, crowd);
+}
+
+/* The first GiB above the module is someone else's: blocks land above it. */
+static void test_first_gib_taken(void)
+{
+    size_t total = GIB + 256 * MIB;
+    uintptr_t region = sandbox_reserve(total);
+    ASSERT_NE_U(region, 0);
+    munmap((void *)(region + GIB), total - GIB); /* [region, region + 1 GiB) stays: foreign */
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, 0, &options, &heap), ILHEAP_OK);
+    count_os_calls();
+    for (int i = 0; i < 50000; i++) {
+        void *p = ilheap_heap_alloc(heap, 1000);
+        if (p == NULL)
+            TEST_FAIL_("block %d: %s", i, ilheap_last_message());
+        ASSERT_GE_U((uintptr_t)p, region + GIB);
+        ASSERT_TRUE(ilheap_heap_in_window(heap, p, 1000));
+    }
+    unsigned long calls = os_calls_counted();
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    /* 50 MB in chunks that grow: a few dozen reservations and commits. */
+    ASSERT_LE_U(calls, 4 * stats.chunks + 80);
+    fprintf(stderr, "  %lu OS calls for %llu chunks\n", calls, (unsigned long long)stats.chunks);
+    ilheap_heap_destroy(heap);
+    munmap((void *)region, GIB);
+}
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#else
+#define UNDER_SANITIZER 0
+#endif
+
+/* Address space limited (RLIMIT_AS): allocation fails cleanly with an OS
+ * error, never crashes, and the heap keeps serving what it has. Runs in a
+ * child process so the limit does not outlive the test. */
+static void test_address_space_limit(void)
+{
+    if (UNDER_SANITIZER)
+        SKIP("sanitizers reserve terabytes of shadow memory, so RLIMIT_AS cannot be applied");
+    if (getenv("ILHEAP_UNDER_VALGRIND") != NULL)
+        SKIP("valgrind manages the address space itself; RLIMIT_AS does not apply to the client");
+    pid_t child = fork();
+    ASSERT_TRUE(child >= 0);
+    if (child == 0) {
+        static char here;
+        ilheap_heap_t *heap;
+        if (ilheap_heap_create(&here, 0, NULL, &heap) != ILHEAP_OK)
+            _exit(10);
+        void *warm = ilheap_heap_alloc(heap, 100); /* a first chunk before the limit */
+        if (warm == NULL)
+            _exit(11);
+        struct rlimit limit = {(rlim_t)512 * MIB, (rlim_t)512 * MIB};
+        FILE *statm = fopen("/proc/self/statm", "r");
+        unsigned long long pages = 0;
+        if (statm == NULL || fscanf(statm, "%llu", &pages) != 1)
+            _exit(12);
+        fclose(statm);
+        limit.rlim_cur = limit.rlim_max = (rlim_t)(pages * page() + 64 * MIB);
+        if (setrlimit(RLIMIT_AS, &limit) != 0)
+            _exit(13);
+        size_t got = 0;
+        for (int i = 0; i < 1000000; i++) {
+            void *p = ilheap_heap_alloc(heap, 4000);
+            if (p == NULL)
+                break;
+            got += 4000;
+        }
+        ilheap_status_t status = ilheap_last_status();
+        if (got == 0 || got > 200 * MIB)
+            _exit(14);
+        if (status != ILHEAP_EOS_RESERVE && status != ILHEAP_EOS_COMMIT && status != ILHEAP_ENOSPACE)
+            _exit(15);
+        ilheap_heap_destroy(heap);
+        _exit(0);
+    }
+    int wstatus = 0;
+    ASSERT_EQ_I(waitpid(child, &wstatus, 0), child);
+    ASSERT_TRUE(WIFEXITED(wstatus));
+    ASSERT_EQ_I(WEXITSTATUS(wstatus), 0);
+}
+
+TEST_MAIN(TEST(test_ten_thousand_mappings_above), TEST(test_first_gib_taken), TEST(test_address_space_limit))
