@@ -7,7 +7,7 @@
 #   - ILHEAP_REPLACE changes exactly the target's result;
 #   - after 100 collectible load contexts unload, their heaps are released:
 #     live heaps equal a run with no collectible context;
-#   - zero window violations with ilheap;
+#   - zero window violations with ilheap (2 GiB and 4 GiB windows);
 #   - a bad configuration never brings the host down.
 #
 # usage: run_profiler_tests.sh PROFILER_SO SOURCE_DIR WORK_DIR
@@ -148,6 +148,17 @@ rss=$(sed -n 's/^rss_kib_before_alc=\([0-9]*\) rss_kib_after_alc=\([0-9]*\)$/\1 
 if [ -n "$rss" ]; then
     set -- $rss
     [ $(($2 - $1)) -lt 65536 ] || fail "RSS grew by $(($2 - $1)) KiB over 100 collectible contexts"
+fi
+
+echo "== the full 32-bit window (ILHEAP_WINDOW=0xFFFFFFFF)"
+run ilheap-window4g ILHEAP_ALLOCATOR=ilheap ILHEAP_WINDOW=0xFFFFFFFF || true
+if [ -s "$work/ilheap-window4g.report" ]; then
+    cmp -s "$work/base.out" "$work/ilheap-window4g.out" || fail "ilheap-window4g: output differs"
+    [ "$(value window_violations "$work/ilheap-window4g.report")" = 0 ] ||
+        fail "ilheap-window4g: window violations"
+    echo "  modules failing: $(value modules_failing "$work/ilheap-window4g.report") with 4 GiB," \
+        "$(value modules_failing "$work/ilheap-rehome-r2r0.report") with 2 GiB;" \
+        "highest body end $(value offset_max_end "$work/ilheap-window4g.report") above its base"
 fi
 
 echo "== replace mode changes exactly the target's result"
