@@ -214,31 +214,21 @@ int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why)
             view->base = m->base;
             view->image_size = m->image_size;
             view->flags = m->flags;
-            view->malloc = m->malloc;
             view->stats = &m->stats;
+            view->malloc = m->base ? m->malloc : NULL;
             if (view->malloc)
                 view->malloc->lpVtbl->AddRef(view->malloc);
             pthread_rwlock_unlock(&table_lock);
-            if (!view->base) {
-                *why = PROF_SKIP_dynamic_module;
-                goto fail;
-            }
-            if (!view->malloc) {
-                *why = PROF_SKIP_no_allocator;
-                return -1;
-            }
-            return 0;
+            if (view->malloc)
+                return 0;
+            *why = view->base ? PROF_SKIP_no_allocator : PROF_SKIP_dynamic_module;
+            return -1;
         }
         pthread_rwlock_unlock(&table_lock);
         if (attempt == 0)
             prof_modules_loaded(id); /* loaded before we could see it */
     }
     *why = PROF_SKIP_unknown_module;
-    return -1;
-fail:
-    if (view->malloc)
-        view->malloc->lpVtbl->Release(view->malloc);
-    view->malloc = NULL;
     return -1;
 }
 
