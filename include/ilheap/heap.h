@@ -48,7 +48,7 @@ typedef struct ilheap_heap_options {
 
 typedef struct ilheap_heap ilheap_heap_t;
 
-typedef struct ilheap_heap_stats {
+typedef struct ilheap_heap_stats_s {
     uint64_t blocks;          /* blocks handed out */
     uint64_t bytes_requested; /* sum of the sizes asked for */
     uint64_t bytes_used;      /* bytes consumed, alignment padding included */

@@ -5,5 +5,6 @@
 #include "ilheap/status.h"
 #include "ilheap/pe.h"
 #include "ilheap/heap.h"
+#include "ilheap/com.h"
 
 #endif

@@ -39,6 +39,8 @@ extern "C" {
     X(ILHEAP_EHEAP_STATE, 14, "the heap handle is not valid (destroyed or corrupted)")     \
     /* 100..199: the COM object and the module registry */                                 \
     X(ILHEAP_ENOTFOUND, 100, "no such module in the registry")                             \
+    X(ILHEAP_EBASE_MISMATCH, 101, "module ID already registered with another base address")\
+    X(ILHEAP_EFOREIGN, 102, "not an ilheap IMethodMalloc object")                          \
     /* 200..299: the IL method-body codec */                                               \
     X(ILHEAP_IL_TRUNCATED_HEADER, 200, "method body truncated inside its header")          \
     X(ILHEAP_IL_TRUNCATED_CODE, 201, "method body truncated inside its IL code")           \

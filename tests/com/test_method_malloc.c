@@ -1,0 +1,248 @@
+/* One IMethodMalloc object over one heap, called through its vtable as the
+ * CLR and a C profiler call it: Alloc, reference counting, QueryInterface,
+ * and the lifetime rules around unload. */
+#include "ilheap/com.h"
+
+#include "com/com_internal.h"
+#include "com_test_util.h"
+#include "maps_util.h"
+#include "test.h"
+
+#include <pthread.h>
+
+/* Another IID for the negative QueryInterface cases: IClassFactory. */
+static const IID iid_class_factory = {0x00000001, 0x0000, 0x0000, {0xC0, 0, 0, 0, 0, 0, 0, 0x46}};
+
+static void test_create_arguments(void)
+{
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create(test_image_base(), 0, NULL, &heap), ILHEAP_OK);
+    IMethodMalloc *m = (IMethodMalloc *)&heap; /* garbage that must be overwritten */
+    ASSERT_STATUS(ilheap_method_malloc_create(NULL, 0, &m), ILHEAP_EINVAL);
+    ASSERT_NULL(m);
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0, NULL), ILHEAP_EINVAL);
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0x80, &m), ILHEAP_EINVAL);
+    ASSERT_NULL(m);
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0, &m), ILHEAP_OK);
+    ASSERT_TRUE(ilheap_method_malloc_is_ilheap(m));
+    ASSERT_EQ_P(ilheap_method_malloc_heap(m), heap);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+    ilheap_heap_destroy(heap); /* not owned by the object */
+}
+
+static void test_alloc_through_vtable(void)
+{
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    ilheap_heap_t *heap = ilheap_method_malloc_heap(m);
+    for (ULONG cb = 1; cb < 300; cb += 37) {
+        unsigned char *p = m->lpVtbl->Alloc(m, cb);
+        ASSERT_NOT_NULL(p);
+        ASSERT_TRUE(ilheap_heap_in_window(heap, p, cb));
+        ASSERT_TRUE((uintptr_t)p > (uintptr_t)test_image_base()); /* positive offset */
+        ASSERT_EQ_U((uintptr_t)p % 4, 0);
+        for (ULONG i = 0; i < cb; i++)
+            ASSERT_EQ_U(p[i], 0);
+        memset(p, 0xAB, cb);
+    }
+    /* The direct call is the same function. */
+    void *q = ilheap_method_malloc_alloc(m, 12);
+    ASSERT_TRUE(ilheap_heap_in_window(heap, q, 12));
+    /* Alloc(0) gives NULL, as the CLR's own allocator does. */
+    ASSERT_NULL(m->lpVtbl->Alloc(m, 0));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_EZEROSIZE);
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_method_malloc_stats(m, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, 10); /* 9 in the loop, 1 direct */
+    ASSERT_STATUS(ilheap_method_malloc_stats(m, NULL), ILHEAP_EINVAL);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
+static void test_reference_counting(void)
+{
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 1);
+    ASSERT_EQ_U(m->lpVtbl->AddRef(m), 2);
+    ASSERT_EQ_U(m->lpVtbl->AddRef(m), 3);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 2);
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 2);
+    void *p = m->lpVtbl->Alloc(m, 64);
+    ASSERT_NOT_NULL(p);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 1);
+    ASSERT_TRUE(test_is_mapped(p, 64)); /* still referenced: memory stays */
+    /* The last Release frees the object and, as it owns it, the heap. */
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+    ASSERT_FALSE(test_is_mapped(p, 64));
+}
+
+static void test_query_interface(void)
+{
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    void *out = NULL;
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &ilheap_IID_IMethodMalloc, &out), S_OK);
+    ASSERT_EQ_P(out, m);
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 2);
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &ilheap_IID_IUnknown, &out), S_OK);
+    ASSERT_EQ_P(out, m); /* COM identity: IUnknown is the same pointer */
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 3);
+    /* Through the IUnknown view the same three slots answer. */
+    IUnknown *unknown = out;
+    ASSERT_EQ_U(unknown->lpVtbl->Release(unknown), 2);
+
+    out = m; /* must be overwritten with NULL */
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &iid_class_factory, &out), E_NOINTERFACE);
+    ASSERT_NULL(out);
+    IID almost = ilheap_IID_IMethodMalloc;
+    almost.Data4[7] ^= 0x01;
+    out = m;
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &almost, &out), E_NOINTERFACE);
+    ASSERT_NULL(out);
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &ilheap_IID_IMethodMalloc, NULL), E_POINTER);
+    out = m;
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, NULL, &out), E_INVALIDARG);
+    ASSERT_NULL(out);
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 2); /* failures add no reference */
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 1);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
+static void test_unload_with_references_held(void)
+{
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    m->lpVtbl->AddRef(m); /* two holders */
+    void *p = m->lpVtbl->Alloc(m, 100);
+    ASSERT_NOT_NULL(p);
+    ASSERT_STATUS(ilheap_method_malloc_unload(m), ILHEAP_OK);
+    ASSERT_FALSE(test_is_mapped(p, 100)); /* all of the heap's memory is gone */
+    ASSERT_STATUS(ilheap_method_malloc_unload(m), ILHEAP_EUNLOADED);
+    ASSERT_NULL(m->lpVtbl->Alloc(m, 100));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_EUNLOADED);
+    ASSERT_NULL(ilheap_method_malloc_heap(m));
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_method_malloc_stats(m, &stats), ILHEAP_EUNLOADED);
+    void *out = NULL;
+    ASSERT_EQ_I(m->lpVtbl->QueryInterface(m, &ilheap_IID_IMethodMalloc, &out), S_OK);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 2);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 1);
+    ASSERT_NULL(m->lpVtbl->Alloc(m, 1));
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
+static void test_unload_leaves_unowned_heap(void)
+{
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create(test_image_base(), 0, NULL, &heap), ILHEAP_OK);
+    IMethodMalloc *m;
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0, &m), ILHEAP_OK);
+    void *p = m->lpVtbl->Alloc(m, 16);
+    ASSERT_NOT_NULL(p);
+    ASSERT_STATUS(ilheap_method_malloc_unload(m), ILHEAP_OK);
+    ASSERT_TRUE(test_is_mapped(p, 16)); /* the caller's heap is untouched */
+    ASSERT_NULL(m->lpVtbl->Alloc(m, 16));
+    ASSERT_NOT_NULL(ilheap_heap_alloc(heap, 16));
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+    ilheap_heap_destroy(heap);
+    ASSERT_FALSE(test_is_mapped(p, 16));
+}
+
+static HRESULT ILHEAP_STDCALL foreign_qi(IMethodMalloc *self, const IID *riid, void **ppv)
+{
+    (void)self, (void)riid;
+    *ppv = NULL;
+    return E_NOINTERFACE;
+}
+static ULONG ILHEAP_STDCALL foreign_ref(IMethodMalloc *self)
+{
+    (void)self;
+    return 1;
+}
+static void *ILHEAP_STDCALL foreign_alloc(IMethodMalloc *self, ULONG cb)
+{
+    (void)self, (void)cb;
+    return NULL;
+}
+
+static void test_foreign_object(void)
+{
+    /* Another implementation (the CLR's own, say) is recognised as foreign. */
+    static IMethodMallocVtbl vtable = {foreign_qi, foreign_ref, foreign_ref, foreign_alloc};
+    IMethodMalloc foreign = {&vtable};
+    ASSERT_FALSE(ilheap_method_malloc_is_ilheap(&foreign));
+    ASSERT_FALSE(ilheap_method_malloc_is_ilheap(NULL));
+    ASSERT_STATUS(ilheap_method_malloc_unload(&foreign), ILHEAP_EFOREIGN);
+    ASSERT_STATUS(ilheap_method_malloc_unload(NULL), ILHEAP_EFOREIGN);
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_method_malloc_stats(&foreign, &stats), ILHEAP_EFOREIGN);
+    ASSERT_NULL(ilheap_method_malloc_heap(&foreign));
+    ASSERT_EQ_U(ilheap_method_malloc_refcount(&foreign), 0);
+}
+
+/* ------------------------------------------------------------------ unload under load */
+
+#define WORKERS 4
+
+static void test_unload_while_allocating(void)
+{
+    for (int round = 0; round < 10; round++) {
+        IMethodMalloc *m = test_new_allocator(test_image_base());
+        ASSERT_NOT_NULL(m);
+        _Atomic uint64_t total = 0;
+        alloc_traffic_t workers[WORKERS];
+        pthread_t threads[WORKERS];
+        for (int i = 0; i < WORKERS; i++) {
+            workers[i] = (alloc_traffic_t){m, (uintptr_t)test_image_base(), &total, 0, ILHEAP_OK, 0};
+            m->lpVtbl->AddRef(m); /* each worker owns a reference */
+            ASSERT_EQ_U(pthread_create(&threads[i], NULL, test_alloc_until_unloaded, &workers[i]), 0);
+        }
+        /* Unload in the middle of the traffic (bounded wait). */
+        test_wait_for_total(&total, 2000u * (unsigned)(round + 1), 5);
+        ASSERT_STATUS(ilheap_method_malloc_unload(m), ILHEAP_OK);
+        uint64_t sum = 0;
+        for (int i = 0; i < WORKERS; i++) {
+            pthread_join(threads[i], NULL);
+            ASSERT_STATUS(workers[i].final_status, ILHEAP_EUNLOADED);
+            ASSERT_FALSE(workers[i].bad_block);
+            sum += workers[i].count;
+        }
+        ASSERT_EQ_U(sum, atomic_load(&total));
+        ASSERT_GT_U(sum, 0);
+        ASSERT_EQ_U(ilheap_method_malloc_refcount(m), 1);
+        ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+    }
+}
+
+/* ------------------------------------------------------------------ guard records */
+
+static void *alloc_once(void *argument)
+{
+    IMethodMalloc *m = argument;
+    return m->lpVtbl->Alloc(m, 8);
+}
+
+static void test_thread_records_are_reused(void)
+{
+    /* Each thread that calls Alloc gets a guard record; a thread that exits
+     * hands it on, so short-lived threads do not grow the list. */
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    ASSERT_NOT_NULL(m->lpVtbl->Alloc(m, 8)); /* this thread's record */
+    size_t before = ilheap__mm_thread_records();
+    for (int i = 0; i < 64; i++) {
+        pthread_t t;
+        void *p = NULL;
+        ASSERT_EQ_U(pthread_create(&t, NULL, alloc_once, m), 0);
+        pthread_join(t, &p);
+        ASSERT_NOT_NULL(p);
+    }
+    ASSERT_LE_U(ilheap__mm_thread_records(), before + 1);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
+TEST_MAIN(TEST(test_create_arguments), TEST(test_alloc_through_vtable),
+          TEST(test_reference_counting), TEST(test_query_interface),
+          TEST(test_unload_with_references_held), TEST(test_unload_leaves_unowned_heap),
+          TEST(test_foreign_object), TEST(test_unload_while_allocating),
+          TEST(test_thread_records_are_reused))
