@@ -56,6 +56,15 @@ static prof_module_t *find_locked(ModuleID id)
 
 void prof_modules_init(void)
 {
+    /* ILHEAP_WINDOW applies to the heaps as well as to the check. */
+    if (prof_g.config.window != ILHEAP_DEFAULT_WINDOW) {
+        ilheap_heap_options_t options;
+        ilheap_heap_options_init(&options);
+        options.window = prof_g.config.window;
+        if (ilheap_registry_set_heap_options(ilheap_registry_global(), &options) != ILHEAP_OK)
+            fprintf(stderr, "ilheap-profiler: window %#llx refused: %s\n",
+                    (unsigned long long)prof_g.config.window, ilheap_last_message());
+    }
     if (prof_g.config.module_log_path[0]) {
         module_log = fopen(prof_g.config.module_log_path, "we");
         if (!module_log)
@@ -323,4 +332,14 @@ void prof_report_modules(FILE *out)
     pthread_rwlock_unlock(&table_lock);
     fprintf(out, "modules_served=%" PRIu64 "\n", served);
     fprintf(out, "modules_failing=%" PRIu64 "\n", failing);
+    ilheap_registry_stats_t rs;
+    if (ilheap_registry_stats(ilheap_registry_global(), &rs) == ILHEAP_OK) {
+        /* The heaps still alive (unloaded modules gave theirs back). */
+        fprintf(out, "registry_live_heaps=%" PRIu64 "\n", rs.live_heaps);
+        fprintf(out, "registry_heaps_created=%" PRIu64 "\n", rs.heaps_created);
+        fprintf(out, "live_bytes_requested=%" PRIu64 "\n", rs.bytes_requested);
+        fprintf(out, "live_bytes_used=%" PRIu64 "\n", rs.bytes_used);
+        fprintf(out, "address_reserved=%" PRIu64 "\n", rs.bytes_reserved);
+        fprintf(out, "memory_committed=%" PRIu64 "\n", rs.bytes_committed);
+    }
 }
