@@ -78,6 +78,7 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
         return CLR_E_FAIL;
     }
     prof_g.info = info;
+    prof_report_init();
     if (prof_config_load(&prof_g.config) != 0)
         fprintf(stderr, "ilheap-profiler: %s; observing only\n", prof_g.config.error);
     prof_modules_init();

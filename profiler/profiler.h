@@ -197,6 +197,8 @@ void prof_rewrite_on_jit(FunctionID id);
 const char *prof_rewrite_codec(void);
 
 /* ----------------------------------------------------------------- report */
+/* Sets the counters that do not start at zero (before any event). */
+void prof_report_init(void);
 void prof_report_skip(prof_skip_t why);
 /* first: the module's first successful Alloc (ilheap reserves its chunk then). */
 void prof_report_alloc(uint64_t ns, size_t size, int first);

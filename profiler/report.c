@@ -20,6 +20,12 @@ static const char *const skip_texts[PROF_SKIP_COUNT] = {
 #undef PROF_SKIP_TEXT
 };
 
+void prof_report_init(void)
+{
+    atomic_store(&prof_g.counters.min_offset, INT64_MAX);
+    atomic_store(&prof_g.counters.max_end_offset, INT64_MIN);
+}
+
 void prof_report_skip(prof_skip_t why)
 {
     if ((unsigned)why < PROF_SKIP_COUNT)
@@ -94,10 +100,6 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     int64_t off = (int64_t)((uint64_t)(uintptr_t)p - (uint64_t)(uintptr_t)base);
     int64_t end = off + (int64_t)size;
     atomic_fetch_add(&c->window_checked, 1);
-    if (atomic_load(&c->window_checked) == 1) {
-        atomic_store(&c->min_offset, off);
-        atomic_store(&c->max_end_offset, end);
-    }
     store_min(&c->min_offset, off);
     store_max(&c->max_end_offset, end);
     if (off <= 0 || (uint64_t)end > prof_g.config.window) {

@@ -243,6 +243,7 @@ static void test_window_check(void)
     static uint8_t region[64];
     const uint8_t *base = region + 16;
     memset(&prof_g.counters, 0, sizeof prof_g.counters);
+    prof_report_init();
     prof_g.config.window = 32;
     prof_report_window(base, base + 1, 8);  /* inside */
     prof_report_window(base, base + 24, 8); /* ends exactly at the window end */
