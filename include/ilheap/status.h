@@ -45,6 +45,19 @@ extern "C" {
     X(ILHEAP_IL_TRUNCATED_HEADER, 200, "method body truncated inside its header")          \
     X(ILHEAP_IL_TRUNCATED_CODE, 201, "method body truncated inside its IL code")           \
     X(ILHEAP_IL_TRUNCATED_SECTION, 202, "method body truncated inside a data section")     \
+    X(ILHEAP_IL_UNKNOWN_FORMAT, 203, "method header is neither tiny nor fat")              \
+    X(ILHEAP_IL_UNKNOWN_FLAGS, 204, "fat method header has unknown flag bits")             \
+    X(ILHEAP_IL_FAT_HEADER_SIZE, 205, "fat method header size is not 3 dwords")            \
+    X(ILHEAP_IL_SECTION_KIND, 206, "data section kind is reserved or unknown")             \
+    X(ILHEAP_IL_SECTION_PAST_BUFFER, 207, "data section runs past the end of the buffer")  \
+    X(ILHEAP_IL_TOO_MANY_SECTIONS, 208, "more data sections than the codec records")       \
+    X(ILHEAP_IL_CLAUSE_KIND, 209, "exception clause kind is not catch/filter/finally/fault") \
+    X(ILHEAP_IL_CLAUSE_RANGE, 210, "exception clause range lies outside the IL code")      \
+    X(ILHEAP_IL_CLAUSE_SPACE, 211, "more exception clauses than the caller's array holds") \
+    X(ILHEAP_IL_OVERFLOW, 212, "a value does not fit its field in the method body")        \
+    X(ILHEAP_IL_DEST_TOO_SMALL, 213, "destination too small for the encoded method body")  \
+    X(ILHEAP_IL_MISALIGNED, 214, "fat method body destination is not 4-byte aligned")      \
+    X(ILHEAP_IL_MISMATCH, 215, "method body differs from the one it was checked against")  \
     /* 300..399: the PE / ECMA-335 reader */                                               \
     X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
     X(ILHEAP_PE_BAD_DOS_HEADER, 301, "not a PE file: bad DOS header ('MZ' or e_lfanew)")    \

@@ -122,3 +122,28 @@ uint8_t *pe_test_read_file(const char *path, size_t *size)
     fclose(f);
     return data;
 }
+
+long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *data, size_t size,
+                                              void *ctx),
+                                void *ctx, char *dir, size_t dir_size, char *why, size_t why_size)
+{
+    size_t count;
+    char **names = pe_test_framework_dlls(dir, dir_size, &count, why, why_size);
+    if (names == NULL)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        size_t size;
+        uint8_t *data = pe_test_read_file(path, &size);
+        if (data == NULL) {
+            snprintf(why, why_size, "cannot read %s", path);
+            pe_test_free_list(names, count);
+            return -2;
+        }
+        visit(names[i], data, size, ctx);
+        free(data);
+    }
+    pe_test_free_list(names, count);
+    return (long)count;
+}

@@ -20,6 +20,15 @@ void pe_test_free_list(char **names, size_t count);
  * reason (no runtime, unreadable or empty directory) in why. */
 char **pe_test_framework_dlls(char *dir, size_t dir_size, size_t *count, char *why, size_t why_size);
 
+/* Calls visit(name, data, size, ctx) for each *.dll of the framework, in name
+ * order, with the whole file read into a buffer of exactly its size (freed
+ * after the call). Returns the number of assemblies visited; -1 when there is
+ * no framework (why says why: a reason to skip); -2 when a file cannot be
+ * read (why names it: a failure). dir receives the framework directory. */
+long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *data, size_t size,
+                                              void *ctx),
+                                void *ctx, char *dir, size_t dir_size, char *why, size_t why_size);
+
 /* The whole file in a malloc'd buffer of exactly its size (so ASan sees any
  * read past its end); NULL on failure. */
 uint8_t *pe_test_read_file(const char *path, size_t *size);

@@ -78,31 +78,21 @@ static void walk_image(const char *name, const uint8_t *data, size_t size, walk_
     ilheap_pe_close(pe);
 }
 
+static void visit(const char *name, const uint8_t *data, size_t size, void *ctx)
+{
+    walk_image(name, data, size, ctx);
+}
+
 static void test_shared_framework(void)
 {
     char dir[512], why[600];
-    size_t count;
-    char **names = pe_test_framework_dlls(dir, sizeof dir, &count, why, sizeof why);
-    if (names == NULL)
-        SKIP("%s", why);
-
     walk_totals_t totals = {0};
-    size_t images = 0;
-    for (size_t i = 0; i < count; i++) {
-        char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        size_t size;
-        uint8_t *data = pe_test_read_file(path, &size);
-        if (data == NULL) {
-            pe_test_free_list(names, count);
-            TEST_FAIL_("cannot read %s", path);
-        }
-        walk_image(names[i], data, size, &totals);
-        free(data);
-        images++;
-    }
-    pe_test_free_list(names, count);
-    fprintf(stderr, "  %zu assemblies in %s: %" PRIu64 " methods, %" PRIu64 " IL bodies (%" PRIu64 " tiny, %" PRIu64
+    long images = pe_test_each_framework_dll(visit, &totals, dir, sizeof dir, why, sizeof why);
+    if (images == -1)
+        SKIP("%s", why);
+    if (images < 0)
+        TEST_FAIL_("%s", why);
+    fprintf(stderr, "  %ld assemblies in %s: %" PRIu64 " methods, %" PRIu64 " IL bodies (%" PRIu64 " tiny, %" PRIu64
             " fat)\n", images, dir, totals.methods, totals.bodies, totals.tiny, totals.fat);
     ASSERT_EQ_U(totals.tiny + totals.fat, totals.bodies);
     ASSERT_GT_U(totals.bodies, 0);
