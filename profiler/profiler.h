@@ -76,6 +76,7 @@ int prof_config_load(prof_config_t *cfg);
     X(already_rewritten, "body already installed (re-JIT, tier-up, generics)")  \
     X(not_il, "GetILFunctionBody failed (no IL: abstract, P/Invoke, runtime)")  \
     X(decode, "the codec rejected the body")                                    \
+    X(verify, "the new body did not read back as the planned rewrite")         \
     X(encode, "the rewritten body could not be encoded")                        \
     X(no_allocator, "the module's allocator could not be obtained")             \
     X(alloc_failed, "IMethodMalloc::Alloc returned NULL")                       \
@@ -96,6 +97,7 @@ typedef struct prof_counters {
     atomic_uint_fast64_t jit_started;    /* JITCompilationStarted calls */
     atomic_uint_fast64_t rewritten;      /* bodies installed */
     atomic_uint_fast64_t replaced;       /* of which ILHEAP_REPLACE targets */
+    atomic_uint_fast64_t rehomed_identical; /* rehome: new body byte-identical */
     atomic_uint_fast64_t skipped[PROF_SKIP_COUNT];
     atomic_uint_fast64_t bytes_allocated;
     atomic_uint_fast64_t allocations;

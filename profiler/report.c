@@ -188,6 +188,7 @@ void prof_report_write(void)
     fprintf(out, "methods_seen=%" PRIuFAST64 "\n", atomic_load(&c->jit_started));
     fprintf(out, "rewritten=%" PRIuFAST64 "\n", atomic_load(&c->rewritten));
     fprintf(out, "replaced=%" PRIuFAST64 "\n", atomic_load(&c->replaced));
+    fprintf(out, "rehomed_identical=%" PRIuFAST64 "\n", atomic_load(&c->rehomed_identical));
     fprintf(out, "skipped=%" PRIu64 "\n", skipped);
     for (int i = 0; i < PROF_SKIP_COUNT; i++)
         fprintf(out, "skipped.%s=%" PRIuFAST64 "  # %s\n", skip_names[i],
