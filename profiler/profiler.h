@@ -98,6 +98,9 @@ typedef struct prof_counters {
     atomic_uint_fast64_t rewritten;      /* bodies installed */
     atomic_uint_fast64_t replaced;       /* of which ILHEAP_REPLACE targets */
     atomic_uint_fast64_t rehomed_identical; /* rehome: new body byte-identical */
+    /* What the rewritten bodies held (proof that every form went through). */
+    atomic_uint_fast64_t bodies_tiny, bodies_fat, grew_tiny_to_fat;
+    atomic_uint_fast64_t clauses[4]; /* catch, filter, finally, fault */
     atomic_uint_fast64_t skipped[PROF_SKIP_COUNT];
     atomic_uint_fast64_t bytes_allocated;
     atomic_uint_fast64_t allocations;

@@ -189,6 +189,12 @@ void prof_report_write(void)
     fprintf(out, "rewritten=%" PRIuFAST64 "\n", atomic_load(&c->rewritten));
     fprintf(out, "replaced=%" PRIuFAST64 "\n", atomic_load(&c->replaced));
     fprintf(out, "rehomed_identical=%" PRIuFAST64 "\n", atomic_load(&c->rehomed_identical));
+    fprintf(out, "bodies_tiny=%" PRIuFAST64 "\n", atomic_load(&c->bodies_tiny));
+    fprintf(out, "bodies_fat=%" PRIuFAST64 "\n", atomic_load(&c->bodies_fat));
+    fprintf(out, "grew_tiny_to_fat=%" PRIuFAST64 "\n", atomic_load(&c->grew_tiny_to_fat));
+    static const char *const kinds[4] = {"catch", "filter", "finally", "fault"};
+    for (int i = 0; i < 4; i++)
+        fprintf(out, "clauses.%s=%" PRIuFAST64 "\n", kinds[i], atomic_load(&c->clauses[i]));
     fprintf(out, "skipped=%" PRIu64 "\n", skipped);
     for (int i = 0; i < PROF_SKIP_COUNT; i++)
         fprintf(out, "skipped.%s=%" PRIuFAST64 "  # %s\n", skip_names[i],

@@ -127,6 +127,28 @@ const char *prof_rewrite_codec(void)
     return "ilheap";
 }
 
+/* Counts the original body's header form and clause kinds, and whether the
+ * new body had to grow from tiny to fat (a prologue pushing the code past 63
+ * bytes, or max stack past 8). */
+static void count_forms(const plan_t *pl, const uint8_t *new_body)
+{
+    prof_counters_t *c = &prof_g.counters;
+    int tiny = pl->body.header == ILHEAP_IL_TINY;
+    atomic_fetch_add(tiny ? &c->bodies_tiny : &c->bodies_fat, 1);
+    /* II.25.4.2: a tiny header has 0x2 in its two low bits, a fat one 0x3. */
+    if (tiny && (new_body[0] & 3) == 3)
+        atomic_fetch_add(&c->grew_tiny_to_fat, 1);
+    for (uint32_t i = 0; i < pl->body.clause_count; i++) {
+        switch (pl->body.clauses[i].kind) {
+        case ILHEAP_IL_CATCH: atomic_fetch_add(&c->clauses[0], 1); break;
+        case ILHEAP_IL_FILTER: atomic_fetch_add(&c->clauses[1], 1); break;
+        case ILHEAP_IL_FINALLY: atomic_fetch_add(&c->clauses[2], 1); break;
+        case ILHEAP_IL_FAULT: atomic_fetch_add(&c->clauses[3], 1); break;
+        default: break;
+        }
+    }
+}
+
 /* Plans, allocates, writes, checks and installs the new body of (mod, tok).
  * Returns 0, or -1 with *why set; on failure the method keeps its body. */
 static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, const uint8_t *il,
@@ -160,6 +182,7 @@ static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, co
         goto done;
     }
     atomic_fetch_add(&c->rewritten, 1);
+    count_forms(pl, p);
     if (is_target)
         atomic_fetch_add(&c->replaced, 1);
     else if (pl->prologue == 0 && pl->size == il_size && memcmp(p, il, il_size) == 0)

@@ -3,7 +3,9 @@
 # profiler, then under every mode, and checks
 #   - stdout identical to the run without the profiler (rehome, prologue:1,
 #     prologue:7; ilheap and the runtime's allocator; ReadyToRun on and off);
-#   - the report shows methods really rewritten;
+#   - the report shows methods really rewritten, with every EH clause kind,
+#     tiny and fat bodies, rehomed bodies byte-identical, and tiny bodies
+#     grown to fat by a 64-byte prologue;
 #   - ILHEAP_REPLACE changes exactly the target's result;
 #   - after 100 collectible load contexts unload, their heaps are released:
 #     live heaps equal a run with no collectible context;
@@ -112,6 +114,16 @@ for alloc in ilheap clr; do
             [ "$(value config_error "$report")" = none ] || fail "$name: config error"
             [ "$(value collectible_unloaded "$report")" = 100 ] ||
                 fail "$name: collectible modules unloaded: $(value collectible_unloaded "$report")"
+            for kind in catch filter finally fault; do
+                [ "$(value "clauses.$kind" "$report")" -gt 0 ] 2>/dev/null ||
+                    fail "$name: no $kind clause among the rewritten bodies"
+            done
+            [ "$(value bodies_tiny "$report")" -gt 0 ] && [ "$(value bodies_fat "$report")" -gt 0 ] ||
+                fail "$name: tiny and fat bodies not both rewritten"
+            if [ "$mode" = rehome ]; then
+                [ "$(value rehomed_identical "$report")" = "$rewritten" ] ||
+                    fail "$name: $(value rehomed_identical "$report") of $rewritten rehomed bodies byte-identical"
+            fi
             if [ "$alloc" = ilheap ]; then
                 [ "$(value window_violations "$report")" = 0 ] ||
                     fail "$name: $(value window_violations "$report") window violations with ilheap"
@@ -130,6 +142,15 @@ for alloc in ilheap clr; do
         done
     done
 done
+
+echo "== a prologue that grows tiny bodies past 63 bytes (tiny -> fat)"
+run ilheap-prologue64 ILHEAP_ALLOCATOR=ilheap ILHEAP_MODE=prologue:64 || true
+if [ -s "$work/ilheap-prologue64.report" ]; then
+    cmp -s "$work/base.out" "$work/ilheap-prologue64.out" || fail "ilheap-prologue64: output differs"
+    grown=$(value grew_tiny_to_fat "$work/ilheap-prologue64.report")
+    echo "  $grown tiny bodies became fat"
+    [ "${grown:-0}" -gt 100 ] || fail "ilheap-prologue64: only ${grown:-0} tiny bodies grew to fat"
+fi
 
 echo "== collectible contexts release their heaps"
 # The baseline loads and unloads one context (so that the same framework
