@@ -28,11 +28,22 @@ namespace Collectible
             return total;
         }
 
+        // try/finally inside an iterator: the compiler adds a fault clause
+        // to MoveNext, so every load context brings one to rewrite.
         private static IEnumerable<int> Values(int seed)
         {
-            for (int i = 0; i < 8; i++)
-                yield return seed * 31 + i;
+            try
+            {
+                for (int i = 0; i < 8; i++)
+                    yield return seed * 31 + i;
+            }
+            finally
+            {
+                Finished++;
+            }
         }
+
+        public static int Finished;
 
         private static int Mix(int v)
         {
