@@ -184,7 +184,7 @@ fi
 
 echo "== replace mode changes exactly the target's result"
 # With ilheap, the replacement needs room within 2 GiB above ProfTest.dll. In
-# some address-space layouts (about 1 run in 6 here) the runtime maps the flat
+# some address-space layouts (2 to 4 runs in 12 here) the runtime maps the flat
 # ProfTest.dll right below its own 2 GiB executable reservation: then no body
 # can be placed, the method stays as it was (as it must), and we try again.
 for alloc in ilheap clr; do
