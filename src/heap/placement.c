@@ -8,6 +8,7 @@
  * and only when that fails a read of the process map for the lowest gap that
  * fits, retried a bounded number of times when another thread takes it first.
  */
+#include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
 #include "os/os.h"
 #include "status_internal.h"
@@ -85,33 +86,10 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
     return round_up(size, heap->granularity);
 }
 
-typedef struct gap_choice {
-    size_t want, need; /* preferred and smallest acceptable size */
-    uintptr_t start;
-    size_t size; /* 0 = nothing found */
-} gap_choice_t;
-
-/* Takes the lowest gap holding want bytes; remembers the lowest holding only
- * need as a fallback, so a nearly full window still serves small blocks. */
-static int choose_gap(void *context, uintptr_t start, uintptr_t end)
-{
-    gap_choice_t *choice = context;
-    size_t length = end - start;
-    if (length >= choice->want) {
-        choice->start = start;
-        choice->size = choice->want;
-        return 1;
-    }
-    if (length >= choice->need && choice->size == 0) {
-        choice->start = start;
-        choice->size = length;
-    }
-    return 0;
-}
-
 /* Records a new reservation [start, start + size). */
 static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t size)
 {
+    ilheap__gaps_taken(start, size);
     atomic_fetch_add_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&heap->chunks, 1, memory_order_relaxed);
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
@@ -176,33 +154,27 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         }
     }
 
-    /* The probe failed: the lowest gap in the window. A new extent cannot use
-     * the old tail, so it must hold the whole block. */
+    /* The probe failed: the lowest gap in the window, from the process-wide
+     * snapshot of free ranges (read again when it proves stale). A new extent
+     * cannot use the old tail, so it must hold the whole block. */
     need = round_up(size, heap->granularity);
     want = next_chunk_size(heap, need);
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
-        gap_choice_t choice = {want, need, 0, 0};
-        ilheap_os_result_t result =
-            ilheap__os_visit_gaps(heap->lo, heap->hi, need, choose_gap, &choice, &os_error);
-        if (result != ILHEAP_OS_OK)
-            return ilheap__fail(ILHEAP_EOS_MAPS, "errno %d", os_error);
+        ilheap_gap_choice_t choice;
+        ilheap_status_t status = ilheap__gaps_choose(heap->lo, heap->hi, want, need, heap->granularity, &choice);
+        if (status != ILHEAP_OK)
+            return status;
         if (choice.size == 0)
             return ilheap__fail(ILHEAP_ENOSPACE,
                                 "%zu bytes requested; no free range of %zu bytes between %p and %p",
                                 size, need, (void *)heap->lo, (void *)heap->hi);
-        /* Gaps from the map start and end on page boundaries; the granularity
-         * may be coarser (Windows), so round inward. */
-        uintptr_t start = round_up(choice.start, heap->granularity);
-        size_t length = choice.size - (start - choice.start);
-        length &= ~(heap->granularity - 1);
-        if (length < need)
-            continue;
-        result = ilheap__os_reserve_at(start, length, &os_error);
+        ilheap_os_result_t result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
-            return adopt_chunk(heap, start, length);
+            return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
-            return fail_reserve(result, os_error, length);
-        /* Another thread mapped into the gap first: read the map again. */
+            return fail_reserve(result, os_error, choice.size);
+        /* Someone mapped into the gap since the snapshot: read the map again. */
+        ilheap__gaps_invalidate();
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
 }
