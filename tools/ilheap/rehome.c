@@ -70,7 +70,7 @@ static void fail(run_t *r, uint32_t token, const char *format, ...)
 }
 
 /* Rehomes one body: returns false when it failed (reported). */
-static bool rehome_one(run_t *r, const ilheap_pe_method_t *m, tool_clauses_t *orig_clauses,
+static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *orig_clauses,
                        tool_clauses_t *new_clauses, moved_t *out)
 {
     out->token = m->token;
@@ -211,18 +211,25 @@ static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count
         fprintf(stderr, "ilheap rehome: %s: creating the module's heap: %s\n", r->path, ilheap_last_message());
         return TOOL_EXIT_SYSTEM;
     }
-    uint32_t rows = ilheap_pe_method_count(pe), n = 0;
+    uint32_t n = 0;
     tool_progress_t progress;
-    tool_progress_start(&progress, "rehome", progress_bar ? rows : 0);
+    tool_progress_start(&progress, "rehome", progress_bar ? ilheap_pe_method_count(pe) : 0);
     uint64_t start = tool_now_ns();
-    for (uint32_t rid = 1; rid <= rows; rid++) {
-        ilheap_pe_method_t m;
-        if (ilheap_pe_method(pe, rid, &m, NULL) != ILHEAP_OK || !ilheap_pe_method_has_il(&m))
+    ilheap_pe_body_cursor_t cursor;
+    ilheap_pe_il_body_t m;
+    ilheap_pe_error_t err;
+    ilheap_pe_bodies_begin(pe, &cursor, NULL);
+    int more;
+    while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
+        if (more < 0) { /* the file has no bytes there; the laid-out image has zeros */
+            fprintf(stderr, "ilheap rehome: %s: method 0x%08x: %s\n", r->path, m.token, err.message);
+            r->malformed++;
             continue;
+        }
         rehome_one(r, &m, a, b, &moved[n]);
         n++;
-        if ((rid & 1023) == 0)
-            tool_progress_update(&progress, rid);
+        if ((n & 1023) == 0)
+            tool_progress_update(&progress, cursor.rid);
     }
     *elapsed = tool_now_ns() - start;
     tool_progress_end(&progress);

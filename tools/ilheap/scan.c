@@ -32,7 +32,7 @@ typedef struct totals {
     uint32_t max_code, max_clauses;
 } totals_t;
 
-static void table_row(tool_out_t *out, const ilheap_pe_method_t *m, const ilheap_il_body_t *b)
+static void table_row(tool_out_t *out, const ilheap_pe_il_body_t *m, const ilheap_il_body_t *b)
 {
     uint32_t kinds[5] = {0};
     for (uint32_t i = 0; i < b->clause_count; i++)
@@ -62,18 +62,10 @@ static void count(totals_t *t, const ilheap_il_body_t *b)
         t->max_clauses = b->clause_count;
 }
 
-/* One method's body: found and decoded, or reported (and false). */
-static bool read_body(const char *path, const ilheap_pe_t *pe, const ilheap_pe_method_t *m, ilheap_il_body_t *b,
-                      tool_clauses_t *clauses)
+/* One method's body decoded, or reported (and false). */
+static bool read_body(const char *path, const ilheap_pe_il_body_t *m, ilheap_il_body_t *b, tool_clauses_t *clauses)
 {
-    const uint8_t *p;
-    size_t avail;
-    ilheap_pe_error_t err;
-    if (ilheap_pe_method_body(pe, m, &p, &avail, &err) != ILHEAP_OK) {
-        fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", path, m->token, err.message);
-        return false;
-    }
-    ilheap_status_t st = tool_decode(p, avail, b, clauses);
+    ilheap_status_t st = tool_decode(m->data, m->available, b, clauses);
     if (st != ILHEAP_OK) {
         fprintf(stderr, "ilheap scan: %s: method 0x%08x (RVA %#x): body does not decode: %s (body byte %zu)\n",
                 path, m->token, m->rva, ilheap_last_message(), b->error_offset);
@@ -94,18 +86,16 @@ static int bench(const ilheap_pe_t *pe, uint32_t passes)
 {
     tool_clauses_t clauses = {0};
     uint64_t best = UINT64_MAX, bodies = 0, checksum = 0;
-    uint32_t rows = ilheap_pe_method_count(pe);
     for (uint32_t pass = 0; pass < passes; pass++) {
         uint64_t start = tool_now_ns();
         bodies = 0;
-        for (uint32_t rid = 1; rid <= rows; rid++) {
-            ilheap_pe_method_t m;
+        ilheap_pe_body_cursor_t cursor;
+        ilheap_pe_il_body_t m;
+        ilheap_pe_bodies_begin(pe, &cursor, NULL);
+        int more;
+        while ((more = ilheap_pe_next_body(&cursor, &m, NULL)) != 0) {
             ilheap_il_body_t b;
-            const uint8_t *p;
-            size_t avail;
-            if (ilheap_pe_method(pe, rid, &m, NULL) != ILHEAP_OK || !ilheap_pe_method_has_il(&m) ||
-                ilheap_pe_method_body(pe, &m, &p, &avail, NULL) != ILHEAP_OK ||
-                tool_decode(p, avail, &b, &clauses) != ILHEAP_OK)
+            if (more < 0 || tool_decode(m.data, m.available, &b, &clauses) != ILHEAP_OK)
                 continue;
             checksum += (uint64_t)b.max_stack + b.code_size + b.body_size + b.clause_count;
             bodies++;
@@ -189,19 +179,20 @@ int ilheap_cmd_scan(int argc, char **argv)
     tool_clauses_t clauses = {0};
     tool_progress_t progress;
     tool_progress_start(&progress, "scan", rows);
-    for (uint32_t rid = 1; rid <= rows; rid++) {
-        tool_progress_update(&progress, rid);
-        ilheap_pe_method_t m;
-        ilheap_pe_error_t err;
-        if (ilheap_pe_method(pe, rid, &m, &err) != ILHEAP_OK) { /* cannot happen: rid <= rows */
-            fprintf(stderr, "ilheap scan: %s: %s\n", in.path, err.message);
+    ilheap_pe_body_cursor_t cursor;
+    ilheap_pe_il_body_t m;
+    ilheap_pe_error_t err;
+    ilheap_pe_bodies_begin(pe, &cursor, NULL);
+    int more;
+    while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
+        tool_progress_update(&progress, cursor.rid);
+        ilheap_il_body_t b;
+        if (more < 0) {
+            fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", in.path, m.token, err.message);
             t.bad++;
             continue;
         }
-        if (!ilheap_pe_method_has_il(&m))
-            continue;
-        ilheap_il_body_t b;
-        if (!read_body(in.path, pe, &m, &b, &clauses)) {
+        if (!read_body(in.path, &m, &b, &clauses)) {
             t.bad++;
             continue;
         }

@@ -64,8 +64,19 @@ typedef struct tool_clauses {
     size_t grown_cap;
 } tool_clauses_t;
 
-/* ilheap_il_decode with room for every clause the body has. */
-ilheap_status_t tool_decode(const uint8_t *p, size_t avail, ilheap_il_body_t *body, tool_clauses_t *clauses);
+/* ilheap_il_decode with room for every clause the body has (inline: it is
+ * the scan's hot path; the rare retry is out of line). */
+ilheap_status_t tool_decode_grow(const uint8_t *p, size_t avail, ilheap_il_body_t *body, tool_clauses_t *clauses);
+
+static inline ilheap_status_t tool_decode(const uint8_t *p, size_t avail, ilheap_il_body_t *body,
+                                          tool_clauses_t *clauses)
+{
+    ilheap_status_t st = clauses->grown != NULL
+                             ? ilheap_il_decode_inline(p, avail, body, clauses->grown, clauses->grown_cap)
+                             : ilheap_il_decode_inline(p, avail, body, clauses->fixed,
+                                                sizeof clauses->fixed / sizeof clauses->fixed[0]);
+    return st == ILHEAP_IL_CLAUSE_SPACE ? tool_decode_grow(p, avail, body, clauses) : st;
+}
 void tool_clauses_free(tool_clauses_t *clauses);
 
 /* A buffered writer for output lines (stdout), and the JSON line of issue 5:

@@ -8,13 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-ilheap_status_t tool_decode(const uint8_t *p, size_t avail, ilheap_il_body_t *body, tool_clauses_t *c)
+ilheap_status_t tool_decode_grow(const uint8_t *p, size_t avail, ilheap_il_body_t *body, tool_clauses_t *c)
 {
-    ilheap_il_clause_t *array = c->grown != NULL ? c->grown : c->fixed;
-    size_t cap = c->grown != NULL ? c->grown_cap : sizeof c->fixed / sizeof c->fixed[0];
-    ilheap_status_t st = ilheap_il_decode(p, avail, body, array, cap);
-    if (st != ILHEAP_IL_CLAUSE_SPACE)
-        return st;
     /* The body is well-formed and says how many clauses it has (at most
      * 8 sections x 699,050): make room and decode again. */
     ilheap_il_clause_t *grown = realloc(c->grown, body->clause_count * sizeof *grown);
