@@ -260,13 +260,39 @@ int ilheap_cmd_rehome(int argc, char **argv)
 
     run_t r = {.path = in.path, .image_size = info.size_of_image, .prologue = o.prologue,
                .corrupt_token = o.corrupt_token};
-    uint8_t *nops = calloc(o.prologue ? o.prologue : 1, 1); /* nop is 0x00 (III.3.51) */
-    moved_t *moved = malloc(((size_t)rows + 1) * sizeof *moved);
     /* The loader's view: one region of SizeOfImage bytes, headers and sections
      * at their RVAs. Its start is the module base the heap works from. */
     void *region = mmap(NULL, info.size_of_image, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    tool_out_t *out = malloc(sizeof *out);
+    uint8_t *nops = NULL;
+    moved_t *moved = NULL;
+    tool_out_t *out = NULL;
     tool_clauses_t ca = {0}, cb = {0};
+    ilheap_pe_error_t err;
+    if (region != MAP_FAILED && ilheap_pe_layout(pe, region, info.size_of_image, &err) != ILHEAP_OK) {
+        fprintf(stderr, "ilheap rehome: %s: %s\n", in.path, err.message);
+        rc = TOOL_EXIT_MALFORMED;
+        goto done;
+    }
+    /* mmap placed the region right below the file's buffer (read first), so
+     * that buffer takes the space just above the image, where a loaded module
+     * usually has room and the heap puts its first chunk. Move the file's
+     * bytes below the region (a fresh buffer, before any other allocation) to
+     * free that space. */
+    if (region != MAP_FAILED && !in.builtin) {
+        uint8_t *copy = malloc(in.size);
+        ilheap_pe_t *reopened;
+        if (copy != NULL && (memcpy(copy, in.data, in.size), ilheap_pe_open(copy, in.size, &reopened, NULL)) == ILHEAP_OK) {
+            ilheap_pe_close(pe);
+            pe = reopened;
+            free(in.data);
+            in.data = copy;
+        } else {
+            free(copy); /* keep the first buffer: only the placement differs */
+        }
+    }
+    nops = calloc(o.prologue ? o.prologue : 1, 1); /* nop is 0x00 (III.3.51) */
+    moved = malloc(((size_t)rows + 1) * sizeof *moved);
+    out = malloc(sizeof *out);
     if (nops == NULL || moved == NULL || region == MAP_FAILED || out == NULL) {
         fprintf(stderr, "ilheap rehome: %s: out of memory (image of %u bytes, %u methods)\n", in.path,
                 info.size_of_image, rows);
@@ -276,12 +302,6 @@ int ilheap_cmd_rehome(int argc, char **argv)
     r.base = region;
     r.edit.prologue = nops;
     r.edit.prologue_size = o.prologue;
-    ilheap_pe_error_t err;
-    if (ilheap_pe_layout(pe, region, info.size_of_image, &err) != ILHEAP_OK) {
-        fprintf(stderr, "ilheap rehome: %s: %s\n", in.path, err.message);
-        rc = TOOL_EXIT_MALFORMED;
-        goto done;
-    }
 
     uint32_t n = 0;
     uint64_t elapsed = 0;
