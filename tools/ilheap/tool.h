@@ -103,11 +103,11 @@ void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_
                     uint32_t new_rva);
 
 /* A progress bar on stderr, shown only when stderr is a terminal and the run
- * is long (many bodies). */
+ * lasts (it appears after 0.3 s). */
 typedef struct tool_progress {
-    bool on;
+    bool on, shown;
     const char *label;
-    uint64_t total, next;
+    uint64_t total, next, start_ns;
 } tool_progress_t;
 
 void tool_progress_start(tool_progress_t *p, const char *label, uint64_t total);

@@ -128,24 +128,28 @@ void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_
     tool_out_str(out, "}\n");
 }
 
-/* Below this many bodies a run is short: no bar. */
-#define PROGRESS_MIN_TOTAL 5000u
+/* A run that ends within this time shows no bar at all. */
+#define PROGRESS_DELAY_NS 300000000u
 
 void tool_progress_start(tool_progress_t *p, const char *label, uint64_t total)
 {
-    p->on = total >= PROGRESS_MIN_TOTAL && isatty(STDERR_FILENO);
+    p->on = total != 0 && isatty(STDERR_FILENO);
+    p->shown = false;
     p->label = label;
     p->total = total;
     p->next = 0;
-    tool_progress_update(p, 0);
+    p->start_ns = tool_now_ns();
 }
 
 void tool_progress_update(tool_progress_t *p, uint64_t done)
 {
     if (!p->on || done < p->next)
         return;
-    p->next = done + p->total / 100 + 1; /* redraw about 100 times in all */
-    unsigned width = 40, filled = (unsigned)(done * width / (p->total ? p->total : 1));
+    p->next = done + p->total / 100 + 1; /* look at the clock about 100 times in all */
+    if (!p->shown && tool_now_ns() - p->start_ns < PROGRESS_DELAY_NS)
+        return;
+    p->shown = true;
+    unsigned width = 40, filled = (unsigned)(done * width / p->total);
     char bar[41];
     for (unsigned i = 0; i < width; i++)
         bar[i] = i < filled ? '#' : '.';
@@ -156,9 +160,9 @@ void tool_progress_update(tool_progress_t *p, uint64_t done)
 
 void tool_progress_end(tool_progress_t *p)
 {
-    if (p->on)
+    if (p->shown)
         fprintf(stderr, "\r\033[K"); /* erase the bar's line */
-    p->on = false;
+    p->on = p->shown = false;
 }
 
 uint64_t tool_now_ns(void)
