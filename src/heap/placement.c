@@ -8,6 +8,7 @@
  * and only when that fails a read of the process map for the lowest gap that
  * fits, retried a bounded number of times when another thread takes it first.
  */
+#include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
 #include "os/os.h"
 #include "status_internal.h"
@@ -27,17 +28,19 @@ static uintptr_t round_up(uintptr_t value, uintptr_t unit)
 }
 
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
-                                       uintptr_t needed_end, int report, ilheap_prefault_t *prefault)
+                                       uintptr_t needed_end, int report)
 {
     uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
     if (needed_end <= limit)
         return ILHEAP_OK;
-    /* The batch grows with what the heap already committed, within bounds,
-     * and never runs past the chunk. */
+    /* The batch grows with what the heap already committed (half of it, so
+     * geometrically), and never runs past the chunk. It starts at one page:
+     * most modules get a handful of bodies, and each page committed and
+     * prefaulted is resident memory (and ~2 us of creation time). */
     uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
-    size_t batch = committed / 8;
-    if (batch < heap->first_chunk)
-        batch = heap->first_chunk;
+    size_t batch = committed / 2;
+    if (batch < heap->page)
+        batch = heap->page;
     if (batch > MAX_COMMIT_BATCH)
         batch = MAX_COMMIT_BATCH;
     uintptr_t new_limit = limit + batch;
@@ -57,17 +60,15 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", (size_t)(new_limit - limit),
                             result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
     }
+    /* Prefault before publishing: threads then only ever bump into resident
+     * pages, and never fight the prefaulting thread over the same page
+     * tables (measured: that made two threads slower than one). */
+    if (prefault_wanted)
+        ilheap__os_prefault(limit, new_limit - limit);
     atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
     uintptr_t trigger = new_limit < extent->reserved_end ? new_limit - (new_limit - limit) / 2 : UINTPTR_MAX;
     atomic_store_explicit(&extent->trigger, trigger, memory_order_relaxed);
     atomic_store_explicit(&extent->limit, new_limit, memory_order_release);
-    if (prefault_wanted) {
-        if (prefault->to == limit)
-            prefault->to = new_limit;
-        else if (prefault->to == prefault->from)
-            *prefault = (ilheap_prefault_t){limit, new_limit};
-        /* else: a second, separate range in one call; it faults on demand. */
-    }
     return ILHEAP_OK;
 }
 
@@ -85,33 +86,10 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
     return round_up(size, heap->granularity);
 }
 
-typedef struct gap_choice {
-    size_t want, need; /* preferred and smallest acceptable size */
-    uintptr_t start;
-    size_t size; /* 0 = nothing found */
-} gap_choice_t;
-
-/* Takes the lowest gap holding want bytes; remembers the lowest holding only
- * need as a fallback, so a nearly full window still serves small blocks. */
-static int choose_gap(void *context, uintptr_t start, uintptr_t end)
-{
-    gap_choice_t *choice = context;
-    size_t length = end - start;
-    if (length >= choice->want) {
-        choice->start = start;
-        choice->size = choice->want;
-        return 1;
-    }
-    if (length >= choice->need && choice->size == 0) {
-        choice->start = start;
-        choice->size = length;
-    }
-    return 0;
-}
-
 /* Records a new reservation [start, start + size). */
 static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t size)
 {
+    ilheap__gaps_taken(start, size);
     atomic_fetch_add_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&heap->chunks, 1, memory_order_relaxed);
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
@@ -176,33 +154,27 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         }
     }
 
-    /* The probe failed: the lowest gap in the window. A new extent cannot use
-     * the old tail, so it must hold the whole block. */
+    /* The probe failed: the lowest gap in the window, from the process-wide
+     * snapshot of free ranges (read again when it proves stale). A new extent
+     * cannot use the old tail, so it must hold the whole block. */
     need = round_up(size, heap->granularity);
     want = next_chunk_size(heap, need);
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
-        gap_choice_t choice = {want, need, 0, 0};
-        ilheap_os_result_t result =
-            ilheap__os_visit_gaps(heap->lo, heap->hi, need, choose_gap, &choice, &os_error);
-        if (result != ILHEAP_OS_OK)
-            return ilheap__fail(ILHEAP_EOS_MAPS, "errno %d", os_error);
+        ilheap_gap_choice_t choice;
+        ilheap_status_t status = ilheap__gaps_choose(heap->lo, heap->hi, want, need, heap->granularity, &choice);
+        if (status != ILHEAP_OK)
+            return status;
         if (choice.size == 0)
             return ilheap__fail(ILHEAP_ENOSPACE,
                                 "%zu bytes requested; no free range of %zu bytes between %p and %p",
                                 size, need, (void *)heap->lo, (void *)heap->hi);
-        /* Gaps from the map start and end on page boundaries; the granularity
-         * may be coarser (Windows), so round inward. */
-        uintptr_t start = round_up(choice.start, heap->granularity);
-        size_t length = choice.size - (start - choice.start);
-        length &= ~(heap->granularity - 1);
-        if (length < need)
-            continue;
-        result = ilheap__os_reserve_at(start, length, &os_error);
+        ilheap_os_result_t result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
-            return adopt_chunk(heap, start, length);
+            return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
-            return fail_reserve(result, os_error, length);
-        /* Another thread mapped into the gap first: read the map again. */
+            return fail_reserve(result, os_error, choice.size);
+        /* Someone mapped into the gap since the snapshot: read the map again. */
+        ilheap__gaps_invalidate();
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
 }
