@@ -190,7 +190,7 @@ static void add(group_t *g, const char *impl, const char *fmt, ...)
 static int run_plan(const plan_t *plan)
 {
     static const char *const mix_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
-                                            "ilheap-nopopulate", "ilheap-tlab", "ilheap-com"};
+                                            "ilheap-nopopulate", "ilheap-tlab", "ilheap-com", "ilheap-huge"};
     static const char *const sweep_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
                                               "ilheap-nopopulate"};
     static const int sweep_full[] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
@@ -208,7 +208,8 @@ static int run_plan(const plan_t *plan)
                 group_t *g = &groups[ngroups++];
                 g->kind = "alloc";
                 for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++) {
-                    if (m == 1 && strcmp(mix_impls[i], "ilheap-nopopulate") == 0)
+                    if (m == 1 && (strcmp(mix_impls[i], "ilheap-nopopulate") == 0 ||
+                                   strcmp(mix_impls[i], "ilheap-huge") == 0))
                         continue; /* warm memory is populated by definition */
                     add(g, mix_impls[i], "impl=%s mode=%s threads=%d size=mix blocks=%lld set=mix", mix_impls[i],
                         modes[m], threads, plan->blocks);
@@ -221,7 +222,7 @@ static int run_plan(const plan_t *plan)
             group_t *g = &groups[ngroups++];
             g->kind = "alloc";
             for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++)
-                if (strcmp(mix_impls[i], "ilheap-nopopulate") != 0)
+                if (strcmp(mix_impls[i], "ilheap-nopopulate") != 0 && strcmp(mix_impls[i], "ilheap-huge") != 0)
                     add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld set=contention", mix_impls[i],
                         threads, plan->quick ? 400000ll : 2000000ll);
         }

@@ -65,11 +65,12 @@ typedef enum impl {
     IMPL_MIMALLOC,
     IMPL_JEMALLOC,
     IMPL_BUMP,
+    IMPL_ILHEAP_HUGE,
     IMPL_ILHEAP_COM,
 } impl_t;
 
 static const char *const impl_names[] = {
-    "ilheap", "ilheap-nopopulate", "ilheap-tlab", "glibc", "mimalloc", "jemalloc", "bump",
+    "ilheap", "ilheap-nopopulate", "ilheap-tlab", "glibc", "mimalloc", "jemalloc", "bump", "ilheap-huge",
 #ifdef BENCH_HAVE_COM
     "ilheap-com",
 #endif
@@ -191,6 +192,7 @@ static void run_pass(worker_t *w, void **keep)
     switch (r->impl) {
     case IMPL_ILHEAP:
     case IMPL_ILHEAP_NOPOPULATE:
+    case IMPL_ILHEAP_HUGE:
         ALLOC_LOOP(ilheap_heap_alloc(heap, size));
         break;
     case IMPL_ILHEAP_TLAB: {
@@ -408,7 +410,7 @@ int bench_alloc_child(const bench_args_t *args)
 
     uint64_t vm_before = vm_size();
     if (run.impl == IMPL_ILHEAP || run.impl == IMPL_ILHEAP_NOPOPULATE || run.impl == IMPL_ILHEAP_TLAB ||
-        run.impl == IMPL_ILHEAP_COM) {
+        run.impl == IMPL_ILHEAP_COM || run.impl == IMPL_ILHEAP_HUGE) {
         const void *base;
         size_t image_size;
         bench_own_image(&base, &image_size);
@@ -416,6 +418,8 @@ int bench_alloc_child(const bench_args_t *args)
         ilheap_heap_options_init(&options);
         if (run.impl == IMPL_ILHEAP_NOPOPULATE)
             options.flags |= ILHEAP_NO_POPULATE;
+        if (run.impl == IMPL_ILHEAP_HUGE)
+            options.flags |= ILHEAP_HUGE_PAGES;
         /* warm: one chunk for the whole run, the TLAB prototype's waste included */
         size_t warm_bytes = (size_t)(total + total / 4) + (size_t)threads * TLAB_SIZE + ((size_t)1 << 20);
         if (warm)

@@ -18,6 +18,8 @@
 
 #define MAX_CHUNK ((size_t)64 * 1024 * 1024)
 #define MAX_COMMIT_BATCH ((size_t)2 * 1024 * 1024)
+#define HUGE_PAGE ((uintptr_t)2 * 1024 * 1024)
+#define HUGE_PAGES_FROM ((uint64_t)32 * 1024 * 1024)
 /* A gap found in the map can be taken by another thread before we map it;
  * past this many lost races we give up with ILHEAP_ERACE instead of looping. */
 #define MAX_PLACEMENT_ATTEMPTS 16
@@ -49,6 +51,11 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
     new_limit = round_up(new_limit, heap->page);
     if (new_limit > extent->reserved_end || new_limit < limit)
         new_limit = extent->reserved_end;
+    /* A large heap: end batches on huge-page boundaries and ask for huge
+     * pages, so the kernel can back whole aligned 2 MiB ranges at once. */
+    int huge = (heap->flags & ILHEAP_HUGE_PAGES) != 0 && committed >= HUGE_PAGES_FROM;
+    if (huge && round_up(new_limit, HUGE_PAGE) <= extent->reserved_end)
+        new_limit = round_up(new_limit, HUGE_PAGE);
     int os_error = 0;
     int prefault_wanted = (heap->flags & ILHEAP_NO_POPULATE) == 0;
     ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, prefault_wanted, &os_error);
@@ -60,6 +67,8 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, errno %d", (size_t)(new_limit - limit),
                             result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
     }
+    if (huge)
+        ilheap__os_advise_huge_pages(limit, new_limit - limit);
     /* Prefault before publishing: threads then only ever bump into resident
      * pages, and never fight the prefaulting thread over the same page
      * tables (measured: that made two threads slower than one). */
@@ -141,6 +150,10 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         need = round_up(size > tail ? size - tail : heap->granularity, heap->granularity);
     }
     size_t want = next_chunk_size(heap, need);
+    /* Large chunks end on a huge-page boundary, so that a heap growing in
+     * place stays made of whole aligned 2 MiB ranges (see commit_to). */
+    if ((heap->flags & ILHEAP_HUGE_PAGES) != 0 && want >= HUGE_PAGE && probe <= UINTPTR_MAX - want - HUGE_PAGE)
+        want = round_up(probe + want, HUGE_PAGE) - probe;
     int os_error = 0;
     if (probe >= heap->lo && probe < heap->hi) {
         size_t room = heap->hi - probe;

@@ -396,6 +396,41 @@ static void test_no_populate_option(void)
     ilheap_heap_destroy(heap);
 }
 
+/* The opt-in huge-page mode: same guarantees, chunks end on 2 MiB
+ * boundaries once the heap is large; address space stays frugal. Whether the
+ * kernel really used huge pages depends on its THP setting: printed only. */
+static void test_huge_pages_option(void)
+{
+    module_find_t self = {NULL, 0, 0};
+    dl_iterate_phdr(find_module, &self);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.flags = ILHEAP_HUGE_PAGES;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, &options, &heap), ILHEAP_OK);
+    uint64_t requested = 0;
+    for (int i = 0; i < 150000; i++) {
+        uint8_t *p = ilheap_heap_alloc(heap, 400);
+        ASSERT_NOT_NULL(p);
+        ASSERT_TRUE(ilheap_heap_in_window(heap, p, 400));
+        ASSERT_TRUE(all_zero(p, 400));
+        memset(p, 7, 400);
+        requested += 400;
+    }
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.bytes_requested, requested);
+    ASSERT_LT_U(stats.bytes_reserved * 10, stats.bytes_used * 11);
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "AnonHugePages:", 14) == 0)
+            fprintf(stderr, "  %s", line);
+    if (f != NULL)
+        fclose(f);
+    ilheap_heap_destroy(heap);
+}
+
 /* Destroy returns every byte: nothing of the heap remains in the map. */
 static void test_destroy_unmaps_everything(void)
 {
@@ -464,5 +499,5 @@ static void test_alternating_heaps_strand_nothing(void)
 TEST_MAIN(TEST(test_create_arguments), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
           TEST(test_window_over_shared_library), TEST(test_occupied_above_base),
           TEST(test_tiny_window_fills), TEST(test_base_near_top), TEST(test_base_near_zero),
-          TEST(test_statistics_add_up), TEST(test_no_populate_option),
+          TEST(test_statistics_add_up), TEST(test_no_populate_option), TEST(test_huge_pages_option),
           TEST(test_destroy_unmaps_everything))
