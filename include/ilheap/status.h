@@ -78,8 +78,7 @@ extern "C" {
     X(ILHEAP_PE_REGION_TOO_SMALL, 316, "region smaller than the image's SizeOfImage")      \
     X(ILHEAP_PE_BAD_HANDLE, 317, "not an open PE image handle")                            \
     /* 400..499: files and tools */                                                        \
-    X(ILHEAP_EIO, 400, "could not read the file")                                          \
-    X(ILHEAP_ENOFILE, 401, "no such file")
+    X(ILHEAP_EIO, 400, "could not read the file")
 
 typedef enum ilheap_status {
 #define ILHEAP_STATUS_ENUM(name, value, message) name = value,
