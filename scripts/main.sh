@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# The main job on its default input: builds ilheap and runs the demo, a heap
-# above a real loaded module (libc), showing where its blocks land.
+# The main job on its default input: builds ilheap, then runs `ilheap rehome`:
+# the System.Private.CoreLib.dll of the newest installed .NET runtime (or,
+# without one, the built-in fallback assembly) is laid out as the loader maps
+# it, and every IL method body is moved into that module's heap and checked.
+# Arguments are passed on (e.g. `--prologue 4`, a FILE, `--jsonl`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build/release -j"$(nproc)" >/dev/null
-exec build/release/tools/ilheap demo "$@"
+cmake --build build/release -j"$(nproc)" --target ilheap_cli >/dev/null
+exec build/release/tools/ilheap rehome "$@"

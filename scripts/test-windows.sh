@@ -100,10 +100,14 @@ run_arch() { # arch
   "$wineserver" -k >/dev/null 2>&1 || true
   "$wineserver" -w >/dev/null 2>&1 || true
   "$wineserver" -p >/dev/null 2>&1 </dev/null || true
-  if [ ! -f "$WINEPREFIX/system.reg" ]; then
-    # First use: create the prefix (warnings about a missing display are expected).
-    timeout 180 "$wine_bin" wineboot -i >/dev/null 2>&1 </dev/null || true
-  fi
+  # Create the prefix on first use (-i), and start Wine's background services
+  # (services.exe, winedevice.exe) here, detached: started by the first test
+  # instead, they would inherit CTest's output pipe and CTest would wait for
+  # them until the test's timeout although the test had ended. Warnings about
+  # a missing display are expected.
+  local boot_args=()
+  [ -f "$WINEPREFIX/system.reg" ] || boot_args=(-i)
+  timeout 180 "$wine_bin" wineboot "${boot_args[@]}" >/dev/null 2>&1 </dev/null || true
   local rc=0
   timeout "$ctest_timeout" ctest --test-dir "$dir" --output-on-failure -j1 --timeout 240 || rc=$?
   local demo_rc=0

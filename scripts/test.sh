@@ -30,7 +30,7 @@ stage "TSan"
 configure_and_test build/tsan "-LE clr" -DILHEAP_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug -DILHEAP_BUILD_PROFILER=OFF
 
 stage "valgrind"
-ILHEAP_UNDER_VALGRIND=1 ILHEAP_STRESS_BLOCKS=60000 ILHEAP_FAULT_BLOCKS=120 configure_and_test build/valgrind "-LE clr|fuzz" -DCMAKE_BUILD_TYPE=Debug \
+ILHEAP_UNDER_VALGRIND=1 ILHEAP_STRESS_BLOCKS=60000 ILHEAP_FAULT_BLOCKS=120 configure_and_test build/valgrind "-LE clr|fuzz|soak" -DCMAKE_BUILD_TYPE=Debug \
   -DILHEAP_BUILD_PROFILER=OFF \
   "-DILHEAP_TEST_WRAPPER=valgrind;--quiet;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite"
 

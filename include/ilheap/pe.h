@@ -131,6 +131,76 @@ ILHEAP_API ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const il
                                                  const uint8_t **body, size_t *available,
                                                  ilheap_pe_error_t *error);
 
+/* Walking every IL body in token order, fast (what `ilheap scan` does). The
+ * cursor is the caller's and holds a snapshot of the MethodDef table's layout
+ * and of the section that held the last body, all validated at open, so that
+ * ilheap_pe_next_body is an inline loop over rows with no per-row checks but
+ * the row count, and a call only when a body lies in another section. The
+ * image must stay open while a cursor is used. */
+typedef struct ilheap_pe_body_cursor {
+    const ilheap_pe_t *pe;
+    uint32_t rid; /* the last MethodDef row looked at (0: none yet) */
+    struct {      /* private: filled by ilheap_pe_bodies_begin and the slow path */
+        uint32_t rows, row_size;
+        const uint8_t *row; /* row rid + 1 */
+        uint8_t rva_at, impl_at, flags_at;
+        uint32_t section_va, section_raw_size; /* the last body's section: RVA range with file bytes */
+        const uint8_t *section_data;           /* its first byte in the caller's buffer */
+    } internal;
+} ilheap_pe_body_cursor_t;
+
+/* One MethodDef with an IL body (ilheap_pe_method_has_il) and its bytes. */
+typedef struct ilheap_pe_il_body {
+    uint32_t token;
+    uint32_t rva;
+    uint16_t impl_flags;
+    uint16_t flags;
+    const uint8_t *data; /* the body's first byte in the caller's buffer; NULL after an error */
+    size_t available;    /* bytes from there to the end of its section's file data */
+} ilheap_pe_il_body_t;
+
+/* Starts before the first MethodDef. ILHEAP_PE_BAD_HANDLE for a bad handle
+ * (the cursor then yields nothing). */
+ILHEAP_API ilheap_status_t ilheap_pe_bodies_begin(const ilheap_pe_t *pe, ilheap_pe_body_cursor_t *cursor,
+                                                  ilheap_pe_error_t *error);
+
+/* The out-of-line part of ilheap_pe_next_body: a body outside the cached
+ * section (maps its RVA, reports an RVA with no file bytes). */
+ILHEAP_API int ilheap_pe_next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out,
+                                        ilheap_pe_error_t *error);
+
+/* The next MethodDef with an IL body after cursor->rid. Returns 1 and fills
+ * *out; 0 when none is left; -1 when that method's RVA maps to no bytes of the
+ * file: *error says why and where, out->token and out->rva name the method,
+ * and the next call goes on after it. */
+static inline int ilheap_pe_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out,
+                                      ilheap_pe_error_t *error)
+{
+    while (cursor->rid < cursor->internal.rows) {
+        const uint8_t *row = cursor->internal.row;
+        cursor->internal.row = row + cursor->internal.row_size;
+        cursor->rid++;
+        /* II.22.26: RVA is a 4-byte constant, ImplFlags and Flags 2-byte ones. */
+        const uint8_t *r = row + cursor->internal.rva_at, *i = row + cursor->internal.impl_at;
+        uint32_t rva = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24;
+        uint16_t impl = (uint16_t)(i[0] | i[1] << 8);
+        if (rva == 0 || (impl & 3) != 0)
+            continue;
+        const uint8_t *f = row + cursor->internal.flags_at;
+        out->token = 0x06000000u | cursor->rid;
+        out->rva = rva;
+        out->impl_flags = impl;
+        out->flags = (uint16_t)(f[0] | f[1] << 8);
+        uint32_t delta = rva - cursor->internal.section_va;
+        if (rva < cursor->internal.section_va || delta >= cursor->internal.section_raw_size)
+            return ilheap_pe_next_body_slow(cursor, out, error);
+        out->data = cursor->internal.section_data + delta;
+        out->available = cursor->internal.section_raw_size - delta;
+        return 1;
+    }
+    return 0;
+}
+
 /* Maps an RVA to the caller's buffer: pointer and bytes available up to the
  * end of the raw data of the section that holds it. Fails for an RVA in no
  * section, or in a section's zero-filled tail (no bytes in the file). */

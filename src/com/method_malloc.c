@@ -341,7 +341,7 @@ ilheap_status_t ilheap_method_malloc_create(ilheap_heap_t *heap, uint32_t flags,
         return ilheap__fail(ILHEAP_EINVAL, "NULL heap");
     if (flags & ~(uint32_t)ILHEAP_MM_OWNS_HEAP)
         return ilheap__fail(ILHEAP_EINVAL, "unknown flags %#x", (unsigned)flags);
-    ilheap__mm_t *m;
+    ilheap__mm_t *m = NULL;
     ilheap_status_t status = ilheap__mm_new(heap, flags, 0, ilheap_heap_base(heap), &m);
     if (status == ILHEAP_OK)
         *out = &m->iface;

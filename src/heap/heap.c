@@ -1,10 +1,5 @@
-/* A module heap: creation, allocation, statistics and release.
- *
- * Allocation is a compare-and-swap bump of the current extent's top, bounded
- * by the committed limit; the lock is taken only to commit more memory or to
- * reserve a new chunk (placement.c). Memory is never reused, so every block
- * comes from pages the OS handed over zeroed.
- */
+/* A module heap: creation, statistics and release. Allocation is in alloc.c,
+ * finding and committing address space in placement.c. */
 #include "heap/heap_internal.h"
 #include "os/os.h"
 #include "status_internal.h"
@@ -67,6 +62,11 @@ static void compute_usable_range(ilheap_heap_t *heap, size_t image_size)
     heap->first_probe = probe;
 }
 
+/* Never 0 and never reused: a thread's run (alloc.c) names its heap by id, so
+ * a run left over from a destroyed heap can never match a new one that got
+ * the same address. */
+static _Atomic uint64_t next_heap_id = 1;
+
 ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
                                    const ilheap_heap_options_t *options, ilheap_heap_t **out)
 {
@@ -96,6 +96,7 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
         return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
     }
     heap->magic = ILHEAP_HEAP_MAGIC;
+    heap->id = atomic_fetch_add_explicit(&next_heap_id, 1, memory_order_relaxed);
     heap->flags = options->flags;
     heap->align_mask = alignment - 1;
     heap->base = (uintptr_t)base;
@@ -112,14 +113,11 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
     return ILHEAP_OK;
 }
 
-static int heap_is_valid(const ilheap_heap_t *heap)
-{
-    return heap != NULL && heap->magic == ILHEAP_HEAP_MAGIC;
-}
+
 
 void ilheap_heap_destroy(ilheap_heap_t *heap)
 {
-    if (!heap_is_valid(heap))
+    if (!ilheap__heap_is_valid(heap))
         return;
     heap->magic = ILHEAP_HEAP_DEAD;
     ilheap_extent_t *extent = heap->extents;
@@ -136,132 +134,17 @@ void ilheap_heap_destroy(ilheap_heap_t *heap)
     ilheap__os_free_aligned(heap);
 }
 
-/* The fast path: claims [p, p + size) below the committed limit, or returns 0. */
-static uintptr_t bump(ilheap_extent_t *extent, size_t size, uintptr_t align_mask)
-{
-    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
-    for (;;) {
-        uintptr_t p = (top + align_mask) & ~align_mask;
-        uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_acquire);
-        if (p > limit || size > limit - p)
-            return 0;
-        if (atomic_compare_exchange_weak_explicit(&extent->top, &top, p + size,
-                                                  memory_order_relaxed, memory_order_relaxed))
-            return p;
-    }
-}
-
-static _Thread_local unsigned thread_stripe; /* 0 = not assigned yet */
-static _Atomic unsigned next_stripe;
-
-static void count_block(ilheap_heap_t *heap, size_t size)
-{
-    if (thread_stripe == 0)
-        thread_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % ILHEAP_STAT_STRIPES + 1;
-    ilheap_stat_stripe_t *stripe = &heap->stripes[thread_stripe - 1];
-    atomic_fetch_add_explicit(&stripe->blocks, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&stripe->bytes_requested, size, memory_order_relaxed);
-}
-
-/* Under the lock: bump, else commit more of the current extent, else reserve
- * a new chunk; repeat until the block fits or growth fails. Prefaulting the
- * committed pages happens after the lock is released. */
-static ilheap_status_t alloc_slow(ilheap_heap_t *heap, size_t size, uintptr_t *out)
-{
-    ilheap_prefault_t prefault = {0, 0};
-    pthread_mutex_lock(&heap->lock);
-    ilheap_status_t status = ILHEAP_OK;
-    for (;;) {
-        ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
-        if (extent != NULL) {
-            uintptr_t p = bump(extent, size, heap->align_mask);
-            if (p != 0) {
-                *out = p;
-                break;
-            }
-            uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
-            uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
-            if (start <= extent->reserved_end && size <= extent->reserved_end - start) {
-                status = ilheap__heap_commit_to(heap, extent, start + size, 1, &prefault);
-                if (status != ILHEAP_OK)
-                    break;
-                continue;
-            }
-        }
-        status = ilheap__heap_grow(heap, size);
-        if (status != ILHEAP_OK)
-            break;
-    }
-    pthread_mutex_unlock(&heap->lock);
-    if (prefault.to > prefault.from)
-        ilheap__os_prefault(prefault.from, prefault.to - prefault.from);
-    return status;
-}
-
-/* The fast path passed the extent's trigger: commit the next batch now, ahead
- * of need. Only one thread does it (trylock); the others go on allocating. */
-static void commit_ahead(ilheap_heap_t *heap, ilheap_extent_t *extent)
-{
-    if (pthread_mutex_trylock(&heap->lock) != 0)
-        return;
-    ilheap_prefault_t prefault = {0, 0};
-    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
-    uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
-    if (top > atomic_load_explicit(&extent->trigger, memory_order_relaxed) && limit < extent->reserved_end)
-        (void)ilheap__heap_commit_to(heap, extent, limit + 1, 0, &prefault);
-    pthread_mutex_unlock(&heap->lock);
-    if (prefault.to > prefault.from)
-        ilheap__os_prefault(prefault.from, prefault.to - prefault.from);
-}
-
-ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
-{
-    if (out == NULL)
-        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
-    *out = NULL;
-    if (!heap_is_valid(heap))
-        return ilheap__fail(heap == NULL ? ILHEAP_EINVAL : ILHEAP_EHEAP_STATE, "heap %p", (void *)heap);
-    if (size == 0)
-        return ilheap__fail(ILHEAP_EZEROSIZE, NULL);
-    if (heap->hi <= heap->lo || size > heap->hi - heap->lo)
-        return ilheap__fail(ILHEAP_ETOOBIG, "%zu bytes requested; the window above base %p holds at most %llu",
-                            size, (void *)heap->base,
-                            (unsigned long long)(heap->hi > heap->lo ? heap->hi - heap->lo : 0));
-
-    uintptr_t p = 0;
-    ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_acquire);
-    if (extent != NULL) {
-        p = bump(extent, size, heap->align_mask);
-        if (p != 0 && p + size > atomic_load_explicit(&extent->trigger, memory_order_relaxed))
-            commit_ahead(heap, extent);
-    }
-    if (p == 0) {
-        ilheap_status_t status = alloc_slow(heap, size, &p);
-        if (status != ILHEAP_OK)
-            return status;
-    }
-    count_block(heap, size);
-    *out = (void *)p;
-    return ILHEAP_OK;
-}
-
-void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size)
-{
-    void *p;
-    (void)ilheap_heap_try_alloc(heap, size, &p);
-    return p;
-}
-
 ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out)
 {
     if (out == NULL || heap == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "heap or out is NULL");
-    if (!heap_is_valid(heap))
+    if (!ilheap__heap_is_valid(heap))
         return ilheap__fail(ILHEAP_EHEAP_STATE, "heap %p", (const void *)heap);
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ILHEAP_STAT_STRIPES; i++) {
-        out->blocks += atomic_load_explicit(&heap->stripes[i].blocks, memory_order_relaxed);
-        out->bytes_requested += atomic_load_explicit(&heap->stripes[i].bytes_requested, memory_order_relaxed);
+        uint64_t packed = atomic_load_explicit(&heap->stripes[i].blocks_and_bytes, memory_order_relaxed);
+        out->blocks += packed >> 32;
+        out->bytes_requested += packed & 0xFFFFFFFFu;
     }
     ilheap_heap_t *mutable_heap = (ilheap_heap_t *)heap; /* the lock only */
     pthread_mutex_lock(&mutable_heap->lock);
@@ -281,7 +164,7 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
 void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context, uintptr_t start, uintptr_t end),
                                void *context)
 {
-    if (!heap_is_valid(heap))
+    if (!ilheap__heap_is_valid(heap))
         return;
     pthread_mutex_lock(&heap->lock);
     for (const ilheap_extent_t *e = heap->extents; e != NULL; e = e->older)
@@ -291,17 +174,17 @@ void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context,
 
 const void *ilheap_heap_base(const ilheap_heap_t *heap)
 {
-    return heap_is_valid(heap) ? (const void *)heap->base : NULL;
+    return ilheap__heap_is_valid(heap) ? (const void *)heap->base : NULL;
 }
 
 uint64_t ilheap_heap_window(const ilheap_heap_t *heap)
 {
-    return heap_is_valid(heap) ? heap->window : 0;
+    return ilheap__heap_is_valid(heap) ? heap->window : 0;
 }
 
 int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size)
 {
-    if (!heap_is_valid(heap))
+    if (!ilheap__heap_is_valid(heap))
         return 0;
     uintptr_t address = (uintptr_t)p;
     if (address <= heap->base)

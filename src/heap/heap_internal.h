@@ -31,17 +31,20 @@ typedef struct ilheap_extent {
     struct ilheap_extent *older;
 } ilheap_extent_t;
 
-/* Per-thread-striped counters: the fast path adds to its thread's stripe, so
- * two threads never fight over one counter's cache line. */
+/* Per-thread-striped counters: each thread adds to its own stripe, so two
+ * threads never fight over one counter's cache line. Blocks (high half) and
+ * bytes requested (low half) share one word, one atomic add per block: both
+ * fit in 32 bits, since the blocks of a heap lie in a window of at most
+ * 0xFFFFFFFF bytes and each holds at least one byte. */
 typedef struct ilheap_stat_stripe {
-    _Alignas(ILHEAP_CACHE_LINE) _Atomic uint64_t blocks;
-    _Atomic uint64_t bytes_requested;
+    _Alignas(ILHEAP_CACHE_LINE) _Atomic uint64_t blocks_and_bytes;
 } ilheap_stat_stripe_t;
 
 struct ilheap_heap {
     _Atomic(ilheap_extent_t *) current; /* where the fast path bumps */
     uint32_t magic;
     uint32_t flags;
+    uint64_t id; /* unique over the process's lifetime */
     uintptr_t align_mask;
     uintptr_t base;
     uint64_t window;
@@ -61,6 +64,11 @@ struct ilheap_heap {
     ilheap_stat_stripe_t stripes[ILHEAP_STAT_STRIPES];
 };
 
+static inline int ilheap__heap_is_valid(const ilheap_heap_t *heap)
+{
+    return heap != NULL && heap->magic == ILHEAP_HEAP_MAGIC;
+}
+
 /* Reserves a chunk for a block of size bytes, inside [lo, hi), as close above
  * the base as the address space allows: first right after the current extent
  * (or the image), then the lowest free gap of the process map that fits, with
@@ -69,16 +77,12 @@ struct ilheap_heap {
  * pages) and makes it current. Called with the lock held. */
 ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size);
 
-/* A range of freshly committed memory still to be prefaulted, outside the lock. */
-typedef struct ilheap_prefault {
-    uintptr_t from, to;
-} ilheap_prefault_t;
-
 /* Commits at least up to needed_end in extent, a batch ahead of it when the
- * chunk allows, and adds the new range to *prefault. Called with the lock
- * held; records a failure only when report is set. */
+ * chunk allows, prefaults it (unless ILHEAP_NO_POPULATE) and only then
+ * publishes the new limit. Called with the lock held; records a failure only
+ * when report is set. */
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
-                                       uintptr_t needed_end, int report, ilheap_prefault_t *prefault);
+                                       uintptr_t needed_end, int report);
 
 /* Calls visit for each reserved range [start, end) of the heap, for tests
  * and diagnostics. Takes the lock. */

@@ -6,9 +6,10 @@
  * extends it in place. Placement: the cheap probe first (one exact
  * reservation right after the heap's last chunk, or at the image end); then,
  * where the OS can reserve inside a range in one call (Windows' VirtualAlloc2),
- * that; else a read of the process map for the lowest gap that fits, retried
- * a bounded number of times when another thread takes it first.
+ * that; else the lowest gap that fits from the process-wide snapshot of the
+ * map, retried a bounded number of times when another thread takes it first.
  */
+#include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
 #include "os/os.h"
 #include "status_internal.h"
@@ -18,6 +19,8 @@
 
 #define MAX_CHUNK ((size_t)64 * 1024 * 1024)
 #define MAX_COMMIT_BATCH ((size_t)2 * 1024 * 1024)
+#define HUGE_PAGE ((uintptr_t)2 * 1024 * 1024)
+#define HUGE_PAGES_FROM ((uint64_t)32 * 1024 * 1024)
 /* A gap found in the map can be taken by another thread before we map it;
  * past this many lost races we give up with ILHEAP_ERACE instead of looping. */
 #define MAX_PLACEMENT_ATTEMPTS 16
@@ -28,17 +31,19 @@ static uintptr_t round_up(uintptr_t value, uintptr_t unit)
 }
 
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
-                                       uintptr_t needed_end, int report, ilheap_prefault_t *prefault)
+                                       uintptr_t needed_end, int report)
 {
     uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
     if (needed_end <= limit)
         return ILHEAP_OK;
-    /* The batch grows with what the heap already committed, within bounds,
-     * and never runs past the chunk. */
+    /* The batch grows with what the heap already committed (half of it, so
+     * geometrically), and never runs past the chunk. It starts at one page:
+     * most modules get a handful of bodies, and each page committed and
+     * prefaulted is resident memory (and ~2 us of creation time). */
     uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
-    size_t batch = committed / 8;
-    if (batch < heap->first_chunk)
-        batch = heap->first_chunk;
+    size_t batch = committed / 2;
+    if (batch < heap->page)
+        batch = heap->page;
     if (batch > MAX_COMMIT_BATCH)
         batch = MAX_COMMIT_BATCH;
     uintptr_t new_limit = limit + batch;
@@ -47,6 +52,11 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
     new_limit = round_up(new_limit, heap->page);
     if (new_limit > extent->reserved_end || new_limit < limit)
         new_limit = extent->reserved_end;
+    /* A large heap: end batches on huge-page boundaries and ask for huge
+     * pages, so the kernel can back whole aligned 2 MiB ranges at once. */
+    int huge = (heap->flags & ILHEAP_HUGE_PAGES) != 0 && committed >= HUGE_PAGES_FROM;
+    if (huge && round_up(new_limit, HUGE_PAGE) <= extent->reserved_end)
+        new_limit = round_up(new_limit, HUGE_PAGE);
     int os_error = 0;
     int prefault_wanted = (heap->flags & ILHEAP_NO_POPULATE) == 0;
     ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, prefault_wanted, &os_error);
@@ -58,17 +68,17 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         return ilheap__fail(ILHEAP_EOS_COMMIT, "%zu bytes, %s, OS error %d", (size_t)(new_limit - limit),
                             result == ILHEAP_OS_NOMEM ? "no memory" : "refused", os_error);
     }
+    if (huge)
+        ilheap__os_advise_huge_pages(limit, new_limit - limit);
+    /* Prefault before publishing: threads then only ever bump into resident
+     * pages, and never fight the prefaulting thread over the same page
+     * tables (measured: that made two threads slower than one). */
+    if (prefault_wanted)
+        ilheap__os_prefault(limit, new_limit - limit);
     atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
     uintptr_t trigger = new_limit < extent->reserved_end ? new_limit - (new_limit - limit) / 2 : UINTPTR_MAX;
     atomic_store_explicit(&extent->trigger, trigger, memory_order_relaxed);
     atomic_store_explicit(&extent->limit, new_limit, memory_order_release);
-    if (prefault_wanted) {
-        if (prefault->to == limit)
-            prefault->to = new_limit;
-        else if (prefault->to == prefault->from)
-            *prefault = (ilheap_prefault_t){limit, new_limit};
-        /* else: a second, separate range in one call; it faults on demand. */
-    }
     return ILHEAP_OK;
 }
 
@@ -86,41 +96,10 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
     return round_up(size, heap->granularity);
 }
 
-typedef struct gap_choice {
-    size_t want, need; /* preferred and smallest acceptable size */
-    uintptr_t granularity;
-    uintptr_t start;
-    size_t size; /* 0 = nothing found */
-} gap_choice_t;
-
-/* Takes the lowest gap holding want bytes; remembers the lowest holding only
- * need as a fallback, so a nearly full window still serves small blocks.
- * Gaps are rounded inward to whole granules first (the OS layer reports them
- * so already; this keeps a coarser granularity from choosing a gap that
- * cannot hold the chunk, which would be read again and again). */
-static int choose_gap(void *context, uintptr_t start, uintptr_t end)
-{
-    gap_choice_t *choice = context;
-    start = round_up(start, choice->granularity);
-    end &= ~(choice->granularity - 1);
-    if (end <= start)
-        return 0;
-    size_t length = end - start;
-    if (length >= choice->want) {
-        choice->start = start;
-        choice->size = choice->want;
-        return 1;
-    }
-    if (length >= choice->need && choice->size == 0) {
-        choice->start = start;
-        choice->size = length;
-    }
-    return 0;
-}
-
 /* Records a new reservation [start, start + size). */
 static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t size)
 {
+    ilheap__gaps_taken(start, size);
     atomic_fetch_add_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&heap->chunks, 1, memory_order_relaxed);
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
@@ -172,6 +151,10 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         need = round_up(size > tail ? size - tail : heap->granularity, heap->granularity);
     }
     size_t want = next_chunk_size(heap, need);
+    /* Large chunks end on a huge-page boundary, so that a heap growing in
+     * place stays made of whole aligned 2 MiB ranges (see commit_to). */
+    if ((heap->flags & ILHEAP_HUGE_PAGES) != 0 && want >= HUGE_PAGE && probe <= UINTPTR_MAX - want - HUGE_PAGE)
+        want = round_up(probe + want, HUGE_PAGE) - probe;
     int os_error = 0;
     if (probe >= heap->lo && probe < heap->hi) {
         size_t room = heap->hi - probe;
@@ -187,41 +170,44 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
 
     /* The probe failed. A new extent cannot use the old tail, so it must hold
      * the whole block. Where the system can reserve inside a range in one
-     * call (Windows 10 1803+), that comes first: no race between looking and
-     * taking. */
+     * call (Windows 10 1803+: VirtualAlloc2), that comes first: the kernel
+     * finds the room, with no race between looking and taking. */
     need = round_up(size, heap->granularity);
     want = next_chunk_size(heap, need);
-    uintptr_t start = 0;
-    ilheap_os_result_t in_range = ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &start, &os_error);
+    uintptr_t in_range_start = 0;
+    ilheap_os_result_t in_range =
+        ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &in_range_start, &os_error);
     if (in_range == ILHEAP_OS_OK)
-        return adopt_chunk(heap, start, want);
+        return adopt_chunk(heap, in_range_start, want);
     if (in_range == ILHEAP_OS_NOMEM || in_range == ILHEAP_OS_FAILED)
         return fail_reserve(in_range, os_error, want);
     /* UNSUPPORTED, or no room for want bytes: the lowest gap in the window
-     * (which may still hold need bytes), read from the process map. */
+     * (which may still hold need bytes), from the process-wide snapshot of
+     * free ranges (read again when it proves stale). */
     uintptr_t search_lo = heap->lo;
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
-        gap_choice_t choice = {want, need, heap->granularity, 0, 0};
-        ilheap_os_result_t result =
-            ilheap__os_visit_gaps(search_lo, heap->hi, need, choose_gap, &choice, &os_error);
-        if (result != ILHEAP_OS_OK)
-            return ilheap__fail(ILHEAP_EOS_MAPS, "OS error %d", os_error);
+        ilheap_gap_choice_t choice;
+        ilheap_status_t status = ilheap__gaps_choose(search_lo, heap->hi, want, need, heap->granularity, &choice);
+        if (status != ILHEAP_OK)
+            return status;
         if (choice.size == 0)
             return ilheap__fail(ILHEAP_ENOSPACE,
                                 "%zu bytes requested; no free range of %zu bytes between %p and %p",
                                 size, need, (void *)heap->lo, (void *)heap->hi);
-        result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
+        ilheap_os_result_t result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
             return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
             return fail_reserve(result, os_error, choice.size);
-        /* Another thread mapped into the gap first: read the map again,
-         * from just above where this attempt failed, so that every attempt
-         * moves on (nothing was free below the gap's start; whatever of the
-         * gap is still free shows again). It also gets past a range the map
-         * calls free but the OS will not hand out (under Wine, VirtualQuery
-         * calls the top few MiB of user space free; they cannot be reserved). */
-        search_lo = choice.start + heap->granularity; /* at hi: the next read finds nothing */
+        /* Someone mapped into the gap since the snapshot: read the map again,
+         * and look from just above where this attempt failed, so that every
+         * attempt moves on (nothing was free below the gap's start; whatever
+         * of the gap is still free shows again). That also gets past a range
+         * the map calls free but the OS will not hand out (under Wine,
+         * VirtualQuery calls the top few MiB of user space free; they cannot
+         * be reserved), which would otherwise be chosen every time. */
+        ilheap__gaps_invalidate();
+        search_lo = choice.start + heap->granularity; /* at hi: nothing is chosen */
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
 }

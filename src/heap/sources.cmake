@@ -1,1 +1,1 @@
-list(APPEND ILHEAP_SOURCES src/heap/heap.c src/heap/placement.c)
+list(APPEND ILHEAP_SOURCES src/heap/heap.c src/heap/alloc.c src/heap/placement.c src/heap/gap_cache.c)

@@ -178,16 +178,38 @@ static ilheap_status_t decode_body(const uint8_t *b, size_t avail, ilheap_il_bod
     return decode_sections(b, avail, end, body, clauses, cap, err_off);
 }
 
-ilheap_status_t ilheap_il_decode(const void *p, size_t avail, ilheap_il_body_t *body,
-                                 ilheap_il_clause_t *clauses, size_t clause_cap)
+/* Every field except sections[]: entries past section_count are not read by
+ * anyone (the encoder and the checks stop at section_count), and clearing all
+ * 8 of them (128 bytes) cost as much as decoding a tiny body. */
+static void clear_fields(ilheap_il_body_t *body)
 {
-    if (body == NULL)
-        return ilheap__fail(ILHEAP_EINVAL, "NULL body");
-    memset(body, 0, sizeof *body);
-    if (p == NULL || (clauses == NULL && clause_cap != 0))
-        return ilheap__fail(ILHEAP_EINVAL, "NULL %s", p == NULL ? "input" : "clause array");
+    body->header = 0;
+    body->init_locals = 0;
+    body->max_stack = 0;
+    body->code_size = 0;
+    body->code = NULL;
+    body->local_sig = 0;
+    body->clause_count = 0;
+    body->clauses = NULL;
+    body->section_count = 0;
+    body->quirks = 0;
+    body->header_size = 0;
+    body->body_size = 0;
+    body->error_offset = 0;
+}
+
+/* Everything but the two common shapes: sections (EH), and every error. Kept
+ * out of line so that ilheap_il_decode stays a leaf function without a stack
+ * frame for them. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static ilheap_status_t decode_general(const uint8_t *b, size_t avail, ilheap_il_body_t *body,
+                                      ilheap_il_clause_t *clauses, size_t clause_cap)
+{
+    clear_fields(body);
     size_t err_off;
-    ilheap_status_t st = decode_body(p, avail, body, clauses, clause_cap, &err_off);
+    ilheap_status_t st = decode_body(b, avail, body, clauses, clause_cap, &err_off);
     if (st != ILHEAP_OK) {
         memset(body, 0, sizeof *body);
         body->error_offset = err_off;
@@ -198,4 +220,20 @@ ilheap_status_t ilheap_il_decode(const void *p, size_t avail, ilheap_il_body_t *
                             body->clause_count, clause_cap);
     body->clauses = body->clause_count ? clauses : NULL;
     return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_il_decode(const void *p, size_t avail, ilheap_il_body_t *body,
+                                 ilheap_il_clause_t *clauses, size_t clause_cap)
+{
+    if (body == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "NULL body");
+    if (p == NULL || (clauses == NULL && clause_cap != 0)) {
+        memset(body, 0, sizeof *body);
+        return ilheap__fail(ILHEAP_EINVAL, "NULL %s", p == NULL ? "input" : "clause array");
+    }
+    /* The common shapes first (il.h), with the same checks decode_body makes;
+     * anything else, and every error, takes the general path. */
+    if (ilheap_il_decode_plain(p, avail, body))
+        return ILHEAP_OK;
+    return decode_general(p, avail, body, clauses, clause_cap);
 }

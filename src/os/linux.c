@@ -182,6 +182,16 @@ ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, 
     return ILHEAP_OS_OK;
 }
 
+void ilheap__os_advise_huge_pages(uintptr_t addr, size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    (void)madvise((void *)addr, size, MADV_HUGEPAGE);
+#else
+    (void)addr;
+    (void)size;
+#endif
+}
+
 ilheap_os_result_t ilheap__os_release(uintptr_t addr, size_t size, int *os_error)
 {
     ILHEAP__FAULT_POINT(ILHEAP_FAULT_RELEASE, os_error);

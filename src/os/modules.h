@@ -20,4 +20,11 @@ typedef struct ilheap_module_info {
  * NULL. Returns 1 and fills *out, or 0 when none matches. */
 int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out);
 
+/* A fresh, zeroed, read-write region of size bytes, page-aligned, placed by
+ * the OS (mmap / VirtualAlloc), to lay an image out in as a loader would
+ * (ilheap_pe_layout). Returns NULL when the OS refuses. Free with
+ * ilheap__os_image_region_free(p, size). */
+void *ilheap__os_image_region(size_t size);
+void ilheap__os_image_region_free(void *p, size_t size);
+
 #endif

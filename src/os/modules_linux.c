@@ -4,6 +4,7 @@
 #include <link.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 typedef struct module_search {
@@ -42,4 +43,16 @@ int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out)
 {
     module_search_t search = {name_part, out};
     return dl_iterate_phdr(visit_object, &search) != 0;
+}
+
+void *ilheap__os_image_region(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ilheap__os_image_region_free(void *p, size_t size)
+{
+    if (p != NULL)
+        munmap(p, size);
 }

@@ -42,3 +42,15 @@ int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out)
     CloseHandle(snapshot);
     return found;
 }
+
+void *ilheap__os_image_region(size_t size)
+{
+    return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
+}
+
+void ilheap__os_image_region_free(void *p, size_t size)
+{
+    (void)size; /* MEM_RELEASE frees the whole region */
+    if (p != NULL)
+        VirtualFree(p, 0, MEM_RELEASE);
+}

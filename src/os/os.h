@@ -70,6 +70,11 @@ ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, 
  * Called outside the heap's lock so that threads populate in parallel. */
 void ilheap__os_prefault(uintptr_t addr, size_t size);
 
+/* Asks the OS to back [addr, addr + size), committed, with huge pages where
+ * it can (Linux: MADV_HUGEPAGE, honoured when transparent huge pages are in
+ * "madvise" or "always" mode). Best effort; nothing on other systems. */
+void ilheap__os_advise_huge_pages(uintptr_t addr, size_t size);
+
 /* Returns [addr, addr + size) to the OS. The range is made of whole
  * reservations made earlier by ilheap__os_reserve_at/_in_range, often several
  * adjacent ones (the heap extends an extent in place). On Windows, where

@@ -250,6 +250,15 @@ void ilheap__os_prefault(uintptr_t addr, size_t size)
     (void)prefetch_virtual_memory(GetCurrentProcess(), 1, &range, 0); /* best effort */
 }
 
+void ilheap__os_advise_huge_pages(uintptr_t addr, size_t size)
+{
+    /* Windows has no transparent huge pages: large pages must be asked for
+     * at reservation (MEM_LARGE_PAGES, with SeLockMemoryPrivilege) and are
+     * then committed whole, which does not fit a heap that grows in place. */
+    (void)addr;
+    (void)size;
+}
+
 /* ----------------------------------------------------------------- release */
 
 /* Walks [addr, end) one reservation at a time. Each must start inside the

@@ -205,6 +205,54 @@ ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const ilheap_pe_met
     return map_pointer(pe, m->rva, m->row_offset, body, available, error);
 }
 
+ilheap_status_t ilheap_pe_bodies_begin(const ilheap_pe_t *pe, ilheap_pe_body_cursor_t *cursor,
+                                       ilheap_pe_error_t *error)
+{
+    memset(cursor, 0, sizeof *cursor);
+    CHECK_HANDLE(pe, error, "bodies_begin");
+    /* Open proved every row of the table lies inside the buffer, so the
+     * inline walk reads rows without per-row checks; only rid against rows. */
+    const ilheap__table_t *t = &pe->tables[ILHEAP__T_METHODDEF];
+    cursor->pe = pe;
+    cursor->internal.rows = t->rows;
+    cursor->internal.row_size = t->row_size;
+    cursor->internal.row = pe->data + t->offset;
+    cursor->internal.rva_at = t->column_offset[MD_RVA];
+    cursor->internal.impl_at = t->column_offset[MD_IMPL_FLAGS];
+    cursor->internal.flags_at = t->column_offset[MD_FLAGS];
+    /* No section cached yet: the empty range sends the first body to the slow path. */
+    return ILHEAP_OK;
+}
+
+int ilheap_pe_next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out, ilheap_pe_error_t *error)
+{
+    const ilheap_pe_t *pe = cursor->pe;
+    if (!valid_handle(pe)) {
+        ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "next_body");
+        return -1;
+    }
+    const ilheap__table_t *t = &pe->tables[ILHEAP__T_METHODDEF];
+    uint64_t field_offset = ilheap__row_offset(pe, ILHEAP__T_METHODDEF, cursor->rid) + t->column_offset[MD_RVA];
+    size_t offset, available;
+    if (ilheap__pe_map_rva(pe, out->rva, field_offset, &offset, &available, error) != ILHEAP_OK) {
+        out->data = NULL;
+        out->available = 0;
+        return -1;
+    }
+    /* Cache the section that holds it: bodies sit together (in .text). */
+    for (unsigned i = 0; i < pe->section_count; i++) {
+        const ilheap__section_t *s = &pe->sections[i];
+        if (out->rva >= s->virtual_address && out->rva - s->virtual_address < s->raw_size) {
+            cursor->internal.section_va = s->virtual_address;
+            cursor->internal.section_raw_size = s->raw_size; /* at most the mapped size; in the file */
+            cursor->internal.section_data = pe->data + s->raw_pointer;
+        }
+    }
+    out->data = pe->data + offset;
+    out->available = available;
+    return 1;
+}
+
 ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out, size_t *length,
                                  ilheap_pe_error_t *error)
 {

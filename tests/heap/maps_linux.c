@@ -35,6 +35,7 @@ uintptr_t sandbox_find(size_t size)
     if (p == MAP_FAILED)
         return 0;
     munmap(p, size);
+    test_address_space_freed();
     return (uintptr_t)p;
 }
 
@@ -63,6 +64,7 @@ void *test_map_inaccessible_at(uintptr_t addr, size_t size)
 void test_unmap(void *p, size_t size)
 {
     munmap(p, size);
+    test_address_space_freed();
 }
 
 static void *mmap_ignoring_noreplace(void *addr, size_t length, int prot, int flags, int fd, off_t offset)

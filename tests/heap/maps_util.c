@@ -3,11 +3,17 @@
 #include "maps_util.h"
 #include "heap/heap_internal.h"
 
+#include "heap/gap_cache.h"
 #include "os/os.h"
 
 size_t test_granule(void)
 {
     return ilheap__os_granularity();
+}
+
+void test_address_space_freed(void)
+{
+    ilheap__gaps_invalidate();
 }
 
 uintptr_t sandbox_module(size_t total, size_t module_size)

@@ -26,7 +26,11 @@ size_t test_granule(void);
 uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi);
 
 /* The start of a free range of size bytes, granule-aligned, left free. The
- * tests are single-threaded while they lay out a sandbox, so it stays free. */
+ * tests are single-threaded while they lay out a sandbox, so it stays free.
+ * It and test_unmap tell the heap's free-range snapshot (heap/gap_cache.h)
+ * that address space was freed: the snapshot does not see that by itself,
+ * and on Windows, which allocates bottom-up, a new sandbox usually lies where
+ * an earlier test's memory was, which a stale snapshot still calls taken. */
 uintptr_t sandbox_find(size_t size);
 
 /* Maps [addr, addr + size) read-write exactly there (never over anything);
@@ -49,7 +53,9 @@ void test_misplacing_os_begin(void);
 /* Restores the real OS call; returns how many mappings were misplaced and
  * how many bytes of them are still mapped (must be 0). */
 size_t test_misplacing_os_end(uint64_t *still_mapped);
-/* For the per-OS files: records a misplaced mapping; restores the OS call. */
+/* For the per-OS files: address space was freed (invalidates the heap's
+ * free-range snapshot); records a misplaced mapping; restores the OS call. */
+void test_address_space_freed(void);
 void test_misplaced_record(uintptr_t start, size_t length);
 void test_misplacing_os_restore(void);
 

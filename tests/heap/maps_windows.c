@@ -44,6 +44,7 @@ uintptr_t sandbox_find(size_t size)
     if (p == NULL)
         return 0;
     VirtualFree(p, 0, MEM_RELEASE);
+    test_address_space_freed();
     return (uintptr_t)p;
 }
 
@@ -71,6 +72,7 @@ void test_unmap(void *p, size_t size)
 {
     (void)size; /* MEM_RELEASE frees the whole reservation made at p */
     VirtualFree(p, 0, MEM_RELEASE);
+    test_address_space_freed();
 }
 
 /* A VirtualAlloc that, when the address asked for is taken, reserves

@@ -64,6 +64,17 @@ static void test_ten_thousand_mappings_above(void)
         ASSERT_GE_U((uintptr_t)p, region + crowd);
         ASSERT_TRUE(ilheap_heap_in_window(heap, p, 300));
     }
+    /* A second module in the same crowd: the process-wide snapshot of free
+     * ranges serves it without reading the map again. */
+    ilheap_heap_t *second;
+    ASSERT_STATUS(ilheap_heap_create((void *)(region + pg * 2), pg, &options, &second), ILHEAP_OK);
+    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_GAPS, ILHEAP_OS_FAILED, 0, 0);
+    void *p = ilheap_heap_alloc(second, 200);
+    unsigned long map_reads = os_calls_counted();
+    ASSERT_NOT_NULL(p);
+    ASSERT_GE_U((uintptr_t)p, region + crowd);
+    ASSERT_EQ_U(map_reads, 0);
+    ilheap_heap_destroy(second);
     ilheap_heap_destroy(heap);
     for (size_t i = 0; i < count; i++)
         test_unmap((void *)(region + i * pg), pg);

@@ -354,6 +354,64 @@ static void test_samples(void)
     }
 }
 
+/* ilheap_il_decode_inline (il.h) gives what ilheap_il_decode gives: status
+ * and every field, on every first byte, on fat headers with every flag
+ * combination and sizes around the buffer's end, and on the samples. */
+static void expect_same(const uint8_t *p, size_t n)
+{
+    ilheap_il_body_t a, b;
+    ilheap_il_clause_t ca[CAP], cb[CAP];
+    ilheap_status_t sa = ilheap_il_decode(p, n, &a, ca, CAP);
+    ilheap_status_t sb = ilheap_il_decode_inline(p, n, &b, cb, CAP);
+    ASSERT_STATUS(sb, sa);
+    ASSERT_EQ_U(b.error_offset, a.error_offset);
+    if (sa != ILHEAP_OK)
+        return;
+    ASSERT_EQ_U(b.header, a.header);
+    ASSERT_EQ_U(b.init_locals, a.init_locals);
+    ASSERT_EQ_U(b.max_stack, a.max_stack);
+    ASSERT_EQ_U(b.code_size, a.code_size);
+    ASSERT_EQ_P(b.code, a.code);
+    ASSERT_EQ_U(b.local_sig, a.local_sig);
+    ASSERT_EQ_U(b.clause_count, a.clause_count);
+    ASSERT_EQ_U(b.clauses == NULL, a.clauses == NULL);
+    ASSERT_EQ_U(b.section_count, a.section_count);
+    ASSERT_EQ_U(b.quirks, a.quirks);
+    ASSERT_EQ_U(b.header_size, a.header_size);
+    ASSERT_EQ_U(b.body_size, a.body_size);
+    ASSERT_TRUE(a.clause_count == 0 || memcmp(ca, cb, a.clause_count * sizeof ca[0]) == 0);
+    ASSERT_TRUE(a.section_count == 0 || memcmp(a.sections, b.sections, a.section_count * sizeof a.sections[0]) == 0);
+}
+
+static void test_inline_agrees(void)
+{
+    uint8_t buf[64] = {0};
+    for (unsigned first = 0; first < 256; first++)
+        for (size_t n = 0; n <= sizeof buf; n += 7) {
+            buf[0] = (uint8_t)first;
+            expect_same(buf, n);
+        }
+    /* Every combination of the low 6 flag bits (all the defined ones), then
+     * each of the 6 higher bits alone. */
+    for (unsigned f = 0; f < 0x40 + 6; f++)
+        for (unsigned size_dwords = 2; size_dwords <= 4; size_dwords++)
+            for (uint32_t code = 0; code < 56; code += 5) {
+                unsigned flags = f < 0x40 ? f : 1u << (f - 0x40 + 6);
+                memset(buf, 0, sizeof buf);
+                buf[0] = (uint8_t)(flags | 3);
+                buf[1] = (uint8_t)(size_dwords << 4 | (flags >> 8));
+                buf[2] = 5;
+                buf[4] = (uint8_t)code;
+                buf[8] = 0x11;
+                buf[11] = 0x11;
+                for (size_t n = 11; n <= sizeof buf; n += 3)
+                    expect_same(buf, n);
+            }
+    for (size_t i = 0; i < IL_SAMPLE_COUNT; i++)
+        for (size_t n = 0; n <= il_samples[i].size; n++)
+            expect_same(il_samples[i].bytes, n);
+}
+
 static void test_kind_names(void)
 {
     ASSERT_STR_EQ(ilheap_il_clause_kind_name(ILHEAP_IL_CATCH), "catch");
@@ -370,4 +428,4 @@ TEST_MAIN(TEST(test_tiny), TEST(test_tiny_limits), TEST(test_fat_no_sections),
           TEST(test_inexact_data_size), TEST(test_empty_section_and_padding),
           TEST(test_header_errors), TEST(test_section_errors), TEST(test_too_many_sections),
           TEST(test_clause_errors), TEST(test_clause_space), TEST(test_invalid_arguments),
-          TEST(test_samples), TEST(test_kind_names))
+          TEST(test_samples), TEST(test_inline_agrees), TEST(test_kind_names))

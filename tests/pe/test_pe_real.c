@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include "assemblies.h"
+#include "cursor_check.h"
 
 #include <time.h>
 
@@ -74,6 +75,11 @@ static void walk_image(const char *name, const uint8_t *data, size_t size, walk_
         totals->bodies++;
         totals->tiny += tiny;
         totals->fat += fat;
+    }
+    char why[256];
+    if (pe_check_cursor(pe, why, sizeof why) < 0) {
+        ilheap_pe_close(pe);
+        TEST_FAIL_("%s: fast body walk: %s", name, why);
     }
     ilheap_pe_close(pe);
 }

@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include "pe_builder.h"
+#include "cursor_check.h"
 
 static const pe_spec_t small_spec = {.typedefs = 4, .methods = 40, .typerefs = 2, .params = 5, .custom_attributes = 3};
 
@@ -403,6 +404,9 @@ static void test_byte_flips(void)
                 if (ilheap_pe_method_body(pe, &m, &body, &available, NULL) == ILHEAP_OK)
                     ASSERT_TRUE(body[available - 1] == body[available - 1]); /* ASan checks the last byte */
             }
+            char why[256];
+            if (pe_check_cursor(pe, why, sizeof why) < 0)
+                TEST_FAIL_("byte %#zx = %#x: fast body walk: %s", at, values[v], why);
             uint32_t token;
             ilheap_pe_find_method(pe, "Ns.Inner.T3::M5", &token, NULL);
             ilheap_pe_info_t info;

@@ -1,8 +1,10 @@
 /* The ilheap command's subcommands: each takes the arguments after its name
- * and returns the process exit status. */
+ * (argv[0] is the subcommand) and returns the process exit status. */
 #ifndef ILHEAP_TOOLS_COMMANDS_H
 #define ILHEAP_TOOLS_COMMANDS_H
 
 int ilheap_cmd_demo(int argc, char **argv);
+int ilheap_cmd_scan(int argc, char **argv);
+int ilheap_cmd_rehome(int argc, char **argv);
 
 #endif

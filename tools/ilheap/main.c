@@ -9,6 +9,8 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"scan", ilheap_cmd_scan, "list every IL method body of an assembly (table or JSON lines)"},
+    {"rehome", ilheap_cmd_rehome, "move every IL body of an assembly into its module's heap, checked"},
     {"demo", ilheap_cmd_demo, "create a heap above a loaded module and show where blocks land"},
 };
 

@@ -1,0 +1,658 @@
+#!/usr/bin/env python3
+"""Turns benchmark lines into BENCHMARKS.md and gnuplot PNGs (stdlib only).
+
+Input: lines of the form `kind key=value ...` (bench_alloc and any later
+benchmark program), each repeated with rep=<i>. For every measurement the
+report gives the median over repetitions and the spread ((max - min) /
+median); a ratio between two implementations is computed per repetition (the
+two ran back to back) and its median is reported, which is what survives the
+noise of a shared machine.
+
+Usage: report.py --results FILE [--results FILE...] --out BENCHMARKS.md
+                 --plots DIR --command "bench/run.sh" [--quick]
+"""
+import argparse
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+from collections import OrderedDict, defaultdict
+
+# Numeric keys that name a measurement rather than measure it.
+IDENTITY_NUMERIC = {"threads", "mappings", "populate", "size", "modules", "blocks", "bodies",
+                    "iters", "methods", "lookups"}
+ALLOC_ORDER = ["ilheap", "ilheap-com", "ilheap-tlab", "ilheap-nopopulate", "ilheap-huge", "glibc", "mimalloc",
+               "jemalloc", "bump"]
+
+
+def is_number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+class Results:
+    def __init__(self):
+        self.values = defaultdict(lambda: defaultdict(dict))  # key -> metric -> rep -> value
+        self.info = defaultdict(dict)  # key -> non-numeric extra fields
+        self.problems = []
+        self.headers = []
+
+    def add_line(self, line):
+        line = line.strip()
+        if not line:
+            return
+        if line.startswith("#"):
+            self.headers.append(line)
+            return
+        kind, _, rest = line.partition(" ")
+        fields = OrderedDict()
+        for token in rest.split():
+            k, sep, v = token.partition("=")
+            if sep:
+                fields[k] = v
+        if kind in ("skip", "fail"):
+            self.problems.append(line)
+            return
+        rep = fields.pop("rep", "0")
+        ident = [("kind", kind)]
+        metrics = {}
+        for k, v in fields.items():
+            if k in IDENTITY_NUMERIC or not is_number(v):
+                ident.append((k, v))
+            else:
+                metrics[k] = float(v)
+        key = tuple(ident)
+        for m, v in metrics.items():
+            self.values[key][m][rep] = v
+
+    def find(self, kind, **want):
+        """The keys of kind whose identity fields match want."""
+        out = []
+        for key in self.values:
+            d = dict(key)
+            if d["kind"] != kind:
+                continue
+            if all(str(d.get(k)) == str(v) for k, v in want.items()):
+                out.append(key)
+        return out
+
+    def one(self, kind, **want):
+        keys = self.find(kind, **want)
+        return keys[0] if keys else None
+
+    def reps(self, key, metric):
+        if key is None:
+            return {}
+        return self.values[key].get(metric, {})
+
+    def median(self, key, metric):
+        r = self.reps(key, metric)
+        return statistics.median(r.values()) if r else None
+
+    def spread(self, key, metric):
+        r = list(self.reps(key, metric).values())
+        if len(r) < 2:
+            return None
+        med = statistics.median(r)
+        return (max(r) - min(r)) / med * 100 if med else None
+
+    def ratio(self, key_a, key_b, metric):
+        """Median over repetitions of a/b (paired by rep)."""
+        a, b = self.reps(key_a, metric), self.reps(key_b, metric)
+        pairs = [a[r] / b[r] for r in a if r in b and b[r]]
+        return statistics.median(pairs) if pairs else None
+
+
+def fmt(x, digits=1):
+    if x is None:
+        return "–"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.{digits}f}"
+
+
+def fmt_ratio(x):
+    return "–" if x is None else f"{x:.2f}x"
+
+
+def fmt_spread(x):
+    return "–" if x is None else f"±{x / 2:.0f}%"
+
+
+def machine_info():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f"{kb / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+
+    def run(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    glibc = run(["ldd", "--version"]).splitlines()[:1]
+    versions = {}
+    for pkg in ("libmimalloc-dev", "libjemalloc-dev", "gnuplot-nox"):
+        versions[pkg] = run(["dpkg-query", "-W", "-f=${Version}", pkg]) or "not installed"
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "memory": mem,
+        "glibc": glibc[0] if glibc else "",
+        "versions": versions,
+        "thp": run(["cat", "/sys/kernel/mm/transparent_hugepage/enabled"]),
+    }
+
+
+# ---------------------------------------------------------------- sections
+
+def alloc_impls(res, **want):
+    present = {dict(k)["impl"] for k in res.find("alloc", **want)}
+    return [i for i in ALLOC_ORDER if i in present] + sorted(present - set(ALLOC_ORDER))
+
+
+def mix_table(res, mode, threads, lines):
+    want = dict(mode=mode, threads=threads, size="mix")
+    impls = alloc_impls(res, **want)
+    if not impls:
+        return
+    ref = res.one("alloc", impl="glibc", **want)
+    floor = res.one("alloc", impl="bump", **want)
+    blocks = dict(res.one("alloc", impl=impls[0], **want)).get("blocks")
+    lines.append(f"\n**{mode}, {threads} thread{'s' if threads > 1 else ''}** ({blocks} blocks)\n")
+    lines.append("| impl | ns/alloc (wall) | spread | CPU ns/alloc | time ÷ glibc (wall) | time ÷ glibc (CPU) "
+                 "| time ÷ bump (CPU) | faults/alloc | reserved / requested |")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for impl in impls:
+        k = res.one("alloc", impl=impl, **want)
+        lines.append(
+            f"| {impl} | {fmt(res.median(k, 'ns_per_alloc'))} | {fmt_spread(res.spread(k, 'ns_per_alloc'))} "
+            f"| {fmt(res.median(k, 'cpu_ns_per_alloc'))} "
+            f"| {fmt_ratio(res.ratio(k, ref, 'ns_per_alloc'))} | {fmt_ratio(res.ratio(k, ref, 'cpu_ns_per_alloc'))} "
+            f"| {fmt_ratio(res.ratio(k, floor, 'cpu_ns_per_alloc'))} "
+            f"| {fmt(res.median(k, 'faults_per_alloc'), 3)} "
+            f"| {fmt(res.median(k, 'reserved_ratio'), 2) if mode == 'fresh' else 'n/a'} |")
+
+
+TWO_CORES = 1.7  # parallelism at or above which a 2-thread run really had two cores
+
+
+def scaling(res, impl, mode, size="mix"):
+    """Throughput with 2 threads over 1 thread, paired per repetition: over all
+    repetitions, and over those whose 2-thread run really had two cores at
+    once (its parallelism, thread CPU time over wall time, >= TWO_CORES)."""
+    group = "mix" if size == "mix" else "contention"
+    k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size=size, set=group)
+    k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size=size, set=group)
+    if k1 is None or k2 is None:
+        return None
+    ns1, ns2 = res.reps(k1, "ns_per_alloc"), res.reps(k2, "ns_per_alloc")
+    cpu1, cpu2 = res.reps(k1, "cpu_ns_per_alloc"), res.reps(k2, "cpu_ns_per_alloc")
+    par = res.reps(k2, "parallelism")
+    reps = [r for r in ns1 if r in ns2]
+    good = [r for r in reps if par.get(r, 0) >= TWO_CORES]
+    med = lambda xs: statistics.median(xs) if xs else None
+    return {
+        "all": med([ns1[r] / ns2[r] for r in reps]),
+        "good": med([ns1[r] / ns2[r] for r in good]),
+        "n": len(reps), "n_good": len(good),
+        "cpu": med([cpu2[r] / cpu1[r] for r in (good or reps) if r in cpu1 and r in cpu2]),
+        "par": med(list(par.values())),
+    }
+
+
+def threads_table(res, lines, size="mix", modes=("fresh", "warm")):
+    lines.append("| impl | mode | 1 thread ns/alloc | 2 threads ns/alloc | speed-up, all reps "
+                 f"| reps with two cores | speed-up on those | CPU per alloc, 2 vs 1 thread | parallelism |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode in modes:
+        group = "mix" if size == "mix" else "contention"
+        for impl in alloc_impls(res, mode=mode, size=size, set=group):
+            k1 = res.one("alloc", impl=impl, mode=mode, threads=1, size=size, set=group)
+            k2 = res.one("alloc", impl=impl, mode=mode, threads=2, size=size, set=group)
+            sc = scaling(res, impl, mode, size)
+            if sc is None:
+                continue
+            lines.append(f"| {impl} | {mode} | {fmt(res.median(k1, 'ns_per_alloc'))} "
+                         f"| {fmt(res.median(k2, 'ns_per_alloc'))} | {fmt_ratio(sc['all'])} "
+                         f"| {sc['n_good']} of {sc['n']} | {fmt_ratio(sc['good'])} | {fmt_ratio(sc['cpu'])} "
+                         f"| {fmt(sc['par'], 2)} |")
+
+
+def sweep_sizes(res, mode):
+    sizes = {int(dict(k)["size"]) for k in res.find("alloc", mode=mode, threads=1, set="sweep")}
+    return sorted(sizes)
+
+
+def sweep_table(res, mode, lines):
+    sizes = sweep_sizes(res, mode)
+    if not sizes:
+        return
+    impls = alloc_impls(res, mode=mode, threads=1, set="sweep")
+    lines.append(f"\n**{mode}**: CPU ns per allocation (wall in parentheses), by block size\n")
+    lines.append("| size | " + " | ".join(impls) + " | glibc time ÷ ilheap time (CPU) |")
+    lines.append("|---:|" + "---:|" * (len(impls) + 1))
+    for s in sizes:
+        cells = []
+        for i in impls:
+            k = res.one("alloc", impl=i, mode=mode, threads=1, size=s, set="sweep")
+            cells.append(f"{fmt(res.median(k, 'cpu_ns_per_alloc'))} ({fmt(res.median(k, 'ns_per_alloc'))})")
+        r = res.ratio(res.one("alloc", impl="glibc", mode=mode, threads=1, size=s, set="sweep"),
+                      res.one("alloc", impl="ilheap", mode=mode, threads=1, size=s, set="sweep"), "cpu_ns_per_alloc")
+        lines.append(f"| {s} | " + " | ".join(cells) + f" | {fmt_ratio(r)} |")
+
+
+CREATE_VARIANTS = [("image", "1", "module = this program, default (populate)"),
+                   ("image", "0", "module = this program, ILHEAP_NO_POPULATE"),
+                   ("crowded", "1", "module with a mapping right above it (maps scan), default")]
+
+
+def create_counts(res):
+    return sorted({int(dict(k)["mappings"]) for k in res.find("create")})
+
+
+def create_table(res, lines):
+    counts = create_counts(res)
+    if not counts:
+        return
+    lines.append("| extra mappings | " + " | ".join(v[2] for v in CREATE_VARIANTS) + " |")
+    lines.append("|---:|" + "---:|" * len(CREATE_VARIANTS))
+    base = {v: res.one("create", mappings=counts[0], base=v[0], populate=v[1]) for v in CREATE_VARIANTS}
+    for c in counts:
+        cells = []
+        for v in CREATE_VARIANTS:
+            k = res.one("create", mappings=c, base=v[0], populate=v[1])
+            r = res.ratio(k, base[v], "us_per_heap")
+            cells.append(f"{fmt(res.median(k, 'us_per_heap'))} µs {fmt_spread(res.spread(k, 'us_per_heap'))}"
+                         + (f" ({fmt_ratio(r)} of {counts[0]})" if c != counts[0] else ""))
+        lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
+
+
+def generic_tables(res, lines, known=("alloc", "create")):
+    kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
+    for kind in kinds:
+        keys = res.find(kind)
+        metrics = sorted({m for k in keys for m in res.values[k]})
+        lines.append(f"\n**{kind}**\n")
+        lines.append("| measurement | " + " | ".join(metrics) + " |")
+        lines.append("|---|" + "---:|" * len(metrics))
+        for k in keys:
+            name = " ".join(f"{a}={b}" for a, b in k if a != "kind")
+            lines.append(f"| {name} | " + " | ".join(
+                f"{fmt(res.median(k, m), 2)} {fmt_spread(res.spread(k, m))}" for m in metrics) + " |")
+
+
+# ---------------------------------------------------------------- targets
+
+def targets(res, lines, quick):
+    rows = []
+
+    def verdict(ok):
+        return "–" if ok is None else ("met" if ok else "**MISSED**")
+
+    def k(impl, mode, threads=1):
+        return res.one("alloc", impl=impl, mode=mode, threads=threads, size="mix")
+
+    il_f, gl_f = k("ilheap", "fresh"), k("glibc", "fresh")
+    cpu = res.ratio(gl_f, il_f, "cpu_ns_per_alloc")
+    wall = res.ratio(gl_f, il_f, "ns_per_alloc")
+    rows.append(("fresh: ilheap at least 2x faster than glibc malloc",
+                 f"{fmt_ratio(cpu)} (CPU), {fmt_ratio(wall)} (wall)", verdict(None if cpu is None else cpu >= 2)))
+    huge_f = k("ilheap-huge", "fresh")
+    if huge_f is not None:
+        cpu = res.ratio(gl_f, huge_f, "cpu_ns_per_alloc")
+        wall = res.ratio(gl_f, huge_f, "ns_per_alloc")
+        rows.append(("fresh, with the opt-in ILHEAP_HUGE_PAGES: at least 2x faster than glibc malloc",
+                     f"{fmt_ratio(cpu)} (CPU), {fmt_ratio(wall)} (wall)",
+                     verdict(None if cpu is None else cpu >= 2)))
+    for other in ("mimalloc", "jemalloc"):
+        o = k(other, "fresh")
+        cpu = res.ratio(o, il_f, "cpu_ns_per_alloc")
+        wall = res.ratio(o, il_f, "ns_per_alloc")
+        rows.append((f"fresh: ilheap faster than {other}", f"{fmt_ratio(cpu)} (CPU), {fmt_ratio(wall)} (wall)",
+                     verdict(None if cpu is None else cpu > 1)))
+    il_w, bump_w = k("ilheap", "warm"), k("bump", "warm")
+    cpu = res.ratio(il_w, bump_w, "cpu_ns_per_alloc")
+    wall = res.ratio(il_w, bump_w, "ns_per_alloc")
+    rows.append(("warm: ilheap within 2x of the inlined bump", f"{fmt_ratio(cpu)} of bump (CPU), "
+                 f"{fmt_ratio(wall)} (wall)", verdict(None if cpu is None else cpu <= 2)))
+    for mode, size in (("warm", "mix"), ("fresh", "mix"), ("warm", "16")):
+        sc = scaling(res, "ilheap", mode, size)
+        floor = scaling(res, "bump", mode, size)
+        if sc is None:
+            continue
+        what = f"2 threads at least 1.6x the throughput of 1 thread ({mode}, {'IL-body sizes' if size == 'mix' else size + '-byte blocks'})"
+        ceiling = f"bump (no sharing) {fmt_ratio(floor['good'])}" if floor else ""
+        if sc["n_good"] == 0:
+            rows.append((what, f"not assessable in this run: in no repetition did the two threads get two cores "
+                         f"at once (median parallelism {fmt(sc['par'], 2)}); all reps {fmt_ratio(sc['all'])}; "
+                         f"CPU per alloc {fmt_ratio(sc['cpu'])} of 1 thread", "not assessed"))
+        else:
+            rows.append((what, f"ilheap {fmt_ratio(sc['good'])} over the {sc['n_good']} of {sc['n']} reps with two "
+                         f"cores (all reps {fmt_ratio(sc['all'])}); CPU per alloc {fmt_ratio(sc['cpu'])} of 1 thread; "
+                         f"{ceiling}", verdict(sc["good"] >= 1.6)))
+    c1000 = res.one("create", mappings=1000, base="image", populate="1")
+    med = res.median(c1000, "us_per_heap")
+    c1000n = res.one("create", mappings=1000, base="image", populate="0")
+    c1000c = res.one("create", mappings=1000, base="crowded", populate="1")
+    rows.append(("heap creation under 20 µs median with 1,000 mappings",
+                 f"{fmt(med)} µs (default); {fmt(res.median(c1000n, 'us_per_heap'))} µs with ILHEAP_NO_POPULATE; "
+                 f"{fmt(res.median(c1000c, 'us_per_heap'))} µs when the probe fails (maps scan)",
+                 verdict(None if med is None else med < 20)))
+    for base, populate, label in CREATE_VARIANTS:
+        pts = [(c, res.median(res.one("create", mappings=c, base=base, populate=populate), "us_per_heap"))
+               for c in create_counts(res) if c > 0]
+        pts = [(c, t) for c, t in pts if t is not None]
+        if len(pts) < 2:
+            continue
+        # no faster than linear: from n to m mappings, time grows at most m/n times
+        worst = max((t2 / t1) / (c2 / c1) for (c1, t1), (c2, t2) in zip(pts, pts[1:]))
+        growth = ", ".join(f"{c:,}: {fmt(t)} µs" for c, t in pts)
+        rows.append((f"heap creation grows no faster than linearly ({label})",
+                     f"{growth}; worst step {worst:.2f}x linear", verdict(worst <= 1.0 + 0.25)))
+    space = res.median(il_f, "reserved_ratio")
+    blocks = dict(il_f).get("blocks") if il_f else None
+    note = "" if blocks in ("1000000", None) else f" (quick mode: {blocks} blocks, not a million)"
+    rows.append(("address space reserved under 1.1x the bytes allocated, million-block run",
+                 f"{fmt(space, 3)}x{note}", verdict(None if space is None else space < 1.1)))
+    com_w = res.one("alloc", impl="ilheap-com", mode="warm", threads=1, size="mix")
+    if com_w is None:
+        rows.append(("COM Alloc through the vtable (impl=ilheap-com; no target, a figure)",
+                     "not measured: include/ilheap/com.h not on this branch", "–"))
+    else:
+        rows.append(("COM Alloc through the vtable (impl=ilheap-com; no target, a figure)",
+                     f"warm: {fmt(res.median(com_w, 'cpu_ns_per_alloc'))} CPU ns/alloc, "
+                     f"{fmt_ratio(res.ratio(com_w, il_w, 'cpu_ns_per_alloc'))} of the direct call; fresh: "
+                     f"{fmt_ratio(res.ratio(k('ilheap-com', 'fresh'), il_f, 'cpu_ns_per_alloc'))} of the direct call", "–"))
+    lk10, lk10k = res.one("lookup", modules=10, threads=1), res.one("lookup", modules=10000, threads=1)
+    if lk10k is None:
+        rows.append(("registry lookup with 10,000 modules (no target, a figure)",
+                     "not measured: the registry is not on this branch", "–"))
+    else:
+        rows.append(("registry lookup with 10,000 modules (no target, a figure)",
+                     f"{fmt(res.median(lk10k, 'cpu_ns_per_lookup'))} CPU ns per lookup + Release, "
+                     f"{fmt_ratio(res.ratio(lk10k, lk10, 'cpu_ns_per_lookup'))} of the cost with 10 modules", "–"))
+    runtime = res.find("profiler")
+    rows.append(("real runtime: ilheap ns/alloc at most half the runtime's allocator; no start-up cost",
+                 "see the profiler section" if runtime else "not measured: profiler not on main yet", "–"))
+    scan = res.find("scan")
+    rows.append(("`scan`: at least 5x faster per body than System.Reflection.Metadata",
+                 "see the scan section" if scan else "not measured: `ilheap scan` not on main yet", "–"))
+
+    lines.append("| target | figure | verdict |")
+    lines.append("|---|---|---|")
+    for t, f, v in rows:
+        lines.append(f"| {t} | {f} | {v} |")
+    return rows
+
+
+# ---------------------------------------------------------------- plots
+
+def gnuplot(script):
+    exe = shutil.which("gnuplot")
+    if exe is None:
+        return False
+    r = subprocess.run([exe], input=script, text=True, capture_output=True, errors="replace")
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr)
+    return r.returncode == 0
+
+
+COLORS = {"ilheap-huge": "#17becf", "ilheap": "#d62728", "ilheap-com": "#8c564b", "ilheap-tlab": "#ff7f0e", "ilheap-nopopulate": "#e377c2",
+          "glibc": "#1f77b4", "mimalloc": "#2ca02c", "jemalloc": "#9467bd", "bump": "#000000"}
+
+
+def series(data_dir, name, pts, title, style=""):
+    """Writes the x y pairs (None values dropped) for gnuplot; returns the
+    plot clause, or None when nothing is left."""
+    pts = [(x, y) for x, y in pts if y]
+    if not pts:
+        return None
+    path = os.path.join(data_dir, name + ".dat")
+    with open(path, "w") as f:
+        f.writelines(f"{x} {y}\n" for x, y in pts)
+    impl = title.split()[0]
+    color = f"lc rgb '{COLORS[impl]}'" if impl in COLORS else ""
+    return f"'{path}' using 1:2 with linespoints {style} {color} title '{title}'"
+
+
+def draw(out, settings, clauses, made):
+    clauses = [c for c in clauses if c]
+    term = "set terminal pngcairo noenhanced size 900,560 font 'DejaVu Sans,10'\n"
+    if clauses and gnuplot(term + f"set output '{out}'\nset grid\n" + settings + "plot " + ", ".join(clauses) + "\n"):
+        made.append(out)
+
+
+def plots(res, plot_dir, data_dir):
+    plot_dir, data_dir = os.path.abspath(plot_dir), os.path.abspath(data_dir)
+    os.makedirs(plot_dir, exist_ok=True)
+    os.makedirs(data_dir, exist_ok=True)
+    made = []
+    for mode in ("fresh", "warm"):
+        sizes = sweep_sizes(res, mode)
+        clauses = [series(data_dir, f"sweep_{mode}_{impl}", [
+            (s, res.median(res.one("alloc", impl=impl, mode=mode, threads=1, size=s, set="sweep"), "cpu_ns_per_alloc"))
+            for s in sizes], impl) for impl in alloc_impls(res, mode=mode, threads=1, set="sweep")]
+        draw(os.path.join(plot_dir, f"alloc_vs_size_{mode}.png"),
+             "set logscale xy 2\nset key top left\n"
+             f"set title 'ns per allocation against block size ({mode}, 1 thread, CPU time, median)'\n"
+             "set xlabel 'block size (bytes)'\nset ylabel 'ns per allocation (block written once)'\n",
+             clauses, made)
+    def thread_clauses(two_core_only):
+        out = []
+        for mode in ("fresh", "warm"):
+            for impl in alloc_impls(res, mode=mode, size="mix"):
+                one = res.median(res.one("alloc", impl=impl, mode=mode, threads=1, size="mix"), "ns_per_alloc")
+                two = res.median(res.one("alloc", impl=impl, mode=mode, threads=2, size="mix"), "ns_per_alloc")
+                sc = scaling(res, impl, mode)
+                if not one:
+                    continue
+                if two_core_only:
+                    # 1 thread's throughput times the speed-up measured on the
+                    # repetitions that had two cores (the others say nothing)
+                    second = 1000.0 / one * sc["good"] if sc and sc["good"] else None
+                else:
+                    second = 1000.0 / two if two else None
+                if second:
+                    out.append(series(data_dir, f"threads_{mode}_{impl}", [(1, 1000.0 / one), (2, second)],
+                                      f"{impl} {mode}", "dt 1" if mode == "warm" else "dt 2"))
+        return out
+
+    clauses = thread_clauses(True)
+    title = "2 threads: reps with two cores only"
+    if not clauses:
+        clauses = thread_clauses(False)
+        title = "all reps: none had two cores"
+    draw(os.path.join(plot_dir, "throughput_vs_threads.png"),
+         "set key outside right\nset xtics 1\nset logscale y 2\n"
+         f"set title 'throughput against threads, IL-body sizes, wall time ({title})'\n"
+         "set xlabel 'threads'\nset ylabel 'million allocations per second'\n", clauses, made)
+    clauses = [series(data_dir, f"create_{base}_{populate}", [
+        (max(c, 10), res.median(res.one("create", mappings=c, base=base, populate=populate), "us_per_heap"))
+        for c in create_counts(res)], label) for base, populate, label in CREATE_VARIANTS]
+    if any(clauses):
+        clauses.append("20 with lines dt 3 lc 'black' title 'target at 1,000 mappings: 20 µs'")
+    draw(os.path.join(plot_dir, "create_vs_mappings.png"),
+         "set logscale xy 10\nset key top left\n"
+         "set title 'heap creation (create + first alloc + destroy), median'\n"
+         "set xlabel 'extra mappings in the process (0 plotted at 10)'\nset ylabel 'µs per heap'\n",
+         clauses, made)
+    return made
+
+
+# ---------------------------------------------------------------- main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", action="append", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plots", required=True)
+    ap.add_argument("--data", default=None, help="where the plot data files go (default: a build dir)")
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--load", default="", help="load average before/after, as text")
+    ap.add_argument("--hooks", default="", help="file with one line per optional benchmark: name: status")
+    ap.add_argument("--notes", default=None, help="markdown appended as the analysis section")
+    args = ap.parse_args()
+
+    res = Results()
+    for path in args.results:
+        with open(path) as f:
+            for line in f:
+                res.add_line(line)
+
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    plot_rel = os.path.relpath(os.path.abspath(args.plots), out_dir)
+    data_dir = args.data or os.path.join(os.path.abspath(args.plots), ".data")
+    made = plots(res, args.plots, data_dir)
+    m = machine_info()
+    counts = [max(len(v) for v in res.values[k].values()) for k in res.values if res.values[k]]
+    reps_text = (f"{min(counts)}" if counts and min(counts) == max(counts)
+                 else f"{min(counts)} to {max(counts)}" if counts else "0")
+
+    L = []
+    L.append("# ilheap benchmarks\n")
+    L.append(f"Written by `bench/report.py` from one run of:\n\n```\n{args.command}\n```\n")
+    if args.quick:
+        L.append("**Quick mode**: fewer blocks and repetitions; a first look, not the reference figures.\n")
+    L.append("## Machine\n")
+    L.append(f"- CPU: {m['cpu']} ({m['cores']} logical CPUs), memory {m['memory']}")
+    L.append(f"- kernel: Linux {m['kernel']}; {m['glibc']}; transparent huge pages: `{m['thp']}`")
+    L.append(f"- mimalloc {m['versions']['libmimalloc-dev']}, jemalloc {m['versions']['libjemalloc-dev']} "
+             f"(Debian packages), gnuplot {m['versions']['gnuplot-nox']}")
+    if args.load:
+        L.append(f"- load average: {args.load} (a shared machine: other engineers build and test on it)")
+    L.append(f"- repetitions per measurement: {reps_text}; every figure is the median over them, spread = ±half the range "
+             "(max − min) relative to the median\n")
+
+    L.append("## How to read this\n")
+    L.append(
+        "Every measurement runs in a new process (`bench_alloc` forks and re-executes itself), so every "
+        "allocator starts from an untouched address space. Within a repetition the compared implementations "
+        "run back to back, in an order rotated every repetition; a ratio is computed per repetition and its "
+        "median reported. `ns/alloc (wall)` is the line's `ns_per_alloc`: wall time over blocks. "
+        "`CPU ns/alloc` is the process's CPU time (all threads, user + system, page faults included) over "
+        "blocks: for a single thread, which never waits for anything, it is the same work without the time "
+        "other processes took the core, so **single-thread targets are judged on CPU time** (the wall figure "
+        "is shown next to it); thread scaling can only be judged on wall time.\n")
+    L.append("- workload: alloc-only, sizes like IL bodies (60% 2–63 bytes, 35% 64–511, 5% 512–8191, "
+             "fixed seed), every block written once with `memset`, nothing freed while timed.")
+    L.append("- **fresh**: the timed run is the allocator's first use in a new process.")
+    L.append("- **warm**: the allocator's memory is resident. glibc, mimalloc, jemalloc: the workload runs "
+             "twice untimed, every block freed (newest first) after each, then once timed; they are set to "
+             "keep freed memory (glibc `M_TRIM_THRESHOLD`; jemalloc `dirty_decay_ms:-1,muzzy_decay_ms:-1,"
+             "lg_extent_max_active_fit:30`; mimalloc `MIMALLOC_ALLOW_DECOMMIT=0`) and `faults/alloc` shows "
+             "they do. ilheap never reuses memory, so its warm state is a heap whose whole run is reserved, "
+             "committed and populated before the clock starts (`bench/ilheap_warm.c`, through the heap's "
+             "internals): the timed run is its hot path, the CAS bump.")
+    L.append("- **bump**: an inlined pointer bump over an array, the floor. warm: the array is populated "
+             "before the clock; fresh: it is populated by one `MADV_POPULATE_WRITE` inside the timed run "
+             "(the cheapest possible way to get fresh memory).")
+    L.append("- **ilheap-nopopulate**: ilheap with `ILHEAP_NO_POPULATE` (pages faulted one by one on first "
+             "write). **ilheap-tlab**: a prototype in the benchmark, not in ilheap: each thread bumps privately "
+             "in a 16 KiB block taken from the heap (blocks over 2 KiB go to the heap directly); evidence for "
+             "the fast-path question (ilheap itself now has per-thread runs). **ilheap-huge**: ilheap with "
+             "`ILHEAP_HUGE_PAGES` (transparent huge pages once a heap has committed 32 MiB; fresh only).")
+    L.append("- mimalloc is called through `mi_malloc` (loaded with `dlopen`, `RTLD_LOCAL`), jemalloc through "
+             "`mallocx` (Debian's libjemalloc exports plain `malloc` and uses static TLS, so its child process "
+             "gets it with `LD_PRELOAD`); neither is ever loaded into another allocator's process.\n")
+
+    L.append("## Targets (issue 7)\n")
+    rows = targets(res, L, args.quick)
+    missed = [r for r in rows if "MISSED" in r[2]]
+    L.append("")
+    unassessed = [r for r in rows if r[2] == "not assessed"]
+    if missed:
+        L.append("**Missed**: " + "; ".join(r[0] for r in missed) + ".\n")
+    if unassessed:
+        L.append("**Not assessed in this run** (the machine did not give the two threads two cores at once): "
+                 + "; ".join(r[0] for r in unassessed) + ".\n")
+    if missed or unassessed:
+        L.append("The analysis at the end gives the reasons, the figures from the runs where the threads did "
+                 "get two cores, and proposals.\n")
+
+    L.append("## Allocation, IL-body sizes\n")
+    for mode in ("fresh", "warm"):
+        for threads in (1, 2):
+            mix_table(res, mode, threads, L)
+    L.append("\n## Throughput against threads\n")
+    L.append("Speed-up = throughput with 2 threads / with 1 thread (the same blocks split between the "
+             "threads, one shared allocator), paired per repetition. *Parallelism* is the 2-thread run's "
+             "thread CPU time over its wall time: 2 when both threads really ran at once. On a loaded 2-core "
+             "machine they often do not, and then the speed-up says nothing about the allocator; so the target "
+             f"is judged only on repetitions with parallelism ≥ {TWO_CORES} (\"reps with two cores\"). *CPU per "
+             "alloc, 2 vs 1 thread*: above 1x the threads slow each other down (contention, shared cache "
+             "lines); it is only meaningful when they overlapped.\n")
+    threads_table(res, L)
+    if res.find("alloc", threads=2, set="contention"):
+        L.append("\nThe same with every block 16 bytes, warm: the shared fast path at its most contended "
+                 "(the CAS on one cache line, and neighbouring blocks of the two threads in the same cache "
+                 "lines).\n")
+        threads_table(res, L, size="16", modes=("warm",))
+    L.append("\n## Block size sweep\n")
+    for mode in ("fresh", "warm"):
+        sweep_table(res, mode, L)
+    L.append("\n## Heap creation against mappings\n")
+    L.append("create + first allocation (64 bytes) + destroy, median of the rounds of one process; the "
+             "process first makes that many extra single-page mappings with alternating protections (they "
+             "cannot merge). The figure in each cell is the median over repetitions.\n")
+    create_table(res, L)
+    space_rows = [k for k in res.find("alloc", mode="fresh", threads=1, size="mix")]
+    if space_rows:
+        L.append("\n## Address space reserved, fresh run, 1 thread\n")
+        L.append("| impl | blocks | bytes requested | reserved (VmSize growth; ilheap: its statistics) | ratio |")
+        L.append("|---|---:|---:|---:|---:|")
+        for impl in alloc_impls(res, mode="fresh", threads=1, size="mix"):
+            k = res.one("alloc", impl=impl, mode="fresh", threads=1, size="mix")
+            L.append(f"| {impl} | {dict(k).get('blocks')} | {fmt(res.median(k, 'bytes'))} "
+                     f"| {fmt(res.median(k, 'reserved'))} | {fmt(res.median(k, 'reserved_ratio'), 3)} |")
+
+    L.append("\n## Later sections (COM, registry, codec, scan/rehome, profiler)\n")
+    if args.hooks and os.path.exists(args.hooks):
+        with open(args.hooks) as f:
+            for line in f:
+                if line.strip():
+                    L.append(f"- {line.strip().removeprefix('- ')}")
+    generic_tables(res, L)
+
+    if made:
+        L.append("\n## Plots\n")
+        for p in made:
+            L.append(f"![{os.path.basename(p)}]({plot_rel}/{os.path.basename(p)})\n")
+    if args.notes and os.path.exists(args.notes):
+        L.append("")
+        with open(args.notes) as f:
+            L.append(f.read())
+    if res.problems:
+        L.append("\n## Skipped or failed measurements\n")
+        for p in res.problems:
+            L.append(f"- `{p}`")
+    with open(args.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"report: {args.out}; plots: {', '.join(made) if made else 'none (gnuplot missing?)'}")
+    for r in rows:
+        print(f"target: {r[0]}: {r[1]}: {r[2]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# Runs every benchmark ilheap has, side by side, and writes BENCHMARKS.md with
+# plots (docs/benchmarks.md says what each figure means).
+#
+#   bench/run.sh            the full run: BENCHMARKS.md and bench/plots/*.png
+#   bench/run.sh --quick    a first look in under two minutes: the report goes
+#                           to build/bench/quick/BENCHMARKS.md (the committed
+#                           report is not touched)
+#   --reps N                repetitions (default 5; quick 3)
+#   --out FILE              where the report goes (plots next to it in plots/,
+#                           unless it is the repo's BENCHMARKS.md)
+#   --report-only           write the report again from the last run's
+#                           results (e.g. after editing bench/analysis.md)
+#
+# As root on a fresh Debian machine it installs what it needs with apt.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+quick=0
+reps=""
+out=""
+report_only=0
+command_line="bench/run.sh${*:+ $*}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --reps) reps="$2"; shift ;;
+    --out) out="$2"; shift ;;
+    --report-only) report_only=1 ;;
+    *) echo "usage: bench/run.sh [--quick] [--reps N] [--out FILE] [--report-only]" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+build=build/bench
+if [ "$report_only" -eq 0 ]; then
+# ---------------------------------------------------------------- packages
+packages=(cmake gcc make pkg-config python3 libmimalloc-dev libjemalloc-dev gnuplot-nox)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    echo "run.sh: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    # Without them the comparison shrinks (the build says which allocators
+    # are missing) but the run still goes on.
+    echo "run.sh: missing packages (run as root to install): ${missing[*]}" >&2
+  fi
+fi
+
+# ---------------------------------------------------------------- build
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DILHEAP_BUILD_BENCH=ON \
+  -DILHEAP_BUILD_TESTS=OFF -DILHEAP_BUILD_PROFILER=OFF -DILHEAP_BUILD_TOOLS=ON >"$build.cmake.log" 2>&1 ||
+  { cat "$build.cmake.log" >&2; exit 1; }
+grep '^-- bench:' "$build.cmake.log" || true
+cmake --build "$build" -j2 >"$build.build.log" 2>&1 || { tail -40 "$build.build.log" >&2; exit 1; }
+fi
+
+if [ "$quick" -eq 1 ]; then
+  work="$build/quick"
+  : "${reps:=3}"
+  : "${out:=$work/BENCHMARKS.md}"
+  plots="$work/plots"
+  quick_flag=--quick
+else
+  work="$build/full"
+  : "${reps:=5}"
+  : "${out:=BENCHMARKS.md}"
+  plots="bench/plots"
+  quick_flag=""
+fi
+if [ "$out" != BENCHMARKS.md ] && [ "$quick" -eq 0 ]; then
+  plots="$(dirname "$out")/plots"
+fi
+mkdir -p "$work" "$plots"
+results="$work/results.txt"
+hooks="$work/hooks.txt"
+if [ "$report_only" -eq 0 ]; then
+: >"$results"
+: >"$hooks"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+start=$(date +%s)
+
+# ---------------------------------------------------------------- allocation and heap creation
+echo "run.sh: bench_alloc $quick_flag --reps $reps"
+"$build/bench/bench_alloc" $quick_flag --reps "$reps" | tee -a "$results" | grep -E '^(fail|skip)' || true
+if [ "$quick" -eq 0 ]; then
+  # Thread scaling needs repetitions in which both threads really get a core
+  # at once; on a shared machine few do. The contention group is cheap, so it
+  # gets more chances (reps numbered on, so nothing is overwritten).
+  echo "run.sh: bench_alloc --only contention --reps 10 (more chances for two free cores)"
+  "$build/bench/bench_alloc" --only contention --reps 10 --first-rep "$reps" | grep -v '^#' |
+    tee -a "$results" | grep -E '^(fail|skip)' || true
+fi
+echo "- allocation, heap creation, registry: bench_alloc, $(grep -c '^alloc\|^create\|^lookup' "$results") lines" >>"$hooks"
+
+# ---------------------------------------------------------------- hooks for later components
+# Each section runs only when its program exists; its output lines
+# ("kind key=value ...", with rep=<i>) go into the same results and appear
+# in the report's tables (report.py treats any kind it does not know
+# generically). Do not build these here: their components' CMake does.
+hook() { # hook <name> <program> <description> [args...]
+  local name=$1 program=$2 what=$3
+  shift 3
+  if [ -x "$program" ]; then
+    echo "run.sh: $name"
+    for ((rep = 0; rep < reps; rep++)); do
+      "$program" "$@" --rep "$rep" >>"$results" || echo "fail kind=$name status=$?" >>"$results"
+    done
+    echo "- $what: \`$program\`" >>"$hooks"
+  else
+    echo "- $what: not measured (no $(basename "$program") program yet)" >>"$hooks"
+  fi
+}
+# (COM, issue 3: IMethodMalloc::Alloc through the vtable, impl=ilheap-com, and
+# registry lookups with 10 and 10,000 modules are in bench_alloc itself; they
+# appear when include/ilheap/com.h exists.)
+# HOOK codec (issue 4): decode/encode throughput.
+hook codec "$build/bench/bench_codec" "codec decode/encode throughput" $quick_flag
+# HOOK scan/rehome (issue 5): `ilheap scan` and `ilheap rehome` against
+# System.Reflection.Metadata over the shared framework.
+if [ -x "$build/tools/ilheap" ] && "$build/tools/ilheap" help 2>&1 | grep -q '\bscan\b'; then
+  if [ -x bench/scan.sh ]; then
+    echo "run.sh: scan/rehome"
+    bench/scan.sh "$build/tools/ilheap" "$reps" >>"$results" || echo "fail kind=scan status=$?" >>"$results"
+    echo "- scan/rehome throughput against System.Reflection.Metadata: bench/scan.sh" >>"$hooks"
+  else
+    echo "- scan/rehome: \`ilheap scan\` exists but bench/scan.sh (its driver) does not yet" >>"$hooks"
+  fi
+else
+  echo "- scan/rehome throughput against System.Reflection.Metadata: not measured (\`ilheap scan\` not on main yet)" >>"$hooks"
+fi
+# HOOK profiler (issue 6): the test program with no profiler, the runtime's
+# allocator and ilheap (start-up, total time, ns per allocation).
+if [ -x bench/profiler.sh ] && [ -d profiler ]; then
+  echo "run.sh: profiler"
+  bench/profiler.sh "$reps" >>"$results" || echo "fail kind=profiler status=$?" >>"$results"
+  echo "- profiler runs on the real runtime: bench/profiler.sh" >>"$hooks"
+else
+  echo "- profiler runs on the real runtime (no profiler / runtime allocator / ilheap): not measured (profiler not on main yet)" >>"$hooks"
+fi
+
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+elapsed=$(($(date +%s) - start))
+printf 'command_line=%q\nload_before=%q\nload_after=%q\nelapsed=%q\n' \
+  "$command_line" "$load_before" "$load_after" "$elapsed" >"$work/meta.sh"
+else
+  # shellcheck disable=SC1091
+  . "$work/meta.sh"
+fi
+
+# ---------------------------------------------------------------- report
+notes=bench/analysis.md
+python3 bench/report.py --results "$results" --out "$out" --plots "$plots" --data "$work/plotdata" \
+  --command "$command_line" $quick_flag --hooks "$hooks" \
+  --load "$load_before before, $load_after after (1, 5, 15 min); the measurements took ${elapsed} s" \
+  $([ "$quick" -eq 0 ] && [ -f "$notes" ] && echo --notes "$notes")
+# The raw lines of the full run are kept with the report.
+[ "$quick" -eq 1 ] || [ "$report_only" -eq 1 ] || cp "$results" bench/results.txt
+echo "run.sh: done in ${elapsed} s: $out"

@@ -1,0 +1,146 @@
+/* The profiler's settings, all from the environment:
+ *
+ *   ILHEAP_MODE=rehome | prologue:N | off     (default rehome)
+ *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
+ *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
+ *   ILHEAP_DISABLE_R2R=1                       (event mask 0x80000000)
+ *   ILHEAP_WINDOW=bytes                        (window checked, default 0x7FFFFFFF)
+ *   ILHEAP_REPORT=path                         (default: stderr)
+ *   ILHEAP_MODULE_LOG=path                     (one line per module load)
+ */
+#include "profiler.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ilheap/heap.h"
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int config_fail(prof_config_t *cfg, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
+    va_end(ap);
+    cfg->mode = PROF_MODE_OFF;
+    cfg->has_replace = 0;
+    return -1;
+}
+
+/* Parses all of s as an unsigned number (decimal or 0x hex) up to max. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || !end || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_i32(const char *s, int32_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 0);
+    if (errno || !end || *end || v < INT32_MIN || v > INT32_MAX)
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+static int copy_path(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return -1;
+    memcpy(dst, src, n + 1);
+    return 0;
+}
+
+/* "Ns.Type::Method=VALUE": the last '=' splits the value, the first "::"
+ * splits type and method. */
+static int parse_replace(prof_config_t *cfg, const char *s)
+{
+    const char *eq = strrchr(s, '=');
+    const char *sep = strstr(s, "::");
+    if (!eq || !sep || sep > eq)
+        return config_fail(cfg, "ILHEAP_REPLACE must be Namespace.Type::Method=VALUE, got '%s'", s);
+    size_t type_len = (size_t)(sep - s);
+    size_t method_len = (size_t)(eq - (sep + 2));
+    if (type_len == 0 || method_len == 0 || type_len >= PROF_NAME_MAX ||
+        method_len >= PROF_NAME_MAX)
+        return config_fail(cfg, "ILHEAP_REPLACE: empty or too long type or method in '%s'", s);
+    if (parse_i32(eq + 1, &cfg->replace_value) != 0)
+        return config_fail(cfg, "ILHEAP_REPLACE: VALUE '%s' is not an int32", eq + 1);
+    memcpy(cfg->replace_type, s, type_len);
+    cfg->replace_type[type_len] = '\0';
+    memcpy(cfg->replace_method, sep + 2, method_len);
+    cfg->replace_method[method_len] = '\0';
+    cfg->has_replace = 1;
+    return 0;
+}
+
+int prof_config_load(prof_config_t *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = PROF_MODE_REHOME;
+    cfg->allocator = PROF_ALLOC_ILHEAP;
+    cfg->window = ILHEAP_DEFAULT_WINDOW;
+
+    const char *v;
+    if ((v = getenv("ILHEAP_REPORT")) && *v && copy_path(cfg->report_path, sizeof cfg->report_path, v))
+        return config_fail(cfg, "ILHEAP_REPORT path too long");
+    if ((v = getenv("ILHEAP_MODULE_LOG")) && *v &&
+        copy_path(cfg->module_log_path, sizeof cfg->module_log_path, v))
+        return config_fail(cfg, "ILHEAP_MODULE_LOG path too long");
+
+    if ((v = getenv("ILHEAP_MODE")) && *v) {
+        uint64_t n = 0;
+        if (strcmp(v, "rehome") == 0) {
+            cfg->mode = PROF_MODE_REHOME;
+        } else if (strcmp(v, "off") == 0) {
+            cfg->mode = PROF_MODE_OFF;
+        } else if (strncmp(v, "prologue:", 9) == 0 && parse_u64(v + 9, PROF_MAX_PROLOGUE, &n) == 0 &&
+                   n > 0) {
+            cfg->mode = PROF_MODE_PROLOGUE;
+            cfg->prologue_nops = (unsigned)n;
+        } else {
+            return config_fail(cfg, "ILHEAP_MODE must be rehome, off or prologue:N (1..%u), got '%s'",
+                               PROF_MAX_PROLOGUE, v);
+        }
+    }
+    if ((v = getenv("ILHEAP_ALLOCATOR")) && *v) {
+        if (strcmp(v, "ilheap") == 0)
+            cfg->allocator = PROF_ALLOC_ILHEAP;
+        else if (strcmp(v, "clr") == 0)
+            cfg->allocator = PROF_ALLOC_CLR;
+        else
+            return config_fail(cfg, "ILHEAP_ALLOCATOR must be ilheap or clr, got '%s'", v);
+    }
+    if ((v = getenv("ILHEAP_DISABLE_R2R")) && *v) {
+        if (strcmp(v, "1") == 0)
+            cfg->disable_r2r = 1;
+        else if (strcmp(v, "0") != 0)
+            return config_fail(cfg, "ILHEAP_DISABLE_R2R must be 0 or 1, got '%s'", v);
+    }
+    if ((v = getenv("ILHEAP_WINDOW")) && *v) {
+        uint64_t w = 0;
+        if (parse_u64(v, ILHEAP_MAX_WINDOW, &w) != 0 || w == 0)
+            return config_fail(cfg, "ILHEAP_WINDOW must be 1..0xFFFFFFFF, got '%s'", v);
+        cfg->window = w;
+    }
+    if ((v = getenv("ILHEAP_REPLACE")) && *v && parse_replace(cfg, v) != 0)
+        return -1;
+    return 0;
+}

@@ -1,0 +1,345 @@
+/* The module table: ModuleID -> what the JIT path needs.
+ *
+ * Written at ModuleLoadFinished and ModuleUnloadFinished (the runtime reuses
+ * ModuleIDs, so an ID seen again after its unload is a new module), read by
+ * every JITCompilationStarted under a shared lock. Each record also keeps the
+ * set of method tokens whose body is already ours: SetILFunctionBody replaces
+ * a method's IL for the module's lifetime, so a second JIT of the same token
+ * (tier-up, another generic instantiation, a class-constructor restart) must
+ * not rewrite it again.
+ */
+#include "profiler.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ilheap/com.h"
+
+#define BUCKETS 1024u
+
+typedef struct prof_module {
+    ModuleID id;
+    const uint8_t *base;
+    size_t image_size;
+    DWORD flags;
+    IMethodMalloc *malloc; /* one reference, or NULL */
+    prof_module_stats_t stats;
+    char name[96];         /* file name, for the report */
+    int ilheap_heap;       /* the registry holds a heap for this module */
+    pthread_mutex_t lock;  /* guards the token set */
+    mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
+    size_t ntokens, cap;
+    struct prof_module *next;
+} prof_module_t;
+
+static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+static prof_module_t *table[BUCKETS];
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static FILE *module_log;
+
+static size_t bucket_of(ModuleID id)
+{
+    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 54) & (BUCKETS - 1);
+}
+
+static prof_module_t *find_locked(ModuleID id)
+{
+    for (prof_module_t *m = table[bucket_of(id)]; m; m = m->next)
+        if (m->id == id)
+            return m;
+    return NULL;
+}
+
+void prof_modules_init(void)
+{
+    /* ILHEAP_WINDOW applies to the heaps as well as to the check. */
+    if (prof_g.config.window != ILHEAP_DEFAULT_WINDOW) {
+        ilheap_heap_options_t options;
+        ilheap_heap_options_init(&options);
+        options.window = prof_g.config.window;
+        if (ilheap_registry_set_heap_options(ilheap_registry_global(), &options) != ILHEAP_OK)
+            fprintf(stderr, "ilheap-profiler: window %#llx refused: %s\n",
+                    (unsigned long long)prof_g.config.window, ilheap_last_message());
+    }
+    if (prof_g.config.module_log_path[0]) {
+        module_log = fopen(prof_g.config.module_log_path, "we");
+        if (!module_log)
+            fprintf(stderr, "ilheap-profiler: cannot open ILHEAP_MODULE_LOG %s\n",
+                    prof_g.config.module_log_path);
+    }
+}
+
+static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t size,
+                       const prof_image_facts_t *pe, const char *name)
+{
+    prof_image_facts_t f = *pe;
+    prof_image_read_maps(base, size, &f);
+    uint64_t b = (uint64_t)(uintptr_t)base;
+    pthread_mutex_lock(&log_lock);
+    fprintf(module_log,
+            "module id=%#" PRIxPTR " base=%#" PRIx64 " flags=%#x layout=%s size_of_image=%#x "
+            "file_extent=%#" PRIx64 " registered_size=%#zx map=%#" PRIx64 "-%#" PRIx64
+            " map_name=%s next=%#" PRIx64 " next_is=\"%s\" gap_above=%#" PRIx64
+            " first_gap=%#" PRIx64 " first_gap_off=%#" PRIx64 " first_gap_size=%#" PRIx64
+            " free_2g=%#" PRIx64 " free_4g=%#" PRIx64 " name=%s\n",
+            id, b, (unsigned)flags, (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? "flat" : "mapped",
+            f.size_of_image, f.file_extent, size, f.map_start, f.map_end, f.map_name,
+            f.next_start, f.next_desc, f.next_start > f.map_end ? f.next_start - f.map_end : 0,
+            f.first_gap, f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g,
+            f.free_4g, name);
+    fflush(module_log);
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Gets the allocator the configuration asks for; NULL when unavailable. */
+static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t size, DWORD flags,
+                                     int *ilheap_heap)
+{
+    IMethodMalloc *m = NULL;
+    *ilheap_heap = 0;
+    if (prof_g.config.allocator == PROF_ALLOC_CLR) {
+        HRESULT hr = prof_g.info->lpVtbl->GetILFunctionBodyAllocator(prof_g.info, id, &m);
+        return CLR_FAILED(hr) ? NULL : m;
+    }
+    HRESULT hr = ilheap_GetILFunctionBodyAllocator((uintptr_t)id, base, size, &m);
+    if (CLR_FAILED(hr) || !m)
+        return NULL;
+    *ilheap_heap = 1;
+    atomic_fetch_add(&prof_g.counters.heaps_created, 1);
+    prof_report_live_heap(+1, (flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+    return m;
+}
+
+static void release_record(prof_module_t *m)
+{
+    if (atomic_load(&m->stats.allocs_ok))
+        atomic_fetch_add(&prof_g.counters.modules_served, 1);
+    if (atomic_load(&m->stats.allocs_failed))
+        atomic_fetch_add(&prof_g.counters.modules_failing, 1);
+    if (m->malloc)
+        m->malloc->lpVtbl->Release(m->malloc);
+    if (m->ilheap_heap) {
+        /* The heap's memory goes now: the module's code is gone, and any
+         * reference still held answers NULL from Alloc (registry contract). */
+        if (ilheap_ModuleUnloaded((uintptr_t)m->id) == CLR_S_OK)
+            atomic_fetch_add(&prof_g.counters.heaps_released, 1);
+        prof_report_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m->tokens);
+    free(m);
+}
+
+void prof_modules_loaded(ModuleID id)
+{
+    LPCBYTE base = NULL;
+    WCHAR wname[512];
+    ULONG cch = 0;
+    AssemblyID asm_id = 0;
+    DWORD flags = 0;
+    HRESULT hr = prof_g.info->lpVtbl->GetModuleInfo2(prof_g.info, id, &base, 512, &cch, wname,
+                                                     &asm_id, &flags);
+    if (CLR_FAILED(hr))
+        return; /* a JIT in it will count unknown_module */
+
+    prof_module_t *m = calloc(1, sizeof *m);
+    if (!m)
+        return;
+    m->id = id;
+    m->base = base;
+    m->flags = flags;
+    pthread_mutex_init(&m->lock, NULL);
+
+    prof_image_facts_t facts = {0};
+    if (base) {
+        prof_image_read_pe(base, &facts);
+        if (facts.pe_ok)
+            m->image_size = (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? (size_t)facts.file_extent
+                                                                 : (size_t)facts.size_of_image;
+        int wants = prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace;
+        if (wants)
+            m->malloc = make_allocator(id, base, m->image_size, flags, &m->ilheap_heap);
+    }
+
+    atomic_fetch_add(&prof_g.counters.modules_loaded, 1);
+    if (flags & COR_PRF_MODULE_FLAT_LAYOUT)
+        atomic_fetch_add(&prof_g.counters.modules_flat, 1);
+    if (flags & COR_PRF_MODULE_COLLECTIBLE)
+        atomic_fetch_add(&prof_g.counters.modules_collectible, 1);
+    char name[1024];
+    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, sizeof name);
+    const char *slash = strrchr(name, '/');
+    snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
+    if (module_log)
+        log_module(id, base, flags, m->image_size, &facts, name);
+
+    pthread_rwlock_wrlock(&table_lock);
+    size_t b = bucket_of(id);
+    prof_module_t **pp = &table[b], *stale = NULL;
+    for (; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) { /* never saw its unload: the ID is reused */
+            stale = *pp;
+            *pp = stale->next;
+            break;
+        }
+    }
+    m->next = table[b];
+    table[b] = m;
+    pthread_rwlock_unlock(&table_lock);
+    if (stale)
+        release_record(stale);
+}
+
+void prof_modules_unloaded(ModuleID id)
+{
+    pthread_rwlock_wrlock(&table_lock);
+    prof_module_t **pp = &table[bucket_of(id)], *m = NULL;
+    for (; *pp; pp = &(*pp)->next) {
+        if ((*pp)->id == id) {
+            m = *pp;
+            *pp = m->next;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&table_lock);
+    if (!m)
+        return;
+    atomic_fetch_add(&prof_g.counters.modules_unloaded, 1);
+    if (m->flags & COR_PRF_MODULE_COLLECTIBLE)
+        atomic_fetch_add(&prof_g.counters.collectible_unloaded, 1);
+    release_record(m);
+}
+
+int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_rwlock_rdlock(&table_lock);
+        prof_module_t *m = find_locked(id);
+        if (m) {
+            view->base = m->base;
+            view->image_size = m->image_size;
+            view->flags = m->flags;
+            view->stats = &m->stats;
+            view->malloc = m->base ? m->malloc : NULL;
+            if (view->malloc)
+                view->malloc->lpVtbl->AddRef(view->malloc);
+            pthread_rwlock_unlock(&table_lock);
+            if (view->malloc)
+                return 0;
+            *why = view->base ? PROF_SKIP_no_allocator : PROF_SKIP_dynamic_module;
+            return -1;
+        }
+        pthread_rwlock_unlock(&table_lock);
+        if (attempt == 0)
+            prof_modules_loaded(id); /* loaded before we could see it */
+    }
+    *why = PROF_SKIP_unknown_module;
+    return -1;
+}
+
+static int set_insert(prof_module_t *m, mdMethodDef token)
+{
+    if (m->ntokens * 2 >= m->cap) { /* keep the load under one half */
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        mdMethodDef *t = calloc(cap, sizeof *t);
+        if (!t)
+            return -1;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->tokens[i])
+                continue;
+            size_t j = (m->tokens[i] * 2654435761u) & (cap - 1);
+            while (t[j])
+                j = (j + 1) & (cap - 1);
+            t[j] = m->tokens[i];
+        }
+        free(m->tokens);
+        m->tokens = t;
+        m->cap = cap;
+    }
+    size_t j = (token * 2654435761u) & (m->cap - 1);
+    while (m->tokens[j]) {
+        if (m->tokens[j] == token)
+            return 0;
+        j = (j + 1) & (m->cap - 1);
+    }
+    m->tokens[j] = token;
+    m->ntokens++;
+    return 1;
+}
+
+int prof_modules_claim(ModuleID id, mdMethodDef token)
+{
+    if (token == 0)
+        return 0;
+    int claimed = 0;
+    pthread_rwlock_rdlock(&table_lock);
+    prof_module_t *m = find_locked(id);
+    if (m) {
+        pthread_mutex_lock(&m->lock);
+        claimed = set_insert(m, token) == 1;
+        pthread_mutex_unlock(&m->lock);
+    }
+    pthread_rwlock_unlock(&table_lock);
+    return claimed;
+}
+
+void prof_modules_unclaim(ModuleID id, mdMethodDef token)
+{
+    pthread_rwlock_rdlock(&table_lock);
+    prof_module_t *m = find_locked(id);
+    if (m && m->cap) {
+        pthread_mutex_lock(&m->lock);
+        /* Rebuild without the token: removal from linear probing needs the
+         * cluster re-inserted, and failures are rare. */
+        mdMethodDef *old = m->tokens;
+        size_t cap = m->cap;
+        m->tokens = calloc(cap, sizeof *old);
+        if (m->tokens) {
+            m->ntokens = 0;
+            for (size_t i = 0; i < cap; i++)
+                if (old[i] && old[i] != token)
+                    set_insert(m, old[i]);
+            free(old);
+        } else {
+            m->tokens = old; /* keep the claim: the method just stays as it is */
+        }
+        pthread_mutex_unlock(&m->lock);
+    }
+    pthread_rwlock_unlock(&table_lock);
+}
+
+void prof_report_modules(FILE *out)
+{
+    uint64_t served = atomic_load(&prof_g.counters.modules_served);
+    uint64_t failing = atomic_load(&prof_g.counters.modules_failing);
+    pthread_rwlock_rdlock(&table_lock);
+    for (size_t b = 0; b < BUCKETS; b++) {
+        for (prof_module_t *m = table[b]; m; m = m->next) {
+            uint64_t ok = atomic_load(&m->stats.allocs_ok);
+            uint64_t failed = atomic_load(&m->stats.allocs_failed);
+            served += ok != 0;
+            failing += failed != 0;
+            if (failed)
+                fprintf(out, "module_alloc_failed=%s base=%p flags=%#x placed=%" PRIu64
+                        " failed=%" PRIu64 "\n",
+                        m->name, (const void *)m->base, (unsigned)m->flags, ok, failed);
+        }
+    }
+    pthread_rwlock_unlock(&table_lock);
+    fprintf(out, "modules_served=%" PRIu64 "\n", served);
+    fprintf(out, "modules_failing=%" PRIu64 "\n", failing);
+    ilheap_registry_stats_t rs;
+    if (ilheap_registry_stats(ilheap_registry_global(), &rs) == ILHEAP_OK) {
+        /* The heaps still alive (unloaded modules gave theirs back). */
+        fprintf(out, "registry_live_heaps=%" PRIu64 "\n", rs.live_heaps);
+        fprintf(out, "registry_heaps_created=%" PRIu64 "\n", rs.heaps_created);
+        fprintf(out, "live_bytes_requested=%" PRIu64 "\n", rs.bytes_requested);
+        fprintf(out, "live_bytes_used=%" PRIu64 "\n", rs.bytes_used);
+        fprintf(out, "address_reserved=%" PRIu64 "\n", rs.bytes_reserved);
+        fprintf(out, "memory_committed=%" PRIu64 "\n", rs.bytes_committed);
+    }
+}

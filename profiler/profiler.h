@@ -1,0 +1,220 @@
+/* ilheap's CoreCLR profiler: what its parts share.
+ *
+ *   class_factory.c  DllGetClassObject and IClassFactory: how the runtime gets in
+ *   callback.c       the ICorProfilerCallback11 object (98 slots), event dispatch
+ *   config.c         ILHEAP_* environment variables
+ *   modules.c        ModuleID -> base, image size, allocator, rewritten tokens
+ *   image.c          what the image at a module base says (PE header, mapping)
+ *   names.c          method names through IMetaDataImport (ILHEAP_REPLACE)
+ *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
+ *   report.c         counters and the report written at Shutdown
+ *
+ * Rule for every callback: nothing that fails may bring the host down. A
+ * failure leaves the method as the runtime had it, is counted under a reason,
+ * and the callback returns S_OK.
+ */
+#ifndef ILHEAP_PROFILER_H
+#define ILHEAP_PROFILER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "clr_abi.h"
+
+/* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
+extern const GUID prof_CLSID_profiler;
+
+static inline int prof_guid_eq(const GUID *a, const GUID *b)
+{
+    return memcmp(a, b, sizeof(GUID)) == 0;
+}
+
+/* ------------------------------------------------------------------ config */
+typedef enum prof_mode {
+    PROF_MODE_OFF,      /* observe and count only */
+    PROF_MODE_REHOME,   /* the same body, moved into the module's allocator */
+    PROF_MODE_PROLOGUE, /* N nop bytes inserted at the start, EH shifted */
+} prof_mode_t;
+
+typedef enum prof_allocator {
+    PROF_ALLOC_ILHEAP, /* ilheap's per-module heap (the registry) */
+    PROF_ALLOC_CLR,    /* the runtime's own GetILFunctionBodyAllocator */
+} prof_allocator_t;
+
+#define PROF_NAME_MAX 512
+
+typedef struct prof_config {
+    prof_mode_t mode;
+    unsigned prologue_nops;     /* PROF_MODE_PROLOGUE: 1..PROF_MAX_PROLOGUE */
+    prof_allocator_t allocator;
+    int disable_r2r;            /* ILHEAP_DISABLE_R2R=1: JIT ReadyToRun code too */
+    int has_replace;            /* ILHEAP_REPLACE=Ns.Type::Method=VALUE */
+    char replace_type[PROF_NAME_MAX];
+    char replace_method[PROF_NAME_MAX];
+    int32_t replace_value;
+    uint64_t window;            /* window checked for violations (ILHEAP_WINDOW) */
+    char report_path[4096];     /* ILHEAP_REPORT; empty = stderr */
+    char module_log_path[4096]; /* ILHEAP_MODULE_LOG: one line per module load */
+    char error[256];            /* why the environment was rejected; empty if fine */
+} prof_config_t;
+
+#define PROF_MAX_PROLOGUE 4096u
+
+/* Reads ILHEAP_* from the environment. On a bad value fills cfg->error, sets
+ * the mode to PROF_MODE_OFF (observe only) and returns -1; 0 otherwise. */
+int prof_config_load(prof_config_t *cfg);
+
+/* -------------------------------------------------------------- counters */
+/* Why a method was left as it was. */
+#define PROF_SKIP_LIST(X)                                                        \
+    X(function_info, "GetFunctionInfo failed")                                  \
+    X(unknown_module, "module not registered and GetModuleInfo2 failed")        \
+    X(dynamic_module, "dynamic or resource module (no base address)")          \
+    X(already_rewritten, "body already installed (re-JIT, tier-up, generics)")  \
+    X(not_il, "GetILFunctionBody failed (no IL: abstract, P/Invoke, runtime)")  \
+    X(decode, "the codec rejected the body")                                    \
+    X(verify, "the new body did not read back as the planned rewrite")         \
+    X(encode, "the rewritten body could not be encoded")                        \
+    X(no_allocator, "the module's allocator could not be obtained")             \
+    X(alloc_failed, "IMethodMalloc::Alloc returned NULL")                       \
+    X(set_failed, "SetILFunctionBody failed")                                   \
+    X(mode_off, "ILHEAP_MODE=off")
+
+typedef enum prof_skip {
+#define PROF_SKIP_ENUM(name, text) PROF_SKIP_##name,
+    PROF_SKIP_LIST(PROF_SKIP_ENUM)
+#undef PROF_SKIP_ENUM
+    PROF_SKIP_COUNT
+} prof_skip_t;
+
+/* Time per Alloc: 4 buckets per power of two (about 19% wide). */
+#define PROF_HIST_BUCKETS 160
+
+typedef struct prof_counters {
+    atomic_uint_fast64_t jit_started;    /* JITCompilationStarted calls */
+    atomic_uint_fast64_t rewritten;      /* bodies installed */
+    atomic_uint_fast64_t replaced;       /* of which ILHEAP_REPLACE targets */
+    atomic_uint_fast64_t rehomed_identical; /* rehome: new body byte-identical */
+    /* What the rewritten bodies held (proof that every form went through). */
+    atomic_uint_fast64_t bodies_tiny, bodies_fat, grew_tiny_to_fat;
+    atomic_uint_fast64_t clauses[4]; /* catch, filter, finally, fault */
+    atomic_uint_fast64_t skipped[PROF_SKIP_COUNT];
+    atomic_uint_fast64_t bytes_allocated;
+    atomic_uint_fast64_t allocations;
+    atomic_uint_fast64_t alloc_ns;       /* total time inside Alloc */
+    atomic_uint_fast64_t alloc_hist[PROF_HIST_BUCKETS];   /* all but each module's first */
+    atomic_uint_fast64_t first_allocs;   /* each module's first Alloc: heap placement */
+    atomic_uint_fast64_t first_alloc_ns;
+    atomic_uint_fast64_t modules_served;  /* unloaded modules with >= 1 body placed */
+    atomic_uint_fast64_t modules_failing; /* unloaded modules with >= 1 Alloc NULL */
+    atomic_uint_fast64_t window_checked;
+    atomic_uint_fast64_t window_violations;
+    atomic_uint_fast64_t below_base;     /* of which p <= base */
+    atomic_int_fast64_t min_offset;      /* lowest p - base seen (signed) */
+    atomic_int_fast64_t max_end_offset;  /* highest p + size - base seen */
+    atomic_uint_fast64_t modules_loaded;
+    atomic_uint_fast64_t modules_unloaded;
+    atomic_uint_fast64_t modules_flat;
+    atomic_uint_fast64_t modules_collectible;
+    atomic_uint_fast64_t collectible_unloaded;
+    atomic_uint_fast64_t heaps_created;  /* modules given an ilheap allocator */
+    atomic_uint_fast64_t heaps_released; /* ilheap_ModuleUnloaded returned S_OK */
+    atomic_uint_fast64_t live_heaps;
+    atomic_uint_fast64_t live_heaps_peak;
+    atomic_uint_fast64_t live_heaps_collectible;
+} prof_counters_t;
+
+/* ----------------------------------------------------------- global state */
+typedef struct prof_state {
+    ICorProfilerInfo5 *info;  /* one reference, taken in Initialize */
+    prof_config_t config;
+    prof_counters_t counters;
+    DWORD event_mask;
+    char runtime_version[64];
+    int shut_down;
+} prof_state_t;
+
+extern prof_state_t prof_g;
+
+/* ---------------------------------------------------------------- modules */
+/* What the JIT path needs of a module, copied out of the table. The caller
+ * owns one reference on malloc (NULL if none could be had). */
+typedef struct prof_module_stats {
+    atomic_uint_fast64_t allocs_ok;
+    atomic_uint_fast64_t allocs_failed;
+} prof_module_stats_t;
+
+typedef struct prof_module_view {
+    const uint8_t *base;
+    size_t image_size;
+    DWORD flags;
+    IMethodMalloc *malloc;
+    /* The module's own counters. Valid during the JIT callback: the runtime
+     * never JIT-compiles a method of a module while that module unloads. */
+    prof_module_stats_t *stats;
+} prof_module_view_t;
+
+void prof_modules_init(void);
+/* ModuleLoadFinished: records base, flags, image size; creates the allocator. */
+void prof_modules_loaded(ModuleID id);
+/* ModuleUnloadFinished: releases the allocator and (ilheap) the module's heap. */
+void prof_modules_unloaded(ModuleID id);
+/* Fills *view for a JIT on this module (registering it if it was never seen).
+ * Returns 0, or the skip reason. */
+int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why);
+/* Claims (module, token) for rewriting: 1 the first time, 0 when it was
+ * claimed before (the body is already ours) or the module is gone. */
+int prof_modules_claim(ModuleID id, mdMethodDef token);
+/* Undoes a claim whose rewrite failed, so a later JIT may try again. */
+void prof_modules_unclaim(ModuleID id, mdMethodDef token);
+
+/* ------------------------------------------------------------------ image */
+typedef struct prof_image_facts {
+    uint32_t size_of_image;    /* PE optional header (0 if unreadable) */
+    uint64_t file_extent;      /* max(PointerToRawData + SizeOfRawData) */
+    int pe_ok;                 /* the header at base parsed */
+    uint64_t map_start;        /* the mapping containing base, from /proc/self/maps */
+    uint64_t map_end;          /* end of the run of mappings covering the image */
+    uint64_t next_start;       /* start of the next mapping above the image */
+    char map_name[160];        /* path or [anon] of the mapping at base */
+    char next_desc[200];       /* permissions and name of the next mapping */
+    uint64_t free_2g;          /* unmapped bytes in [image end, base + 2 GiB) */
+    uint64_t free_4g;          /* unmapped bytes in [image end, base + 4 GiB) */
+    uint64_t first_gap;        /* first hole of >= 64 KiB above the image end */
+    uint64_t first_gap_size;
+} prof_image_facts_t;
+
+/* Reads the PE header at base (bounded to its first page). */
+void prof_image_read_pe(const uint8_t *base, prof_image_facts_t *facts);
+/* Fills the /proc/self/maps part for [base, base + size). Costly: module log only. */
+void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t *facts);
+
+/* ------------------------------------------------------------------ names */
+/* 1 when function id is cfg->replace_type::cfg->replace_method. */
+int prof_names_is_replace_target(FunctionID id);
+
+/* ---------------------------------------------------------------- rewrite */
+void prof_rewrite_on_jit(FunctionID id);
+/* "ilheap" when bodies are decoded and re-encoded by the codec, else "none". */
+const char *prof_rewrite_codec(void);
+
+/* ----------------------------------------------------------------- report */
+/* Sets the counters that do not start at zero (before any event). */
+void prof_report_init(void);
+void prof_report_skip(prof_skip_t why);
+/* first: the module's first successful Alloc (ilheap reserves its chunk then). */
+void prof_report_alloc(uint64_t ns, size_t size, int first);
+void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
+void prof_report_live_heap(int delta, int collectible);
+/* Modules served / failing, and the modules whose allocations failed (modules.c). */
+void prof_report_modules(FILE *out);
+/* Writes the report to ILHEAP_REPORT or stderr. */
+void prof_report_write(void);
+
+/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated. */
+void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size);
+
+#endif /* ILHEAP_PROFILER_H */

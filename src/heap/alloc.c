@@ -1,0 +1,208 @@
+/* Allocation: per-thread runs over a shared compare-and-swap bump.
+ *
+ * The shared path is a CAS on the current extent's top, bounded by the
+ * committed limit. Measured on two cores (BENCHMARKS.md), two threads doing
+ * that on one cache line ran slower together than one alone, so a thread that
+ * allocates several blocks in a row from one heap takes a run of the heap
+ * (1 KiB, doubling up to 16 KiB) with one CAS and bumps inside it privately.
+ *
+ * Frugality is kept by three rules:
+ * - the first block a thread takes from a heap after using another one goes
+ *   straight to the shared top: a thread that alternates between modules
+ *   never strands runs;
+ * - when a run is used up, its unused tail is given back if nobody claimed
+ *   memory after it (a CAS of top from the run's end back to its cursor), so a
+ *   single thread packs its blocks exactly as the shared path would;
+ * - blocks over RUN_BLOCK_MAX always go to the shared top.
+ * A run left behind when its thread switches heaps or exits is at most
+ * RUN_MAX bytes, counted in bytes_used.
+ *
+ * The lock is taken only to commit more memory or to reserve a chunk
+ * (placement.c). Memory is never reused: every block comes zeroed from the OS.
+ */
+#include "heap/heap_internal.h"
+#include "os/os.h"
+#include "status_internal.h"
+
+#define RUN_MIN ((size_t)1024)
+#define RUN_MAX ((size_t)16 * 1024)
+#define RUN_BLOCK_MAX ((size_t)2048)
+
+typedef struct thread_run {
+    uint64_t heap_id; /* the heap this thread used last; 0 = none */
+    ilheap_extent_t *extent;
+    uintptr_t cursor, end; /* the run: [cursor, end) is still free */
+    size_t next_size;      /* the size of the next run */
+} thread_run_t;
+
+static _Thread_local thread_run_t thread_run;
+static _Thread_local unsigned thread_stripe; /* 0 = not assigned yet */
+static _Atomic unsigned next_stripe;
+
+static void count_block(ilheap_heap_t *heap, size_t size)
+{
+    if (thread_stripe == 0)
+        thread_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % ILHEAP_STAT_STRIPES + 1;
+    atomic_fetch_add_explicit(&heap->stripes[thread_stripe - 1].blocks_and_bytes, ((uint64_t)1 << 32) | size,
+                              memory_order_relaxed);
+}
+
+/* Claims [p, p + size) below the committed limit, or returns 0. */
+static uintptr_t bump(ilheap_extent_t *extent, size_t size, uintptr_t align_mask)
+{
+    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    for (;;) {
+        uintptr_t p = (top + align_mask) & ~align_mask;
+        uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_acquire);
+        if (p > limit || size > limit - p)
+            return 0;
+        if (atomic_compare_exchange_weak_explicit(&extent->top, &top, p + size, memory_order_relaxed,
+                                                  memory_order_relaxed))
+            return p;
+    }
+}
+
+/* Under the lock: bump, else commit more of the current extent, else reserve
+ * a new chunk; repeat until the claim fits or growth fails. */
+static ilheap_status_t claim_slow(ilheap_heap_t *heap, size_t size, uintptr_t *out, ilheap_extent_t **from)
+{
+    pthread_mutex_lock(&heap->lock);
+    ilheap_status_t status = ILHEAP_OK;
+    for (;;) {
+        ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
+        if (extent != NULL) {
+            uintptr_t p = bump(extent, size, heap->align_mask);
+            if (p != 0) {
+                *out = p;
+                *from = extent;
+                break;
+            }
+            uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+            uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
+            if (start <= extent->reserved_end && size <= extent->reserved_end - start) {
+                status = ilheap__heap_commit_to(heap, extent, start + size, 1);
+                if (status != ILHEAP_OK)
+                    break;
+                continue;
+            }
+        }
+        status = ilheap__heap_grow(heap, size);
+        if (status != ILHEAP_OK)
+            break;
+    }
+    pthread_mutex_unlock(&heap->lock);
+    return status;
+}
+
+/* The claim passed the extent's trigger: commit and prefault the next batch
+ * now, ahead of need. One thread does it (trylock); the others go on
+ * allocating from the half batch still ahead of them. */
+static void commit_ahead(ilheap_heap_t *heap, ilheap_extent_t *extent)
+{
+    if (pthread_mutex_trylock(&heap->lock) != 0)
+        return;
+    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
+    if (top > atomic_load_explicit(&extent->trigger, memory_order_relaxed) && limit < extent->reserved_end)
+        (void)ilheap__heap_commit_to(heap, extent, limit + 1, 0);
+    pthread_mutex_unlock(&heap->lock);
+}
+
+/* Claims size bytes from the shared top (lock-free unless growth is needed). */
+static ilheap_status_t claim_shared(ilheap_heap_t *heap, size_t size, uintptr_t *out, ilheap_extent_t **from)
+{
+    ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_acquire);
+    if (extent != NULL) {
+        uintptr_t p = bump(extent, size, heap->align_mask);
+        if (p != 0) {
+            if (p + size > atomic_load_explicit(&extent->trigger, memory_order_relaxed))
+                commit_ahead(heap, extent);
+            *out = p;
+            *from = extent;
+            return ILHEAP_OK;
+        }
+    }
+    return claim_slow(heap, size, out, from);
+}
+
+/* Ends the thread's run on its (live) heap, giving the unused tail back when
+ * nobody has claimed memory after it. */
+static void end_run(thread_run_t *run)
+{
+    if (run->extent != NULL && run->cursor < run->end) {
+        uintptr_t expected = run->end;
+        atomic_compare_exchange_strong_explicit(&run->extent->top, &expected, run->cursor,
+                                                memory_order_relaxed, memory_order_relaxed);
+    }
+    run->extent = NULL;
+    run->cursor = run->end = 0;
+}
+
+/* The thread's run on this heap is used up: end it, take a bigger one, and
+ * place the block at its start. */
+static ilheap_status_t refill_run(ilheap_heap_t *heap, thread_run_t *run, size_t size, uintptr_t *out)
+{
+    end_run(run);
+    size_t length = run->next_size < size ? size : run->next_size;
+    uintptr_t start;
+    ilheap_extent_t *extent;
+    if (claim_shared(heap, length, &start, &extent) != ILHEAP_OK) {
+        /* Near the end of the window a whole run may not fit: the block alone. */
+        run->next_size = RUN_MIN;
+        return claim_shared(heap, size, out, &extent);
+    }
+    run->extent = extent;
+    run->cursor = start + size;
+    run->end = start + length;
+    if (run->next_size < RUN_MAX)
+        run->next_size *= 2;
+    *out = start;
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
+{
+    if (out == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
+    *out = NULL;
+    if (!ilheap__heap_is_valid(heap))
+        return ilheap__fail(heap == NULL ? ILHEAP_EINVAL : ILHEAP_EHEAP_STATE, "heap %p", (void *)heap);
+    if (size == 0)
+        return ilheap__fail(ILHEAP_EZEROSIZE, NULL);
+    if (heap->hi <= heap->lo || size > heap->hi - heap->lo)
+        return ilheap__fail(ILHEAP_ETOOBIG, "%zu bytes requested; the window above base %p holds at most %llu",
+                            size, (void *)heap->base,
+                            (unsigned long long)(heap->hi > heap->lo ? heap->hi - heap->lo : 0));
+
+    uintptr_t p = 0;
+    ilheap_status_t status = ILHEAP_OK;
+    ilheap_extent_t *extent;
+    thread_run_t *run = &thread_run;
+    if (size > RUN_BLOCK_MAX) {
+        if (run->heap_id == heap->id)
+            end_run(run); /* keeps a single thread's blocks in address order */
+        status = claim_shared(heap, size, &p, &extent);
+    } else if (run->heap_id == heap->id) {
+        p = (run->cursor + heap->align_mask) & ~heap->align_mask;
+        if (p >= run->cursor && p <= run->end && size <= run->end - p)
+            run->cursor = p + size; /* the fast path: private, no atomics */
+        else
+            status = refill_run(heap, run, size, &p);
+    } else {
+        /* First block from this heap since the thread used another: no run. */
+        *run = (thread_run_t){heap->id, NULL, 0, 0, RUN_MIN};
+        status = claim_shared(heap, size, &p, &extent);
+    }
+    if (status != ILHEAP_OK)
+        return status;
+    count_block(heap, size);
+    *out = (void *)p;
+    return ILHEAP_OK;
+}
+
+void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size)
+{
+    void *p;
+    (void)ilheap_heap_try_alloc(heap, size, &p);
+    return p;
+}

@@ -1,0 +1,39 @@
+/* A process-wide snapshot of the free ranges of the address space.
+ *
+ * In a real CoreCLR process the cheap probe right above a module almost never
+ * succeeds (measured: 0 of 192 module loads), and reading the process map
+ * costs 0.2-1 ms there. One snapshot serves every heap: a heap picks a gap
+ * from it, reserves with an exact, non-replacing request, and removes what it
+ * took. A snapshot only goes stale in one harmful direction, a gap that
+ * someone else has since mapped; the reservation then fails with TAKEN and
+ * the caller invalidates the snapshot, so the next choice reads the map again.
+ * Ranges freed by others are simply not seen until the next read.
+ */
+#ifndef ILHEAP_GAP_CACHE_H
+#define ILHEAP_GAP_CACHE_H
+
+#include "ilheap/status.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ilheap_gap_choice {
+    uintptr_t start;
+    size_t size; /* 0: no gap fits */
+    int fresh;   /* the choice comes from a map read during this call */
+} ilheap_gap_choice_t;
+
+/* Chooses the lowest free range in [lo, hi) holding want bytes (aligned to
+ * granularity), else the lowest holding need bytes (then as much of it as is
+ * there, up to want). Reads the map first when the snapshot is invalid.
+ * Returns ILHEAP_OK (choice->size may be 0) or ILHEAP_EOS_MAPS. */
+ilheap_status_t ilheap__gaps_choose(uintptr_t lo, uintptr_t hi, size_t want, size_t need,
+                                    size_t granularity, ilheap_gap_choice_t *choice);
+
+/* [start, start + size) was reserved: no longer free. */
+void ilheap__gaps_taken(uintptr_t start, size_t size);
+
+/* A reservation in a chosen gap failed: the snapshot is stale. */
+void ilheap__gaps_invalidate(void);
+
+#endif

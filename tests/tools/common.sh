@@ -1,0 +1,37 @@
+# Shared by the tools tests (sourced). Exit 77 = skipped (CTest SKIP_RETURN_CODE).
+set -uo pipefail
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+
+# The newest Microsoft.NETCore.App directory (or ILHEAP_SHARED_FRAMEWORK); empty if none.
+find_framework() {
+    if [ -n "${ILHEAP_SHARED_FRAMEWORK:-}" ]; then echo "$ILHEAP_SHARED_FRAMEWORK"; return; fi
+    local parent="${DOTNET_ROOT:-/usr/share/dotnet}/shared/Microsoft.NETCore.App"
+    [ -d "$parent" ] || return 0
+    local v
+    v=$(ls "$parent" 2>/dev/null | grep '^[0-9]' | sort -V | tail -n 1)
+    [ -n "$v" ] && echo "$parent/$v"
+}
+
+# The AspNetCore shared framework of the same version, if installed.
+find_aspnetcore() {
+    local fw="$1" v
+    v=$(basename "$fw")
+    local dir
+    dir="$(dirname "$(dirname "$fw")")/Microsoft.AspNetCore.App/$v"
+    [ -d "$dir" ] && echo "$dir"
+}
+
+# expect_exit CODE MESSAGE-REGEX -- command...: runs it, checks the exit code and
+# that stderr matches the regex (grep -E).
+expect_exit() {
+    local want="$1" pattern="$2"
+    shift 3
+    local err rc
+    err=$("$@" 2>&1 >/dev/null)
+    rc=$?
+    [ "$rc" = "$want" ] || fail "$* exited $rc, expected $want; stderr: $err"
+    echo "$err" | grep -Eq -- "$pattern" || fail "$*: stderr does not match /$pattern/: $err"
+    echo "ok  exit $rc: $* -> $(echo "$err" | head -n 1)"
+}

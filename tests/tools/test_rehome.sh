@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `ilheap rehome` with and without --prologue succeeds on every assembly of the
+# shared framework (Microsoft.NETCore.App, and Microsoft.AspNetCore.App when
+# installed) and on the built-in assembly; its checks fail when a body is
+# corrupted on purpose (--corrupt-for-test), naming the method.
+# usage: test_rehome.sh ILHEAP
+source "$(dirname "$0")/common.sh"
+ilheap_bin="$1"
+# ILHEAP_TOOL_WRAPPER (e.g. wine for a mingw-w64 build) runs every call.
+ilheap() { ${ILHEAP_TOOL_WRAPPER:-} "$ilheap_bin" "$@"; }
+
+check_ok() { # args...: rehome must exit 0 and say every check held
+    local out rc
+    out=$(ilheap rehome "$@" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || fail "ilheap rehome $* exited $rc: $(echo "$out" | grep -v '^ ' | head -n 5)"
+    echo "$out" | grep -q '^checks     all [0-9]* bodies held' || fail "ilheap rehome $*: no 'all held' line: $out"
+    bodies=$(echo "$out" | sed -n 's/^checks     all \([0-9]*\) bodies held.*/\1/p')
+}
+
+# The built-in assembly: always available.
+check_ok --builtin
+check_ok --builtin --prologue 7
+echo "ok  built-in assembly: $bodies bodies, with and without a prologue"
+
+# Corruption must be caught, and the method named (a tiny body, a fat one with EH).
+for token in 0x06000001 0x06000007; do
+    for prologue in 0 3; do
+        expect_exit 1 "method $(printf '0x%08x' $((token))) FAILED: .*differs" -- \
+            ilheap rehome --builtin --prologue $prologue --corrupt-for-test $token
+    done
+done
+
+fw=$(find_framework)
+[ -n "$fw" ] || skip "no .NET runtime installed: only the built-in assembly was rehomed"
+dirs=("$fw")
+asp=$(find_aspnetcore "$fw")
+[ -n "$asp" ] && dirs+=("$asp")
+total=0 files=0
+for d in "${dirs[@]}"; do
+    for f in "$d"/*.dll; do
+        check_ok "$f"
+        total=$((total + bodies))
+        check_ok "$f" --prologue 5
+        files=$((files + 1))
+    done
+done
+echo "ok  ${files} assemblies (${dirs[*]}): $total bodies rehomed and checked, with and without --prologue 5"
+
+corelib="$fw/System.Private.CoreLib.dll"
+token=$(ilheap scan --jsonl "$corelib" | sed -n '100s/^{"token":\([0-9]*\),.*/\1/p')
+[ -n "$token" ] || fail "no 100th IL body in $corelib"
+expect_exit 1 "method $(printf '0x%08x' "$token") FAILED" -- ilheap rehome "$corelib" --corrupt-for-test "$token"
+expect_exit 1 "method $(printf '0x%08x' "$token") FAILED" -- ilheap rehome "$corelib" --prologue 2 --corrupt-for-test "$token"

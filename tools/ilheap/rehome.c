@@ -1,0 +1,400 @@
+/* ilheap rehome: lays an assembly out as the loader maps it (one region: the
+ * module base), creates that module's heap, re-encodes every IL body into it
+ * (optionally with N nop bytes in front), decodes each new body again and
+ * checks it against the original and against the module's window. */
+#include "commands.h"
+#include "tool.h"
+
+#include "ilheap/heap.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char rehome_help[] =
+    "usage: ilheap rehome [FILE] [--prologue N] [--jsonl] [--builtin] [--bench N]\n"
+    "Maps the assembly as the loader lays it out (headers and sections at their\n"
+    "RVAs in one region of SizeOfImage bytes: the module base), creates that\n"
+    "module's heap, and re-encodes every IL body into it (preserve mode). Each new\n"
+    "body is decoded again and checked: the same fields as the original (code and\n"
+    "EH shifted by N with --prologue N), byte-identical without a prologue, inside\n"
+    "the heap's window, at an RVA past the image and below the window.\n"
+    "\n"
+    "  FILE          the assembly; default as for ilheap scan (newest runtime's\n"
+    "                System.Private.CoreLib.dll, else the built-in assembly)\n"
+    "  --prologue N  insert N nop (0x00) bytes at the start of every body (0..65536);\n"
+    "                every EH offset moves by N\n"
+    "  --jsonl       print each new body's scan line (see ilheap scan --help) with\n"
+    "                \"new_rva\" added, instead of the summary\n"
+    "  --builtin     use the built-in fallback assembly\n"
+    "  --bench N     no output: rehome and check every body N times (a fresh heap\n"
+    "                each pass) and print the best pass: \"rehome impl=ilheap ...\"\n"
+    "\n"
+    "The summary gives methods, bytes, address space reserved, the lowest and\n"
+    "highest new RVA, and the time per body (re-encode, decode again, check).\n";
+
+typedef struct moved {
+    uint32_t token, rva;
+    uint8_t *body; /* in the heap; NULL when the method failed */
+    size_t size;
+} moved_t;
+
+typedef struct run {
+    const char *path;
+    uint8_t *base;  /* the laid-out image: the module base */
+    uint32_t image_size;
+    ilheap_heap_t *heap;
+    ilheap_il_edit_t edit;
+    uint32_t prologue;
+    uint32_t corrupt_token; /* 0: none */
+    uint64_t failures, malformed, bytes_in, bytes_out;
+} run_t;
+
+/* Reports a failed check (the first 20 in full) and counts it. */
+ILHEAP_PRINTF_LIKE(3, 4)
+static void fail(run_t *r, uint32_t token, const char *format, ...)
+{
+    if (++r->failures <= 20) {
+        char detail[512];
+        va_list args;
+        va_start(args, format);
+        vsnprintf(detail, sizeof detail, format, args);
+        va_end(args);
+        fprintf(stderr, "ilheap rehome: %s: method 0x%08x FAILED: %s\n", r->path, token, detail);
+    } else if (r->failures == 21) {
+        fprintf(stderr, "ilheap rehome: more failures (only the first 20 are shown)\n");
+    }
+}
+
+/* Rehomes one body: returns false when it failed (reported). */
+static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *orig_clauses,
+                       tool_clauses_t *new_clauses, moved_t *out)
+{
+    out->token = m->token;
+    out->rva = m->rva;
+    out->body = NULL;
+    out->size = 0;
+    if (m->rva >= r->image_size) {
+        fprintf(stderr, "ilheap rehome: %s: method 0x%08x: RVA %#x past SizeOfImage %#x\n", r->path, m->token,
+                m->rva, r->image_size);
+        r->malformed++;
+        return false;
+    }
+    /* The body as a profiler sees it: at base + RVA in the mapped image. */
+    const uint8_t *p = r->base + m->rva;
+    ilheap_il_body_t orig;
+    ilheap_status_t st = tool_decode(p, r->image_size - m->rva, &orig, orig_clauses);
+    if (st != ILHEAP_OK || (orig.header == ILHEAP_IL_FAT && (m->rva & 3) != 0)) {
+        fprintf(stderr, "ilheap rehome: %s: method 0x%08x (RVA %#x): body does not decode: %s\n", r->path,
+                m->token, m->rva, st != ILHEAP_OK ? ilheap_last_message() : "fat header not 4-byte aligned");
+        r->malformed++;
+        return false;
+    }
+    void *block;
+    size_t size;
+    st = ilheap_il_rewrite_to_heap(&orig, &r->edit, ILHEAP_IL_PRESERVE, r->heap, &block, &size);
+    if (st != ILHEAP_OK) {
+        fail(r, m->token, "re-encoding into the heap: %s", ilheap_last_message());
+        return false;
+    }
+    uint8_t *nb = block;
+    r->bytes_in += orig.body_size;
+    r->bytes_out += size;
+    out->body = nb;
+    out->size = size;
+    if (m->token == r->corrupt_token) {
+        /* --corrupt-for-test: damage the new body after writing it, so that the
+         * checks below must catch it (the last code byte; the header when
+         * there is no code). */
+        size_t header = orig.header == ILHEAP_IL_TINY && orig.code_size + r->prologue <= ILHEAP_IL_TINY_MAX_CODE ? 1
+                                                                                                                 : 12;
+        size_t at = orig.code_size + r->prologue != 0 ? header + orig.code_size + r->prologue - 1 : 0;
+        nb[at < size ? at : 0] ^= 0x5A;
+    }
+    ilheap_il_body_t moved;
+    st = tool_decode(nb, size, &moved, new_clauses);
+    if (st != ILHEAP_OK) {
+        fail(r, m->token, "the new body does not decode: %s", ilheap_last_message());
+        return false;
+    }
+    if (moved.body_size != size) {
+        fail(r, m->token, "the new body decodes to %zu bytes, %zu were written", moved.body_size, size);
+        return false;
+    }
+    if (ilheap_il_check_moved(&orig, &moved, r->edit.prologue, r->prologue, 0) != ILHEAP_OK) {
+        fail(r, m->token, "the new body differs from the original: %s", ilheap_last_message());
+        return false;
+    }
+    /* Preserve mode without an edit is byte for byte (except junk padding,
+     * which the encoder writes as zeros). */
+    if (r->prologue == 0 && !(orig.quirks & ILHEAP_IL_QUIRK_PADDING_NONZERO) &&
+        (size != orig.body_size || memcmp(nb, p, size) != 0)) {
+        fail(r, m->token, "the new body is not byte-identical to the original (%zu vs %zu bytes)", size,
+             orig.body_size);
+        return false;
+    }
+    uint64_t new_rva = (uint64_t)(nb - r->base);
+    uint64_t window = ilheap_heap_window(r->heap);
+    if (!ilheap_heap_in_window(r->heap, nb, size) || nb <= r->base || new_rva >= window || size > window - new_rva) {
+        fail(r, m->token, "new body at base + %#llx (%zu bytes) is outside the window %#llx",
+             (unsigned long long)new_rva, size, (unsigned long long)window);
+        return false;
+    }
+    if (new_rva < r->image_size) {
+        fail(r, m->token, "new body at base + %#llx lies inside the image (SizeOfImage %#x)",
+             (unsigned long long)new_rva, r->image_size);
+        return false;
+    }
+    return true;
+}
+
+typedef struct options {
+    const char *path;
+    bool jsonl, builtin;
+    uint32_t prologue, corrupt_token, passes;
+} options_t;
+
+static int parse(int argc, char **argv, options_t *o)
+{
+    memset(o, 0, sizeof *o);
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s\n%s", rehome_help, tool_exit_help);
+            return -1;
+        } else if (strcmp(a, "--jsonl") == 0) {
+            o->jsonl = true;
+        } else if (strcmp(a, "--builtin") == 0) {
+            o->builtin = true;
+        } else if (strcmp(a, "--prologue") == 0) {
+            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 65536, &o->prologue)) {
+                fprintf(stderr, "ilheap rehome: --prologue needs a byte count (0..65536)\n");
+                return TOOL_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--bench") == 0) {
+            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &o->passes) || o->passes == 0) {
+                fprintf(stderr, "ilheap rehome: --bench needs a number of passes (1..1000000)\n");
+                return TOOL_EXIT_USAGE;
+            }
+        } else if (strcmp(a, "--corrupt-for-test") == 0) {
+            /* Hidden (tests only): damage the new body of this method token. */
+            if (i + 1 >= argc || !tool_parse_u32(argv[++i], UINT32_MAX, &o->corrupt_token) || o->corrupt_token == 0) {
+                fprintf(stderr, "ilheap rehome: --corrupt-for-test needs a method token\n");
+                return TOOL_EXIT_USAGE;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "ilheap rehome: unknown option '%s' (see ilheap rehome --help)\n", a);
+            return TOOL_EXIT_USAGE;
+        } else if (o->path != NULL) {
+            fprintf(stderr, "ilheap rehome: one FILE at most (see ilheap rehome --help)\n");
+            return TOOL_EXIT_USAGE;
+        } else {
+            o->path = a;
+        }
+    }
+    if (o->path != NULL && o->builtin) {
+        fprintf(stderr, "ilheap rehome: FILE and --builtin exclude each other\n");
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* One pass over every method: rehomes each IL body into a new heap. */
+static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count, tool_clauses_t *a,
+                tool_clauses_t *b, bool progress_bar, uint64_t *elapsed)
+{
+    ilheap_status_t st = ilheap_heap_create(r->base, r->image_size, NULL, &r->heap);
+    if (st != ILHEAP_OK) {
+        fprintf(stderr, "ilheap rehome: %s: creating the module's heap: %s\n", r->path, ilheap_last_message());
+        return TOOL_EXIT_SYSTEM;
+    }
+    uint32_t n = 0;
+    tool_progress_t progress;
+    tool_progress_start(&progress, "rehome", progress_bar ? ilheap_pe_method_count(pe) : 0);
+    uint64_t start = tool_now_ns();
+    ilheap_pe_body_cursor_t cursor;
+    ilheap_pe_il_body_t m;
+    ilheap_pe_error_t err;
+    ilheap_pe_bodies_begin(pe, &cursor, NULL);
+    int more;
+    while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
+        if (more < 0) { /* the file has no bytes there; the laid-out image has zeros */
+            fprintf(stderr, "ilheap rehome: %s: method 0x%08x: %s\n", r->path, m.token, err.message);
+            r->malformed++;
+            continue;
+        }
+        rehome_one(r, &m, a, b, &moved[n]);
+        n++;
+        if ((n & 1023) == 0)
+            tool_progress_update(&progress, cursor.rid);
+    }
+    *elapsed = tool_now_ns() - start;
+    tool_progress_end(&progress);
+    *count = n;
+    return 0;
+}
+
+int ilheap_cmd_rehome(int argc, char **argv)
+{
+    options_t o;
+    int rc = parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? TOOL_EXIT_OK : rc;
+
+    tool_input_t in;
+    rc = tool_load("rehome", o.path, o.builtin, &in);
+    if (rc != 0)
+        return rc;
+    ilheap_pe_t *pe;
+    rc = tool_open("rehome", &in, &pe);
+    if (rc != 0) {
+        tool_input_free(&in);
+        return rc;
+    }
+    ilheap_pe_info_t info;
+    ilheap_pe_get_info(pe, &info);
+    uint32_t rows = ilheap_pe_method_count(pe);
+
+    run_t r = {.path = in.path, .image_size = info.size_of_image, .prologue = o.prologue,
+               .corrupt_token = o.corrupt_token};
+    /* The loader's view: one region of SizeOfImage bytes, headers and sections
+     * at their RVAs. Its start is the module base the heap works from. */
+    void *region = ilheap__os_image_region(info.size_of_image);
+    uint8_t *nops = NULL;
+    moved_t *moved = NULL;
+    tool_out_t *out = NULL;
+    tool_clauses_t ca = {0}, cb = {0};
+    ilheap_pe_error_t err;
+    if (region != NULL && ilheap_pe_layout(pe, region, info.size_of_image, &err) != ILHEAP_OK) {
+        fprintf(stderr, "ilheap rehome: %s: %s\n", in.path, err.message);
+        rc = TOOL_EXIT_MALFORMED;
+        goto done;
+    }
+    /* The OS placed the region right below the file's buffer (read first), so
+     * that buffer takes the space just above the image, where a loaded module
+     * usually has room and the heap puts its first chunk. Move the file's
+     * bytes below the region (a fresh buffer, before any other allocation) to
+     * free that space. */
+    if (region != NULL && !in.builtin) {
+        uint8_t *copy = malloc(in.size);
+        ilheap_pe_t *reopened;
+        if (copy != NULL && (memcpy(copy, in.data, in.size), ilheap_pe_open(copy, in.size, &reopened, NULL)) == ILHEAP_OK) {
+            ilheap_pe_close(pe);
+            pe = reopened;
+            free(in.data);
+            in.data = copy;
+        } else {
+            free(copy); /* keep the first buffer: only the placement differs */
+        }
+    }
+    nops = calloc(o.prologue ? o.prologue : 1, 1); /* nop is 0x00 (III.3.51) */
+    moved = malloc(((size_t)rows + 1) * sizeof *moved);
+    out = malloc(sizeof *out);
+    if (nops == NULL || moved == NULL || region == NULL || out == NULL) {
+        fprintf(stderr, "ilheap rehome: %s: out of memory (image of %u bytes, %u methods)\n", in.path,
+                info.size_of_image, rows);
+        rc = TOOL_EXIT_SYSTEM;
+        goto done;
+    }
+    r.base = region;
+    r.edit.prologue = nops;
+    r.edit.prologue_size = o.prologue;
+
+    uint32_t n = 0;
+    uint64_t elapsed = 0;
+    if (o.passes != 0) {
+        uint64_t best = UINT64_MAX;
+        for (uint32_t i = 0; i < o.passes && rc == 0; i++) {
+            r.bytes_in = r.bytes_out = r.failures = r.malformed = 0;
+            rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
+            ilheap_heap_destroy(r.heap); /* module unload: all at once */
+            r.heap = NULL;
+            best = elapsed < best ? elapsed : best;
+        }
+        if (rc == 0) {
+            double ns = (double)best / (double)(n ? n : 1);
+            printf("rehome impl=ilheap bodies=%u prologue=%u passes=%u best_s=%.6f ns_per_body=%.1f "
+                   "bodies_per_s=%.0f\n",
+                   n, o.prologue, o.passes, (double)best / 1e9, ns, ns > 0 ? 1e9 / ns : 0.0);
+            rc = r.malformed || r.failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
+        }
+        goto done;
+    }
+
+    rc = pass(&r, pe, moved, &n, &ca, &cb, true, &elapsed);
+    if (rc != 0)
+        goto done;
+    tool_out_init(out, stdout);
+    uintptr_t lowest = UINTPTR_MAX, highest = 0, highest_end = 0;
+    uint32_t rehomed = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (moved[i].body == NULL)
+            continue;
+        uintptr_t at = (uintptr_t)(moved[i].body - r.base);
+        lowest = at < lowest ? at : lowest;
+        if (at >= highest) {
+            highest = at;
+            highest_end = at + moved[i].size;
+        }
+        rehomed++;
+        if (o.jsonl) {
+            ilheap_il_body_t b;
+            if (tool_decode(moved[i].body, moved[i].size, &b, &cb) == ILHEAP_OK) /* else reported above */
+                tool_json_body(out, moved[i].token, moved[i].rva, &b, true, (uint32_t)at);
+        }
+    }
+    if (!o.jsonl) {
+        ilheap_heap_stats_t s;
+        ilheap_heap_stats(r.heap, &s);
+        tool_out_printf(out, "input      %s%s\n", in.path, in.defaulted ? " (default input)" : "");
+        tool_out_printf(out, "image      SizeOfImage %#x (%u bytes) laid out at %p: the module base\n",
+                        info.size_of_image, info.size_of_image, (void *)r.base);
+        tool_out_printf(out, "methods    %u MethodDef rows, %u IL bodies, %u rehomed%s\n", rows, n, rehomed,
+                        o.prologue ? "" : " (preserve mode, no edit)");
+        if (o.prologue)
+            tool_out_printf(out, "prologue   %u nop bytes inserted at the start of every body, EH shifted by %u\n",
+                            o.prologue, o.prologue);
+        tool_out_printf(out, "bytes      %llu in the image, %llu in the heap (%llu with alignment padding)\n",
+                        (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
+                        (unsigned long long)s.bytes_used);
+        tool_out_printf(out, "heap       %llu bytes of address space reserved (%.3fx used) in %llu chunks, "
+                        "%llu committed\n",
+                        (unsigned long long)s.bytes_reserved,
+                        s.bytes_used ? (double)s.bytes_reserved / (double)s.bytes_used : 0.0,
+                        (unsigned long long)s.chunks, (unsigned long long)s.bytes_committed);
+        if (rehomed != 0)
+            tool_out_printf(out, "new RVAs   lowest %#lx, highest %#lx (ends at %#lx); window %#llx\n",
+                            (unsigned long)lowest, (unsigned long)highest, (unsigned long)highest_end,
+                            (unsigned long long)ilheap_heap_window(r.heap));
+        tool_out_printf(out, "time       %.1f ms, %.1f ns per body (re-encode into the heap, decode again, check)\n",
+                        (double)elapsed / 1e6, (double)elapsed / (double)(n ? n : 1));
+        if (r.failures == 0 && r.malformed == 0)
+            tool_out_printf(out, "checks     all %u bodies held: fields equal%s, inside the window, past the image\n",
+                            rehomed, o.prologue ? " (shifted by the prologue)" : ", bytes identical");
+        else
+            tool_out_printf(out, "checks     FAILED: %llu bodies failed a check, %llu did not decode (see stderr)\n",
+                            (unsigned long long)r.failures, (unsigned long long)r.malformed);
+    }
+    if (!tool_out_flush(out)) {
+        fprintf(stderr, "ilheap rehome: writing the output failed\n");
+        rc = TOOL_EXIT_SYSTEM;
+    } else if (r.failures != 0) {
+        fprintf(stderr, "ilheap rehome: %llu of %u bodies failed their checks\n", (unsigned long long)r.failures, n);
+        rc = TOOL_EXIT_CHECK;
+    } else if (r.malformed != 0) {
+        fprintf(stderr, "ilheap rehome: %llu of %u bodies do not decode\n", (unsigned long long)r.malformed, n);
+        rc = TOOL_EXIT_MALFORMED;
+    }
+
+done:
+    ilheap_heap_destroy(r.heap);
+    tool_clauses_free(&ca);
+    tool_clauses_free(&cb);
+    ilheap__os_image_region_free(region, info.size_of_image);
+    free(out);
+    free(moved);
+    free(nops);
+    ilheap_pe_close(pe);
+    tool_input_free(&in);
+    return rc;
+}
