@@ -112,6 +112,32 @@ static void test_first_gib_taken(void)
     munmap((void *)region, GIB);
 }
 
+/* A full window (everything above the module is someone else's): requests
+ * fail with ILHEAP_ENOSPACE, and the map is read again only with a growing
+ * backoff, not on every failing request. */
+static void test_full_window_backs_off(void)
+{
+    size_t pg = page(), total = 64 * pg;
+    uintptr_t region = sandbox_reserve(total); /* all of it foreign */
+    ASSERT_NE_U(region, 0);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_GAPS, ILHEAP_OS_FAILED, 0, 0);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_NULL(ilheap_heap_alloc(heap, 64));
+        ASSERT_STATUS(ilheap_last_status(), ILHEAP_ENOSPACE);
+    }
+    unsigned long map_reads = os_calls_counted();
+    fprintf(stderr, "  200 failing requests, %lu reads of the map\n", map_reads);
+    ASSERT_GE_U(map_reads, 1);
+    ASSERT_LE_U(map_reads, 2 * 9); /* backoff 1, 2, 4, ... 128: 8 reads (x2: a stale and a fresh look) */
+    ilheap_heap_destroy(heap);
+    sandbox_release(region, total);
+}
+
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define UNDER_SANITIZER 1
 #else
@@ -167,4 +193,5 @@ static void test_address_space_limit(void)
     ASSERT_EQ_I(WEXITSTATUS(wstatus), 0);
 }
 
-TEST_MAIN(TEST(test_ten_thousand_mappings_above), TEST(test_first_gib_taken), TEST(test_address_space_limit))
+TEST_MAIN(TEST(test_ten_thousand_mappings_above), TEST(test_first_gib_taken), TEST(test_full_window_backs_off),
+          TEST(test_address_space_limit))
