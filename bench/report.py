@@ -23,7 +23,7 @@ from collections import OrderedDict, defaultdict
 
 # Numeric keys that name a measurement rather than measure it.
 IDENTITY_NUMERIC = {"threads", "mappings", "populate", "size", "modules", "blocks", "bodies",
-                    "iters", "methods", "lookups"}
+                    "iters", "methods", "lookups", "prologue", "passes"}
 ALLOC_ORDER = ["ilheap", "ilheap-com", "ilheap-tlab", "ilheap-nopopulate", "ilheap-huge", "glibc", "mimalloc",
                "jemalloc", "bump"]
 
@@ -288,7 +288,7 @@ def create_table(res, lines):
         lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
 
 
-def generic_tables(res, lines, known=("alloc", "create")):
+def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler")):
     kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
     for kind in kinds:
         keys = res.find(kind)
@@ -300,6 +300,261 @@ def generic_tables(res, lines, known=("alloc", "create")):
             name = " ".join(f"{a}={b}" for a, b in k if a != "kind")
             lines.append(f"| {name} | " + " | ".join(
                 f"{fmt(res.median(k, m), 2)} {fmt_spread(res.spread(k, m))}" for m in metrics) + " |")
+
+
+def paired(res, key_a, key_b, metric, op=None):
+    """a / b (or op(a, b)) for every repetition both keys have: they ran back
+    to back."""
+    a, b = res.reps(key_a, metric), res.reps(key_b, metric)
+    if op is None:
+        return [a[r] / b[r] for r in a if r in b and b[r]]
+    return [op(a[r], b[r]) for r in a if r in b]
+
+
+def median_ci(values, level=0.95):
+    """A distribution-free confidence interval for the median (order
+    statistics, binomial): (low, high, coverage). With few values the
+    coverage reached is below the level asked; it is returned so the report
+    can say so."""
+    from math import comb
+    xs = sorted(values)
+    n = len(xs)
+    if n < 2:
+        return None
+    tail = lambda k: sum(comb(n, i) for i in range(k)) / 2 ** n  # P(X < k), X ~ Bin(n, 1/2)
+    k = 1
+    while k + 1 <= n // 2 and tail(k + 1) <= (1 - level) / 2:
+        k += 1
+    return xs[k - 1], xs[n - k], 1 - 2 * tail(k)
+
+
+# ---------------------------------------------------------------- scan / rehome (issue 5)
+
+SCAN_ROWS = [("scan", dict(impl="ilheap"), "`ilheap scan` (ilheap's PE reader and body decoder)"),
+             ("scan", dict(impl="srm"), "System.Reflection.Metadata (`PEReader.GetMethodBody`, tests/pe/SrmDump)"),
+             ("rehome", dict(impl="ilheap", prologue=0),
+              "`ilheap rehome`: each body re-encoded into the module's heap, decoded again and checked"),
+             ("rehome", dict(impl="ilheap", prologue=4), "`ilheap rehome --prologue 4` (4 `nop`s inserted, EH shifted)")]
+
+
+def scan_checksums_agree(res):
+    """None without both sides; else whether every repetition's checksums
+    (max stack + code size + body size + clauses, over all passes) agree."""
+    il, srm = res.one("scan", impl="ilheap"), res.one("scan", impl="srm")
+    if il is None or srm is None:
+        return None
+    a, b = res.reps(il, "checksum"), res.reps(srm, "checksum")
+    return all(a[r] == b[r] for r in a if r in b) and bool(set(a) & set(b))
+
+
+def scan_section(res, lines):
+    il, srm = res.one("scan", impl="ilheap"), res.one("scan", impl="srm")
+    if il is None:
+        return
+    d = dict(il)
+    lines.append("\n## `scan` and `rehome` against System.Reflection.Metadata\n")
+    lines.append(
+        f"`bench/scan.sh`: System.Private.CoreLib.dll of the newest runtime, {int(d.get('bodies', 0)):,} method "
+        "bodies. The programs run interleaved, one after the other in every repetition; each line is that "
+        f"program's best pass over an image already in memory and opened once ({d.get('passes')} passes for "
+        "`scan` and SRM, fewer for `rehome`), so SRM runs tiered-up code and neither side pays for process or "
+        "JIT start-up. Both scan sides do the same reading (every MethodDef row, the has-IL test, RVA to the "
+        "body's bytes, header and exception clauses decoded) and print a checksum over it. `rehome` does much "
+        "more per body (encode into the heap, decode again, compare), so its ratio to SRM is a figure, not a "
+        "target. Ratios are per repetition, their median reported, the range over repetitions beside it.\n")
+    lines.append("| program | ns per body | spread | bodies per second | time per body ÷ SRM's (range) |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for kind, want, label in SCAN_ROWS:
+        k = res.one(kind, **want)
+        if k is None:
+            continue
+        rs = paired(res, k, srm, "ns_per_body") if srm is not None and k != srm else []
+        rng = f" ({min(rs):.2f}–{max(rs):.2f})" if len(rs) > 1 else ""
+        lines.append(f"| {label} | {fmt(res.median(k, 'ns_per_body'))} | {fmt_spread(res.spread(k, 'ns_per_body'))} "
+                     f"| {fmt(res.median(k, 'bodies_per_s'))} "
+                     f"| {'reference' if k == srm else (fmt_ratio(statistics.median(rs)) if rs else '–') + rng} |")
+    agree = scan_checksums_agree(res)
+    if agree is not None:
+        lines.append("\nChecksums: " + ("equal in every repetition (both sides read the same fields of the same "
+                                        "bodies)." if agree else "**they differ**: the two sides did not read "
+                                        "the same; the ratio is not a fair comparison."))
+
+
+def scan_target(res):
+    what = "`scan`: at least 5x faster per body than System.Reflection.Metadata"
+    il, srm = res.one("scan", impl="ilheap"), res.one("scan", impl="srm")
+    if il is None:
+        return (what, "not measured: `ilheap scan` or bench/scan.sh missing", "–")
+    if srm is None:
+        return (what, "not measured: no .NET SDK to build the System.Reflection.Metadata side", "–")
+    rs = paired(res, srm, il, "ns_per_body")
+    r = statistics.median(rs) if rs else None
+    fig = (f"{fmt_ratio(r)} faster per body (median of {len(rs)} paired repetitions, range "
+           f"{min(rs):.2f}–{max(rs):.2f}x): {fmt(res.median(il, 'ns_per_body'))} against "
+           f"{fmt(res.median(srm, 'ns_per_body'))} ns per body, CoreLib") if rs else "–"
+    if scan_checksums_agree(res) is False:
+        return (what, fig + "; checksums differ, so not the same reading", "not assessed")
+    return (what, fig, "–" if r is None else ("met" if r >= 5 else "**MISSED**"))
+
+
+# ---------------------------------------------------------------- profiler in the real runtime (issue 6)
+
+PROF_VARIANTS = [("none", "no profiler"), ("off", "profiler loaded, observing only (`ILHEAP_MODE=off`)"),
+                 ("clr", "rewriting every method, runtime's allocator"), ("ilheap", "rewriting every method, ilheap")]
+PROF_WORKLOADS = [("startup", "start-up (`ProfTest --startup`: the runtime up and `Main` reached)"),
+                  ("proftest", "the profiler test program (EH, generics, async, threads, 100 collectible contexts)"),
+                  ("csc", "the C# compiler (Roslyn, from the SDK) compiling the test program's source")]
+
+
+def prof_derive(res):
+    """Per-run figures computed from each run's own report: the time all
+    Alloc calls took (ms), and the mean of all but each module's first."""
+    for key in res.find("profiler"):
+        v = res.values[key]
+        for rep, mean in list(v.get("alloc_ns_mean", {}).items()):
+            n = v.get("allocations", {}).get(rep)
+            firsts = v.get("first_allocs", {}).get(rep)
+            first_us = v.get("first_alloc_us", {}).get(rep)
+            if not n:
+                continue
+            v["alloc_total_ms"][rep] = mean * n / 1e6
+            if firsts is not None and first_us is not None and n > firsts:
+                v["rest_ns_mean"][rep] = (mean * n - first_us * 1000 * firsts) / (n - firsts)
+
+
+def prof_workloads(res):
+    present = {dict(k)["workload"] for k in res.find("profiler")}
+    return [w for w, _ in PROF_WORKLOADS if w in present] + sorted(present - {w for w, _ in PROF_WORKLOADS})
+
+
+def prof_section(res, lines):
+    workloads = prof_workloads(res)
+    if not workloads:
+        return
+    lines.append("\n## The profiler in the real runtime\n")
+    lines.append(
+        "`bench/profiler/run.sh --runs` (docs/profiler.md): the profiler (`profiler/`, loaded by CoreCLR with "
+        "`CORECLR_PROFILER_PATH`) with ReadyToRun disabled, so that the framework's methods are JIT-compiled and "
+        "pass through it (`none` runs with `DOTNET_ReadyToRun=0` for the same JIT volume). In every repetition "
+        "the four variants run one after the other, in an order rotated each repetition. Wall time is the "
+        "whole `dotnet` process, median over the runs (min..max). The allocation figures are the profiler's "
+        "own, measured around every `Alloc` call in the process (two `clock_gettime` calls, ~20-40 ns, "
+        "included in both allocators' figures): the mean over all calls, the mean of all but each module's "
+        "first call (`rest`), the p50/p99 of those from a histogram with about 19% resolution, and the first "
+        "call per module, where ilheap places the heap's first chunk. A window violation is a body installed "
+        "outside `base < p`, `p + size <= base + 2 GiB`. Ratios are per repetition, their median reported.\n")
+    labels = dict(PROF_WORKLOADS)
+    for w in workloads:
+        none = res.one("profiler", workload=w, alloc="none")
+        n = max((len(res.reps(k, "wall_ms")) for k in res.find("profiler", workload=w)), default=0)
+        lines.append(f"\n**{labels.get(w, w)}**, {n} runs per variant\n")
+        lines.append("| variant | wall ms (min..max) | ÷ none | methods seen / rewritten | `Alloc` calls "
+                     "| ns per `Alloc`, mean | mean, rest | p50 / p99, rest | first per module (count) "
+                     "| window violations | `Alloc` NULL |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for a, label in PROF_VARIANTS:
+            k = res.one("profiler", workload=w, alloc=a)
+            if k is None:
+                continue
+            walls = list(res.reps(k, "wall_ms").values())
+            wall = f"{fmt(res.median(k, 'wall_ms'), 0)} ({fmt(min(walls), 0)}..{fmt(max(walls), 0)})" if walls else "–"
+            ratio = fmt_ratio(res.ratio(k, none, "wall_ms")) if a != "none" else ""
+            seen = res.median(k, "methods_seen")
+            rew = res.median(k, "rewritten")
+            cells = [f"{label}", wall, ratio,
+                     "" if seen is None else f"{fmt(seen, 0)} / {fmt(rew, 0) if rew is not None else '–'}"]
+            if a in ("clr", "ilheap"):
+                viol = res.median(k, "window_violations")
+                allocs = res.median(k, "allocations")
+                pct = f" ({viol / allocs * 100:.0f}%)" if viol is not None and allocs else ""
+                cells += [fmt(allocs, 0), fmt(res.median(k, "alloc_ns_mean")), fmt(res.median(k, "rest_ns_mean")),
+                          f"{fmt(res.median(k, 'alloc_rest_ns_p50'), 0)} / {fmt(res.median(k, 'alloc_rest_ns_p99'), 0)}",
+                          f"{fmt(res.median(k, 'first_alloc_us'))} µs ({fmt(res.median(k, 'first_allocs'), 0)})",
+                          f"{fmt(viol, 0)}{pct}", fmt(res.median(k, "alloc_failed"), 0)]
+            else:
+                cells += [""] * 7
+            lines.append("| " + " | ".join(cells) + " |")
+        clr, il = res.one("profiler", workload=w, alloc="clr"), res.one("profiler", workload=w, alloc="ilheap")
+        if clr is not None and il is not None:
+            lines.append(
+                f"\nilheap ÷ runtime's allocator, per repetition: mean {fmt_ratio(res.ratio(il, clr, 'alloc_ns_mean'))}, "
+                f"mean of the rest {fmt_ratio(res.ratio(il, clr, 'rest_ns_mean'))}, p50 "
+                f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p50'))}, p99 "
+                f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p99'))}; all `Alloc` calls of a run took "
+                f"{fmt(res.median(il, 'alloc_total_ms'), 2)} ms with ilheap, "
+                f"{fmt(res.median(clr, 'alloc_total_ms'), 2)} ms with the runtime's allocator.")
+            failed = res.reps(il, "alloc_failed")
+            if any(failed.values()):
+                lines.append(
+                    f"\n**ilheap's `Alloc` returned NULL** in {sum(1 for v in failed.values() if v)} of {len(failed)} "
+                    f"runs ({fmt(min(failed.values()), 0)}..{fmt(max(failed.values()), 0)} calls per run): a module's "
+                    "heap found no more room inside its window, and those methods kept their original bodies "
+                    "(the profiler's report names the module: `module_alloc_failed=`). The profiler does not time "
+                    "failed calls, so they are not in the ns figures above.")
+
+
+def prof_alloc_target(res):
+    what = "in the real runtime: ilheap's ns per allocation at most half the runtime's own allocator's"
+    parts, rest_parts, oks = [], [], []
+    for w in prof_workloads(res):
+        clr, il = res.one("profiler", workload=w, alloc="clr"), res.one("profiler", workload=w, alloc="ilheap")
+        r = res.ratio(il, clr, "alloc_ns_mean")
+        if r is None:
+            continue
+        oks.append(r <= 0.5)
+        parts.append(f"{w} {fmt_ratio(r)} ({fmt(res.median(il, 'alloc_ns_mean'), 0)} vs "
+                     f"{fmt(res.median(clr, 'alloc_ns_mean'), 0)} ns)")
+        rest_parts.append(f"{w} {fmt_ratio(res.ratio(il, clr, 'rest_ns_mean'))} mean, "
+                          f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p50'))} p50")
+    if not oks:
+        return (what, "not measured: no profiler runs (profiler library or dotnet missing)", "–")
+    fig = ("ilheap's mean over all `Alloc` calls ÷ the runtime's: " + "; ".join(parts)
+           + ". Without each module's first call (where ilheap places its heap): " + "; ".join(rest_parts))
+    failing = [w for w in prof_workloads(res)
+               if any(res.reps(res.one("profiler", workload=w, alloc="ilheap"), "alloc_failed").values())]
+    if failing:
+        fig += (". Calls where ilheap returned NULL (in " + ", ".join(failing) + ": see the profiler section) "
+                "are not timed")
+    return (what, fig, "met" if all(oks) else "**MISSED**")
+
+
+def prof_startup_target(res):
+    what = "in the real runtime: no measurable start-up cost of ilheap over the runtime's allocator"
+    clr, il = res.one("profiler", workload="startup", alloc="clr"), res.one("profiler", workload="startup", alloc="ilheap")
+    diffs = paired(res, il, clr, "wall_ms", op=lambda a, b: a - b) if clr is not None and il is not None else []
+    if len(diffs) < 2:
+        return (what, "not measured: no start-up runs of the profiler", "–")
+    med = statistics.median(diffs)
+    lo, hi, cover = median_ci(diffs)
+    direct = paired(res, il, clr, "alloc_total_ms", op=lambda a, b: a - b)
+    direct_text = (f"; measured inside the process, all of ilheap's `Alloc` calls took "
+                   f"{statistics.median(direct):+.2f} ms more per run than the runtime's "
+                   f"({statistics.median(direct) / res.median(clr, 'wall_ms') * 100:+.2f}% of start-up)"
+                   if direct and res.median(clr, "wall_ms") else "")
+    fig = (f"'measurable' = the {cover * 100:.0f}% confidence interval of the median paired difference (ilheap − "
+           f"runtime's allocator, the two run back to back, {len(diffs)} pairs) lies above zero. Start-up "
+           f"{fmt(res.median(il, 'wall_ms'), 0)} vs {fmt(res.median(clr, 'wall_ms'), 0)} ms; difference "
+           f"{med:+.0f} ms, interval {lo:+.0f}..{hi:+.0f} ms (the resolution of this run: a cost much below "
+           f"{(hi - lo) / 2:.0f} ms could not show){direct_text}")
+    return (what, fig, "met" if lo <= 0 else "**MISSED**")
+
+
+def prof_window_figure(res):
+    parts = []
+    for w in prof_workloads(res):
+        il, clr = res.one("profiler", workload=w, alloc="ilheap"), res.one("profiler", workload=w, alloc="clr")
+        if il is None:
+            continue
+        iv, ia = res.reps(il, "window_violations"), res.reps(il, "allocations")
+        cv, ca = res.reps(clr, "window_violations"), res.reps(clr, "allocations")
+        nulls = sum(res.reps(il, "alloc_failed").values())
+        parts.append(f"{w}: ilheap {fmt(sum(iv.values()), 0)} of {fmt(sum(ia.values()), 0)} bodies"
+                     + (f" (and {fmt(nulls, 0)} `Alloc` calls NULL: no room left in the window)" if nulls else "")
+                     + f", runtime's allocator {fmt(sum(cv.values()), 0)} of {fmt(sum(ca.values()), 0)}")
+    if not parts:
+        return None
+    return ("window violations in the real runtime, all runs (issue 6; a figure: ilheap must have none)",
+            "; ".join(parts), "–")
 
 
 # ---------------------------------------------------------------- targets
@@ -392,12 +647,12 @@ def targets(res, lines, quick):
         rows.append(("registry lookup with 10,000 modules (no target, a figure)",
                      f"{fmt(res.median(lk10k, 'cpu_ns_per_lookup'))} CPU ns per lookup + Release, "
                      f"{fmt_ratio(res.ratio(lk10k, lk10, 'cpu_ns_per_lookup'))} of the cost with 10 modules", "–"))
-    runtime = res.find("profiler")
-    rows.append(("real runtime: ilheap ns/alloc at most half the runtime's allocator; no start-up cost",
-                 "see the profiler section" if runtime else "not measured: profiler not on main yet", "–"))
-    scan = res.find("scan")
-    rows.append(("`scan`: at least 5x faster per body than System.Reflection.Metadata",
-                 "see the scan section" if scan else "not measured: `ilheap scan` not on main yet", "–"))
+    rows.append(prof_alloc_target(res))
+    rows.append(prof_startup_target(res))
+    window = prof_window_figure(res)
+    if window:
+        rows.append(window)
+    rows.append(scan_target(res))
 
     lines.append("| target | figure | verdict |")
     lines.append("|---|---|---|")
@@ -497,7 +752,44 @@ def plots(res, plot_dir, data_dir):
          "set title 'heap creation (create + first alloc + destroy), median'\n"
          "set xlabel 'extra mappings in the process (0 plotted at 10)'\nset ylabel 'µs per heap'\n",
          clauses, made)
+    runtime_plot(res, plot_dir, data_dir, made)
     return made
+
+
+def runtime_plot(res, plot_dir, data_dir, made):
+    """Per-allocation cost in the real runtime: the runtime's allocator and
+    ilheap side by side, per workload and statistic (log scale: the first
+    call per module is 3 orders of magnitude above the rest)."""
+    stats = [("alloc_rest_ns_p50", "p50"), ("alloc_rest_ns_p99", "p99"), ("rest_ns_mean", "mean w/o first"),
+             ("alloc_ns_mean", "mean, all"), ("first_alloc_us", "first per module")]
+    rows = []
+    for w in prof_workloads(res):
+        clr, il = res.one("profiler", workload=w, alloc="clr"), res.one("profiler", workload=w, alloc="ilheap")
+        if clr is None or il is None:
+            continue
+        for metric, label in stats:
+            scale = 1000.0 if metric == "first_alloc_us" else 1.0
+            a, b = res.median(clr, metric), res.median(il, metric)
+            if a and b:
+                rows.append((f"{w}: {label}", a * scale, b * scale))
+    if not rows or shutil.which("gnuplot") is None:
+        return
+    path = os.path.join(data_dir, "runtime_alloc.dat")
+    with open(path, "w") as f:
+        f.writelines(f'"{label}"\t{a}\t{b}\n' for label, a, b in rows)
+    out = os.path.join(plot_dir, "runtime_alloc_cost.png")
+    script = ("set terminal pngcairo noenhanced size 1000,600 font 'DejaVu Sans,10'\n"
+              f"set output '{out}'\nset grid ytics\nset datafile separator '\\t'\n"
+              "set style data histograms\nset style histogram clustered gap 1\n"
+              "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
+              "set logscale y 10\nset yrange [10:*]\nset format y '%.0f'\nset key top left\n"
+              "set xtics rotate by 35 right scale 0\n"
+              "set title 'cost of one IMethodMalloc::Alloc in the real runtime (median over runs; ReadyToRun off)'\n"
+              "set ylabel 'ns per allocation (timer included)'\nset bmargin 8\nset lmargin 13\n"
+              f"plot '{path}' using 2:xtic(1) title \"runtime's allocator\" lc rgb '{COLORS['glibc']}', "
+              f"'' using 3 title 'ilheap' lc rgb '{COLORS['ilheap']}'\n")
+    if gnuplot(script):
+        made.append(out)
 
 
 # ---------------------------------------------------------------- main
@@ -520,6 +812,7 @@ def main():
         with open(path) as f:
             for line in f:
                 res.add_line(line)
+    prof_derive(res)
 
     out_dir = os.path.dirname(os.path.abspath(args.out))
     plot_rel = os.path.relpath(os.path.abspath(args.plots), out_dir)
@@ -634,6 +927,8 @@ def main():
                 if line.strip():
                     L.append(f"- {line.strip().removeprefix('- ')}")
     generic_tables(res, L)
+    scan_section(res, L)
+    prof_section(res, L)
 
     if made:
         L.append("\n## Plots\n")

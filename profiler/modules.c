@@ -325,8 +325,9 @@ void prof_report_modules(FILE *out)
             failing += failed != 0;
             if (failed)
                 fprintf(out, "module_alloc_failed=%s base=%p flags=%#x placed=%" PRIu64
-                        " failed=%" PRIu64 "\n",
-                        m->name, (const void *)m->base, (unsigned)m->flags, ok, failed);
+                        " failed=%" PRIu64 " last=%s\n",
+                        m->name, (const void *)m->base, (unsigned)m->flags, ok, failed,
+                        ilheap_status_name(atomic_load(&m->stats.last_failure)));
         }
     }
     pthread_rwlock_unlock(&table_lock);

@@ -145,6 +145,7 @@ extern prof_state_t prof_g;
 typedef struct prof_module_stats {
     atomic_uint_fast64_t allocs_ok;
     atomic_uint_fast64_t allocs_failed;
+    atomic_int last_failure; /* ilheap status of the last failed Alloc (0: none, or not ilheap's) */
 } prof_module_stats_t;
 
 typedef struct prof_module_view {

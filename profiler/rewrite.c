@@ -168,6 +168,7 @@ static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, co
     uint64_t t1 = now_ns();
     if (!p) {
         atomic_fetch_add(&view->stats->allocs_failed, 1);
+        atomic_store(&view->stats->last_failure, (int)ilheap_last_status());
         *why = PROF_SKIP_alloc_failed;
         goto done;
     }

@@ -78,9 +78,15 @@ run_arch() { # arch
   echo "=== Windows $arch: build in $dir ==="
   local emulator=()
   [ -n "$wine_bin" ] && emulator=("-DCMAKE_CROSSCOMPILING_EMULATOR=$wine_bin")
-  cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=OFF "${emulator[@]}" >/dev/null
-  cmake --build "$dir" -j"$jobs" >/dev/null
+  # (set -e does not apply inside a function called with ||: check each step.)
+  if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+         -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=OFF "${emulator[@]}" >/dev/null ||
+     ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
+    grep -E "error|Error" "$dir/build.log" 2>/dev/null | head -20
+    summary+=("$arch: BUILD FAILED (see $dir/build.log)")
+    status=1
+    return 0
+  fi
   if [ -z "$wine_bin" ]; then
     summary+=("$arch: library, tests and ilheap.exe built; tests NOT run (no Wine for $arch here: wine32:i386 is not installed)")
     if [ "${ILHEAP_REQUIRE_WINE32:-0}" = 1 ]; then status=1; fi

@@ -94,18 +94,19 @@ static void choose_in_snapshot(uintptr_t lo, uintptr_t hi, size_t want, size_t n
 }
 
 ilheap_status_t ilheap__gaps_choose(uintptr_t lo, uintptr_t hi, size_t want, size_t need, size_t granularity,
-                                    ilheap_gap_choice_t *choice)
+                                    int may_read, ilheap_gap_choice_t *choice)
 {
     ilheap_status_t status = ILHEAP_OK;
     pthread_mutex_lock(&cache_lock);
     choice->fresh = 0;
-    if (!snapshot_valid) {
+    choice->size = 0;
+    if (!snapshot_valid && may_read) {
         status = refresh(granularity);
         choice->fresh = 1;
     }
-    if (status == ILHEAP_OK) {
+    if (status == ILHEAP_OK && snapshot_valid) {
         choose_in_snapshot(lo, hi, want, need, granularity, choice);
-        if (choice->size == 0 && !choice->fresh) {
+        if (choice->size == 0 && !choice->fresh && may_read) {
             /* The snapshot may miss ranges freed since: read again before
              * answering that nothing fits. */
             status = refresh(granularity);

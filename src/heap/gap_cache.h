@@ -25,10 +25,12 @@ typedef struct ilheap_gap_choice {
 
 /* Chooses the lowest free range in [lo, hi) holding want bytes (aligned to
  * granularity), else the lowest holding need bytes (then as much of it as is
- * there, up to want). Reads the map first when the snapshot is invalid.
+ * there, up to want). With may_read, reads the map when the snapshot is
+ * invalid, or when nothing in it fits (it may miss ranges freed since);
+ * without, answers from the snapshot alone (nothing when it is invalid).
  * Returns ILHEAP_OK (choice->size may be 0) or ILHEAP_EOS_MAPS. */
 ilheap_status_t ilheap__gaps_choose(uintptr_t lo, uintptr_t hi, size_t want, size_t need,
-                                    size_t granularity, ilheap_gap_choice_t *choice);
+                                    size_t granularity, int may_read, ilheap_gap_choice_t *choice);
 
 /* [start, start + size) was reserved: no longer free. */
 void ilheap__gaps_taken(uintptr_t start, size_t size);

@@ -54,6 +54,10 @@ struct ilheap_heap {
     uintptr_t first_probe; /* end of the image, where the first chunk goes */
     size_t first_chunk;
     size_t granularity, page;
+    /* After the window was found full: requests still to fail from the
+     * snapshot before the map is read again, and the current backoff. Under
+     * the lock. */
+    uint32_t full_skips, full_backoff;
 
     pthread_mutex_t lock; /* serializes growth: commit and reserve */
     ilheap_extent_t *extents; /* newest first; under the lock */

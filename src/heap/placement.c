@@ -24,6 +24,7 @@
 /* A gap found in the map can be taken by another thread before we map it;
  * past this many lost races we give up with ILHEAP_ERACE instead of looping. */
 #define MAX_PLACEMENT_ATTEMPTS 16
+#define MAX_FULL_BACKOFF 1024u
 
 static uintptr_t round_up(uintptr_t value, uintptr_t unit)
 {
@@ -177,8 +178,10 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
     uintptr_t in_range_start = 0;
     ilheap_os_result_t in_range =
         ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &in_range_start, &os_error);
-    if (in_range == ILHEAP_OS_OK)
+    if (in_range == ILHEAP_OS_OK) {
+        heap->full_backoff = heap->full_skips = 0;
         return adopt_chunk(heap, in_range_start, want);
+    }
     if (in_range == ILHEAP_OS_NOMEM || in_range == ILHEAP_OS_FAILED)
         return fail_reserve(in_range, os_error, want);
     /* UNSUPPORTED, or no room for want bytes: the lowest gap in the window
@@ -186,14 +189,30 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
      * free ranges (read again when it proves stale). */
     uintptr_t search_lo = heap->lo;
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
+        /* A heap that found its window full reads the map again only after
+         * 1, 2, 4, ... 1024 more failing requests: in a real process a full
+         * window stays full, and each read of a busy map costs a millisecond. */
+        int may_read = heap->full_skips == 0;
         ilheap_gap_choice_t choice;
-        ilheap_status_t status = ilheap__gaps_choose(search_lo, heap->hi, want, need, heap->granularity, &choice);
+        ilheap_status_t status =
+            ilheap__gaps_choose(search_lo, heap->hi, want, need, heap->granularity, may_read, &choice);
         if (status != ILHEAP_OK)
             return status;
-        if (choice.size == 0)
+        if (choice.size == 0) {
+            if (may_read) {
+                heap->full_backoff = heap->full_backoff == 0 ? 1 : heap->full_backoff * 2;
+                if (heap->full_backoff > MAX_FULL_BACKOFF)
+                    heap->full_backoff = MAX_FULL_BACKOFF;
+                heap->full_skips = heap->full_backoff;
+            } else {
+                heap->full_skips--;
+            }
             return ilheap__fail(ILHEAP_ENOSPACE,
-                                "%zu bytes requested; no free range of %zu bytes between %p and %p",
-                                size, need, (void *)heap->lo, (void *)heap->hi);
+                                "%zu bytes requested; no free range of %zu bytes between %p and %p%s",
+                                size, need, (void *)heap->lo, (void *)heap->hi,
+                                may_read ? "" : " (as of the last read of the map)");
+        }
+        heap->full_backoff = heap->full_skips = 0;
         ilheap_os_result_t result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
             return adopt_chunk(heap, choice.start, choice.size);

@@ -33,15 +33,18 @@ void ilheap__os_linux_set_mmap(ilheap_mmap_fn_t fn)
     mmap_call = fn != NULL ? fn : mmap;
 }
 
-static size_t cached_page_size;
+/* 0 until read; every thread that races here writes the same value. */
+static atomic_size_t cached_page_size;
 
 size_t ilheap__os_page_size(void)
 {
-    if (cached_page_size == 0) {
-        long size = sysconf(_SC_PAGESIZE);
-        cached_page_size = size > 0 ? (size_t)size : 4096;
+    size_t size = atomic_load_explicit(&cached_page_size, memory_order_relaxed);
+    if (size == 0) {
+        long value = sysconf(_SC_PAGESIZE);
+        size = value > 0 ? (size_t)value : 4096;
+        atomic_store_explicit(&cached_page_size, size, memory_order_relaxed);
     }
-    return cached_page_size;
+    return size;
 }
 
 size_t ilheap__os_granularity(void)

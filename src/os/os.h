@@ -54,7 +54,9 @@ ilheap_os_result_t ilheap__os_reserve_at(uintptr_t addr, size_t size, int *os_er
  * multiples of the granularity. Returns OK; TAKEN when no room of that size
  * was found (the caller's gap walk then tells a full range from a refusal);
  * NOMEM or FAILED; UNSUPPORTED where the system has no such call (Linux,
- * Windows before 10 1803): the caller walks the gaps itself. */
+ * Windows before 10 1803) or does not honour the range (Wine 8.0: an address
+ * outside it is released, and the call is not made again): the caller walks
+ * the gaps itself. */
 ilheap_os_result_t ilheap__os_reserve_in_range(uintptr_t lo, uintptr_t hi, size_t size, uintptr_t *addr,
                                                int *os_error);
 

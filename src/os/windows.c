@@ -193,10 +193,15 @@ ilheap_os_result_t ilheap__os_reserve_in_range(uintptr_t lo, uintptr_t hi, size_
     }
     uintptr_t start = (uintptr_t)got;
     if (start < lo || start > hi || size > hi - start) {
-        /* The bounds are a requirement: never keep a range outside them. */
+        /* The bounds are a requirement: never keep a range outside them.
+         * Windows enforces them in the kernel; a system that returns an
+         * address outside (Wine 8.0 ignores MEM_ADDRESS_REQUIREMENTS and
+         * hands out the lowest free range anywhere) cannot be trusted with
+         * them, so stop asking: the caller walks the gaps itself. */
         VirtualFree(got, 0, MEM_RELEASE);
+        ilheap__os_windows_set_range_reserve(0);
         store_error(os_error, ERROR_INVALID_ADDRESS);
-        return ILHEAP_OS_TAKEN;
+        return ILHEAP_OS_UNSUPPORTED;
     }
     *addr = start;
     store_error(os_error, 0);

@@ -13,7 +13,7 @@ const void *test_image_base(void)
 
 uintptr_t test_free_area(size_t size)
 {
-    return sandbox_find(size);
+    return sandbox_find_high(size);
 }
 
 int test_is_mapped(const void *p, size_t size)

@@ -51,6 +51,11 @@ static void *map_exactly(uintptr_t addr, size_t size, int prot)
     return p;
 }
 
+uintptr_t sandbox_find_high(size_t size)
+{
+    return sandbox_find(size); /* mmap places top-down already */
+}
+
 void *test_map_at(uintptr_t addr, size_t size)
 {
     return map_exactly(addr, size, PROT_READ | PROT_WRITE);

@@ -32,6 +32,9 @@ uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi);
  * and on Windows, which allocates bottom-up, a new sandbox usually lies where
  * an earlier test's memory was, which a stale snapshot still calls taken. */
 uintptr_t sandbox_find(size_t size);
+/* The same, high in the address space (top-down): for a range a test leaves
+ * free while it allocates much, away from where malloc grows on Windows. */
+uintptr_t sandbox_find_high(size_t size);
 
 /* Maps [addr, addr + size) read-write exactly there (never over anything);
  * returns addr, or NULL when the range is not free. Undo with test_unmap. */

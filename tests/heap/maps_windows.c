@@ -38,14 +38,26 @@ uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi)
     return total;
 }
 
-uintptr_t sandbox_find(size_t size)
+static uintptr_t find_free(size_t size, DWORD direction)
 {
-    void *p = VirtualAlloc(NULL, size, MEM_RESERVE, PAGE_NOACCESS);
+    void *p = VirtualAlloc(NULL, size, MEM_RESERVE | direction, PAGE_NOACCESS);
     if (p == NULL)
         return 0;
     VirtualFree(p, 0, MEM_RELEASE);
     test_address_space_freed();
     return (uintptr_t)p;
+}
+
+uintptr_t sandbox_find(size_t size)
+{
+    return find_free(size, 0);
+}
+
+/* Top-down, where Linux's mmap places too: Windows allocates bottom-up, so
+ * the C runtime's heap may grow into a low range a test leaves free for long. */
+uintptr_t sandbox_find_high(size_t size)
+{
+    return find_free(size, MEM_TOP_DOWN);
 }
 
 static void *map_exactly(uintptr_t addr, size_t size, DWORD type, DWORD protect)
