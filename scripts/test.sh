@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds ilheap and runs the whole test suite: a normal build, ASan+UBSan,
-# TSan, valgrind, and bounded fuzzing. Usage: scripts/test.sh [quick]
+# TSan, valgrind, the Windows builds under Wine, and bounded fuzzing.
+# Usage: scripts/test.sh [quick]
 #   quick: the normal build only.
 # Each stage uses its own build directory under build/.
 set -euo pipefail
@@ -33,6 +34,9 @@ stage "valgrind"
 ILHEAP_UNDER_VALGRIND=1 ILHEAP_STRESS_BLOCKS=60000 ILHEAP_FAULT_BLOCKS=120 configure_and_test build/valgrind "-LE clr|fuzz|soak" -DCMAKE_BUILD_TYPE=Debug \
   -DILHEAP_BUILD_PROFILER=OFF \
   "-DILHEAP_TEST_WRAPPER=valgrind;--quiet;--error-exitcode=99;--leak-check=full;--errors-for-leak-kinds=definite"
+
+stage "Windows: mingw-w64 cross-builds (x86_64, i686), the suite under Wine (x86_64)"
+bash scripts/test-windows.sh
 
 if [ -d tests/corpus ] && command -v clang >/dev/null; then
   stage "fuzzing (bounded)"
