@@ -153,6 +153,35 @@ void ilheap__gaps_taken(uintptr_t start, size_t size)
     pthread_mutex_unlock(&cache_lock);
 }
 
+void ilheap__gaps_released(uintptr_t start, size_t size)
+{
+    uintptr_t end = start + size;
+    pthread_mutex_lock(&cache_lock);
+    if (snapshot_valid) {
+        size_t i = first_gap_above(start); /* the first gap ending above start */
+        int joins_before = i > 0 && gaps[i - 1].end == start;
+        int joins_after = i < gap_count && gaps[i].start == end;
+        if (i < gap_count && gaps[i].start < end) {
+            snapshot_valid = 0; /* overlaps a range the snapshot calls free: confused, re-read */
+        } else if (joins_before && joins_after) {
+            gaps[i - 1].end = gaps[i].end;
+            memmove(&gaps[i], &gaps[i + 1], (gap_count - i - 1) * sizeof *gaps);
+            gap_count--;
+        } else if (joins_before) {
+            gaps[i - 1].end = end;
+        } else if (joins_after) {
+            gaps[i].start = start;
+        } else if (gap_count == gap_capacity) {
+            snapshot_valid = 0; /* no room for one more entry: re-read when needed */
+        } else {
+            memmove(&gaps[i + 1], &gaps[i], (gap_count - i) * sizeof *gaps);
+            gaps[i] = (gap_t){start, end};
+            gap_count++;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+}
+
 void ilheap__gaps_invalidate(void)
 {
     pthread_mutex_lock(&cache_lock);

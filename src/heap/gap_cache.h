@@ -35,6 +35,12 @@ ilheap_status_t ilheap__gaps_choose(uintptr_t lo, uintptr_t hi, size_t want, siz
 /* [start, start + size) was reserved: no longer free. */
 void ilheap__gaps_taken(uintptr_t start, size_t size);
 
+/* [start, start + size) was released by a heap: free again. Inserted into the
+ * snapshot (merged with its neighbours), so the next heap can use it without
+ * a read of the map: on Windows, which allocates bottom up, and after module
+ * unloads, freed low ranges would otherwise stay unseen. */
+void ilheap__gaps_released(uintptr_t start, size_t size);
+
 /* A reservation in a chosen gap failed: the snapshot is stale. */
 void ilheap__gaps_invalidate(void);
 

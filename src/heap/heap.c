@@ -1,5 +1,6 @@
 /* A module heap: creation, statistics and release. Allocation is in alloc.c,
  * finding and committing address space in placement.c. */
+#include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
 #include "os/os.h"
 #include "status_internal.h"
@@ -125,8 +126,9 @@ void ilheap_heap_destroy(ilheap_heap_t *heap)
         ilheap_extent_t *older = extent->older;
         size_t length = extent->reserved_end - extent->start;
         /* One retry: a transient refusal must not leak the module's memory. */
-        if (ilheap__os_release(extent->start, length, NULL) != ILHEAP_OS_OK)
-            (void)ilheap__os_release(extent->start, length, NULL);
+        if (ilheap__os_release(extent->start, length, NULL) == ILHEAP_OS_OK ||
+            ilheap__os_release(extent->start, length, NULL) == ILHEAP_OS_OK)
+            ilheap__gaps_released(extent->start, length);
         ilheap__os_free_aligned(extent);
         extent = older;
     }

@@ -82,6 +82,21 @@ static void test_ten_thousand_mappings_above(void)
     ASSERT_EQ_U(map_reads, 0);
     ilheap_heap_destroy(second);
     ilheap_heap_destroy(heap);
+    /* Destroyed heaps give their ranges back to the snapshot: a new module
+     * heap gets the lowest room again, still without reading the map. */
+    ilheap_heap_t *third;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &third), ILHEAP_OK);
+    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_GAPS, ILHEAP_OS_FAILED, 0, 0);
+    void *again = ilheap_heap_alloc(third, 200);
+    map_reads = os_calls_counted();
+    ASSERT_EQ_U(map_reads, 0);
+#if defined(_WIN32)
+    /* VirtualAlloc2, where the system has it, picks its own place in range. */
+    ASSERT_TRUE(ilheap_heap_in_window(third, again, 200));
+#else
+    ASSERT_EQ_P(again, first);
+#endif
+    ilheap_heap_destroy(third);
     for (size_t i = 0; i < count; i++)
         test_unmap((void *)(region + i * pg), pg);
 }
