@@ -5,9 +5,10 @@
  * costs 0.2-1 ms there. One snapshot serves every heap: a heap picks a gap
  * from it, reserves with an exact, non-replacing request, and removes what it
  * took. A snapshot only goes stale in one harmful direction, a gap that
- * someone else has since mapped; the reservation then fails with TAKEN and
- * the caller invalidates the snapshot, so the next choice reads the map again.
- * Ranges freed by others are simply not seen until the next read.
+ * someone else has since mapped; the reservation then fails with TAKEN, the
+ * caller strikes that gap out and takes the next, and the map is read again
+ * only when nothing left in the snapshot fits. Ranges freed by heaps are put
+ * back; ranges freed by others are not seen until the next read.
  */
 #ifndef ILHEAP_GAP_CACHE_H
 #define ILHEAP_GAP_CACHE_H
@@ -41,7 +42,8 @@ void ilheap__gaps_taken(uintptr_t start, size_t size);
  * unloads, freed low ranges would otherwise stay unseen. */
 void ilheap__gaps_released(uintptr_t start, size_t size);
 
-/* A reservation in a chosen gap failed: the snapshot is stale. */
+/* Forgets the snapshot: the next choice reads the map (for tests that free
+ * address space behind the heaps' backs). */
 void ilheap__gaps_invalidate(void);
 
 #endif

@@ -218,14 +218,15 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
             return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
             return fail_reserve(result, os_error, choice.size);
-        /* Someone mapped into the gap since the snapshot: read the map again,
-         * and look from just above where this attempt failed, so that every
-         * attempt moves on (nothing was free below the gap's start; whatever
-         * of the gap is still free shows again). That also gets past a range
-         * the map calls free but the OS will not hand out (under Wine,
-         * VirtualQuery calls the top few MiB of user space free; they cannot
-         * be reserved), which would otherwise be chosen every time. */
-        ilheap__gaps_invalidate();
+        /* Someone mapped into the gap since the snapshot. Strike it from the
+         * snapshot and take the next one; the map is read again only when
+         * the snapshot has nothing left that fits (in a busy process a read
+         * costs a millisecond, and the runtime keeps mapping). Look from just
+         * above where this attempt failed, so that every attempt moves on.
+         * That also gets past a range the map calls free but the OS will not
+         * hand out (under Wine, VirtualQuery calls the top few MiB of user
+         * space free; they cannot be reserved). */
+        ilheap__gaps_taken(choice.start, choice.size);
         search_lo = choice.start + heap->granularity; /* at hi: nothing is chosen */
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
