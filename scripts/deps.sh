@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs what ilheap's tests and benchmarks need from Debian's packages.
-# Needs root; does nothing for packages already present.
+# Installs what ilheap's tests and benchmarks need from Debian's packages,
+# or, given package names, those packages. Needs root; does nothing for
+# packages already present.
+#   scripts/deps.sh                  the default set
+#   scripts/deps.sh mingw-w64 wine   just these
 set -euo pipefail
 packages=(cmake gcc g++ make valgrind clang libclang-rt-14-dev libmimalloc-dev libjemalloc-dev gnuplot-nox)
+[ $# -gt 0 ] && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -22,20 +22,7 @@ ctest_timeout=${ILHEAP_WINE_TIMEOUT:-300}
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # ---------------------------------------------------------------- packages
-missing=()
-for p in cmake mingw-w64 wine wine64; do
-  installed "$p" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test-windows: missing packages: ${missing[*]} (run as root, or install them)" >&2
-    exit 1
-  fi
-  echo "test-windows: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+bash scripts/deps.sh cmake mingw-w64 wine wine64
 
 if [ "${ILHEAP_WINE32_INSTALL:-0}" = 1 ] && ! installed wine32:i386 && [ "$(id -u)" -eq 0 ]; then
   echo "test-windows: trying to install wine32:i386"
