@@ -42,8 +42,8 @@ void ilheap__gaps_taken(uintptr_t start, size_t size);
  * unloads, freed low ranges would otherwise stay unseen. */
 void ilheap__gaps_released(uintptr_t start, size_t size);
 
-/* Forgets the snapshot: the next choice reads the map (for tests that free
- * address space behind the heaps' backs). */
+/* Forgets the snapshot: the next choice reads the map (placement, when the
+ * snapshot proves old; tests that free address space behind its back). */
 void ilheap__gaps_invalidate(void);
 
 #endif

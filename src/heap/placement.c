@@ -188,6 +188,7 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
      * (which may still hold need bytes), from the process-wide snapshot of
      * free ranges (read again when it proves stale). */
     uintptr_t search_lo = heap->lo;
+    int stale_gaps = 0;
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
         /* A heap that found its window full reads the map again only after
          * 1, 2, 4, ... 1024 more failing requests: in a real process a full
@@ -219,14 +220,18 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
         if (result != ILHEAP_OS_TAKEN)
             return fail_reserve(result, os_error, choice.size);
         /* Someone mapped into the gap since the snapshot. Strike it from the
-         * snapshot and take the next one; the map is read again only when
-         * the snapshot has nothing left that fits (in a busy process a read
-         * costs a millisecond, and the runtime keeps mapping). Look from just
+         * snapshot and take the next one; the map is read again when the
+         * snapshot has nothing left that fits, or proves old (in a busy
+         * process a read costs a millisecond). Look from just
          * above where this attempt failed, so that every attempt moves on.
          * That also gets past a range the map calls free but the OS will not
          * hand out (under Wine, VirtualQuery calls the top few MiB of user
          * space free; they cannot be reserved). */
         ilheap__gaps_taken(choice.start, choice.size);
+        /* A second stale gap in one call: the snapshot is old (the process
+         * mapped a lot since), so read the map rather than try gap by gap. */
+        if (!choice.fresh && ++stale_gaps >= 2)
+            ilheap__gaps_invalidate();
         search_lo = choice.start + heap->granularity; /* at hi: nothing is chosen */
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
