@@ -197,7 +197,10 @@ static void test_unload_while_allocating(void)
             m->lpVtbl->AddRef(m); /* each worker owns a reference */
             ASSERT_EQ_U(pthread_create(&threads[i], NULL, test_alloc_until_unloaded, &workers[i]), 0);
         }
-        /* Unload in the middle of the traffic (bounded wait). */
+        /* Unload in the middle of the traffic: once the workers have
+         * started (valgrind runs threads one at a time, so that can take a
+         * while), and after up to 5 s more of allocating. */
+        test_wait_for_total(&total, 1, 120);
         test_wait_for_total(&total, 2000u * (unsigned)(round + 1), 5);
         ASSERT_STATUS(ilheap_method_malloc_unload(m), ILHEAP_OK);
         uint64_t sum = 0;
