@@ -183,12 +183,16 @@ void tool_input_free(tool_input_t *in)
     in->data = NULL;
 }
 
-int tool_open(const char *cmd, const tool_input_t *in, ilheap_pe_t **pe)
+int tool_load_and_open(const char *cmd, const char *path, bool builtin, tool_input_t *in, ilheap_pe_t **pe)
 {
+    int rc = tool_load(cmd, path, builtin, in);
+    if (rc != 0)
+        return rc;
     ilheap_pe_error_t err;
     ilheap_status_t st = ilheap_pe_open(in->data, in->size, pe, &err);
     if (st == ILHEAP_OK)
         return 0;
     fprintf(stderr, "ilheap %s: %s: %s\n", cmd, in->path, err.message);
+    tool_input_free(in);
     return st == ILHEAP_ENOMEM ? TOOL_EXIT_SYSTEM : TOOL_EXIT_MALFORMED;
 }

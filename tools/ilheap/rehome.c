@@ -242,15 +242,10 @@ int ilheap_cmd_rehome(int argc, char **argv)
         return rc < 0 ? TOOL_EXIT_OK : rc;
 
     tool_input_t in;
-    rc = tool_load("rehome", o.path, o.builtin, &in);
+    ilheap_pe_t *pe;
+    rc = tool_load_and_open("rehome", o.path, o.builtin, &in, &pe);
     if (rc != 0)
         return rc;
-    ilheap_pe_t *pe;
-    rc = tool_open("rehome", &in, &pe);
-    if (rc != 0) {
-        tool_input_free(&in);
-        return rc;
-    }
     ilheap_pe_info_t info;
     ilheap_pe_get_info(pe, &info);
     uint32_t rows = ilheap_pe_method_count(pe);

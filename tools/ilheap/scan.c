@@ -146,15 +146,10 @@ int ilheap_cmd_scan(int argc, char **argv)
     }
 
     tool_input_t in;
-    int rc = tool_load("scan", path, builtin, &in);
+    ilheap_pe_t *pe;
+    int rc = tool_load_and_open("scan", path, builtin, &in, &pe);
     if (rc != 0)
         return rc;
-    ilheap_pe_t *pe;
-    rc = tool_open("scan", &in, &pe);
-    if (rc != 0) {
-        tool_input_free(&in);
-        return rc;
-    }
     if (passes != 0) {
         rc = bench(pe, passes);
         ilheap_pe_close(pe);

@@ -44,9 +44,10 @@ typedef struct tool_input {
 int tool_load(const char *cmd, const char *path, bool builtin, tool_input_t *in);
 void tool_input_free(tool_input_t *in);
 
-/* Opens the loaded image with the PE reader; prints the reader's message and
- * returns TOOL_EXIT_MALFORMED (or _SYSTEM) on failure, else 0. */
-int tool_open(const char *cmd, const tool_input_t *in, ilheap_pe_t **pe);
+/* tool_load, then opens the image with the PE reader. On failure prints the
+ * reason, frees *in and returns the exit code (TOOL_EXIT_MALFORMED or _SYSTEM
+ * for a bad image); 0 on success, with *in and *pe for the caller to free. */
+int tool_load_and_open(const char *cmd, const char *path, bool builtin, tool_input_t *in, ilheap_pe_t **pe);
 
 /* The default input's path: the System.Private.CoreLib.dll of the newest
  * Microsoft.NETCore.App under $DOTNET_ROOT/shared or /usr/share/dotnet/shared
