@@ -76,4 +76,9 @@ static inline int il_kind_known(uint32_t kind)
 ilheap_status_t ilheap__il_check_clause(const ilheap_il_clause_t *c, uint64_t shift,
                                         uint64_t code_size, size_t index);
 
+/* The rewriter's code and clauses laid out as a body for ilheap_il_rewrite
+ * (src/il/rewrite.c; used by src/il/rewrite_heap.c). */
+struct ilheap_rw;
+ilheap_status_t ilheap__rw_prepare(struct ilheap_rw *rw, ilheap_il_body_t *body);
+
 #endif
