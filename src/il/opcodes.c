@@ -4,6 +4,7 @@
  * lookups by value go through a 256 + 32 entry index. */
 #include <string.h>
 
+#include "il/il_internal.h"
 #include "ilheap/rewrite.h"
 
 #define OPND(k) ILHEAP_OPND_##k
@@ -16,7 +17,7 @@
  * prefixable sets follow III.2 (generous where compilers use a prefix on
  * more than the spec lists: constrained. on call and ldftn, static virtual
  * members). */
-static const ilheap_il_opinfo_t table[] = {
+const ilheap_il_opinfo_t ilheap__il_table[] = {
     {"nop", 0x0000, 1, OPND(NONE), FLOW(NEXT), 0, 0, 0, 0},
     {"break", 0x0001, 1, OPND(NONE), FLOW(BREAK), 0, 0, 0, 0},
     {"ldarg.0", 0x0002, 1, OPND(NONE), FLOW(NEXT), 0, 1, 0, 0},
@@ -238,11 +239,11 @@ static const ilheap_il_opinfo_t table[] = {
     {"readonly.", 0xFE1E, 2, OPND(NONE), FLOW(PREFIX), 0, 0, P(READONLY), 0},
 };
 
-#define TABLE_SIZE (sizeof table / sizeof table[0])
+#define TABLE_SIZE ILHEAP__IL_OPCODES
 
 /* Row index + 1 of each one-byte opcode, and of each 0xFE-prefixed opcode by
  * its second byte (0: not an opcode); checked against the rows by the tests. */
-static const uint8_t one_byte[256] = {
+const uint8_t ilheap__il_one_byte[256] = {
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
     17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32,
     33, 34, 35, 36, 0, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
@@ -260,17 +261,14 @@ static const uint8_t one_byte[256] = {
     191, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
-static const uint8_t two_byte[32] = {
+const uint8_t ilheap__il_two_byte[32] = {
     192, 193, 194, 195, 196, 197, 198, 199, 0, 200, 201, 202, 203, 204, 205, 206,
     0, 207, 208, 209, 210, 211, 212, 213, 214, 215, 216, 0, 217, 218, 219, 0,
 };
 
 const ilheap_il_opinfo_t *ilheap_il_opinfo(uint16_t opcode)
 {
-    unsigned row = opcode < 0x100 ? one_byte[opcode]
-                   : (opcode & 0xFF00u) == 0xFE00u && (opcode & 0xFFu) < 32 ? two_byte[opcode & 0xFFu]
-                                                                           : 0;
-    return row ? &table[row - 1] : NULL;
+    return il_info(opcode);
 }
 
 int ilheap_il_opcode_by_name(const char *name)
@@ -278,32 +276,20 @@ int ilheap_il_opcode_by_name(const char *name)
     if (name == NULL)
         return -1;
     for (size_t i = 0; i < TABLE_SIZE; i++)
-        if (strcmp(table[i].name, name) == 0)
-            return table[i].opcode;
+        if (strcmp(ilheap__il_table[i].name, name) == 0)
+            return ilheap__il_table[i].opcode;
     return -1;
 }
 
+const uint8_t ilheap__il_operand_bytes[ILHEAP_OPND_UINT8 + 1] = {
+    [ILHEAP_OPND_NONE] = 0,     [ILHEAP_OPND_INT8] = 1,     [ILHEAP_OPND_INT32] = 4,
+    [ILHEAP_OPND_INT64] = 8,    [ILHEAP_OPND_FLOAT32] = 4,  [ILHEAP_OPND_FLOAT64] = 8,
+    [ILHEAP_OPND_TOKEN] = 4,    [ILHEAP_OPND_BRANCH8] = 1,  [ILHEAP_OPND_BRANCH32] = 4,
+    [ILHEAP_OPND_SWITCH] = 4,   [ILHEAP_OPND_VAR8] = 1,     [ILHEAP_OPND_VAR16] = 2,
+    [ILHEAP_OPND_UINT8] = 1,
+};
+
 size_t ilheap_il_operand_size(ilheap_il_operand_t kind)
 {
-    switch (kind) {
-    case ILHEAP_OPND_INT8:
-    case ILHEAP_OPND_BRANCH8:
-    case ILHEAP_OPND_VAR8:
-    case ILHEAP_OPND_UINT8:
-        return 1;
-    case ILHEAP_OPND_VAR16:
-        return 2;
-    case ILHEAP_OPND_INT32:
-    case ILHEAP_OPND_FLOAT32:
-    case ILHEAP_OPND_TOKEN:
-    case ILHEAP_OPND_BRANCH32:
-    case ILHEAP_OPND_SWITCH:
-        return 4;
-    case ILHEAP_OPND_INT64:
-    case ILHEAP_OPND_FLOAT64:
-        return 8;
-    case ILHEAP_OPND_NONE:
-        break;
-    }
-    return 0;
+    return (unsigned)kind <= ILHEAP_OPND_UINT8 ? ilheap__il_operand_bytes[kind] : 0;
 }

@@ -171,7 +171,7 @@ void ilheap_rw_destroy(ilheap_rw_t *rw)
 
 static inline const ilheap_il_opinfo_t *info_of(const ilheap_rw_t *rw, uint32_t id)
 {
-    return ilheap_il_opinfo(rw->op[id]);
+    return il_info(rw->op[id]);
 }
 
 static inline int is_live(const ilheap_rw_t *rw, uint32_t id)
@@ -220,7 +220,7 @@ static inline uint32_t sw_count(uint64_t v)
 static uint32_t insn_size(const ilheap_rw_t *rw, uint32_t id)
 {
     const ilheap_il_opinfo_t *in = info_of(rw, id);
-    uint32_t s = in->size + (uint32_t)ilheap_il_operand_size((ilheap_il_operand_t)in->operand);
+    uint32_t s = in->size + ilheap__il_operand_bytes[in->operand];
     if (in->operand == ILHEAP_OPND_SWITCH)
         s += 4 * sw_count(rw->val[id]); /* counts are bounded so this fits: see check_insns */
     return s;
@@ -262,12 +262,13 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
     uint32_t n = body->code_size;
     if ((code == NULL && n) || (body->clauses == NULL && body->clause_count))
         return ilheap__fail(ILHEAP_EINVAL, "NULL code or clauses with a non-zero size");
-    ilheap_status_t st = ensure_scratch(rw, (uint64_t)n + 1);
+    /* scratch: offset -> id for [0, n], then the ids pass 2 must visit */
+    ilheap_status_t st = ensure_scratch(rw, 2 * (uint64_t)n + 1);
     if (st == ILHEAP_OK)
         st = ensure_ids(rw, n);
     if (st != ILHEAP_OK)
         return load_fail(rw, error_offset, 0, st);
-    uint32_t *map = rw->scratch;
+    uint32_t *map = rw->scratch, *fix = map + n + 1, nfix = 0;
     for (uint32_t i = 0; i <= n; i++)
         map[i] = NONE;
 
@@ -283,12 +284,12 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
                                               "IL offset %u: 0xFE at the end of the code", start));
             opc = (uint16_t)(0xFE00u | code[pos++]);
         }
-        const ilheap_il_opinfo_t *in = ilheap_il_opinfo(opc);
+        const ilheap_il_opinfo_t *in = il_info(opc);
         if (in == NULL)
             return load_fail(rw, error_offset, start,
                              ilheap__fail(ILHEAP_IL_UNKNOWN_OPCODE, "IL offset %u: opcode 0x%X",
                                           start, (unsigned)opc));
-        uint32_t osz = (uint32_t)ilheap_il_operand_size((ilheap_il_operand_t)in->operand);
+        uint32_t osz = ilheap__il_operand_bytes[in->operand];
         if (n - pos < osz)
             return load_fail(rw, error_offset, start,
                              ilheap__fail(ILHEAP_IL_TRUNCATED_OPERAND,
@@ -360,6 +361,9 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
         }
         }
         pos += osz;
+        if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32 ||
+            in->operand == ILHEAP_OPND_SWITCH || in->prefix)
+            fix[nfix++] = id;
         map[start] = id;
         rw->op[id] = opc;
         rw->flags[id] = F_LIVE;
@@ -376,7 +380,8 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
     rw->tail = rw->n ? rw->n - 1 : END;
 
     /* Pass 2: offsets become ids; prefixes are checked. */
-    for (uint32_t id = 0; id < rw->n; id++) {
+    for (uint32_t f = 0; f < nfix; f++) {
+        uint32_t id = fix[f];
         const ilheap_il_opinfo_t *in = info_of(rw, id);
         if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32) {
             uint32_t t = ref_at(rw, rw->val[id], n, 0);
@@ -556,7 +561,7 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++) {
         const ilheap_rw_insn_t *x = &insns[k];
-        const ilheap_il_opinfo_t *in = ilheap_il_opinfo(x->opcode);
+        const ilheap_il_opinfo_t *in = il_info(x->opcode);
         if (in == NULL)
             return ilheap__fail(ILHEAP_IL_UNKNOWN_OPCODE, "new instruction %zu: opcode 0x%X", k,
                                 (unsigned)x->opcode);
@@ -601,9 +606,9 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
             return ilheap__fail(ILHEAP_IL_OVERFLOW, "new instruction %zu (%s): operand %lld", k,
                                 in->name, (long long)i);
     }
-    if (n && ilheap_il_opinfo(insns[n - 1].opcode)->prefix)
+    if (n && il_info(insns[n - 1].opcode)->prefix)
         return ilheap__fail(ILHEAP_IL_BAD_PREFIX, "the new code ends with %s",
-                            ilheap_il_opinfo(insns[n - 1].opcode)->name);
+                            il_info(insns[n - 1].opcode)->name);
     *sw_total = total;
     return ILHEAP_OK;
 }
@@ -625,7 +630,7 @@ static ilheap_status_t check_gap(const ilheap_rw_t *rw, uint32_t a)
 
 static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x)
 {
-    const ilheap_il_opinfo_t *in = ilheap_il_opinfo(x->opcode);
+    const ilheap_il_opinfo_t *in = il_info(x->opcode);
     uint32_t u32;
     uint64_t v;
     switch ((ilheap_il_operand_t)in->operand) {
@@ -749,7 +754,7 @@ ilheap_status_t ilheap_rw_replace(ilheap_rw_t *rw, ilheap_rw_id_t id, const ilhe
     if (st != ILHEAP_OK)
         return st;
     /* The rest goes after the new first instruction: not after a prefix or a tail call. */
-    if (n > 1 && ilheap_il_opinfo(insns[0].opcode)->prefix)
+    if (n > 1 && il_info(insns[0].opcode)->prefix)
         return ilheap__fail(ILHEAP_IL_SPLIT_PREFIX, "replacement starts with a prefix");
     if (n > 1 && is_call(insns[0].opcode) && rw->prev[id] != END &&
         rw->op[rw->prev[id]] == ILHEAP_OP_TAIL)
@@ -1000,57 +1005,65 @@ static inline uint32_t new_off(const ilheap_rw_t *rw, uint32_t id, uint32_t tota
     return id == END ? total : rw->noff[id];
 }
 
-/* Assigns offsets, widening short branches until every displacement fits. */
+/* Assigns offsets, widening short branches until every displacement fits:
+ * one walk over the sequence (which also checks that every prefix still
+ * prefixes an instruction that takes it), then passes over the short
+ * branches only, with a new walk for the offsets after each widening. */
 static ilheap_status_t layout(ilheap_rw_t *rw, uint32_t *total_out)
 {
-    for (;;) {
-        uint64_t total = 0;
-        for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
-            rw->noff[id] = (uint32_t)total;
-            total += insn_size(rw, id);
-            if (total > UINT32_MAX)
-                return ilheap__fail(ILHEAP_IL_OVERFLOW, "code past 4 GiB");
-        }
-        int changed = 0;
-        for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
-            const ilheap_il_opinfo_t *in = info_of(rw, id);
-            if (in->operand != ILHEAP_OPND_BRANCH8 && in->operand != ILHEAP_OPND_BRANCH32)
-                continue;
+    ilheap_status_t st = ensure_scratch(rw, rw->live);
+    if (st != ILHEAP_OK)
+        return st;
+    uint32_t *br = rw->scratch, nbr = 0;
+    uint64_t total = 0;
+    for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
+        const ilheap_il_opinfo_t *in = info_of(rw, id);
+        rw->noff[id] = (uint32_t)total;
+        total += insn_size(rw, id);
+        if (total > UINT32_MAX)
+            return ilheap__fail(ILHEAP_IL_OVERFLOW, "code past 4 GiB");
+        if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32) {
             uint32_t t = resolve(rw, (uint32_t)rw->val[id]);
             if (t == END || !is_live(rw, t))
                 return ilheap__fail(ILHEAP_IL_BAD_TARGET, "IL offset %d: %s leads past the code",
                                     offset_for_msg(rw, id), in->name);
             rw->val[id] = t;
-            if (in->operand != ILHEAP_OPND_BRANCH8)
-                continue;
+            if (in->operand == ILHEAP_OPND_BRANCH8)
+                br[nbr++] = id;
+        } else if (in->prefix) {
+            uint32_t j = rw->next[id];
+            while (j != END && is_prefix(rw, j))
+                j = rw->next[j];
+            if (j == END || !(info_of(rw, j)->prefixable & in->prefix))
+                return ilheap__fail(ILHEAP_IL_BAD_PREFIX, "%s (IL offset %d) before %s", in->name,
+                                    offset_for_msg(rw, id),
+                                    j == END ? "the end of the code" : info_of(rw, j)->name);
+        }
+    }
+    for (;;) {
+        int changed = 0;
+        uint32_t keep = 0;
+        for (uint32_t k = 0; k < nbr; k++) {
+            uint32_t id = br[k], t = (uint32_t)rw->val[id];
             int64_t disp = (int64_t)rw->noff[t] - ((int64_t)rw->noff[id] + 2);
             if (disp < -128 || disp > 127) {
                 rw->op[id] = rw->op[id] == ILHEAP_OP_LEAVE_S ? ILHEAP_OP_LEAVE
                                                               : (uint16_t)(rw->op[id] + 13);
                 changed = 1;
+            } else {
+                br[keep++] = id; /* still short: checked again after a widening */
             }
         }
-        if (!changed) {
-            *total_out = (uint32_t)total;
-            return ILHEAP_OK;
+        nbr = keep;
+        if (!changed)
+            break;
+        total = 0;
+        for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
+            rw->noff[id] = (uint32_t)total;
+            total += insn_size(rw, id);
         }
     }
-}
-
-static ilheap_status_t check_prefixes(const ilheap_rw_t *rw)
-{
-    for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
-        const ilheap_il_opinfo_t *in = info_of(rw, id);
-        if (!in->prefix)
-            continue;
-        uint32_t j = rw->next[id];
-        while (j != END && is_prefix(rw, j))
-            j = rw->next[j];
-        if (j == END || !(info_of(rw, j)->prefixable & in->prefix))
-            return ilheap__fail(ILHEAP_IL_BAD_PREFIX, "%s (IL offset %d) before %s", in->name,
-                                offset_for_msg(rw, id),
-                                j == END ? "the end of the code" : info_of(rw, j)->name);
-    }
+    *total_out = (uint32_t)total;
     return ILHEAP_OK;
 }
 
@@ -1062,10 +1075,8 @@ static ilheap_status_t prepare(ilheap_rw_t *rw, ilheap_il_body_t *body)
     if (!rw->loaded)
         return ilheap__fail(ILHEAP_EINVAL, "no body loaded");
     rw->encoded = 0;
-    ilheap_status_t st = check_prefixes(rw);
     uint32_t max = 0, total = 0;
-    if (st == ILHEAP_OK)
-        st = ilheap_rw_max_stack(rw, &max);
+    ilheap_status_t st = ilheap_rw_max_stack(rw, &max);
     if (st == ILHEAP_OK)
         st = layout(rw, &total);
     if (st != ILHEAP_OK)
