@@ -1271,6 +1271,56 @@ static void test_property_random_insertions(void)
     }
 }
 
+/* Random bytes (biased towards real opcodes) as code: load never misbehaves
+ * (run under ASan), and whatever loads re-encodes byte for byte, also with
+ * random insertions refused or accepted without a half-changed state. */
+static void test_random_bytes_load_and_round_trip(void)
+{
+    init_probe();
+    static const uint8_t common[] = {0x00, 0x02, 0x06, 0x0A, 0x11, 0x16, 0x1F, 0x20, 0x21, 0x22,
+                                     0x23, 0x25, 0x26, 0x28, 0x2A, 0x2B, 0x2D, 0x38, 0x45, 0x58,
+                                     0x6F, 0x7A, 0xDD, 0xDE, 0xFE};
+    static uint8_t code[256];
+    unsigned loaded = 0, tries = 0;
+    ilheap_rw_t *rw;
+    ASSERT_EQ_U(ilheap_rw_create(&rw), ILHEAP_OK);
+    for (tries = 0; tries < 20000; tries++) {
+        uint32_t n = rnd(sizeof code + 1);
+        for (uint32_t i = 0; i < n; i++)
+            code[i] = (uint8_t)(rnd(3) ? common[rnd(sizeof common)] : rnd(256));
+        ilheap_il_body_t b;
+        memset(&b, 0, sizeof b);
+        b.header = ILHEAP_IL_FAT;
+        b.code = code;
+        b.code_size = n;
+        b.max_stack = 8;
+        size_t bad = 0;
+        ilheap_status_t st = ilheap_rw_load(rw, &b, &bad);
+        if (st != ILHEAP_OK) {
+            ASSERT_LT_U(bad, n);
+            ASSERT_EQ_U(ilheap_rw_count(rw), 0);
+            continue;
+        }
+        loaded++;
+        size_t size = 0;
+        ASSERT_EQ_U(ilheap_rw_encode(rw, OUT, sizeof out_words, &size), ILHEAP_OK);
+        ASSERT_EQ_U(size, 12 + n + 0u);
+        ASSERT_TRUE(memcmp(OUT + 12, code, n) == 0);
+        size_t count = ilheap_rw_count(rw);
+        for (int k = 0; k < 4 && count; k++) {
+            ilheap_rw_id_t at = rnd((uint32_t)count);
+            size_t before = ilheap_rw_count(rw);
+            st = ilheap_rw_insert(rw, at, (ilheap_rw_where_t)rnd(3), probe, probe_n, NULL);
+            ASSERT_EQ_U(ilheap_rw_count(rw), before + (st == ILHEAP_OK ? probe_n : 0));
+        }
+        st = ilheap_rw_encode(rw, OUT, sizeof out_words, &size);
+        ASSERT_TRUE(st == ILHEAP_OK || st == ILHEAP_IL_STACK_NOT_NEUTRAL);
+    }
+    ilheap_rw_destroy(rw);
+    fprintf(stderr, "  %u of %u random codes loaded\n", loaded, tries);
+    ASSERT_GT_U(loaded, 100);
+}
+
 TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections),
           TEST(test_decode_clause_not_on_boundary), TEST(test_insert_block_start_retargets_branch),
           TEST(test_insert_before_only_keeps_targets), TEST(test_bug_branch_skips_arg_loads),
@@ -1284,4 +1334,4 @@ TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections)
           TEST(test_counter_probe_bytes), TEST(test_encode_size_query_and_small_buffer),
           TEST(test_switch_thousands_of_targets), TEST(test_method_over_64k),
           TEST(test_filters_fault_nested_handler_at_end), TEST(test_block_starts),
-          TEST(test_property_random_insertions))
+          TEST(test_property_random_insertions), TEST(test_random_bytes_load_and_round_trip))
