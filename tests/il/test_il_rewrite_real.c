@@ -20,7 +20,7 @@ static uint32_t out_words[(1u << 21) / 4];
 #define OUT ((uint8_t *)out_words)
 
 typedef struct totals {
-    uint64_t bodies, rejected, probes, grown_bytes;
+    uint64_t bodies, insns, probes, grown_bytes, simulated, sim_equal;
     double rt_seconds, instr_seconds;
 } totals_t;
 
@@ -29,6 +29,19 @@ static ilheap_rw_id_t *blocks;
 static size_t blocks_cap;
 static ilheap_rw_insn_t probe[ILHEAP_RW_PROBE_MAX];
 static size_t probe_n;
+
+/* A stack callback that only notes it was asked: bodies with no call,
+ * callvirt, calli or newobj are simulated exactly without metadata. */
+static ilheap_status_t note_call(void *ctx, uint16_t opcode, uint32_t token, uint32_t *pops,
+                                 uint32_t *pushes)
+{
+    (void)opcode;
+    (void)token;
+    *(int *)ctx = 1;
+    *pops = 0;
+    *pushes = 0;
+    return ILHEAP_OK;
+}
 
 static double now_seconds(void)
 {
@@ -93,6 +106,25 @@ static const char *check_body(const uint8_t *p, size_t avail, totals_t *t)
         why = "unedited encode is not byte-identical";
     }
     size_t original = ilheap_rw_count(rw);
+    t->insns += original;
+    if (why == NULL) {
+        /* The exact depth of a body without calls never exceeds what its
+         * compiler declared (a check of the simulation and of the table's
+         * pops and pushes). */
+        int called = 0;
+        uint32_t m = 0;
+        ilheap_rw_set_stack_fn(rw, note_call, &called);
+        ilheap_status_t st = ilheap_rw_max_stack(rw, &m);
+        ilheap_rw_set_stack_fn(rw, NULL, NULL);
+        if (!called) {
+            t->simulated++;
+            if (st != ILHEAP_OK)
+                why = "stack simulation of a body without calls";
+            else if (m > b.max_stack)
+                why = "simulated max stack above the declared one";
+            t->sim_equal += st == ILHEAP_OK && m == b.max_stack;
+        }
+    }
     long probes = why ? 0 : instrument(&b, &size);
     if (why == NULL && probes < 0)
         why = "instrument blocks";
@@ -211,14 +243,17 @@ static void test_framework_round_trip_and_blocks(void)
     if (count < 0)
         TEST_FAIL_("%s", why);
     fprintf(stderr,
-            "  %ld assemblies in %s: %" PRIu64 " bodies round-trip byte for byte and take %" PRIu64
+            "  %ld assemblies in %s: %" PRIu64 " bodies (%" PRIu64 " instructions) round-trip byte for "
+            "byte and take %" PRIu64
             " block probes (+%" PRIu64 " bytes); load + encode %.0f ns per body, "
-            "load + block probes + encode %.0f ns per body\n",
-            count, dir, t.bodies, t.probes, t.grown_bytes,
+            "load + block probes + encode %.0f ns per body; %" PRIu64 " bodies without calls "
+            "simulated, %" PRIu64 " at exactly their declared max stack\n",
+            count, dir, t.bodies, t.insns, t.probes, t.grown_bytes,
             t.bodies ? t.rt_seconds / (double)t.bodies * 1e9 : 0.0,
-            t.bodies ? t.instr_seconds / (double)t.bodies * 1e9 : 0.0);
+            t.bodies ? t.instr_seconds / (double)t.bodies * 1e9 : 0.0, t.simulated, t.sim_equal);
     ASSERT_GT_U(t.bodies, 0);
     ASSERT_GT_U(t.probes, t.bodies);
+    ASSERT_GT_U(t.simulated, 0);
 }
 
 TEST_MAIN(TEST(test_framework_round_trip_and_blocks))
