@@ -733,8 +733,10 @@ ilheap_status_t ilheap_rw_insert(ilheap_rw_t *rw, ilheap_rw_id_t at, ilheap_rw_w
     if (st != ILHEAP_OK)
         return st;
     uint32_t f = link_new(rw, a, b, insns, n);
-    if (where == ILHEAP_RW_BLOCK_START)
+    if (where == ILHEAP_RW_BLOCK_START) {
         rw->redir[r] = f;
+        rw->redir[at] = f; /* at's chain, compressed: many probes at one block stay O(1) each */
+    }
     if (first != NULL)
         *first = f;
     return ILHEAP_OK;

@@ -1321,6 +1321,57 @@ static void test_random_bytes_load_and_round_trip(void)
     ASSERT_GT_U(loaded, 100);
 }
 
+/* Appending at the end, an empty body, several probes at one block (each
+ * new one runs first), and bad ids. */
+static void test_append_empty_and_repeated_block_start(void)
+{
+    init_probe();
+    ilheap_il_body_t b;
+    memset(&b, 0, sizeof b);
+    b.max_stack = 8;
+    ilheap_rw_t *rw = load(&b);
+    ASSERT_EQ_U(ilheap_rw_first(rw), ILHEAP_RW_END);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ILHEAP_RW_END, ILHEAP_RW_BLOCK_START, probe, probe_n, NULL),
+                ILHEAP_IL_BAD_REF);
+    ilheap_rw_insn_t ret;
+    memset(&ret, 0, sizeof ret);
+    ret.opcode = ILHEAP_OP_RET;
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ILHEAP_RW_END, ILHEAP_RW_BEFORE, &ret, 1, NULL), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_count(rw), 1);
+    size_t size;
+    /* an inserted ret is not stack neutral: the exact simulation is needed */
+    ASSERT_EQ_U(ilheap_rw_encode(rw, OUT, sizeof out_words, &size), ILHEAP_IL_STACK_UNKNOWN);
+    stack_ctx_t ctx = {0, 0};
+    ilheap_rw_set_stack_fn(rw, stack_fn, &ctx);
+    ASSERT_EQ_U(ilheap_rw_encode(rw, OUT, sizeof out_words, &size), ILHEAP_OK);
+    ASSERT_EQ_U(size, 2); /* tiny: one ret */
+    ASSERT_EQ_U(OUT[1], 0x2A);
+    ilheap_rw_destroy(rw);
+
+    /* three probes at the block of the ret in cond_code, with different addresses */
+    make_body(cond_code, sizeof cond_code, NULL, 0, 8, &b);
+    rw = load(&b);
+    ilheap_rw_id_t ret_id = at_off(rw, 4);
+    for (int k = 0; k < 3; k++) {
+        ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
+        size_t n = ilheap_rw_counter_probe(0x1000u + (uint64_t)k, 1, p);
+        ASSERT_EQ_U(ilheap_rw_insert(rw, ret_id, ILHEAP_RW_BLOCK_START, p, n, NULL), ILHEAP_OK);
+    }
+    ilheap_il_body_t nb;
+    encode_decode(rw, &nb);
+    ASSERT_EQ_U(nb.code[2], 1);        /* the branch lands on the first probe, at 4 */
+    ASSERT_EQ_U(nb.code[5], 0x02);     /* the last one inserted runs first: address 0x1002 */
+    ASSERT_EQ_U(nb.code[20], 0x01);
+    ASSERT_EQ_U(nb.code[35], 0x00);
+    ASSERT_EQ_U(nb.code[49], 0x2A);
+    ASSERT_EQ_U(nb.max_stack, 11);     /* adjacent neutral probes: the peak of one */
+    ASSERT_EQ_U(ilheap_rw_remove(rw, 12345), ILHEAP_IL_BAD_REF);
+    ilheap_rw_insn_t x;
+    ASSERT_EQ_U(ilheap_rw_get(rw, 12345, &x), ILHEAP_IL_BAD_REF);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, 12345, ILHEAP_RW_AFTER, probe, probe_n, NULL), ILHEAP_IL_BAD_REF);
+    ilheap_rw_destroy(rw);
+}
+
 TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections),
           TEST(test_decode_clause_not_on_boundary), TEST(test_insert_block_start_retargets_branch),
           TEST(test_insert_before_only_keeps_targets), TEST(test_bug_branch_skips_arg_loads),
@@ -1334,4 +1385,5 @@ TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections)
           TEST(test_counter_probe_bytes), TEST(test_encode_size_query_and_small_buffer),
           TEST(test_switch_thousands_of_targets), TEST(test_method_over_64k),
           TEST(test_filters_fault_nested_handler_at_end), TEST(test_block_starts),
-          TEST(test_property_random_insertions), TEST(test_random_bytes_load_and_round_trip))
+          TEST(test_property_random_insertions), TEST(test_random_bytes_load_and_round_trip),
+          TEST(test_append_empty_and_repeated_block_start))
