@@ -85,6 +85,19 @@ extern const ilheap_il_opinfo_t ilheap__il_table[ILHEAP__IL_OPCODES];
 extern const uint8_t ilheap__il_one_byte[256];
 extern const uint8_t ilheap__il_two_byte[32];
 extern const uint8_t ilheap__il_operand_bytes[ILHEAP_OPND_UINT8 + 1];
+extern const uint8_t ilheap__il_fast[256 + 32];
+#define IL_FAST_KIND 0x0Fu   /* ilheap_il_operand_t */
+#define IL_FAST_PREFIX 0x10u
+#define IL_FAST_TWO_BYTE 0x20u
+#define IL_FAST_NONE 0xFFu
+
+/* The fast entry of an opcode (IL_FAST_NONE when it is not one). */
+static inline uint8_t il_fast(uint16_t opcode)
+{
+    return opcode < 0x100 ? ilheap__il_fast[opcode]
+           : (opcode & 0xFF00u) == 0xFE00u && (opcode & 0xFFu) < 32 ? ilheap__il_fast[256 + (opcode & 0xFFu)]
+                                                                   : (uint8_t)IL_FAST_NONE;
+}
 
 static inline const ilheap_il_opinfo_t *il_info(uint16_t opcode)
 {

@@ -31,6 +31,7 @@ enum {
 struct ilheap_rw {
     uint32_t cap, n; /* ids allocated / used */
     uint16_t *op;
+    uint8_t *kind;   /* il_fast(op): operand kind, prefix and size bits, for the hot loops */
     uint8_t *flags;
     uint32_t *off;   /* original offset, or ILHEAP_RW_NEW */
     uint64_t *val;   /* operand: immediate bits, token, target id, or switch first | count << 32 */
@@ -86,6 +87,7 @@ static ilheap_status_t ensure_ids(ilheap_rw_t *rw, uint64_t need)
         c = NONE - 1;
     size_t n = (size_t)c;
     if (!grow((void **)&rw->op, n, sizeof *rw->op) || !grow((void **)&rw->flags, n, 1) ||
+        !grow((void **)&rw->kind, n, 1) ||
         !grow((void **)&rw->off, n, 4) || !grow((void **)&rw->val, n, 8) ||
         !grow((void **)&rw->next, n, 4) || !grow((void **)&rw->prev, n, 4) ||
         !grow((void **)&rw->redir, n, 4) || !grow((void **)&rw->noff, n, 4))
@@ -151,6 +153,7 @@ void ilheap_rw_destroy(ilheap_rw_t *rw)
     if (rw == NULL)
         return;
     free(rw->op);
+    free(rw->kind);
     free(rw->flags);
     free(rw->off);
     free(rw->val);
@@ -217,11 +220,11 @@ static inline uint32_t sw_count(uint64_t v)
     return (uint32_t)(v >> 32);
 }
 
-static uint32_t insn_size(const ilheap_rw_t *rw, uint32_t id)
+static inline uint32_t insn_size(const ilheap_rw_t *rw, uint32_t id)
 {
-    const ilheap_il_opinfo_t *in = info_of(rw, id);
-    uint32_t s = in->size + ilheap__il_operand_bytes[in->operand];
-    if (in->operand == ILHEAP_OPND_SWITCH)
+    uint8_t k = rw->kind[id];
+    uint32_t s = 1u + ((k & IL_FAST_TWO_BYTE) != 0) + ilheap__il_operand_bytes[k & IL_FAST_KIND];
+    if ((k & IL_FAST_KIND) == ILHEAP_OPND_SWITCH)
         s += 4 * sw_count(rw->val[id]); /* counts are bounded so this fits: see check_insns */
     return s;
 }
@@ -284,22 +287,23 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
                                               "IL offset %u: 0xFE at the end of the code", start));
             opc = (uint16_t)(0xFE00u | code[pos++]);
         }
-        const ilheap_il_opinfo_t *in = il_info(opc);
-        if (in == NULL)
+        uint8_t fk = il_fast(opc);
+        if (fk == IL_FAST_NONE)
             return load_fail(rw, error_offset, start,
                              ilheap__fail(ILHEAP_IL_UNKNOWN_OPCODE, "IL offset %u: opcode 0x%X",
                                           start, (unsigned)opc));
-        uint32_t osz = ilheap__il_operand_bytes[in->operand];
+        ilheap_il_operand_t kind = (ilheap_il_operand_t)(fk & IL_FAST_KIND);
+        uint32_t osz = ilheap__il_operand_bytes[kind];
         if (n - pos < osz)
             return load_fail(rw, error_offset, start,
                              ilheap__fail(ILHEAP_IL_TRUNCATED_OPERAND,
                                           "IL offset %u: %s needs %u operand bytes, %u left", start,
-                                          in->name, osz, n - pos));
+                                          il_info(opc)->name, osz, n - pos));
         uint32_t id = rw->n++;
         const uint8_t *p = code + pos;
         uint64_t v = 0;
         int64_t target;
-        switch ((ilheap_il_operand_t)in->operand) {
+        switch (kind) {
         case ILHEAP_OPND_NONE:
             break;
         case ILHEAP_OPND_INT8:
@@ -326,12 +330,12 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
         case ILHEAP_OPND_BRANCH8:
         case ILHEAP_OPND_BRANCH32:
             target = (int64_t)pos + osz +
-                     (in->operand == ILHEAP_OPND_BRANCH8 ? (int8_t)p[0] : (int32_t)rd32(p));
+                     (kind == ILHEAP_OPND_BRANCH8 ? (int8_t)p[0] : (int32_t)rd32(p));
             if (target < 0 || target >= n)
                 return load_fail(rw, error_offset, start,
                                  ilheap__fail(ILHEAP_IL_BAD_TARGET,
                                               "IL offset %u: %s to %lld, outside %u bytes of code",
-                                              start, in->name, (long long)target, n));
+                                              start, il_info(opc)->name, (long long)target, n));
             v = (uint64_t)target;
             break;
         case ILHEAP_OPND_SWITCH: {
@@ -361,11 +365,12 @@ ilheap_status_t ilheap_rw_load(ilheap_rw_t *rw, const ilheap_il_body_t *body, si
         }
         }
         pos += osz;
-        if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32 ||
-            in->operand == ILHEAP_OPND_SWITCH || in->prefix)
+        if (kind == ILHEAP_OPND_BRANCH8 || kind == ILHEAP_OPND_BRANCH32 ||
+            kind == ILHEAP_OPND_SWITCH || (fk & IL_FAST_PREFIX))
             fix[nfix++] = id;
         map[start] = id;
         rw->op[id] = opc;
+        rw->kind[id] = fk;
         rw->flags[id] = F_LIVE;
         rw->off[id] = start;
         rw->val[id] = v;
@@ -666,6 +671,7 @@ static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_r
     for (size_t k = 0; k < n; k++) {
         uint32_t id = rw->n++;
         rw->op[id] = insns[k].opcode;
+        rw->kind[id] = il_fast(insns[k].opcode);
         rw->flags[id] = F_LIVE | F_NEW;
         rw->off[id] = ILHEAP_RW_NEW;
         rw->val[id] = operand_value(rw, &insns[k]);
@@ -767,6 +773,7 @@ ilheap_status_t ilheap_rw_replace(ilheap_rw_t *rw, ilheap_rw_id_t id, const ilhe
     if (st != ILHEAP_OK)
         return st;
     rw->op[id] = insns[0].opcode;
+    rw->kind[id] = il_fast(insns[0].opcode);
     rw->val[id] = operand_value(rw, &insns[0]);
     rw->flags[id] |= F_EDITED;
     rw->edited = 1;
@@ -1019,20 +1026,21 @@ static ilheap_status_t layout(ilheap_rw_t *rw, uint32_t *total_out)
     uint32_t *br = rw->scratch, nbr = 0;
     uint64_t total = 0;
     for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
-        const ilheap_il_opinfo_t *in = info_of(rw, id);
+        uint8_t k = rw->kind[id];
         rw->noff[id] = (uint32_t)total;
         total += insn_size(rw, id);
         if (total > UINT32_MAX)
             return ilheap__fail(ILHEAP_IL_OVERFLOW, "code past 4 GiB");
-        if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32) {
+        if ((k & IL_FAST_KIND) == ILHEAP_OPND_BRANCH8 || (k & IL_FAST_KIND) == ILHEAP_OPND_BRANCH32) {
             uint32_t t = resolve(rw, (uint32_t)rw->val[id]);
             if (t == END || !is_live(rw, t))
                 return ilheap__fail(ILHEAP_IL_BAD_TARGET, "IL offset %d: %s leads past the code",
-                                    offset_for_msg(rw, id), in->name);
+                                    offset_for_msg(rw, id), info_of(rw, id)->name);
             rw->val[id] = t;
-            if (in->operand == ILHEAP_OPND_BRANCH8)
+            if ((k & IL_FAST_KIND) == ILHEAP_OPND_BRANCH8)
                 br[nbr++] = id;
-        } else if (in->prefix) {
+        } else if (k & IL_FAST_PREFIX) {
+            const ilheap_il_opinfo_t *in = info_of(rw, id);
             uint32_t j = rw->next[id];
             while (j != END && is_prefix(rw, j))
                 j = rw->next[j];
@@ -1051,6 +1059,7 @@ static ilheap_status_t layout(ilheap_rw_t *rw, uint32_t *total_out)
             if (disp < -128 || disp > 127) {
                 rw->op[id] = rw->op[id] == ILHEAP_OP_LEAVE_S ? ILHEAP_OP_LEAVE
                                                               : (uint16_t)(rw->op[id] + 13);
+                rw->kind[id] = il_fast(rw->op[id]);
                 changed = 1;
             } else {
                 br[keep++] = id; /* still short: checked again after a widening */
@@ -1091,14 +1100,14 @@ static ilheap_status_t prepare(ilheap_rw_t *rw, ilheap_il_body_t *body)
     }
     uint8_t *p = rw->code;
     for (uint32_t id = rw->head; id != END; id = rw->next[id]) {
-        const ilheap_il_opinfo_t *in = info_of(rw, id);
+        uint8_t k = rw->kind[id];
         uint16_t opc = rw->op[id];
         if (opc > 0xFF)
             *p++ = 0xFE;
         *p++ = (uint8_t)opc;
         uint64_t v = rw->val[id];
         uint32_t end = rw->noff[id] + insn_size(rw, id);
-        switch ((ilheap_il_operand_t)in->operand) {
+        switch ((ilheap_il_operand_t)(k & IL_FAST_KIND)) {
         case ILHEAP_OPND_NONE:
             break;
         case ILHEAP_OPND_INT8:
@@ -1134,8 +1143,8 @@ static ilheap_status_t prepare(ilheap_rw_t *rw, ilheap_il_body_t *body)
             uint32_t cnt = sw_count(v);
             il_wr32(p, cnt);
             p += 4;
-            for (uint32_t k = 0; k < cnt; k++) {
-                uint32_t t = tg[k] = resolve(rw, tg[k]);
+            for (uint32_t j = 0; j < cnt; j++) {
+                uint32_t t = tg[j] = resolve(rw, tg[j]);
                 if (t == END || !is_live(rw, t))
                     return ilheap__fail(ILHEAP_IL_BAD_TARGET, "IL offset %d: switch leads past the code",
                                         offset_for_msg(rw, id));

@@ -3,6 +3,7 @@
  * sizes, stack behaviour, branch forms and prefixes. */
 #include <string.h>
 
+#include "il/il_internal.h"
 #include "ilheap/rewrite.h"
 #include "test.h"
 
@@ -156,6 +157,25 @@ static void test_bug_switch_missing_from_push_table(void)
     }
 }
 
+/* The rewriter's compact per-opcode entries agree with the rows. */
+static void test_opcode_fast_entries_match_rows(void)
+{
+    for (unsigned v = 0; v < 0x10000; v++) {
+        const ilheap_il_opinfo_t *in = ilheap_il_opinfo((uint16_t)v);
+        uint8_t f = il_fast((uint16_t)v);
+        if (in == NULL) {
+            ASSERT_EQ_U(f, IL_FAST_NONE);
+            continue;
+        }
+        ASSERT_EQ_U(f & IL_FAST_KIND, in->operand);
+        ASSERT_EQ_U((f & IL_FAST_PREFIX) != 0, in->prefix != 0);
+        ASSERT_EQ_U((f & IL_FAST_TWO_BYTE) != 0, in->size == 2);
+        ASSERT_EQ_U(ilheap__il_operand_bytes[in->operand],
+                    ilheap_il_operand_size((ilheap_il_operand_t)in->operand));
+    }
+}
+
 TEST_MAIN(TEST(test_opcode_count_and_holes), TEST(test_opcode_rows_consistent_and_names_round_trip),
           TEST(test_opcode_facts_from_the_spec), TEST(test_opcode_short_branches_have_long_forms),
-          TEST(test_opcode_prefixes), TEST(test_bug_switch_missing_from_push_table))
+          TEST(test_opcode_prefixes), TEST(test_bug_switch_missing_from_push_table),
+          TEST(test_opcode_fast_entries_match_rows))
