@@ -348,7 +348,10 @@ ILHEAP_API ilheap_status_t ilheap_rw_max_stack(ilheap_rw_t *rw, uint32_t *max_st
  * dst[0 .. *size) (4-aligned when fat, as il.h requires). *size receives the
  * exact size on success and on ILHEAP_IL_DEST_TOO_SMALL. Returns what
  * ilheap_rw_max_stack and ilheap_il_rewrite return, ILHEAP_IL_BAD_PREFIX (a
- * prefix left without its instruction) or ILHEAP_ENOMEM. */
+ * prefix left without its instruction), ILHEAP_IL_BAD_TARGET (a branch that
+ * leads past the code after the last instruction was removed),
+ * ILHEAP_IL_CLAUSE_RANGE (a clause range reversed by removals) or
+ * ILHEAP_ENOMEM. The rewriter keeps its state: edit more and encode again. */
 ILHEAP_API ilheap_status_t ilheap_rw_encode(ilheap_rw_t *rw, void *dst, size_t cap, size_t *size);
 
 struct ilheap_heap; /* include/ilheap/heap.h */
