@@ -618,6 +618,15 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
     return ILHEAP_OK;
 }
 
+/* Has the call `id` a tail. among the prefixes in front of it? */
+static int tail_prefixed(const ilheap_rw_t *rw, uint32_t id)
+{
+    for (uint32_t p = rw->prev[id]; is_prefix(rw, p); p = rw->prev[p])
+        if (rw->op[p] == ILHEAP_OP_TAIL)
+            return 1;
+    return 0;
+}
+
 /* Code may go right after instruction a (END: at the very start)? */
 static ilheap_status_t check_gap(const ilheap_rw_t *rw, uint32_t a)
 {
@@ -626,7 +635,7 @@ static ilheap_status_t check_gap(const ilheap_rw_t *rw, uint32_t a)
     if (is_prefix(rw, a))
         return ilheap__fail(ILHEAP_IL_SPLIT_PREFIX, "after %s (IL offset %d)", info_of(rw, a)->name,
                             rw->off[a] == ILHEAP_RW_NEW ? -1 : (int)rw->off[a]);
-    if (is_call(rw->op[a]) && rw->prev[a] != END && rw->op[rw->prev[a]] == ILHEAP_OP_TAIL)
+    if (is_call(rw->op[a]) && tail_prefixed(rw, a))
         return ilheap__fail(ILHEAP_IL_SPLIT_TAIL_CALL, "after tail. %s (IL offset %d)",
                             info_of(rw, a)->name,
                             rw->off[a] == ILHEAP_RW_NEW ? -1 : (int)rw->off[a]);
@@ -764,8 +773,7 @@ ilheap_status_t ilheap_rw_replace(ilheap_rw_t *rw, ilheap_rw_id_t id, const ilhe
     /* The rest goes after the new first instruction: not after a prefix or a tail call. */
     if (n > 1 && il_info(insns[0].opcode)->prefix)
         return ilheap__fail(ILHEAP_IL_SPLIT_PREFIX, "replacement starts with a prefix");
-    if (n > 1 && is_call(insns[0].opcode) && rw->prev[id] != END &&
-        rw->op[rw->prev[id]] == ILHEAP_OP_TAIL)
+    if (n > 1 && is_call(insns[0].opcode) && tail_prefixed(rw, id))
         return ilheap__fail(ILHEAP_IL_SPLIT_TAIL_CALL, "replacing a tail. call by several instructions");
     st = ensure_ids(rw, (uint64_t)rw->n + n - 1);
     if (st == ILHEAP_OK)

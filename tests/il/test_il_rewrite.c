@@ -896,6 +896,14 @@ static void test_bug_tail_call_insert(void)
     ASSERT_EQ_U(nb.code[16], 0xFE);
     ASSERT_EQ_U(nb.code[17], 0x14);
     ilheap_rw_destroy(rw);
+
+    /* tail. behind another prefix: constrained. tail. callvirt; ret */
+    static const uint8_t code2[] = {0x02, 0xFE, 0x16, 1, 0, 0, 0x1B, 0xFE, 0x14, 0x6F, 1, 0, 0, 0x0A, 0x2A};
+    make_body(code2, sizeof code2, NULL, 0, 8, &b);
+    rw = load(&b);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, at_off(rw, 14), ILHEAP_RW_BEFORE, probe, probe_n, NULL),
+                ILHEAP_IL_SPLIT_TAIL_CALL);
+    ilheap_rw_destroy(rw);
 }
 
 /* Nothing may go between a prefix and its instruction. */
