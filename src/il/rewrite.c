@@ -804,8 +804,14 @@ ilheap_status_t ilheap_rw_remove(ilheap_rw_t *rw, ilheap_rw_id_t id)
         return ilheap__fail(ILHEAP_IL_SPLIT_PREFIX, "removing the instruction after %s",
                             info_of(rw, rw->prev[id])->name);
     uint32_t a = rw->prev[id], b = rw->next[id];
-    if (rw->redir[id] == NONE)
+    if (rw->redir[id] == NONE) {
+        /* If id was the block start of the instructions after it (b's
+         * references led to id), b is that block start now: references to
+         * id lead to b, and b's own chain ends at b (no cycle). */
+        if (b != END && resolve(rw, b) == id)
+            rw->redir[b] = NONE;
         rw->redir[id] = b;
+    }
     if (a == END)
         rw->head = b;
     else

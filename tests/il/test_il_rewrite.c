@@ -1380,6 +1380,123 @@ static void test_append_empty_and_repeated_block_start(void)
     ilheap_rw_destroy(rw);
 }
 
+/* Removing code that was inserted at a block start: references fall back
+ * to what follows it (the next older probe, or the instruction), no cycle. */
+static void test_remove_inserted_block_start_code(void)
+{
+    ilheap_il_body_t b;
+    make_body(cond_code, sizeof cond_code, NULL, 0, 8, &b);
+    ilheap_rw_t *rw = load(&b);
+    stack_ctx_t ctx = {0, 0};
+    ilheap_rw_set_stack_fn(rw, stack_fn, &ctx);
+    ilheap_rw_id_t ret = at_off(rw, 4), p1, p2;
+    ilheap_rw_insn_t nop;
+    memset(&nop, 0, sizeof nop);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ret, ILHEAP_RW_BLOCK_START, &nop, 1, &p1), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ret, ILHEAP_RW_BLOCK_START, &nop, 1, &p2), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, ret), p2);
+    ASSERT_EQ_U(ilheap_rw_remove(rw, p2), ILHEAP_OK); /* the newest: p1 is the block start again */
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, ret), p1);
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, p1), p1);
+    ASSERT_EQ_U(ilheap_rw_remove(rw, p1), ILHEAP_OK); /* the last: the ret itself */
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, ret), ret);
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, p1), ret);
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, p2), ret);
+    ilheap_il_body_t nb;
+    encode_decode(rw, &nb);
+    ASSERT_EQ_U(nb.code_size, sizeof cond_code);
+    ASSERT_TRUE(memcmp(nb.code, cond_code, sizeof cond_code) == 0);
+    /* a probe at the block again after that */
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ret, ILHEAP_RW_BLOCK_START, &nop, 1, &p1), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_resolve(rw, ret), p1);
+    encode_decode(rw, &nb);
+    ASSERT_EQ_U(nb.code[2], 1); /* brtrue.s lands on the new nop at 4 */
+    ilheap_rw_destroy(rw);
+}
+
+/* Random insertions by all three rules, then every inserted instruction
+ * removed in random order: every reference leads to its original
+ * instruction again (the redirect chains never cycle or strand). */
+static void test_property_insert_then_remove_all(void)
+{
+    init_probe();
+    for (unsigned r = 0; r < 200; r++) {
+        code_t c = {0};
+        uint32_t *starts, ns;
+        random_code(&c, 5 + rnd(60), &starts, &ns);
+        ilheap_il_clause_t cl[2];
+        uint32_t ncl = rnd(3);
+        for (uint32_t i = 0; i < ncl; i++) {
+            uint32_t a = rnd(ns - 1), bb = a + 1 + rnd(ns - 1 - a);
+            cl[i].kind = ILHEAP_IL_FILTER;
+            cl[i].try_offset = starts[a];
+            cl[i].try_length = starts[bb] - starts[a];
+            cl[i].handler_offset = starts[bb];
+            cl[i].handler_length = (uint32_t)c.n - starts[bb];
+            cl[i].filter_or_class = starts[rnd(ns)];
+        }
+        ilheap_il_body_t b;
+        make_body(c.b, c.n, cl, ncl, 8, &b);
+        ilheap_rw_t *rw = load(&b);
+        snap_t s;
+        take_snap(rw, &b, &s);
+        ilheap_rw_clause_t before[2];
+        for (uint32_t i = 0; i < ncl; i++)
+            ilheap_rw_clause(rw, i, &before[i]);
+        uint32_t inserts = 1 + rnd(30);
+        for (uint32_t i = 0; i < inserts; i++) {
+            /* at an original instruction or at inserted code */
+            ilheap_rw_id_t at = rnd(4) ? rnd(s.count) : s.count + rnd((uint32_t)(ilheap_rw_count(rw) - s.count + 1));
+            ilheap_rw_insn_t one;
+            memset(&one, 0, sizeof one);
+            const ilheap_rw_insn_t *seq = rnd(2) ? probe : &one;
+            size_t n = seq == probe ? probe_n : 1;
+            ilheap_status_t st = ilheap_rw_insert(rw, at, (ilheap_rw_where_t)rnd(3), seq, n, NULL);
+            ASSERT_TRUE(st == ILHEAP_OK || st == ILHEAP_IL_BAD_REF);
+        }
+        /* remove the inserted ids (all ids >= s.count) in random order */
+        uint32_t total = (uint32_t)ilheap_rw_count(rw);
+        uint32_t extra = total - s.count;
+        uint32_t *ids = malloc((extra + 1) * sizeof *ids), k = 0;
+        for (ilheap_rw_id_t j = ilheap_rw_first(rw); j != ILHEAP_RW_END; j = ilheap_rw_next(rw, j))
+            if (j >= s.count)
+                ids[k++] = j;
+        ASSERT_EQ_U(k, extra);
+        for (uint32_t i = k; i > 1; i--) {
+            uint32_t j = rnd(i), t = ids[i - 1];
+            ids[i - 1] = ids[j];
+            ids[j] = t;
+        }
+        for (uint32_t i = 0; i < k; i++)
+            ASSERT_EQ_U(ilheap_rw_remove(rw, ids[i]), ILHEAP_OK);
+        free(ids);
+        ASSERT_EQ_U(ilheap_rw_count(rw), s.count);
+        for (uint32_t id = 0; id < s.count; id++) {
+            ASSERT_EQ_U(ilheap_rw_resolve(rw, id), id);
+            ilheap_rw_insn_t x;
+            ASSERT_EQ_U(ilheap_rw_get(rw, id, &x), ILHEAP_OK);
+            const ilheap_il_opinfo_t *in = ilheap_il_opinfo(x.opcode);
+            for (uint32_t t = 0; t < s.tcount[id]; t++) {
+                ilheap_rw_id_t tg = in->operand == ILHEAP_OPND_SWITCH ? x.op.sw.targets[t] : x.op.target;
+                ASSERT_EQ_U(tg, orig_id(&s, s.targets[s.tfirst[id] + t]));
+            }
+        }
+        for (uint32_t i = 0; i < ncl; i++) {
+            ilheap_rw_clause_t now;
+            ilheap_rw_clause(rw, i, &now);
+            ASSERT_EQ_U(now.try_start, before[i].try_start);
+            ASSERT_EQ_U(now.try_end, before[i].try_end);
+            ASSERT_EQ_U(now.handler_start, before[i].handler_start);
+            ASSERT_EQ_U(now.handler_end, before[i].handler_end);
+            ASSERT_EQ_U(now.filter_start, before[i].filter_start);
+        }
+        snap_free(&s);
+        ilheap_rw_destroy(rw);
+        free(starts);
+        free(c.b);
+    }
+}
+
 TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections),
           TEST(test_decode_clause_not_on_boundary), TEST(test_insert_block_start_retargets_branch),
           TEST(test_insert_before_only_keeps_targets), TEST(test_bug_branch_skips_arg_loads),
@@ -1394,4 +1511,5 @@ TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections)
           TEST(test_switch_thousands_of_targets), TEST(test_method_over_64k),
           TEST(test_filters_fault_nested_handler_at_end), TEST(test_block_starts),
           TEST(test_property_random_insertions), TEST(test_random_bytes_load_and_round_trip),
-          TEST(test_append_empty_and_repeated_block_start))
+          TEST(test_append_empty_and_repeated_block_start),
+          TEST(test_remove_inserted_block_start_code), TEST(test_property_insert_then_remove_all))
