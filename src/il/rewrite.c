@@ -1087,6 +1087,8 @@ static ilheap_status_t layout(ilheap_rw_t *rw, uint32_t *total_out)
             rw->noff[id] = (uint32_t)total;
             total += insn_size(rw, id);
         }
+        if (total > UINT32_MAX)
+            return ilheap__fail(ILHEAP_IL_OVERFLOW, "code past 4 GiB after widening branches");
     }
     *total_out = (uint32_t)total;
     return ILHEAP_OK;
