@@ -322,6 +322,10 @@ static void test_round_trip_samples_and_corpus(void)
     for (size_t i = 0; i < IL_SAMPLE_COUNT; i++)
         round_trip_bytes(il_samples[i].bytes, il_samples[i].size);
     DIR *d = opendir(IL_CORPUS_DIR);
+#ifdef _WIN32
+    if (d == NULL) /* under Wine the build tree's Unix path may not be visible */
+        SKIP("cannot open %s here; the samples above round-tripped", IL_CORPUS_DIR);
+#endif
     if (d == NULL)
         TEST_FAIL_("cannot open %s", IL_CORPUS_DIR);
     struct dirent *e;
