@@ -392,6 +392,13 @@ ILHEAP_API ilheap_status_t ilheap_rw_block_starts(ilheap_rw_t *rw, ilheap_rw_id_
 ILHEAP_API size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64,
                                           ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX]);
 
+/* The pure-IL hit flag: `ldc.i8 addr; conv.u; ldc.i4.1; stind.i1` (ptr64 !=
+ * 0; 12 bytes) or with `ldc.i4 addr` (8 bytes): sets one byte to 1,
+ * idempotent, so concurrent hits need no atomics. Stack neutral, peak 2.
+ * Writes out[0 .. 4) and returns 4 (0 when a 32-bit address does not fit). */
+ILHEAP_API size_t ilheap_rw_flag_probe(uint64_t addr, int ptr64,
+                                       ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX]);
+
 /* Appends new_count local types (new_types: their encodings, concatenated,
  * as ECMA-335 II.23.2.6 writes them) to the LocalVarSig blob sig[0 .. size)
  * (sig NULL / size 0: a method with no locals). *out receives a new blob

@@ -1319,6 +1319,26 @@ size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[IL
     return 7;
 }
 
+size_t ilheap_rw_flag_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+{
+    if (out == NULL || (!ptr64 && addr > UINT32_MAX))
+        return 0;
+    static const uint16_t ops[4] = {ILHEAP_OP_LDC_I8, ILHEAP_OP_CONV_U, ILHEAP_OP_LDC_I4_1,
+                                    ILHEAP_OP_STIND_I1};
+    for (size_t k = 0; k < 4; k++) {
+        memset(&out[k], 0, sizeof out[k]);
+        out[k].opcode = ops[k];
+        out[k].offset = ILHEAP_RW_NEW;
+    }
+    if (ptr64) {
+        out[0].op.i = (int64_t)addr;
+    } else {
+        out[0].opcode = ILHEAP_OP_LDC_I4;
+        out[0].op.i = (int32_t)(uint32_t)addr;
+    }
+    return 4;
+}
+
 /* ---- locals ----------------------------------------------------------- */
 
 /* ECMA-335 II.23.2: compressed unsigned integers. */

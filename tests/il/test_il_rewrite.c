@@ -1011,6 +1011,31 @@ static void test_counter_probe_bytes(void)
     }
 }
 
+static void test_flag_probe_bytes(void)
+{
+    ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
+    ASSERT_EQ_U(ilheap_rw_flag_probe(0x100000000ull, 0, p), 0);
+    static const uint8_t ret[] = {0x2A};
+    ilheap_il_body_t b;
+    make_body(ret, 1, NULL, 0, 8, &b);
+    for (int ptr64 = 1; ptr64 >= 0; ptr64--) {
+        ilheap_rw_t *rw = load(&b);
+        size_t n = ilheap_rw_flag_probe(ptr64 ? 0x1122334455667788ull : 0x11223344u, ptr64, p);
+        ASSERT_EQ_U(n, 4);
+        ASSERT_EQ_U(ilheap_rw_insert(rw, ilheap_rw_first(rw), ILHEAP_RW_BLOCK_START, p, n, NULL),
+                    ILHEAP_OK);
+        ilheap_il_body_t nb;
+        encode_decode(rw, &nb);
+        static const uint8_t want64[] = {0x21, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+                                         0xE0, 0x17, 0x52, 0x2A};
+        static const uint8_t want32[] = {0x20, 0x44, 0x33, 0x22, 0x11, 0xE0, 0x17, 0x52, 0x2A};
+        ASSERT_EQ_U(nb.code_size, ptr64 ? sizeof want64 : sizeof want32);
+        ASSERT_TRUE(memcmp(nb.code, ptr64 ? want64 : want32, nb.code_size) == 0);
+        ASSERT_EQ_U(nb.max_stack, 10); /* tiny's 8 + peak 2 */
+        ilheap_rw_destroy(rw);
+    }
+}
+
 static void test_encode_size_query_and_small_buffer(void)
 {
     ilheap_il_body_t b;
@@ -1511,7 +1536,8 @@ TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections)
           TEST(test_bug_small_eh_overflow), TEST(test_bug_widening_chain),
           TEST(test_bug_locals_buffer_overrun), TEST(test_bug_tail_call_insert),
           TEST(test_bug_prefix_insert), TEST(test_replace_and_remove_need_exact_stack),
-          TEST(test_counter_probe_bytes), TEST(test_encode_size_query_and_small_buffer),
+          TEST(test_counter_probe_bytes), TEST(test_flag_probe_bytes),
+          TEST(test_encode_size_query_and_small_buffer),
           TEST(test_switch_thousands_of_targets), TEST(test_method_over_64k),
           TEST(test_filters_fault_nested_handler_at_end), TEST(test_block_starts),
           TEST(test_property_random_insertions), TEST(test_random_bytes_load_and_round_trip),
