@@ -1298,14 +1298,14 @@ ilheap_status_t ilheap_rw_block_starts(ilheap_rw_t *rw, ilheap_rw_id_t *out, siz
     return ILHEAP_OK;
 }
 
-size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+/* A probe: ops with the address loaded by the first (ldc.i8, or ldc.i4 for
+ * a 32-bit process). Returns n, or 0 when a 32-bit address does not fit. */
+static size_t build_probe(uint64_t addr, int ptr64, const uint16_t *ops, size_t n,
+                          ilheap_rw_insn_t *out)
 {
     if (out == NULL || (!ptr64 && addr > UINT32_MAX))
         return 0;
-    static const uint16_t ops[7] = {ILHEAP_OP_LDC_I8, ILHEAP_OP_CONV_U,  ILHEAP_OP_DUP,
-                                    ILHEAP_OP_LDIND_I4, ILHEAP_OP_LDC_I4_1, ILHEAP_OP_ADD,
-                                    ILHEAP_OP_STIND_I4};
-    for (size_t k = 0; k < 7; k++) {
+    for (size_t k = 0; k < n; k++) {
         memset(&out[k], 0, sizeof out[k]);
         out[k].opcode = ops[k];
         out[k].offset = ILHEAP_RW_NEW;
@@ -1316,27 +1316,22 @@ size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[IL
         out[0].opcode = ILHEAP_OP_LDC_I4;
         out[0].op.i = (int32_t)(uint32_t)addr;
     }
-    return 7;
+    return n;
+}
+
+size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+{
+    static const uint16_t ops[7] = {ILHEAP_OP_LDC_I8, ILHEAP_OP_CONV_U,  ILHEAP_OP_DUP,
+                                    ILHEAP_OP_LDIND_I4, ILHEAP_OP_LDC_I4_1, ILHEAP_OP_ADD,
+                                    ILHEAP_OP_STIND_I4};
+    return build_probe(addr, ptr64, ops, 7, out);
 }
 
 size_t ilheap_rw_flag_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
 {
-    if (out == NULL || (!ptr64 && addr > UINT32_MAX))
-        return 0;
     static const uint16_t ops[4] = {ILHEAP_OP_LDC_I8, ILHEAP_OP_CONV_U, ILHEAP_OP_LDC_I4_1,
                                     ILHEAP_OP_STIND_I1};
-    for (size_t k = 0; k < 4; k++) {
-        memset(&out[k], 0, sizeof out[k]);
-        out[k].opcode = ops[k];
-        out[k].offset = ILHEAP_RW_NEW;
-    }
-    if (ptr64) {
-        out[0].op.i = (int64_t)addr;
-    } else {
-        out[0].opcode = ILHEAP_OP_LDC_I4;
-        out[0].op.i = (int32_t)(uint32_t)addr;
-    }
-    return 4;
+    return build_probe(addr, ptr64, ops, 4, out);
 }
 
 /* ---- locals ----------------------------------------------------------- */
