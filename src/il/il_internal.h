@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #include "ilheap/il.h"
-#include "ilheap/rewrite.h"
 
 /* II.25.4.1 method header type values (low two bits of the first byte). */
 #define IL_FORMAT_MASK 0x3u
@@ -76,41 +75,5 @@ static inline int il_kind_known(uint32_t kind)
  * records the failure naming clause number index. */
 ilheap_status_t ilheap__il_check_clause(const ilheap_il_clause_t *c, uint64_t shift,
                                         uint64_t code_size, size_t index);
-
-/* The opcode table (src/il/opcodes.c): rows, the row index + 1 of each
- * one-byte opcode and of each 0xFE-prefixed one by its second byte, and the
- * operand bytes of each operand kind. Inline here for the rewriter's loops. */
-#define ILHEAP__IL_OPCODES 219u
-extern const ilheap_il_opinfo_t ilheap__il_table[ILHEAP__IL_OPCODES];
-extern const uint8_t ilheap__il_one_byte[256];
-extern const uint8_t ilheap__il_two_byte[32];
-extern const uint8_t ilheap__il_operand_bytes[ILHEAP_OPND_UINT8 + 1];
-extern const uint8_t ilheap__il_fast[256 + 32];
-#define IL_FAST_KIND 0x0Fu   /* ilheap_il_operand_t */
-#define IL_FAST_PREFIX 0x10u
-#define IL_FAST_TWO_BYTE 0x20u
-#define IL_FAST_NONE 0xFFu
-
-/* The fast entry of an opcode (IL_FAST_NONE when it is not one). */
-static inline uint8_t il_fast(uint16_t opcode)
-{
-    return opcode < 0x100 ? ilheap__il_fast[opcode]
-           : (opcode & 0xFF00u) == 0xFE00u && (opcode & 0xFFu) < 32 ? ilheap__il_fast[256 + (opcode & 0xFFu)]
-                                                                   : (uint8_t)IL_FAST_NONE;
-}
-
-static inline const ilheap_il_opinfo_t *il_info(uint16_t opcode)
-{
-    unsigned row = opcode < 0x100 ? ilheap__il_one_byte[opcode]
-                   : (opcode & 0xFF00u) == 0xFE00u && (opcode & 0xFFu) < 32
-                       ? ilheap__il_two_byte[opcode & 0xFFu]
-                       : 0;
-    return row ? &ilheap__il_table[row - 1] : NULL;
-}
-
-/* The rewriter's code and clauses laid out as a body for ilheap_il_rewrite
- * (src/il/rewrite.c; used by src/il/rewrite_heap.c). */
-struct ilheap_rw;
-ilheap_status_t ilheap__rw_prepare(struct ilheap_rw *rw, ilheap_il_body_t *body);
 
 #endif

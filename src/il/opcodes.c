@@ -4,7 +4,7 @@
  * lookups by value go through a 256 + 32 entry index. */
 #include <string.h>
 
-#include "il/il_internal.h"
+#include "il/rewrite_internal.h"
 #include "ilheap/rewrite.h"
 
 #define OPND(k) ILHEAP_OPND_##k

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "il/il_internal.h"
+#include "il/rewrite_internal.h"
 #include "ilheap/rewrite.h"
 #include "status_internal.h"
 

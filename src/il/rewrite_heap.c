@@ -1,7 +1,7 @@
 /* Encoding a rewritten body straight into a module's heap: kept apart, as
  * to_heap.c is, so the rewriter builds and tests without the heap. The
  * allocation itself is the codec's (ilheap_il_rewrite_to_heap). */
-#include "il/il_internal.h"
+#include "il/rewrite_internal.h"
 #include "ilheap/heap.h"
 #include "ilheap/rewrite.h"
 #include "status_internal.h"

@@ -3,7 +3,7 @@
  * sizes, stack behaviour, branch forms and prefixes. */
 #include <string.h>
 
-#include "il/il_internal.h"
+#include "il/rewrite_internal.h"
 #include "ilheap/rewrite.h"
 #include "test.h"
 
