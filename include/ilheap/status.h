@@ -58,6 +58,17 @@ extern "C" {
     X(ILHEAP_IL_DEST_TOO_SMALL, 213, "destination too small for the encoded method body")  \
     X(ILHEAP_IL_MISALIGNED, 214, "fat method body destination is not 4-byte aligned")      \
     X(ILHEAP_IL_MISMATCH, 215, "method body differs from the one it was checked against")  \
+    X(ILHEAP_IL_UNKNOWN_OPCODE, 216, "IL opcode not defined by ECMA-335")                  \
+    X(ILHEAP_IL_TRUNCATED_OPERAND, 217, "IL instruction operand runs past the end of the code") \
+    X(ILHEAP_IL_BAD_TARGET, 218, "branch, switch or EH target is not an instruction start") \
+    X(ILHEAP_IL_BAD_PREFIX, 219, "IL prefix not followed by an instruction it may prefix") \
+    X(ILHEAP_IL_SPLIT_PREFIX, 220, "nothing may go between a prefix and its instruction")  \
+    X(ILHEAP_IL_SPLIT_TAIL_CALL, 221, "nothing may go between tail. call and its ret")     \
+    X(ILHEAP_IL_STACK_UNKNOWN, 222, "stack effect unknown: a stack callback is needed")    \
+    X(ILHEAP_IL_STACK_NOT_NEUTRAL, 223, "inserted code is not stack neutral: a stack callback is needed") \
+    X(ILHEAP_IL_STACK_MISMATCH, 224, "IL stack underflows or differs where paths join")    \
+    X(ILHEAP_IL_BAD_REF, 225, "not a live instruction id of this rewriter")                \
+    X(ILHEAP_IL_BAD_SIG, 226, "malformed local variable signature")                        \
     /* 300..399: the PE / ECMA-335 reader */                                               \
     X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
     X(ILHEAP_PE_BAD_DOS_HEADER, 301, "not a PE file: bad DOS header ('MZ' or e_lfanew)")    \
