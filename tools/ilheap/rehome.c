@@ -3,6 +3,7 @@
  * (optionally with N nop bytes in front), decodes each new body again and
  * checks it against the original and against the module's window. */
 #include "commands.h"
+#include "instrument.h"
 #include "tool.h"
 
 #include "ilheap/heap.h"
@@ -12,7 +13,8 @@
 #include <string.h>
 
 static const char rehome_help[] =
-    "usage: ilheap rehome [FILE] [--prologue N] [--jsonl] [--builtin] [--bench N]\n"
+    "usage: ilheap rehome [FILE] [--prologue N | --instrument calls|blocks|none] [--jsonl] [--builtin]\n"
+    "                     [--bench N]\n"
     "Maps the assembly as the loader lays it out (headers and sections at their\n"
     "RVAs in one region of SizeOfImage bytes: the module base), creates that\n"
     "module's heap, and re-encodes every IL body into it (preserve mode). Each new\n"
@@ -24,6 +26,15 @@ static const char rehome_help[] =
     "                System.Private.CoreLib.dll, else the built-in assembly)\n"
     "  --prologue N  insert N nop (0x00) bytes at the start of every body (0..65536);\n"
     "                every EH offset moves by N\n"
+    "  --instrument calls|blocks|none\n"
+    "                with the IL rewriter: calls: a counter probe (pure IL, a fake\n"
+    "                counter address) at method entry; blocks: one at every basic\n"
+    "                block start, every edge into the block retargeted to it; none:\n"
+    "                decode to instructions and encode unchanged (byte for byte).\n"
+    "                The check: every original instruction present, in order; every\n"
+    "                original branch, switch and EH edge leads to the same original\n"
+    "                instruction or to the probe in front of it. --jsonl adds\n"
+    "                \"blocks\" (probes inserted)\n"
     "  --jsonl       print each new body's scan line (see ilheap scan --help) with\n"
     "                \"new_rva\" added, instead of the summary\n"
     "  --builtin     use the built-in fallback assembly\n"
@@ -37,6 +48,7 @@ typedef struct moved {
     uint32_t token, rva;
     uint8_t *body; /* in the heap; NULL when the method failed */
     size_t size;
+    uint32_t probes; /* --instrument: probes inserted */
 } moved_t;
 
 typedef struct run {
@@ -47,6 +59,9 @@ typedef struct run {
     ilheap_il_edit_t edit;
     uint32_t prologue;
     uint32_t corrupt_token; /* 0: none */
+    tool_instr_t *instr;    /* --instrument; NULL: the codec's rewrite */
+    bool check;             /* false: --bench passes that time the rewrite alone */
+    uint64_t probes;
     uint64_t failures, malformed, bytes_in, bytes_out;
 } run_t;
 
@@ -66,6 +81,60 @@ static void fail(run_t *r, uint32_t token, const char *format, ...)
     }
 }
 
+/* The new body lies inside the heap's window, past the image. */
+static bool placed_ok(run_t *r, uint32_t token, const uint8_t *nb, size_t size)
+{
+    uint64_t new_rva = (uint64_t)(nb - r->base);
+    uint64_t window = ilheap_heap_window(r->heap);
+    if (!ilheap_heap_in_window(r->heap, nb, size) || nb <= r->base || new_rva >= window || size > window - new_rva) {
+        fail(r, token, "new body at base + %#llx (%zu bytes) is outside the window %#llx",
+             (unsigned long long)new_rva, size, (unsigned long long)window);
+        return false;
+    }
+    if (new_rva < r->image_size) {
+        fail(r, token, "new body at base + %#llx lies inside the image (SizeOfImage %#x)",
+             (unsigned long long)new_rva, r->image_size);
+        return false;
+    }
+    return true;
+}
+
+/* --corrupt-for-test: damage the new body after writing it, so that the
+ * checks must catch it (the last code byte; the header when there is no
+ * code). */
+static void corrupt(uint8_t *nb, size_t size, const ilheap_il_body_t *orig, uint32_t grown)
+{
+    size_t code = orig->code_size + grown;
+    size_t header = orig->header == ILHEAP_IL_TINY && code <= ILHEAP_IL_TINY_MAX_CODE ? 1 : 12;
+    size_t at = code != 0 ? header + code - 1 : 0;
+    nb[at < size ? at : 0] ^= 0x5A;
+}
+
+/* --instrument: the rewriter's path for one decoded body. */
+static bool instrument_one(run_t *r, const ilheap_pe_il_body_t *m, const uint8_t *p, const ilheap_il_body_t *orig,
+                           moved_t *out)
+{
+    char msg[400];
+    void *block;
+    size_t size;
+    if (!tool_instr_body(r->instr, orig, r->heap, r->check, &block, &size, &out->probes, msg, sizeof msg)) {
+        fail(r, m->token, "%s", msg);
+        return false;
+    }
+    r->bytes_in += orig->body_size;
+    r->bytes_out += size;
+    r->probes += out->probes;
+    out->body = block;
+    out->size = size;
+    if (m->token == r->corrupt_token)
+        corrupt(block, size, orig, (uint32_t)(size - orig->body_size));
+    if (r->check && !tool_instr_check(r->instr, orig, p, block, size, msg, sizeof msg)) {
+        fail(r, m->token, "%s", msg);
+        return false;
+    }
+    return !r->check || placed_ok(r, m->token, block, size);
+}
+
 /* Rehomes one body: returns false when it failed (reported). */
 static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *orig_clauses,
                        tool_clauses_t *new_clauses, moved_t *out)
@@ -74,6 +143,7 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     out->rva = m->rva;
     out->body = NULL;
     out->size = 0;
+    out->probes = 0;
     if (m->rva >= r->image_size) {
         fprintf(stderr, "ilheap rehome: %s: method 0x%08x: RVA %#x past SizeOfImage %#x\n", r->path, m->token,
                 m->rva, r->image_size);
@@ -90,6 +160,8 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
         r->malformed++;
         return false;
     }
+    if (r->instr != NULL)
+        return instrument_one(r, m, p, &orig, out);
     void *block;
     size_t size;
     st = ilheap_il_rewrite_to_heap(&orig, &r->edit, ILHEAP_IL_PRESERVE, r->heap, &block, &size);
@@ -102,15 +174,8 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     r->bytes_out += size;
     out->body = nb;
     out->size = size;
-    if (m->token == r->corrupt_token) {
-        /* --corrupt-for-test: damage the new body after writing it, so that the
-         * checks below must catch it (the last code byte; the header when
-         * there is no code). */
-        size_t header = orig.header == ILHEAP_IL_TINY && orig.code_size + r->prologue <= ILHEAP_IL_TINY_MAX_CODE ? 1
-                                                                                                                 : 12;
-        size_t at = orig.code_size + r->prologue != 0 ? header + orig.code_size + r->prologue - 1 : 0;
-        nb[at < size ? at : 0] ^= 0x5A;
-    }
+    if (m->token == r->corrupt_token)
+        corrupt(nb, size, &orig, r->prologue);
     ilheap_il_body_t moved;
     st = tool_decode(nb, size, &moved, new_clauses);
     if (st != ILHEAP_OK) {
@@ -133,24 +198,13 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
              orig.body_size);
         return false;
     }
-    uint64_t new_rva = (uint64_t)(nb - r->base);
-    uint64_t window = ilheap_heap_window(r->heap);
-    if (!ilheap_heap_in_window(r->heap, nb, size) || nb <= r->base || new_rva >= window || size > window - new_rva) {
-        fail(r, m->token, "new body at base + %#llx (%zu bytes) is outside the window %#llx",
-             (unsigned long long)new_rva, size, (unsigned long long)window);
-        return false;
-    }
-    if (new_rva < r->image_size) {
-        fail(r, m->token, "new body at base + %#llx lies inside the image (SizeOfImage %#x)",
-             (unsigned long long)new_rva, r->image_size);
-        return false;
-    }
-    return true;
+    return placed_ok(r, m->token, nb, size);
 }
 
 typedef struct options {
     const char *path;
-    bool jsonl, builtin;
+    bool jsonl, builtin, instrument;
+    tool_instr_mode_t mode;
     uint32_t prologue, corrupt_token, passes;
 } options_t;
 
@@ -171,6 +225,12 @@ static int parse(int argc, char **argv, options_t *o)
                 fprintf(stderr, "ilheap rehome: --prologue needs a byte count (0..65536)\n");
                 return TOOL_EXIT_USAGE;
             }
+        } else if (strcmp(a, "--instrument") == 0) {
+            if (i + 1 >= argc || !tool_instr_parse(argv[++i], &o->mode)) {
+                fprintf(stderr, "ilheap rehome: --instrument needs calls, blocks or none\n");
+                return TOOL_EXIT_USAGE;
+            }
+            o->instrument = true;
         } else if (strcmp(a, "--bench") == 0) {
             if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &o->passes) || o->passes == 0) {
                 fprintf(stderr, "ilheap rehome: --bench needs a number of passes (1..1000000)\n");
@@ -194,6 +254,10 @@ static int parse(int argc, char **argv, options_t *o)
     }
     if (o->path != NULL && o->builtin) {
         fprintf(stderr, "ilheap rehome: FILE and --builtin exclude each other\n");
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->instrument && o->prologue != 0) {
+        fprintf(stderr, "ilheap rehome: --prologue and --instrument exclude each other\n");
         return TOOL_EXIT_USAGE;
     }
     return 0;
@@ -251,7 +315,19 @@ int ilheap_cmd_rehome(int argc, char **argv)
     uint32_t rows = ilheap_pe_method_count(pe);
 
     run_t r = {.path = in.path, .image_size = info.size_of_image, .prologue = o.prologue,
-               .corrupt_token = o.corrupt_token};
+               .corrupt_token = o.corrupt_token, .check = true};
+    tool_instr_t instr;
+    bool instr_on = false;
+    if (o.instrument) {
+        if (tool_instr_init(&instr, o.mode) != 0) {
+            fprintf(stderr, "ilheap rehome: out of memory (the IL rewriter)\n");
+            ilheap_pe_close(pe);
+            tool_input_free(&in);
+            return TOOL_EXIT_SYSTEM;
+        }
+        instr_on = true;
+        r.instr = &instr;
+    }
     /* The loader's view: one region of SizeOfImage bytes, headers and sections
      * at their RVAs. Its start is the module base the heap works from. */
     void *region = ilheap__os_image_region(info.size_of_image);
@@ -297,6 +373,32 @@ int ilheap_cmd_rehome(int argc, char **argv)
 
     uint32_t n = 0;
     uint64_t elapsed = 0;
+    if (o.passes != 0 && o.instrument) {
+        /* Each pass twice: checked, then the rewrite alone (load, probes,
+         * encode into the heap), the figure to set against other rewriters. */
+        uint64_t best = UINT64_MAX, best_checked = UINT64_MAX;
+        for (uint32_t i = 0; i < 2 * o.passes && rc == 0; i++) {
+            r.bytes_in = r.bytes_out = r.failures = r.malformed = r.probes = 0;
+            r.check = (i & 1) == 0;
+            rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
+            ilheap_heap_destroy(r.heap);
+            r.heap = NULL;
+            uint64_t *b = r.check ? &best_checked : &best;
+            *b = elapsed < *b ? elapsed : *b;
+            if (r.malformed || r.failures)
+                break;
+        }
+        if (rc == 0) {
+            static const char *const names[] = {"none", "calls", "blocks"};
+            double ns = (double)best / (double)(n ? n : 1);
+            printf("rehome impl=ilheap bodies=%u instrument=%s probes=%llu passes=%u best_s=%.6f ns_per_body=%.1f "
+                   "bodies_per_s=%.0f checked_ns_per_body=%.1f\n",
+                   n, names[o.mode], (unsigned long long)r.probes, o.passes, (double)best / 1e9, ns,
+                   ns > 0 ? 1e9 / ns : 0.0, (double)best_checked / (double)(n ? n : 1));
+            rc = r.malformed || r.failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
+        }
+        goto done;
+    }
     if (o.passes != 0) {
         uint64_t best = UINT64_MAX;
         for (uint32_t i = 0; i < o.passes && rc == 0; i++) {
@@ -335,7 +437,8 @@ int ilheap_cmd_rehome(int argc, char **argv)
         if (o.jsonl) {
             ilheap_il_body_t b;
             if (tool_decode(moved[i].body, moved[i].size, &b, &cb) == ILHEAP_OK) /* else reported above */
-                tool_json_body(out, moved[i].token, moved[i].rva, &b, true, (uint32_t)at);
+                tool_json_body(out, moved[i].token, moved[i].rva, &b, true, (uint32_t)at,
+                               o.instrument ? (int64_t)moved[i].probes : -1);
         }
     }
     if (!o.jsonl) {
@@ -345,10 +448,16 @@ int ilheap_cmd_rehome(int argc, char **argv)
         tool_out_printf(out, "image      SizeOfImage %#x (%u bytes) laid out at %p: the module base\n",
                         info.size_of_image, info.size_of_image, (void *)r.base);
         tool_out_printf(out, "methods    %u MethodDef rows, %u IL bodies, %u rehomed%s\n", rows, n, rehomed,
-                        o.prologue ? "" : " (preserve mode, no edit)");
+                        o.prologue || o.instrument ? "" : " (preserve mode, no edit)");
         if (o.prologue)
             tool_out_printf(out, "prologue   %u nop bytes inserted at the start of every body, EH shifted by %u\n",
                             o.prologue, o.prologue);
+        if (o.instrument)
+            tool_out_printf(out, "instrument %s: %llu counter probes inserted\n",
+                            o.mode == TOOL_INSTR_BLOCKS  ? "blocks (one at every basic block start)"
+                            : o.mode == TOOL_INSTR_CALLS ? "calls (one at method entry)"
+                                                         : "none (decoded to instructions, encoded unchanged)",
+                            (unsigned long long)r.probes);
         tool_out_printf(out, "bytes      %llu in the image, %llu in the heap (%llu with alignment padding)\n",
                         (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
                         (unsigned long long)s.bytes_used);
@@ -365,7 +474,11 @@ int ilheap_cmd_rehome(int argc, char **argv)
                         (double)elapsed / 1e6, (double)elapsed / (double)(n ? n : 1));
         if (r.failures == 0 && r.malformed == 0)
             tool_out_printf(out, "checks     all %u bodies held: fields equal%s, inside the window, past the image\n",
-                            rehomed, o.prologue ? " (shifted by the prologue)" : ", bytes identical");
+                            rehomed,
+                            o.instrument && o.mode != TOOL_INSTR_NONE
+                                ? " (every original instruction in order, every edge to it or its probe)"
+                            : o.prologue ? " (shifted by the prologue)"
+                                         : ", bytes identical");
         else
             tool_out_printf(out, "checks     FAILED: %llu bodies failed a check, %llu did not decode (see stderr)\n",
                             (unsigned long long)r.failures, (unsigned long long)r.malformed);
@@ -382,6 +495,8 @@ int ilheap_cmd_rehome(int argc, char **argv)
     }
 
 done:
+    if (instr_on)
+        tool_instr_free(&instr);
     ilheap_heap_destroy(r.heap);
     tool_clauses_free(&ca);
     tool_clauses_free(&cb);

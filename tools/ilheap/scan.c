@@ -193,7 +193,7 @@ int ilheap_cmd_scan(int argc, char **argv)
         }
         count(&t, &b);
         if (jsonl)
-            tool_json_body(out, m.token, m.rva, &b, false, 0);
+            tool_json_body(out, m.token, m.rva, &b, false, 0, -1);
         else
             table_row(out, &m, &b);
     }

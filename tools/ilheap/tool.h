@@ -84,7 +84,8 @@ void tool_clauses_free(tool_clauses_t *clauses);
 
 /* A buffered writer for output lines (stdout), and the JSON line of issue 5:
  * {"token":..,"rva":..,"header":"tiny|fat","max_stack":..,"code_size":..,
- *  "local_sig":..,"init_locals":true|false,"eh":[...],"body_size":..[,"new_rva":..]} */
+ *  "local_sig":..,"init_locals":true|false,"eh":[...],"body_size":..[,"new_rva":..][,"blocks":..]}
+ * (blocks: rehome --instrument's probes; < 0 leaves the key out) */
 typedef struct tool_out {
     FILE *file;
     size_t length;
@@ -99,7 +100,7 @@ void tool_out_printf(tool_out_t *out, const char *format, ...) ILHEAP_PRINTF_LIK
 /* Writes what is buffered; false when the stream failed (e.g. a closed pipe). */
 bool tool_out_flush(tool_out_t *out);
 void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_il_body_t *body, bool with_new_rva,
-                    uint32_t new_rva);
+                    uint32_t new_rva, int64_t blocks);
 
 /* A progress bar on stderr, shown only when stderr is a terminal and the run
  * lasts (it appears after 0.3 s). */

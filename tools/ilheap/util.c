@@ -98,7 +98,7 @@ static void field(tool_out_t *out, const char *key_with_punctuation, uint64_t v)
 }
 
 void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_il_body_t *b, bool with_new_rva,
-                    uint32_t new_rva)
+                    uint32_t new_rva, int64_t blocks)
 {
     /* Keys and their order are issue 5's; SrmDump prints the same. */
     field(out, "{\"token\":", token);
@@ -125,6 +125,8 @@ void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_
     field(out, "],\"body_size\":", b->body_size);
     if (with_new_rva)
         field(out, ",\"new_rva\":", new_rva);
+    if (blocks >= 0)
+        field(out, ",\"blocks\":", (uint64_t)blocks);
     tool_out_str(out, "}\n");
 }
 
