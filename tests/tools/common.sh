@@ -35,3 +35,18 @@ expect_exit() {
     echo "$err" | grep -Eq -- "$pattern" || fail "$*: stderr does not match /$pattern/: $err"
     echo "ok  exit $rc: $* -> $(echo "$err" | head -n 1)"
 }
+
+# ILHEAP_TOOL_WRAPPER (e.g. wine for a mingw-w64 build) runs every call of the
+# tool the script was given as $ilheap_bin.
+ilheap() { ${ILHEAP_TOOL_WRAPPER:-} "$ilheap_bin" "$@"; }
+
+# check_ok args...: `ilheap rehome args` must exit 0 and say every check held;
+# sets $bodies (bodies checked) and $out (its output).
+check_ok() {
+    local rc
+    out=$(ilheap rehome "$@" 2>&1)
+    rc=$?
+    [ "$rc" = 0 ] || fail "ilheap rehome $* exited $rc: $(echo "$out" | grep -v '^ ' | head -n 5)"
+    echo "$out" | grep -q '^checks     all [0-9]* bodies held' || fail "ilheap rehome $*: no 'all held' line: $out"
+    bodies=$(echo "$out" | sed -n 's/^checks     all \([0-9]*\) bodies held.*/\1/p')
+}

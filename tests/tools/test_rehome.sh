@@ -6,17 +6,6 @@
 # usage: test_rehome.sh ILHEAP
 source "$(dirname "$0")/common.sh"
 ilheap_bin="$1"
-# ILHEAP_TOOL_WRAPPER (e.g. wine for a mingw-w64 build) runs every call.
-ilheap() { ${ILHEAP_TOOL_WRAPPER:-} "$ilheap_bin" "$@"; }
-
-check_ok() { # args...: rehome must exit 0 and say every check held
-    local out rc
-    out=$(ilheap rehome "$@" 2>&1)
-    rc=$?
-    [ "$rc" = 0 ] || fail "ilheap rehome $* exited $rc: $(echo "$out" | grep -v '^ ' | head -n 5)"
-    echo "$out" | grep -q '^checks     all [0-9]* bodies held' || fail "ilheap rehome $*: no 'all held' line: $out"
-    bodies=$(echo "$out" | sed -n 's/^checks     all \([0-9]*\) bodies held.*/\1/p')
-}
 
 # The built-in assembly: always available.
 check_ok --builtin
