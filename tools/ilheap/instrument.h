@@ -4,6 +4,7 @@
 #ifndef ILHEAP_TOOLS_INSTRUMENT_H
 #define ILHEAP_TOOLS_INSTRUMENT_H
 
+#include "edge_check.h"
 #include "tool.h"
 
 #include "ilheap/heap.h"
@@ -15,29 +16,14 @@ typedef enum tool_instr_mode {
     TOOL_INSTR_BLOCKS, /* one probe at every basic block start (the block-start rule) */
 } tool_instr_mode_t;
 
-/* Marks an original instruction in tool_instr_t.at_offset. */
-#define TOOL_ORIGINAL 0x80000000u
-
-typedef struct tool_edge {
-    ilheap_rw_id_t from; /* the branch or switch (an original instruction) */
-    uint32_t index;      /* switch: which target; else 0 */
-    ilheap_rw_id_t to;   /* its original target */
-} tool_edge_t;
-
 /* One per run: the rewriters and buffers are kept from body to body. */
 typedef struct tool_instr {
     tool_instr_mode_t mode;
-    ilheap_rw_t *rw, *check;
+    ilheap_rw_t *rw;
     uint64_t next_counter;
-    tool_clauses_t clauses;
     ilheap_rw_id_t *starts;
     size_t start_cap;
-    tool_edge_t *edges;
-    size_t edge_count, edge_cap;
-    uint32_t *at_offset; /* new offset -> decoded instruction id (| TOOL_ORIGINAL), UINT32_MAX */
-    size_t at_cap;
-    ilheap_rw_id_t *original_at; /* original offset -> original instruction id, UINT32_MAX */
-    size_t original_cap;
+    tool_edges_t edges;
 } tool_instr_t;
 
 /* "none", "calls" or "blocks"; false for any other name. */
@@ -53,12 +39,9 @@ void tool_instr_free(tool_instr_t *t);
 bool tool_instr_body(tool_instr_t *t, const ilheap_il_body_t *orig, ilheap_heap_t *heap, bool check, void **out,
                      size_t *size, uint32_t *probes, char *msg, size_t msg_size);
 
-/* The check of the body tool_instr_body just wrote to out[0 .. size): it
- * decodes again; every original instruction is there, in order, with its
- * opcode (or a short branch's long form) and operand; every original branch,
- * switch and EH edge leads to the same original instruction or to code
- * inserted right in front of it; in none mode the body is byte for byte the
- * original (orig_bytes). False with the reason in msg when it does not hold. */
+/* The check of the body tool_instr_body just wrote to out[0 .. size): the
+ * edge check (edge_check.h); in none mode also byte for byte the original
+ * (orig_bytes). False with the reason in msg when it does not hold. */
 bool tool_instr_check(tool_instr_t *t, const ilheap_il_body_t *orig, const uint8_t *orig_bytes, const void *out,
                       size_t size, char *msg, size_t msg_size);
 

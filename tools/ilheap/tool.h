@@ -117,6 +117,12 @@ void tool_progress_end(tool_progress_t *p);
 /* Monotonic nanoseconds. */
 uint64_t tool_now_ns(void);
 
+/* Formats a failure's reason into buf; returns false (for `return tool_why(...)`). */
+bool tool_why(char *buf, size_t size, const char *format, ...) ILHEAP_PRINTF_LIKE(3, 4);
+
+/* Grows *array (of elem-byte items, realloc'd) to hold n; false when out of memory. */
+bool tool_reserve(void **array, size_t *cap, size_t n, size_t elem);
+
 /* Parses a non-negative integer (decimal or 0x hex) no larger than max. */
 bool tool_parse_u32(const char *s, uint32_t max, uint32_t *out);
 

@@ -185,3 +185,28 @@ bool tool_parse_u32(const char *s, uint32_t max, uint32_t *out)
     *out = (uint32_t)v;
     return true;
 }
+bool tool_why(char *buf, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsnprintf(buf, size, format, args);
+    va_end(args);
+    return false;
+}
+
+/* Grows *array (of elem bytes) to hold n; false when out of memory. */
+bool tool_reserve(void **array, size_t *cap, size_t n, size_t elem)
+{
+    if (n <= *cap)
+        return true;
+    size_t want = *cap ? *cap : 256;
+    while (want < n)
+        want *= 2;
+    void *grown = realloc(*array, want * elem);
+    if (grown == NULL)
+        return false;
+    *array = grown;
+    *cap = want;
+    return true;
+}
+
