@@ -288,7 +288,7 @@ def create_table(res, lines):
         lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
 
 
-def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler")):
+def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite")):
     kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
     for kind in kinds:
         keys = res.find(kind)
@@ -395,6 +395,88 @@ def scan_target(res):
     if scan_checksums_agree(res) is False:
         return (what, fig + "; checksums differ, so not the same reading", "not assessed")
     return (what, fig, "–" if r is None else ("met" if r >= 5 else "**MISSED**"))
+
+
+# ---------------------------------------------------------------- IL rewriter against Mono.Cecil (issue 14)
+
+REWRITE_ROWS = [("ilheap", "roundtrip", "ilheap: decode to instructions, encode unchanged into the module's heap"),
+                ("cecil", "roundtrip", "Cecil: read every body to instructions, write the module"),
+                ("cecil", "read", "Cecil: read every body to instructions (no write)"),
+                ("cecil", "untouched", "Cecil: write the module without loading a body"),
+                ("ilheap", "blocks", "ilheap: a counter probe at every basic block, encoded into the heap"),
+                ("cecil", "blocks", "Cecil: the same probes (coverlet's retargeting), write the module")]
+
+
+def rewrite_pairs(res, op):
+    """Per repetition: Cecil's full time / ilheap's, and Cecil's time beyond
+    writing the untouched module / ilheap's (the conservative figure)."""
+    il, ce, un = (res.one("rewrite", impl="ilheap", op=op), res.one("rewrite", impl="cecil", op=op),
+                  res.one("rewrite", impl="cecil", op="untouched"))
+    if il is None or ce is None:
+        return [], []
+    full = paired(res, ce, il, "ns_per_body")
+    a, b, u = res.reps(ce, "ns_per_body"), res.reps(il, "ns_per_body"), res.reps(un, "ns_per_body") if un else {}
+    marginal = [(a[r] - u[r]) / b[r] for r in a if r in b and r in u and b[r]]
+    return full, marginal
+
+
+def rewrite_probes_agree(res):
+    il, ce = res.one("rewrite", impl="ilheap", op="blocks"), res.one("rewrite", impl="cecil", op="blocks")
+    if il is None or ce is None:
+        return None
+    a, b = res.reps(il, "probes"), res.reps(ce, "probes")
+    return all(a[r] == b[r] for r in a if r in b) and bool(set(a) & set(b))
+
+
+def rewrite_section(res, lines):
+    if not res.find("rewrite"):
+        return
+    d = dict(res.find("rewrite")[0])
+    lines.append("\n## IL rewriter against Mono.Cecil\n")
+    lines.append(
+        f"`bench/rewrite.sh`: System.Private.CoreLib.dll of the newest runtime, {int(d.get('bodies', 0)):,} method "
+        "bodies; ilheap (`ilheap rehome --bench --instrument none|blocks`, the rewrite alone; with the edge check "
+        "in the last column) and Cecil (bench/cecil) run one after the other in every repetition, each line its "
+        "program's best pass. Cecil has no per-body writer: its bodies are written by writing the whole module, "
+        "so its round trip is timed as read + `ModuleDefinition.Write`, and the cost of writing the module "
+        "without touching a body is shown too. *÷ ilheap (full)*: Cecil's time per body over ilheap's; "
+        "*(beyond untouched)*: Cecil's time minus its untouched write, over ilheap's, a lower bound that "
+        "charges Cecil nothing for the rest of the module. Ratios per repetition, median (range).\n")
+    lines.append("| program | ns per body | spread | ilheap checked ns per body | ÷ ilheap (full) | "
+                 "÷ ilheap (beyond untouched) |")
+    lines.append("|---|---:|---:|---:|---:|---:|")
+    for impl, op, label in REWRITE_ROWS:
+        k = res.one("rewrite", impl=impl, op=op)
+        if k is None:
+            continue
+        full, marginal = rewrite_pairs(res, op) if impl == "cecil" and op in ("roundtrip", "blocks") else ([], [])
+        cell = lambda rs: (f"{fmt_ratio(statistics.median(rs))} ({min(rs):.1f}–{max(rs):.1f})" if rs else "")
+        lines.append(f"| {label} | {fmt(res.median(k, 'ns_per_body'))} | {fmt_spread(res.spread(k, 'ns_per_body'))} "
+                     f"| {fmt(res.median(k, 'checked_ns_per_body')) if impl == 'ilheap' else ''} "
+                     f"| {cell(full)} | {cell(marginal)} |")
+    agree = rewrite_probes_agree(res)
+    if agree is not None:
+        lines.append("\nProbes: " + ("the same count on both sides in every repetition (the same block starts)."
+                                     if agree else "**the counts differ**: the two sides did not instrument the "
+                                     "same blocks."))
+
+
+def rewrite_target(res):
+    what = "IL rewriter: at least 20x Mono.Cecil's throughput per body (round trip, probes at every block)"
+    parts, ok = [], []
+    for op in ("roundtrip", "blocks"):
+        full, marginal = rewrite_pairs(res, op)
+        if not full:
+            continue
+        r = statistics.median(full)
+        m = statistics.median(marginal) if marginal else None
+        parts.append(f"{op}: {fmt_ratio(r)} (beyond Cecil's untouched module write: {fmt_ratio(m)})")
+        ok.append(r >= 20)
+    if not parts:
+        return (what, "not measured: bench/rewrite.sh, `ilheap rehome --instrument` or the Cecil side missing", "–")
+    if rewrite_probes_agree(res) is False:
+        return (what, "; ".join(parts) + "; probe counts differ", "not assessed")
+    return (what, "; ".join(parts) + " (median of paired repetitions, CoreLib)", "met" if all(ok) else "**MISSED**")
 
 
 # ---------------------------------------------------------------- profiler in the real runtime (issue 6)
@@ -653,6 +735,7 @@ def targets(res, lines, quick):
     if window:
         rows.append(window)
     rows.append(scan_target(res))
+    rows.append(rewrite_target(res))
 
     lines.append("| target | figure | verdict |")
     lines.append("|---|---|---|")
@@ -928,6 +1011,7 @@ def main():
                     L.append(f"- {line.strip().removeprefix('- ')}")
     generic_tables(res, L)
     scan_section(res, L)
+    rewrite_section(res, L)
     prof_section(res, L)
 
     if made:

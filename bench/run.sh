@@ -136,6 +136,14 @@ if [ -x "$build/tools/ilheap" ] && "$build/tools/ilheap" help 2>&1 | grep -q '\b
 else
   echo "- scan/rehome throughput against System.Reflection.Metadata: not measured (\`ilheap scan\` not on main yet)" >>"$hooks"
 fi
+# HOOK IL rewriter (issue 14): `ilheap rehome --instrument` against Mono.Cecil.
+if [ -x "$build/tools/ilheap" ] && "$build/tools/ilheap" rehome --help 2>&1 | grep -q -- '--instrument'; then
+  echo "run.sh: IL rewriter against Mono.Cecil"
+  bench/rewrite.sh "$build/tools/ilheap" "$reps" >>"$results" || echo "fail kind=rewrite status=$?" >>"$results"
+  echo "- IL rewriter against Mono.Cecil: bench/rewrite.sh" >>"$hooks"
+else
+  echo "- IL rewriter against Mono.Cecil: not measured (no \`ilheap rehome --instrument\`)" >>"$hooks"
+fi
 # HOOK profiler (issue 6): the test program with no profiler, the profiler
 # observing only, rewriting on the runtime's allocator and on ilheap
 # (start-up, total time, ns per allocation), ReadyToRun disabled; the driver is

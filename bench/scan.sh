@@ -36,15 +36,7 @@ fi
 # SrmDump: the build tree's (tests/pe/CMakeLists.txt), else built next to the tool.
 build=$(cd "$(dirname "$ilheap")/.." && pwd)
 srm="$build/tests/pe/srmdump/SrmDump.dll"
-if [ ! -f "$srm" ] && command -v dotnet >/dev/null; then
-    srm="$build/srmdump/SrmDump.dll"
-    if [ ! -f "$srm" ]; then
-        mkdir -p "$build/srmdump-src"
-        cp "$root"/tests/pe/SrmDump/{Program.cs,SrmDump.csproj,nuget.config} "$build/srmdump-src/"
-        DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet build "$build/srmdump-src/SrmDump.csproj" -c Release \
-            -o "$build/srmdump" --nologo -v q -nodeReuse:false -p:UseSharedCompilation=false >&2
-    fi
-fi
+[ -f "$srm" ] || srm=$("$root/bench/dotnet_build.sh" "$root/tests/pe/SrmDump" "$build/srmdump") || true
 [ -f "$srm" ] || echo "skip kind=scan impl=srm reason=no_dotnet_sdk"
 
 # "impl=srm bodies=.. ns_per_body=.." -> the kind/impl/rep prefix in front.
