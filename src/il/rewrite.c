@@ -98,7 +98,9 @@ static ilheap_status_t ensure_ids(ilheap_rw_t *rw, uint64_t need)
 
 static ilheap_status_t ensure_sw(ilheap_rw_t *rw, uint64_t need)
 {
-    if (need <= rw->sw_cap)
+    /* Never NULL once asked for, even for a switch with no targets: the
+     * table's pointer arithmetic (rw->sw + first) on NULL is undefined. */
+    if (need <= rw->sw_cap && rw->sw != NULL)
         return ILHEAP_OK;
     uint64_t c = rw->sw_cap ? (uint64_t)rw->sw_cap * 2 : 256;
     if (c < need)
