@@ -32,7 +32,7 @@ corelib="$fw/System.Private.CoreLib.dll"
 
 # JSON lines: one per body, each with "blocks"; their sum is the summary's count.
 check_ok "$corelib" --instrument blocks
-probes=$(echo "$out" | sed -n 's/^instrument blocks.*: \([0-9]*\) counter probes inserted/\1/p')
+probes=$(echo "$out" | sed -n 's/^instrument blocks.*: \([0-9]*\) counter probes inserted.*/\1/p')
 [ -n "$probes" ] && [ "$probes" -gt "$bodies" ] || fail "CoreLib: $probes probes for $bodies bodies"
 sum=$(ilheap rehome "$corelib" --instrument blocks --jsonl | awk -F'"blocks":' '
     NF != 2 { bad++ } { split($2, v, "}"); s += v[1]; n++ } END { print (bad ? "bad" : n " " s) }')
