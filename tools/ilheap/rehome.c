@@ -102,11 +102,9 @@ static bool placed_ok(run_t *r, uint32_t token, const uint8_t *nb, size_t size)
 /* --corrupt-for-test: damage the new body after writing it, so that the
  * checks must catch it (the last code byte; the header when there is no
  * code). */
-static void corrupt(uint8_t *nb, size_t size, const ilheap_il_body_t *orig, uint32_t grown)
+static void corrupt(uint8_t *nb, size_t size, bool tiny, size_t code)
 {
-    size_t code = orig->code_size + grown;
-    size_t header = orig->header == ILHEAP_IL_TINY && code <= ILHEAP_IL_TINY_MAX_CODE ? 1 : 12;
-    size_t at = code != 0 ? header + code - 1 : 0;
+    size_t at = code != 0 ? (tiny ? 1 : 12) + code - 1 : 0;
     nb[at < size ? at : 0] ^= 0x5A;
 }
 
@@ -126,8 +124,10 @@ static bool instrument_one(run_t *r, const ilheap_pe_il_body_t *m, const uint8_t
     r->probes += out->probes;
     out->body = block;
     out->size = size;
-    if (m->token == r->corrupt_token)
-        corrupt(block, size, orig, (uint32_t)(size - orig->body_size));
+    if (m->token == r->corrupt_token) {
+        size_t code = ilheap_rw_new_offset(r->instr->rw, ILHEAP_RW_END); /* the new code size */
+        corrupt(block, size, size == code + 1, code);
+    }
     if (r->check && !tool_instr_check(r->instr, orig, p, block, size, msg, sizeof msg)) {
         fail(r, m->token, "%s", msg);
         return false;
@@ -175,7 +175,8 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     out->body = nb;
     out->size = size;
     if (m->token == r->corrupt_token)
-        corrupt(nb, size, &orig, r->prologue);
+        corrupt(nb, size, orig.header == ILHEAP_IL_TINY && orig.code_size + r->prologue <= ILHEAP_IL_TINY_MAX_CODE,
+                orig.code_size + r->prologue);
     ilheap_il_body_t moved;
     st = tool_decode(nb, size, &moved, new_clauses);
     if (st != ILHEAP_OK) {
