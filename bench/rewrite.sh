@@ -23,15 +23,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ilheap=$1
 reps=${2:-5}
-file=${3:-}
-if [ -z "$file" ]; then
-    dir=$(ls -d "${DOTNET_ROOT:-/usr/share/dotnet}"/shared/Microsoft.NETCore.App/*/ 2>/dev/null | sort -V | tail -n 1)
-    file="${dir}System.Private.CoreLib.dll"
-fi
-if [ ! -f "$file" ]; then
-    echo "skip kind=rewrite reason=no_runtime_installed"
-    exit 0
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_input rewrite "${3:-}"
 build=$(cd "$(dirname "$ilheap")/.." && pwd)
 cecil=$("$root/bench/dotnet_build.sh" "$root/bench/cecil" "$build/cecilbench") || cecil=""
 [ -n "$cecil" ] || echo "skip kind=rewrite impl=cecil reason=no_dotnet_sdk_or_mono_cecil"

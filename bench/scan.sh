@@ -23,15 +23,9 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ilheap=$1
 reps=${2:-5}
-file=${3:-}
-if [ -z "$file" ]; then
-    dir=$(ls -d "${DOTNET_ROOT:-/usr/share/dotnet}"/shared/Microsoft.NETCore.App/*/ 2>/dev/null | sort -V | tail -n 1)
-    file="${dir}System.Private.CoreLib.dll"
-fi
-if [ ! -f "$file" ]; then
-    echo "skip kind=scan reason=no_runtime_installed"
-    exit 0
-fi
+# shellcheck source=bench/common.sh
+source "$root/bench/common.sh"
+bench_input scan "${3:-}"
 
 # SrmDump: the build tree's (tests/pe/CMakeLists.txt), else built next to the tool.
 build=$(cd "$(dirname "$ilheap")/.." && pwd)
