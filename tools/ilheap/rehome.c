@@ -40,6 +40,9 @@ static const char rehome_help[] =
     "  --builtin     use the built-in fallback assembly\n"
     "  --bench N     no output: rehome and check every body N times (a fresh heap\n"
     "                each pass) and print the best pass: \"rehome impl=ilheap ...\"\n"
+    "                (with --instrument: N passes checked, N not, alternately;\n"
+    "                ns_per_body is the best unchecked one, checked_ns_per_body\n"
+    "                the best checked one)\n"
     "\n"
     "The summary gives methods, bytes, address space reserved, the lowest and\n"
     "highest new RVA, and the time per body (re-encode, decode again, check).\n";
