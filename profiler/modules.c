@@ -62,14 +62,13 @@ void prof_modules_init(void)
         ilheap_heap_options_init(&options);
         options.window = prof_g.config.window;
         if (ilheap_registry_set_heap_options(ilheap_registry_global(), &options) != ILHEAP_OK)
-            fprintf(stderr, "ilheap-profiler: window %#llx refused: %s\n",
-                    (unsigned long long)prof_g.config.window, ilheap_last_message());
+            prof_diag("window %#llx refused: %s", (unsigned long long)prof_g.config.window,
+                      ilheap_last_message());
     }
     if (prof_g.config.module_log_path[0]) {
         module_log = fopen(prof_g.config.module_log_path, "we");
         if (!module_log)
-            fprintf(stderr, "ilheap-profiler: cannot open ILHEAP_MODULE_LOG %s\n",
-                    prof_g.config.module_log_path);
+            prof_diag("cannot open ILHEAP_MODULE_LOG %s", prof_g.config.module_log_path);
     }
 }
 

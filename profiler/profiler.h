@@ -66,6 +66,14 @@ typedef struct prof_config {
 /* Reads ILHEAP_* from the environment. On a bad value fills cfg->error, sets
  * the mode to PROF_MODE_OFF (observe only) and returns -1; 0 otherwise. */
 int prof_config_load(prof_config_t *cfg);
+/* Copies an output path, "%p" expanded to the process id; -1 if too long. */
+int prof_expand_path(char *dst, size_t cap, const char *src);
+/* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
+ * never writes to stdout or stderr), else one line on stderr. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void prof_diag(const char *fmt, ...);
 
 /* -------------------------------------------------------------- counters */
 /* Why a method was left as it was. */
@@ -113,6 +121,7 @@ typedef struct prof_counters {
     atomic_uint_fast64_t window_checked;
     atomic_uint_fast64_t window_violations;
     atomic_uint_fast64_t below_base;     /* of which p <= base */
+    atomic_uint_fast64_t beyond_2gib;    /* bodies ending past base + 0x7FFFFFFF */
     atomic_int_fast64_t min_offset;      /* lowest p - base seen (signed) */
     atomic_int_fast64_t max_end_offset;  /* highest p + size - base seen */
     atomic_uint_fast64_t modules_loaded;
@@ -134,7 +143,7 @@ typedef struct prof_state {
     prof_counters_t counters;
     DWORD event_mask;
     char runtime_version[64];
-    int shut_down;
+    char notes[1024]; /* prof_diag lines for the report (when it has a path) */
 } prof_state_t;
 
 extern prof_state_t prof_g;
@@ -199,8 +208,6 @@ int prof_names_is_replace_target(FunctionID id);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
-/* "ilheap" when bodies are decoded and re-encoded by the codec, else "none". */
-const char *prof_rewrite_codec(void);
 
 /* ----------------------------------------------------------------- report */
 /* Sets the counters that do not start at zero (before any event). */

@@ -8,6 +8,8 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "ilheap/heap.h"
+
 static const char *const skip_names[PROF_SKIP_COUNT] = {
 #define PROF_SKIP_NAME(name, text) #name,
     PROF_SKIP_LIST(PROF_SKIP_NAME)
@@ -102,6 +104,8 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     atomic_fetch_add(&c->window_checked, 1);
     store_min(&c->min_offset, off);
     store_max(&c->max_end_offset, end);
+    if (end > (int64_t)ILHEAP_STRICT_WINDOW)
+        atomic_fetch_add(&c->beyond_2gib, 1);
     if (off <= 0 || (uint64_t)end > prof_g.config.window) {
         atomic_fetch_add(&c->window_violations, 1);
         if (off <= 0)
@@ -161,11 +165,8 @@ void prof_report_write(void)
     FILE *out = stderr;
     if (cfg->report_path[0]) {
         out = fopen(cfg->report_path, "we");
-        if (!out) {
-            fprintf(stderr, "ilheap-profiler: cannot write ILHEAP_REPORT %s; using stderr\n",
-                    cfg->report_path);
-            out = stderr;
-        }
+        if (!out)
+            return; /* a guest with an output path never writes to the host's stderr */
     }
     char buf[32];
     uint64_t skipped = 0;
@@ -180,7 +181,6 @@ void prof_report_write(void)
     fprintf(out, "mode=%s\n", mode_name(cfg, buf, sizeof buf));
     fprintf(out, "allocator=%s\n", cfg->allocator == PROF_ALLOC_CLR ? "clr" : "ilheap");
     fprintf(out, "disable_r2r=%d\n", cfg->disable_r2r);
-    fprintf(out, "codec=%s\n", prof_rewrite_codec());
     fprintf(out, "event_mask=%#x\n", (unsigned)prof_g.event_mask);
     if (cfg->has_replace)
         fprintf(out, "replace=%s::%s=%d\n", cfg->replace_type, cfg->replace_method,
@@ -214,6 +214,7 @@ void prof_report_write(void)
     fprintf(out, "window_checked=%" PRIu64 "\n", checked);
     fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
     fprintf(out, "window_below_base=%" PRIuFAST64 "\n", atomic_load(&c->below_base));
+    fprintf(out, "bodies_beyond_2gib=%" PRIuFAST64 "\n", atomic_load(&c->beyond_2gib));
     if (checked) {
         int64_t lo = atomic_load(&c->min_offset), hi = atomic_load(&c->max_end_offset);
         fprintf(out, "offset_min=%s%#" PRIx64 "\n", lo < 0 ? "-" : "",
@@ -234,6 +235,13 @@ void prof_report_write(void)
             atomic_load(&c->live_heaps_collectible));
     prof_report_modules(out);
     fprintf(out, "process_mappings=%d\n", count_mappings());
+    /* prof_diag lines, one "note=" each (only when the report has a path). */
+    for (const char *line = prof_g.notes; *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        fprintf(out, "note=%.*s\n", len, line);
+        line += len + (nl != NULL);
+    }
     fflush(out);
     if (out != stderr)
         fclose(out);

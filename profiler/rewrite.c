@@ -122,11 +122,6 @@ static int write_body(plan_t *pl, uint8_t *p, int is_target, prof_skip_t *why)
     return ok ? 0 : -1;
 }
 
-const char *prof_rewrite_codec(void)
-{
-    return "ilheap";
-}
-
 /* Counts the original body's header form and clause kinds, and whether the
  * new body had to grow from tiny to fat (a prologue pushing the code past 63
  * bytes, or max stack past 8). */

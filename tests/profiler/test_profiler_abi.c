@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "profiler.h"
 #include "test.h"
@@ -103,13 +104,13 @@ static void test_config_defaults_and_values(void)
     ASSERT_EQ_I(cfg.mode, PROF_MODE_REHOME);
     ASSERT_EQ_I(cfg.allocator, PROF_ALLOC_ILHEAP);
     ASSERT_EQ_I(cfg.disable_r2r, 0);
-    ASSERT_EQ_X(cfg.window, 0x7FFFFFFF);
+    ASSERT_EQ_X(cfg.window, 0xFFFFFFFF);
     ASSERT_EQ_I(cfg.has_replace, 0);
 
     setenv("ILHEAP_MODE", "prologue:7", 1);
     setenv("ILHEAP_ALLOCATOR", "clr", 1);
     setenv("ILHEAP_DISABLE_R2R", "1", 1);
-    setenv("ILHEAP_WINDOW", "0xFFFFFFFF", 1);
+    setenv("ILHEAP_WINDOW", "0x7FFFFFFF", 1);
     setenv("ILHEAP_REPLACE", "My.Space.Type::Get=-5", 1);
     setenv("ILHEAP_REPORT", "/tmp/r.txt", 1);
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
@@ -118,12 +119,28 @@ static void test_config_defaults_and_values(void)
     ASSERT_EQ_U(cfg.prologue_nops, 7);
     ASSERT_EQ_I(cfg.allocator, PROF_ALLOC_CLR);
     ASSERT_EQ_I(cfg.disable_r2r, 1);
-    ASSERT_EQ_X(cfg.window, 0xFFFFFFFF);
+    ASSERT_EQ_X(cfg.window, 0x7FFFFFFF);
     ASSERT_EQ_I(cfg.has_replace, 1);
     ASSERT_STR_EQ(cfg.replace_type, "My.Space.Type");
     ASSERT_STR_EQ(cfg.replace_method, "Get");
     ASSERT_EQ_I(cfg.replace_value, -5);
     ASSERT_STR_EQ(cfg.report_path, "/tmp/r.txt");
+    clear_env();
+
+    /* "%p" is the process id, in every output path. */
+    char want[128];
+    snprintf(want, sizeof want, "/tmp/d/report.%ld.txt", (long)getpid());
+    setenv("ILHEAP_REPORT", "/tmp/d/report.%p.txt", 1);
+    setenv("ILHEAP_MODULE_LOG", "/tmp/d/report.%p.txt", 1);
+    ASSERT_EQ_I(prof_config_load(&cfg), 0);
+    ASSERT_STR_EQ(cfg.report_path, want);
+    ASSERT_STR_EQ(cfg.module_log_path, want);
+    char small[8];
+    int pid_len = snprintf(NULL, 0, "%ld", (long)getpid());
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "a%pb"), pid_len + 2 < (int)sizeof small ? 0 : -1);
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "12345678"), -1);
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "%%x"), 0);
+    ASSERT_STR_EQ(small, "%%x");
     clear_env();
 }
 
