@@ -158,28 +158,33 @@ typedef struct prof_module_stats {
 } prof_module_stats_t;
 
 typedef struct prof_module_view {
+    struct prof_module *module; /* one reference on the module's record */
     const uint8_t *base;
     size_t image_size;
     DWORD flags;
     IMethodMalloc *malloc;
-    /* The module's own counters. Valid during the JIT callback: the runtime
-     * never JIT-compiles a method of a module while that module unloads. */
+    /* The module's own counters; valid until prof_modules_view_end. */
     prof_module_stats_t *stats;
 } prof_module_view_t;
 
 void prof_modules_init(void);
-/* ModuleLoadFinished: records base, flags, image size; creates the allocator. */
+/* ModuleLoadFinished: records base, flags, image size; gets the allocator.
+ * Idempotent: a module a JIT already registered is left as it is. */
 void prof_modules_loaded(ModuleID id);
-/* ModuleUnloadFinished: releases the allocator and (ilheap) the module's heap. */
+/* ModuleUnloadFinished, the only event that ends a module: releases the
+ * allocator and (ilheap) the module's heap. The ID may then come back as a
+ * new module. */
 void prof_modules_unloaded(ModuleID id);
-/* Fills *view for a JIT on this module (registering it if it was never seen).
- * Returns 0, or the skip reason. */
+/* Fills *view for a JIT on this module (registering it if it was never seen,
+ * from any number of threads at once). Returns 0 (then call
+ * prof_modules_view_end), or -1 with the skip reason. */
 int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why);
-/* Claims (module, token) for rewriting: 1 the first time, 0 when it was
- * claimed before (the body is already ours) or the module is gone. */
-int prof_modules_claim(ModuleID id, mdMethodDef token);
+void prof_modules_view_end(prof_module_view_t *view);
+/* Claims the view's (module, token) for rewriting: 1 the first time, 0 when
+ * it was claimed before (the body is already ours). */
+int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
-void prof_modules_unclaim(ModuleID id, mdMethodDef token);
+void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
 /* ------------------------------------------------------------------ image */
 typedef struct prof_image_facts {

@@ -214,7 +214,7 @@ void prof_rewrite_on_jit(FunctionID fid)
     LPCBYTE il = NULL;
     ULONG il_size = 0;
     int is_target = 0;
-    if (!prof_modules_claim(mod, tok)) {
+    if (!prof_modules_claim(&view, tok)) {
         why = PROF_SKIP_already_rewritten;
     } else if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBody(prof_g.info, mod, tok, &il,
                                                                  &il_size)) ||
@@ -226,9 +226,9 @@ void prof_rewrite_on_jit(FunctionID fid)
     } else if (install(mod, tok, &view, il, il_size, is_target, &why) == 0) {
         why = PROF_SKIP_COUNT; /* rewritten */
     } else {
-        prof_modules_unclaim(mod, tok); /* a later JIT of it may try again */
+        prof_modules_unclaim(&view, tok); /* a later JIT of it may try again */
     }
     if (why != PROF_SKIP_COUNT)
         prof_report_skip(why);
-    view.malloc->lpVtbl->Release(view.malloc);
+    prof_modules_view_end(&view);
 }

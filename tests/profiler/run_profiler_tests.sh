@@ -15,6 +15,8 @@
 #
 # usage: run_profiler_tests.sh PROFILER_SO SOURCE_DIR WORK_DIR
 # ILHEAP_PROFILER_QUICK=1 runs only the ReadyToRun-on half of the matrix.
+# ILHEAP_PROFILER_RUN_ENV="VAR=value ..." is added to the environment of the
+# profiled runs only (the ASan build preloads the sanitizer runtimes there).
 set -u
 command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
 
@@ -69,7 +71,9 @@ run() {
     if [ -n "${ITERATIONS:-}" ]; then args+=("$ITERATIONS"); fi
     local start end
     start=$(date +%s%N)
-    env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so" \
+    # shellcheck disable=SC2086
+    env ${ILHEAP_PROFILER_RUN_ENV:-} \
+        CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so" \
         ILHEAP_REPORT="$work/$name.report" "$@" \
         dotnet "${args[@]}" >"$work/$name.out" 2>"$work/$name.err"
     local rc=$?
