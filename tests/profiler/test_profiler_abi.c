@@ -6,23 +6,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "prof_test_util.h"
 #include "profiler.h"
 #include "test.h"
 
-HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
-
 static ICorProfilerCallback11 *create_callback(void)
 {
-    void *obj = NULL;
-    if (DllGetClassObject(&prof_CLSID_profiler, &clr_IID_IClassFactory, &obj) != CLR_S_OK)
-        return NULL;
-    IClassFactory *factory = obj;
-    void *cb = NULL;
-    if (factory->lpVtbl->CreateInstance(factory, NULL, &clr_IID_ICorProfilerCallback[2], &cb) !=
-        CLR_S_OK)
-        cb = NULL;
-    factory->lpVtbl->Release(factory);
-    return cb;
+    return prof_test_create_callback();
 }
 
 static void test_class_factory(void)

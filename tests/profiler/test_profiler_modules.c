@@ -13,10 +13,9 @@
 #include <unistd.h>
 
 #include "ilheap/com.h"
+#include "prof_test_util.h"
 #include "profiler.h"
 #include "test.h"
-
-HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
 
 #define THREADS 8
 #define METHODS_PER_THREAD 64
@@ -163,16 +162,7 @@ static void start_profiler(const char *report)
     fake_vtbl.GetRuntimeInformation = fi_GetRuntimeInformation;
     setenv("ILHEAP_MODE", "prologue:7", 1);
     setenv("ILHEAP_REPORT", report, 1);
-    void *obj = NULL;
-    if (DllGetClassObject(&prof_CLSID_profiler, &clr_IID_IClassFactory, &obj) != CLR_S_OK)
-        return;
-    IClassFactory *factory = obj;
-    void *cb = NULL;
-    if (factory->lpVtbl->CreateInstance(factory, NULL, &clr_IID_ICorProfilerCallback[2], &cb) !=
-        CLR_S_OK)
-        cb = NULL;
-    factory->lpVtbl->Release(factory);
-    profiler = cb;
+    profiler = prof_test_create_callback();
     if (profiler &&
         profiler->lpVtbl->Initialize(profiler, (IUnknown *)(void *)&fake_info) != CLR_S_OK)
         profiler = NULL;
