@@ -116,6 +116,26 @@ static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t si
     return m;
 }
 
+/* The live-heap counters of the report (peak included). */
+static void count_live_heap(int delta, int collectible)
+{
+    prof_counters_t *c = &prof_g.counters;
+    if (collectible) {
+        if (delta > 0)
+            atomic_fetch_add(&c->live_heaps_collectible, 1);
+        else
+            atomic_fetch_sub(&c->live_heaps_collectible, 1);
+    }
+    if (delta > 0) {
+        uint64_t now = atomic_fetch_add(&c->live_heaps, 1) + 1;
+        uint64_t peak = atomic_load(&c->live_heaps_peak);
+        while (now > peak && !atomic_compare_exchange_weak(&c->live_heaps_peak, &peak, now)) {
+        }
+    } else {
+        atomic_fetch_sub(&c->live_heaps, 1);
+    }
+}
+
 /* Frees a record once nobody holds it: the table's reference went at
  * unload, each view's when its JIT ended. */
 static void record_release(prof_module_t *m)
@@ -214,7 +234,7 @@ static prof_module_t *record_get(ModuleID id)
         atomic_fetch_add(&prof_g.counters.modules_collectible, 1);
     if (m->ilheap_heap) {
         atomic_fetch_add(&prof_g.counters.heaps_created, 1);
-        prof_report_live_heap(+1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+        count_live_heap(+1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
     }
     if (module_log)
         log_module(id, m->base, m->flags, m->image_size, &facts, name);
@@ -259,7 +279,7 @@ void prof_modules_unloaded(ModuleID id)
         /* The heap's memory goes now: the module's code is gone. */
         if (ilheap_ModuleUnloaded((uintptr_t)id) == CLR_S_OK)
             atomic_fetch_add(&prof_g.counters.heaps_released, 1);
-        prof_report_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+        count_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
     }
     record_release(m); /* the table's reference */
 }
@@ -365,7 +385,7 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
     }
 }
 
-void prof_report_modules(FILE *out)
+void prof_modules_write_summary(FILE *out)
 {
     uint64_t served = atomic_load(&prof_g.counters.modules_served);
     uint64_t failing = atomic_load(&prof_g.counters.modules_failing);

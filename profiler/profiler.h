@@ -9,6 +9,9 @@
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
  *   report.c         counters and the report written at Shutdown
  *
+ * Calls go one way: callback -> rewrite -> modules -> names, image; report
+ * -> modules; rewrite -> report (counters). modules never calls report.
+ *
  * Rule for every callback: nothing that fails may bring the host down. A
  * failure leaves the method as the runtime had it, is counted under a reason,
  * and the callback returns S_OK.
@@ -26,6 +29,11 @@
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
+
+/* The profiler's one export: the runtime's way in (class_factory.c). */
+__attribute__((visibility("default"))) HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid,
+                                                                         const GUID *riid,
+                                                                         void **ppv);
 
 static inline int prof_guid_eq(const GUID *a, const GUID *b)
 {
@@ -221,13 +229,14 @@ void prof_report_skip(prof_skip_t why);
 /* first: the module's first successful Alloc (ilheap reserves its chunk then). */
 void prof_report_alloc(uint64_t ns, size_t size, int first);
 void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
-void prof_report_live_heap(int delta, int collectible);
-/* Modules served / failing, and the modules whose allocations failed (modules.c). */
-void prof_report_modules(FILE *out);
+/* Modules served / failing, the modules whose allocations failed, and the
+ * registry's figures (modules.c; report.c calls it, never the reverse). */
+void prof_modules_write_summary(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
 
-/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated. */
+/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated
+ * (names.c). */
 void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size);
 
 #endif /* ILHEAP_PROFILER_H */

@@ -113,25 +113,6 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     }
 }
 
-void prof_report_live_heap(int delta, int collectible)
-{
-    prof_counters_t *c = &prof_g.counters;
-    if (collectible) {
-        if (delta > 0)
-            atomic_fetch_add(&c->live_heaps_collectible, 1);
-        else
-            atomic_fetch_sub(&c->live_heaps_collectible, 1);
-    }
-    if (delta > 0) {
-        uint64_t now = atomic_fetch_add(&c->live_heaps, 1) + 1;
-        uint64_t peak = atomic_load(&c->live_heaps_peak);
-        while (now > peak && !atomic_compare_exchange_weak(&c->live_heaps_peak, &peak, now)) {
-        }
-    } else {
-        atomic_fetch_sub(&c->live_heaps, 1);
-    }
-}
-
 static int count_mappings(void)
 {
     FILE *f = fopen("/proc/self/maps", "re");
@@ -233,7 +214,7 @@ void prof_report_write(void)
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
     fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
             atomic_load(&c->live_heaps_collectible));
-    prof_report_modules(out);
+    prof_modules_write_summary(out);
     fprintf(out, "process_mappings=%d\n", count_mappings());
     /* prof_diag lines, one "note=" each (only when the report has a path). */
     for (const char *line = prof_g.notes; *line;) {
@@ -245,46 +226,4 @@ void prof_report_write(void)
     fflush(out);
     if (out != stderr)
         fclose(out);
-}
-
-void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size)
-{
-    size_t o = 0;
-    if (out_size == 0)
-        return;
-    for (size_t i = 0; i < n && in[i]; i++) {
-        uint32_t cp = in[i];
-        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (in[i + 1] - 0xDC00);
-            i++;
-        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-            cp = 0xFFFD;
-        }
-        char tmp[4];
-        size_t len;
-        if (cp < 0x80) {
-            tmp[0] = (char)cp;
-            len = 1;
-        } else if (cp < 0x800) {
-            tmp[0] = (char)(0xC0 | (cp >> 6));
-            tmp[1] = (char)(0x80 | (cp & 0x3F));
-            len = 2;
-        } else if (cp < 0x10000) {
-            tmp[0] = (char)(0xE0 | (cp >> 12));
-            tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[2] = (char)(0x80 | (cp & 0x3F));
-            len = 3;
-        } else {
-            tmp[0] = (char)(0xF0 | (cp >> 18));
-            tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[3] = (char)(0x80 | (cp & 0x3F));
-            len = 4;
-        }
-        if (o + len >= out_size)
-            break;
-        memcpy(out + o, tmp, len);
-        o += len;
-    }
-    out[o] = '\0';
 }

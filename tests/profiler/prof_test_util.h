@@ -4,8 +4,6 @@
 
 #include "profiler.h"
 
-HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
-
 /* DllGetClassObject, then IClassFactory::CreateInstance for Callback2; NULL on failure. */
 static inline ICorProfilerCallback11 *prof_test_create_callback(void)
 {

@@ -59,7 +59,7 @@ static void test_all_98_slots_and_query_interface(void)
     ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_IClassFactory, &out),
                 (uint32_t)CLR_E_NOINTERFACE);
     ASSERT_NULL(out);
-    ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_ICorProfilerInfo, NULL),
+    ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_ICorProfilerInfo5, NULL),
                 (uint32_t)CLR_E_POINTER);
     /* The runtime asks a Callback11 profiler whether it is notification-only. */
     BOOL only = 1;
