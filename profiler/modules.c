@@ -84,15 +84,12 @@ static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t siz
     pthread_mutex_lock(&log_lock);
     fprintf(module_log,
             "module id=%#" PRIxPTR " base=%#" PRIx64 " flags=%#x layout=%s size_of_image=%#x "
-            "file_extent=%#" PRIx64 " registered_size=%#zx map=%#" PRIx64 "-%#" PRIx64
-            " map_name=%s next=%#" PRIx64 " next_is=\"%s\" gap_above=%#" PRIx64
+            "file_extent=%#" PRIx64 " registered_size=%#zx gap_above=%#" PRIx64
             " first_gap=%#" PRIx64 " first_gap_off=%#" PRIx64 " first_gap_size=%#" PRIx64
             " free_2g=%#" PRIx64 " free_4g=%#" PRIx64 " name=%s\n",
             id, b, (unsigned)flags, (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? "flat" : "mapped",
-            f.size_of_image, f.file_extent, size, f.map_start, f.map_end, f.map_name,
-            f.next_start, f.next_desc, f.next_start > f.map_end ? f.next_start - f.map_end : 0,
-            f.first_gap, f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g,
-            f.free_4g, name);
+            f.size_of_image, f.file_extent, size, f.gap_above, f.first_gap,
+            f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g, f.free_4g, name);
     fflush(module_log);
     pthread_mutex_unlock(&log_lock);
 }

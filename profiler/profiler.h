@@ -199,20 +199,17 @@ typedef struct prof_image_facts {
     uint32_t size_of_image;    /* PE optional header (0 if unreadable) */
     uint64_t file_extent;      /* max(PointerToRawData + SizeOfRawData) */
     int pe_ok;                 /* the header at base parsed */
-    uint64_t map_start;        /* the mapping containing base, from /proc/self/maps */
-    uint64_t map_end;          /* end of the run of mappings covering the image */
-    uint64_t next_start;       /* start of the next mapping above the image */
-    char map_name[160];        /* path or [anon] of the mapping at base */
-    char next_desc[200];       /* permissions and name of the next mapping */
+    uint64_t gap_above;        /* free bytes right at the image end (0: something is mapped there) */
     uint64_t free_2g;          /* unmapped bytes in [image end, base + 2 GiB) */
     uint64_t free_4g;          /* unmapped bytes in [image end, base + 4 GiB) */
     uint64_t first_gap;        /* first hole of >= 64 KiB above the image end */
     uint64_t first_gap_size;
 } prof_image_facts_t;
 
-/* Reads the PE header at base (bounded to its first page). */
+/* Reads the PE header at base (bounded to its first page), via ilheap_pe_read_headers. */
 void prof_image_read_pe(const uint8_t *base, prof_image_facts_t *facts);
-/* Fills the /proc/self/maps part for [base, base + size). Costly: module log only. */
+/* The room above [base, base + size), from the library's walk of the free
+ * address ranges. Costly (reads the process map): module log only. */
 void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t *facts);
 
 /* ------------------------------------------------------------------ names */

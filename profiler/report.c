@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "ilheap/heap.h"
+#include "os/os.h"
 
 static const char *const skip_names[PROF_SKIP_COUNT] = {
 #define PROF_SKIP_NAME(name, text) #name,
@@ -113,15 +114,22 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     }
 }
 
-static int count_mappings(void)
+static int count_free_range(void *context, uintptr_t start, uintptr_t end)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f)
-        return -1;
-    int n = 0, ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
+    (void)start;
+    (void)end;
+    ++*(uint64_t *)context;
+    return 0;
+}
+
+/* Free ranges of the address space, through the library's walk of the map:
+ * about one per mapping that is not adjacent to the next. */
+static uint64_t count_free_ranges(void)
+{
+    uint64_t n = 0;
+    int os_error = 0;
+    if (ilheap__os_visit_gaps(0, UINTPTR_MAX, 1, count_free_range, &n, &os_error) != ILHEAP_OS_OK)
+        return 0;
     return n;
 }
 
@@ -215,7 +223,7 @@ void prof_report_write(void)
     fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
             atomic_load(&c->live_heaps_collectible));
     prof_modules_write_summary(out);
-    fprintf(out, "process_mappings=%d\n", count_mappings());
+    fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */
     for (const char *line = prof_g.notes; *line;) {
         const char *nl = strchr(line, '\n');

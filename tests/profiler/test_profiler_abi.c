@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "prof_test_util.h"
@@ -189,9 +190,16 @@ static void make_pe(uint8_t *img)
     put16(img + 0x84 + 16, 240); /* SizeOfOptionalHeader */
     put16(img + 0x98, 0x20B);   /* PE32+ */
     put32(img + 0x98 + 56, 0x6000);
+    put32(img + 0x98 + 108, 16);              /* NumberOfRvaAndSizes */
+    put32(img + 0x98 + 112 + 14 * 8, 0x2008); /* the CLI header directory */
+    put32(img + 0x98 + 112 + 14 * 8 + 4, 72);
     uint8_t *s = img + 0x98 + 240;
-    put32(s + 16, 0x1000); /* .text SizeOfRawData */
+    put32(s + 8, 0x1000);  /* .text VirtualSize */
+    put32(s + 12, 0x1000); /* VirtualAddress */
+    put32(s + 16, 0x1000); /* SizeOfRawData */
     put32(s + 20, 0x200);  /* PointerToRawData */
+    put32(s + 40 + 8, 0x400);
+    put32(s + 40 + 12, 0x2000);
     put32(s + 40 + 16, 0x400);
     put32(s + 40 + 20, 0x1200);
 }
@@ -224,23 +232,26 @@ static void test_image_pe_header(void)
     ASSERT_EQ_I(f.pe_ok, 0);
     prof_image_read_pe(NULL, &f);
     ASSERT_EQ_I(f.pe_ok, 0);
-    /* A section count that runs past the page stops at the page. */
+    /* A section count that runs past the page is refused. */
     make_pe(img);
     put16(img + 0x84 + 2, 0xFFFF);
     prof_image_read_pe(img, &f);
-    ASSERT_EQ_I(f.pe_ok, 1);
+    ASSERT_EQ_I(f.pe_ok, 0);
 }
 
 static void test_image_maps(void)
 {
-    /* The mapping holding this function's code, and something above it. */
-    const uint8_t *here = (const uint8_t *)(uintptr_t)&test_image_maps;
+    /* An "image" of one page with its neighbour page freed: room right above. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *img = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_TRUE(img != MAP_FAILED);
+    munmap(img + page, page);
     prof_image_facts_t f;
     memset(&f, 0, sizeof f);
-    prof_image_read_maps(here, 1, &f);
-    ASSERT_TRUE(f.map_start <= (uint64_t)(uintptr_t)here);
-    ASSERT_TRUE((uint64_t)(uintptr_t)here < f.map_end);
-    ASSERT_TRUE(f.next_start >= f.map_end);
+    prof_image_read_maps(img, page, &f);
+    munmap(img, page);
+    ASSERT_GE_U(f.gap_above, page);
+    ASSERT_GE_U(f.free_2g, page);
     ASSERT_TRUE(f.free_2g <= f.free_4g);
     ASSERT_TRUE(f.free_4g <= 0x100000000ull);
 }
