@@ -70,17 +70,16 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
         return CLR_E_INVALIDARG;
     /* ICorProfilerInfo5 gives every slot we call (GetModuleInfo2 is Info3).
      * Without it we decline to load: the runtime then runs unprofiled. */
+    prof_report_init();
+    if (prof_config_load(&prof_g.config) != 0)
+        prof_diag("%s; observing only", prof_g.config.error);
     void *info = NULL;
     HRESULT hr = unk->lpVtbl->QueryInterface(unk, &clr_IID_ICorProfilerInfo5, &info);
     if (CLR_FAILED(hr) || !info) {
-        fprintf(stderr, "ilheap-profiler: ICorProfilerInfo5 unavailable (hr=0x%08x); not loading\n",
-                (unsigned)hr);
+        prof_diag("ICorProfilerInfo5 unavailable (hr=0x%08x); not loading", (unsigned)hr);
         return CLR_E_FAIL;
     }
     prof_g.info = info;
-    prof_report_init();
-    if (prof_config_load(&prof_g.config) != 0)
-        fprintf(stderr, "ilheap-profiler: %s; observing only\n", prof_g.config.error);
     prof_modules_init();
     read_runtime_version();
 
@@ -89,8 +88,11 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
         mask |= (DWORD)COR_PRF_DISABLE_ALL_NGEN_IMAGES;
     hr = prof_g.info->lpVtbl->SetEventMask(prof_g.info, mask);
     if (CLR_FAILED(hr)) {
-        fprintf(stderr, "ilheap-profiler: SetEventMask(0x%08x) failed: 0x%08x\n", (unsigned)mask,
-                (unsigned)hr);
+        prof_diag("SetEventMask(0x%08x) failed: 0x%08x; not loading", (unsigned)mask, (unsigned)hr);
+        /* The runtime releases a profiler that fails Initialize without a
+         * Shutdown: give back the info reference taken above. */
+        prof_g.info->lpVtbl->Release(prof_g.info);
+        prof_g.info = NULL;
         return hr;
     }
     prof_g.event_mask = mask;
@@ -102,7 +104,6 @@ static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
     (void)self;
     /* Heaps are never released here: methods may still be JIT-compiled from
      * our bodies while the runtime winds down. */
-    prof_g.shut_down = 1;
     prof_report_write();
     return CLR_S_OK;
 }

@@ -68,10 +68,6 @@ static const IClassFactoryVtbl factory_vtbl = {
 
 static prof_factory_t factory = {{&factory_vtbl}};
 
-__attribute__((visibility("default"))) HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid,
-                                                                         const GUID *riid,
-                                                                         void **ppv);
-
 HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv)
 {
     if (!ppv)

@@ -395,9 +395,7 @@ struct IMetaDataImport {
 
 /* ------------------------------------------------------------------- IIDs */
 extern const GUID clr_IID_IClassFactory;
-extern const GUID clr_IID_ICorProfilerCallback[12]; /* [1]..[11]; [0] unused */
-extern const GUID clr_IID_ICorProfilerInfo;
-extern const GUID clr_IID_ICorProfilerInfo3;
+extern const GUID clr_IID_ICorProfilerCallback[12]; /* [1]..[11]; [0] is IUnknown */
 extern const GUID clr_IID_ICorProfilerInfo5;
 extern const GUID clr_IID_IMetaDataImport;
 

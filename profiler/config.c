@@ -4,9 +4,12 @@
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
  *   ILHEAP_DISABLE_R2R=1                       (event mask 0x80000000)
- *   ILHEAP_WINDOW=bytes                        (window checked, default 0x7FFFFFFF)
+ *   ILHEAP_WINDOW=bytes                        (heaps and check, default 0xFFFFFFFF)
  *   ILHEAP_REPORT=path                         (default: stderr)
  *   ILHEAP_MODULE_LOG=path                     (one line per module load)
+ *
+ * In output paths "%p" becomes the process id, so that each process of a
+ * multi-process host (dotnet build: MSBuild, the compiler) writes its own.
  */
 #include "profiler.h"
 
@@ -15,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ilheap/heap.h"
 
@@ -59,13 +63,53 @@ static int parse_i32(const char *s, int32_t *out)
     return 0;
 }
 
-static int copy_path(char *dst, size_t cap, const char *src)
+/* Copies src into dst, "%p" expanded to the process id; -1 if too long. */
+int prof_expand_path(char *dst, size_t cap, const char *src)
 {
-    size_t n = strlen(src);
-    if (n >= cap)
+    char pid[24];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    size_t o = 0;
+    for (const char *s = src; *s; s++) {
+        const char *piece = s;
+        size_t n = 1;
+        if (s[0] == '%' && s[1] == 'p') {
+            piece = pid;
+            n = strlen(pid);
+            s++;
+        }
+        if (n >= cap - o)
+            return -1;
+        memcpy(dst + o, piece, n);
+        o += n;
+    }
+    if (o >= cap)
         return -1;
-    memcpy(dst, src, n + 1);
+    dst[o] = '\0';
     return 0;
+}
+
+void prof_diag(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    if (prof_g.config.report_path[0]) {
+        /* An output path is set: the host's stderr is not ours (MSBuild turns
+         * a tool's stderr into build errors). The report carries it. */
+        size_t used = strlen(prof_g.notes);
+        if (used + 1 < sizeof prof_g.notes) {
+            vsnprintf(prof_g.notes + used, sizeof prof_g.notes - used, fmt, ap);
+            used = strlen(prof_g.notes);
+            if (used + 1 < sizeof prof_g.notes) {
+                prof_g.notes[used] = '\n';
+                prof_g.notes[used + 1] = '\0';
+            }
+        }
+    } else {
+        fputs("ilheap-profiler: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
 }
 
 /* "Ns.Type::Method=VALUE": the last '=' splits the value, the first "::"
@@ -99,10 +143,11 @@ int prof_config_load(prof_config_t *cfg)
     cfg->window = ILHEAP_DEFAULT_WINDOW;
 
     const char *v;
-    if ((v = getenv("ILHEAP_REPORT")) && *v && copy_path(cfg->report_path, sizeof cfg->report_path, v))
+    if ((v = getenv("ILHEAP_REPORT")) && *v &&
+        prof_expand_path(cfg->report_path, sizeof cfg->report_path, v))
         return config_fail(cfg, "ILHEAP_REPORT path too long");
     if ((v = getenv("ILHEAP_MODULE_LOG")) && *v &&
-        copy_path(cfg->module_log_path, sizeof cfg->module_log_path, v))
+        prof_expand_path(cfg->module_log_path, sizeof cfg->module_log_path, v))
         return config_fail(cfg, "ILHEAP_MODULE_LOG path too long");
 
     if ((v = getenv("ILHEAP_MODE")) && *v) {

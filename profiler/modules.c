@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ilheap/com.h"
 
@@ -26,6 +27,8 @@ typedef struct prof_module {
     size_t image_size;
     DWORD flags;
     IMethodMalloc *malloc; /* one reference, or NULL */
+    atomic_uint refs;      /* the table's (until unload) and each view's */
+    atomic_int stale;      /* the ID was reported at another base: left alone */
     prof_module_stats_t stats;
     char name[96];         /* file name, for the report */
     int ilheap_heap;       /* the registry holds a heap for this module */
@@ -62,14 +65,13 @@ void prof_modules_init(void)
         ilheap_heap_options_init(&options);
         options.window = prof_g.config.window;
         if (ilheap_registry_set_heap_options(ilheap_registry_global(), &options) != ILHEAP_OK)
-            fprintf(stderr, "ilheap-profiler: window %#llx refused: %s\n",
-                    (unsigned long long)prof_g.config.window, ilheap_last_message());
+            prof_diag("window %#llx refused: %s", (unsigned long long)prof_g.config.window,
+                      ilheap_last_message());
     }
     if (prof_g.config.module_log_path[0]) {
         module_log = fopen(prof_g.config.module_log_path, "we");
         if (!module_log)
-            fprintf(stderr, "ilheap-profiler: cannot open ILHEAP_MODULE_LOG %s\n",
-                    prof_g.config.module_log_path);
+            prof_diag("cannot open ILHEAP_MODULE_LOG %s", prof_g.config.module_log_path);
     }
 }
 
@@ -82,21 +84,20 @@ static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t siz
     pthread_mutex_lock(&log_lock);
     fprintf(module_log,
             "module id=%#" PRIxPTR " base=%#" PRIx64 " flags=%#x layout=%s size_of_image=%#x "
-            "file_extent=%#" PRIx64 " registered_size=%#zx map=%#" PRIx64 "-%#" PRIx64
-            " map_name=%s next=%#" PRIx64 " next_is=\"%s\" gap_above=%#" PRIx64
+            "file_extent=%#" PRIx64 " registered_size=%#zx gap_above=%#" PRIx64
             " first_gap=%#" PRIx64 " first_gap_off=%#" PRIx64 " first_gap_size=%#" PRIx64
             " free_2g=%#" PRIx64 " free_4g=%#" PRIx64 " name=%s\n",
             id, b, (unsigned)flags, (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? "flat" : "mapped",
-            f.size_of_image, f.file_extent, size, f.map_start, f.map_end, f.map_name,
-            f.next_start, f.next_desc, f.next_start > f.map_end ? f.next_start - f.map_end : 0,
-            f.first_gap, f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g,
-            f.free_4g, name);
+            f.size_of_image, f.file_extent, size, f.gap_above, f.first_gap,
+            f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g, f.free_4g, name);
     fflush(module_log);
     pthread_mutex_unlock(&log_lock);
 }
 
-/* Gets the allocator the configuration asks for; NULL when unavailable. */
-static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t size, DWORD flags,
+/* Gets the allocator the configuration asks for; NULL when unavailable. The
+ * registry's get-or-create is idempotent: a second call for the same module
+ * hands out the same object, never a second heap. */
+static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t size,
                                      int *ilheap_heap)
 {
     IMethodMalloc *m = NULL;
@@ -109,32 +110,47 @@ static IMethodMalloc *make_allocator(ModuleID id, const uint8_t *base, size_t si
     if (CLR_FAILED(hr) || !m)
         return NULL;
     *ilheap_heap = 1;
-    atomic_fetch_add(&prof_g.counters.heaps_created, 1);
-    prof_report_live_heap(+1, (flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
     return m;
 }
 
-static void release_record(prof_module_t *m)
+/* The live-heap counters of the report (peak included). */
+static void count_live_heap(int delta, int collectible)
 {
-    if (atomic_load(&m->stats.allocs_ok))
-        atomic_fetch_add(&prof_g.counters.modules_served, 1);
-    if (atomic_load(&m->stats.allocs_failed))
-        atomic_fetch_add(&prof_g.counters.modules_failing, 1);
+    prof_counters_t *c = &prof_g.counters;
+    if (collectible) {
+        if (delta > 0)
+            atomic_fetch_add(&c->live_heaps_collectible, 1);
+        else
+            atomic_fetch_sub(&c->live_heaps_collectible, 1);
+    }
+    if (delta > 0) {
+        uint64_t now = atomic_fetch_add(&c->live_heaps, 1) + 1;
+        uint64_t peak = atomic_load(&c->live_heaps_peak);
+        while (now > peak && !atomic_compare_exchange_weak(&c->live_heaps_peak, &peak, now)) {
+        }
+    } else {
+        atomic_fetch_sub(&c->live_heaps, 1);
+    }
+}
+
+/* Frees a record once nobody holds it: the table's reference went at
+ * unload, each view's when its JIT ended. */
+static void record_release(prof_module_t *m)
+{
+    if (atomic_fetch_sub(&m->refs, 1) != 1)
+        return;
     if (m->malloc)
         m->malloc->lpVtbl->Release(m->malloc);
-    if (m->ilheap_heap) {
-        /* The heap's memory goes now: the module's code is gone, and any
-         * reference still held answers NULL from Alloc (registry contract). */
-        if (ilheap_ModuleUnloaded((uintptr_t)m->id) == CLR_S_OK)
-            atomic_fetch_add(&prof_g.counters.heaps_released, 1);
-        prof_report_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
-    }
     pthread_mutex_destroy(&m->lock);
     free(m->tokens);
     free(m);
 }
 
-void prof_modules_loaded(ModuleID id)
+/* A record built outside the table (GetModuleInfo2, the PE header, the
+ * allocator); NULL when the runtime does not know the module (yet, or any
+ * more). */
+static prof_module_t *record_build(ModuleID id, prof_image_facts_t *facts, char *name,
+                                   size_t name_cap)
 {
     LPCBYTE base = NULL;
     WCHAR wname[512];
@@ -144,54 +160,89 @@ void prof_modules_loaded(ModuleID id)
     HRESULT hr = prof_g.info->lpVtbl->GetModuleInfo2(prof_g.info, id, &base, 512, &cch, wname,
                                                      &asm_id, &flags);
     if (CLR_FAILED(hr))
-        return; /* a JIT in it will count unknown_module */
-
+        return NULL; /* a JIT in it will count unknown_module */
     prof_module_t *m = calloc(1, sizeof *m);
     if (!m)
-        return;
+        return NULL;
     m->id = id;
     m->base = base;
     m->flags = flags;
+    atomic_init(&m->refs, 1); /* the table's */
     pthread_mutex_init(&m->lock, NULL);
-
-    prof_image_facts_t facts = {0};
     if (base) {
-        prof_image_read_pe(base, &facts);
-        if (facts.pe_ok)
-            m->image_size = (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? (size_t)facts.file_extent
-                                                                 : (size_t)facts.size_of_image;
-        int wants = prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace;
-        if (wants)
-            m->malloc = make_allocator(id, base, m->image_size, flags, &m->ilheap_heap);
+        prof_image_read_pe(base, facts);
+        if (facts->pe_ok)
+            m->image_size = (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? (size_t)facts->file_extent
+                                                                 : (size_t)facts->size_of_image;
+        if (prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace)
+            m->malloc = make_allocator(id, base, m->image_size, &m->ilheap_heap);
     }
-
-    atomic_fetch_add(&prof_g.counters.modules_loaded, 1);
-    if (flags & COR_PRF_MODULE_FLAT_LAYOUT)
-        atomic_fetch_add(&prof_g.counters.modules_flat, 1);
-    if (flags & COR_PRF_MODULE_COLLECTIBLE)
-        atomic_fetch_add(&prof_g.counters.modules_collectible, 1);
-    char name[1024];
-    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, sizeof name);
+    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
     const char *slash = strrchr(name, '/');
     snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
-    if (module_log)
-        log_module(id, base, flags, m->image_size, &facts, name);
+    return m;
+}
 
-    pthread_rwlock_wrlock(&table_lock);
-    size_t b = bucket_of(id);
-    prof_module_t **pp = &table[b], *stale = NULL;
-    for (; *pp; pp = &(*pp)->next) {
-        if ((*pp)->id == id) { /* never saw its unload: the ID is reused */
-            stale = *pp;
-            *pp = stale->next;
-            break;
-        }
-    }
-    m->next = table[b];
-    table[b] = m;
+/* Get-or-create: the record of module id, with one reference for the caller
+ * (NULL if the runtime does not know it). Idempotent and safe from any number
+ * of threads: ModuleLoadFinished and the first JITs of a module may all get
+ * here at once; one record wins, the others are dropped without touching the
+ * heap (the registry handed them the same allocator). Nothing here destroys a
+ * heap: only ModuleUnloadFinished does. */
+static prof_module_t *record_get(ModuleID id)
+{
+    pthread_rwlock_rdlock(&table_lock);
+    prof_module_t *m = find_locked(id);
+    if (m)
+        atomic_fetch_add(&m->refs, 1);
     pthread_rwlock_unlock(&table_lock);
-    if (stale)
-        release_record(stale);
+    if (m)
+        return m;
+
+    prof_image_facts_t facts = {0};
+    char name[1024];
+    prof_module_t *fresh = record_build(id, &facts, name, sizeof name);
+    if (!fresh)
+        return NULL;
+    pthread_rwlock_wrlock(&table_lock);
+    m = find_locked(id);
+    if (!m) {
+        size_t b = bucket_of(id);
+        fresh->next = table[b];
+        table[b] = fresh;
+        m = fresh;
+        fresh = NULL;
+    }
+    atomic_fetch_add(&m->refs, 1);
+    pthread_rwlock_unlock(&table_lock);
+    if (fresh) { /* another thread's record won */
+        if (fresh->base != m->base)
+            prof_diag("module %#" PRIxPTR " reported at %p, recorded at %p: its unload was never "
+                      "seen; its methods are left alone", (uintptr_t)id, (const void *)fresh->base,
+                      (const void *)m->base);
+        atomic_store(&m->stale, fresh->base != m->base);
+        record_release(fresh);
+        return m;
+    }
+    atomic_fetch_add(&prof_g.counters.modules_loaded, 1);
+    if (m->flags & COR_PRF_MODULE_FLAT_LAYOUT)
+        atomic_fetch_add(&prof_g.counters.modules_flat, 1);
+    if (m->flags & COR_PRF_MODULE_COLLECTIBLE)
+        atomic_fetch_add(&prof_g.counters.modules_collectible, 1);
+    if (m->ilheap_heap) {
+        atomic_fetch_add(&prof_g.counters.heaps_created, 1);
+        count_live_heap(+1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+    }
+    if (module_log)
+        log_module(id, m->base, m->flags, m->image_size, &facts, name);
+    return m;
+}
+
+void prof_modules_loaded(ModuleID id)
+{
+    prof_module_t *m = record_get(id);
+    if (m)
+        record_release(m);
 }
 
 void prof_modules_unloaded(ModuleID id)
@@ -211,34 +262,56 @@ void prof_modules_unloaded(ModuleID id)
     atomic_fetch_add(&prof_g.counters.modules_unloaded, 1);
     if (m->flags & COR_PRF_MODULE_COLLECTIBLE)
         atomic_fetch_add(&prof_g.counters.collectible_unloaded, 1);
-    release_record(m);
+    if (atomic_load(&m->stats.allocs_ok))
+        atomic_fetch_add(&prof_g.counters.modules_served, 1);
+    if (atomic_load(&m->stats.allocs_failed))
+        atomic_fetch_add(&prof_g.counters.modules_failing, 1);
+    /* JITs still inside the module (a view each) write into its heap: let
+     * them finish first. No new view can find the record any more. */
+    while (atomic_load(&m->refs) > 1) {
+        struct timespec pause = {0, 50 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    if (m->ilheap_heap) {
+        /* The heap's memory goes now: the module's code is gone. */
+        if (ilheap_ModuleUnloaded((uintptr_t)id) == CLR_S_OK)
+            atomic_fetch_add(&prof_g.counters.heaps_released, 1);
+        count_live_heap(-1, (m->flags & COR_PRF_MODULE_COLLECTIBLE) != 0);
+    }
+    record_release(m); /* the table's reference */
 }
 
 int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why)
 {
-    for (int attempt = 0; attempt < 2; attempt++) {
-        pthread_rwlock_rdlock(&table_lock);
-        prof_module_t *m = find_locked(id);
-        if (m) {
-            view->base = m->base;
-            view->image_size = m->image_size;
-            view->flags = m->flags;
-            view->stats = &m->stats;
-            view->malloc = m->base ? m->malloc : NULL;
-            if (view->malloc)
-                view->malloc->lpVtbl->AddRef(view->malloc);
-            pthread_rwlock_unlock(&table_lock);
-            if (view->malloc)
-                return 0;
-            *why = view->base ? PROF_SKIP_no_allocator : PROF_SKIP_dynamic_module;
-            return -1;
-        }
-        pthread_rwlock_unlock(&table_lock);
-        if (attempt == 0)
-            prof_modules_loaded(id); /* loaded before we could see it */
+    prof_module_t *m = record_get(id);
+    if (!m) {
+        *why = PROF_SKIP_unknown_module;
+        return -1;
     }
-    *why = PROF_SKIP_unknown_module;
+    view->module = m;
+    view->base = m->base;
+    view->image_size = m->image_size;
+    view->flags = m->flags;
+    view->stats = &m->stats;
+    view->malloc = m->base && !atomic_load(&m->stale) ? m->malloc : NULL;
+    if (view->malloc) {
+        view->malloc->lpVtbl->AddRef(view->malloc);
+        return 0;
+    }
+    *why = m->base ? PROF_SKIP_no_allocator : PROF_SKIP_dynamic_module;
+    record_release(m);
+    view->module = NULL;
     return -1;
+}
+
+void prof_modules_view_end(prof_module_view_t *view)
+{
+    if (view->malloc)
+        view->malloc->lpVtbl->Release(view->malloc);
+    if (view->module)
+        record_release(view->module);
+    view->malloc = NULL;
+    view->module = NULL;
 }
 
 static int set_insert(prof_module_t *m, mdMethodDef token)
@@ -271,28 +344,26 @@ static int set_insert(prof_module_t *m, mdMethodDef token)
     return 1;
 }
 
-int prof_modules_claim(ModuleID id, mdMethodDef token)
+int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token)
 {
-    if (token == 0)
+    prof_module_t *m = view->module;
+    if (token == 0 || !m)
         return 0;
-    int claimed = 0;
-    pthread_rwlock_rdlock(&table_lock);
-    prof_module_t *m = find_locked(id);
-    if (m) {
-        pthread_mutex_lock(&m->lock);
-        claimed = set_insert(m, token) == 1;
-        pthread_mutex_unlock(&m->lock);
-    }
-    pthread_rwlock_unlock(&table_lock);
+    pthread_mutex_lock(&m->lock);
+    int claimed = set_insert(m, token) == 1;
+    pthread_mutex_unlock(&m->lock);
     return claimed;
 }
 
-void prof_modules_unclaim(ModuleID id, mdMethodDef token)
+void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
 {
-    pthread_rwlock_rdlock(&table_lock);
-    prof_module_t *m = find_locked(id);
-    if (m && m->cap) {
+    prof_module_t *m = view->module;
+    if (m) {
         pthread_mutex_lock(&m->lock);
+        if (m->cap == 0) {
+            pthread_mutex_unlock(&m->lock);
+            return;
+        }
         /* Rebuild without the token: removal from linear probing needs the
          * cluster re-inserted, and failures are rare. */
         mdMethodDef *old = m->tokens;
@@ -309,10 +380,9 @@ void prof_modules_unclaim(ModuleID id, mdMethodDef token)
         }
         pthread_mutex_unlock(&m->lock);
     }
-    pthread_rwlock_unlock(&table_lock);
 }
 
-void prof_report_modules(FILE *out)
+void prof_modules_write_summary(FILE *out)
 {
     uint64_t served = atomic_load(&prof_g.counters.modules_served);
     uint64_t failing = atomic_load(&prof_g.counters.modules_failing);

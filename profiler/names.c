@@ -38,3 +38,45 @@ int prof_names_is_replace_target(FunctionID id)
     md->lpVtbl->Release(md);
     return match;
 }
+
+void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size)
+{
+    size_t o = 0;
+    if (out_size == 0)
+        return;
+    for (size_t i = 0; i < n && in[i]; i++) {
+        uint32_t cp = in[i];
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (in[i + 1] - 0xDC00);
+            i++;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        char tmp[4];
+        size_t len;
+        if (cp < 0x80) {
+            tmp[0] = (char)cp;
+            len = 1;
+        } else if (cp < 0x800) {
+            tmp[0] = (char)(0xC0 | (cp >> 6));
+            tmp[1] = (char)(0x80 | (cp & 0x3F));
+            len = 2;
+        } else if (cp < 0x10000) {
+            tmp[0] = (char)(0xE0 | (cp >> 12));
+            tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            tmp[2] = (char)(0x80 | (cp & 0x3F));
+            len = 3;
+        } else {
+            tmp[0] = (char)(0xF0 | (cp >> 18));
+            tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+            tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            tmp[3] = (char)(0x80 | (cp & 0x3F));
+            len = 4;
+        }
+        if (o + len >= out_size)
+            break;
+        memcpy(out + o, tmp, len);
+        o += len;
+    }
+    out[o] = '\0';
+}

@@ -9,6 +9,9 @@
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
  *   report.c         counters and the report written at Shutdown
  *
+ * Calls go one way: callback -> rewrite -> modules -> names, image; report
+ * -> modules; rewrite -> report (counters). modules never calls report.
+ *
  * Rule for every callback: nothing that fails may bring the host down. A
  * failure leaves the method as the runtime had it, is counted under a reason,
  * and the callback returns S_OK.
@@ -26,6 +29,11 @@
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
+
+/* The profiler's one export: the runtime's way in (class_factory.c). */
+__attribute__((visibility("default"))) HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid,
+                                                                         const GUID *riid,
+                                                                         void **ppv);
 
 static inline int prof_guid_eq(const GUID *a, const GUID *b)
 {
@@ -66,6 +74,14 @@ typedef struct prof_config {
 /* Reads ILHEAP_* from the environment. On a bad value fills cfg->error, sets
  * the mode to PROF_MODE_OFF (observe only) and returns -1; 0 otherwise. */
 int prof_config_load(prof_config_t *cfg);
+/* Copies an output path, "%p" expanded to the process id; -1 if too long. */
+int prof_expand_path(char *dst, size_t cap, const char *src);
+/* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
+ * never writes to stdout or stderr), else one line on stderr. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+void prof_diag(const char *fmt, ...);
 
 /* -------------------------------------------------------------- counters */
 /* Why a method was left as it was. */
@@ -113,6 +129,7 @@ typedef struct prof_counters {
     atomic_uint_fast64_t window_checked;
     atomic_uint_fast64_t window_violations;
     atomic_uint_fast64_t below_base;     /* of which p <= base */
+    atomic_uint_fast64_t beyond_2gib;    /* bodies ending past base + 0x7FFFFFFF */
     atomic_int_fast64_t min_offset;      /* lowest p - base seen (signed) */
     atomic_int_fast64_t max_end_offset;  /* highest p + size - base seen */
     atomic_uint_fast64_t modules_loaded;
@@ -134,7 +151,7 @@ typedef struct prof_state {
     prof_counters_t counters;
     DWORD event_mask;
     char runtime_version[64];
-    int shut_down;
+    char notes[1024]; /* prof_diag lines for the report (when it has a path) */
 } prof_state_t;
 
 extern prof_state_t prof_g;
@@ -149,48 +166,50 @@ typedef struct prof_module_stats {
 } prof_module_stats_t;
 
 typedef struct prof_module_view {
+    struct prof_module *module; /* one reference on the module's record */
     const uint8_t *base;
     size_t image_size;
     DWORD flags;
     IMethodMalloc *malloc;
-    /* The module's own counters. Valid during the JIT callback: the runtime
-     * never JIT-compiles a method of a module while that module unloads. */
+    /* The module's own counters; valid until prof_modules_view_end. */
     prof_module_stats_t *stats;
 } prof_module_view_t;
 
 void prof_modules_init(void);
-/* ModuleLoadFinished: records base, flags, image size; creates the allocator. */
+/* ModuleLoadFinished: records base, flags, image size; gets the allocator.
+ * Idempotent: a module a JIT already registered is left as it is. */
 void prof_modules_loaded(ModuleID id);
-/* ModuleUnloadFinished: releases the allocator and (ilheap) the module's heap. */
+/* ModuleUnloadFinished, the only event that ends a module: releases the
+ * allocator and (ilheap) the module's heap. The ID may then come back as a
+ * new module. */
 void prof_modules_unloaded(ModuleID id);
-/* Fills *view for a JIT on this module (registering it if it was never seen).
- * Returns 0, or the skip reason. */
+/* Fills *view for a JIT on this module (registering it if it was never seen,
+ * from any number of threads at once). Returns 0 (then call
+ * prof_modules_view_end), or -1 with the skip reason. */
 int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why);
-/* Claims (module, token) for rewriting: 1 the first time, 0 when it was
- * claimed before (the body is already ours) or the module is gone. */
-int prof_modules_claim(ModuleID id, mdMethodDef token);
+void prof_modules_view_end(prof_module_view_t *view);
+/* Claims the view's (module, token) for rewriting: 1 the first time, 0 when
+ * it was claimed before (the body is already ours). */
+int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
-void prof_modules_unclaim(ModuleID id, mdMethodDef token);
+void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
 /* ------------------------------------------------------------------ image */
 typedef struct prof_image_facts {
     uint32_t size_of_image;    /* PE optional header (0 if unreadable) */
     uint64_t file_extent;      /* max(PointerToRawData + SizeOfRawData) */
     int pe_ok;                 /* the header at base parsed */
-    uint64_t map_start;        /* the mapping containing base, from /proc/self/maps */
-    uint64_t map_end;          /* end of the run of mappings covering the image */
-    uint64_t next_start;       /* start of the next mapping above the image */
-    char map_name[160];        /* path or [anon] of the mapping at base */
-    char next_desc[200];       /* permissions and name of the next mapping */
+    uint64_t gap_above;        /* free bytes right at the image end (0: something is mapped there) */
     uint64_t free_2g;          /* unmapped bytes in [image end, base + 2 GiB) */
     uint64_t free_4g;          /* unmapped bytes in [image end, base + 4 GiB) */
     uint64_t first_gap;        /* first hole of >= 64 KiB above the image end */
     uint64_t first_gap_size;
 } prof_image_facts_t;
 
-/* Reads the PE header at base (bounded to its first page). */
+/* Reads the PE header at base (bounded to its first page), via ilheap_pe_read_headers. */
 void prof_image_read_pe(const uint8_t *base, prof_image_facts_t *facts);
-/* Fills the /proc/self/maps part for [base, base + size). Costly: module log only. */
+/* The room above [base, base + size), from the library's walk of the free
+ * address ranges. Costly (reads the process map): module log only. */
 void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t *facts);
 
 /* ------------------------------------------------------------------ names */
@@ -199,8 +218,6 @@ int prof_names_is_replace_target(FunctionID id);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
-/* "ilheap" when bodies are decoded and re-encoded by the codec, else "none". */
-const char *prof_rewrite_codec(void);
 
 /* ----------------------------------------------------------------- report */
 /* Sets the counters that do not start at zero (before any event). */
@@ -209,13 +226,14 @@ void prof_report_skip(prof_skip_t why);
 /* first: the module's first successful Alloc (ilheap reserves its chunk then). */
 void prof_report_alloc(uint64_t ns, size_t size, int first);
 void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
-void prof_report_live_heap(int delta, int collectible);
-/* Modules served / failing, and the modules whose allocations failed (modules.c). */
-void prof_report_modules(FILE *out);
+/* Modules served / failing, the modules whose allocations failed, and the
+ * registry's figures (modules.c; report.c calls it, never the reverse). */
+void prof_modules_write_summary(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
 
-/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated. */
+/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated
+ * (names.c). */
 void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size);
 
 #endif /* ILHEAP_PROFILER_H */

@@ -8,6 +8,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "ilheap/heap.h"
+#include "os/os.h"
+
 static const char *const skip_names[PROF_SKIP_COUNT] = {
 #define PROF_SKIP_NAME(name, text) #name,
     PROF_SKIP_LIST(PROF_SKIP_NAME)
@@ -102,6 +105,8 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     atomic_fetch_add(&c->window_checked, 1);
     store_min(&c->min_offset, off);
     store_max(&c->max_end_offset, end);
+    if (end > (int64_t)ILHEAP_STRICT_WINDOW)
+        atomic_fetch_add(&c->beyond_2gib, 1);
     if (off <= 0 || (uint64_t)end > prof_g.config.window) {
         atomic_fetch_add(&c->window_violations, 1);
         if (off <= 0)
@@ -109,34 +114,22 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size)
     }
 }
 
-void prof_report_live_heap(int delta, int collectible)
+static int count_free_range(void *context, uintptr_t start, uintptr_t end)
 {
-    prof_counters_t *c = &prof_g.counters;
-    if (collectible) {
-        if (delta > 0)
-            atomic_fetch_add(&c->live_heaps_collectible, 1);
-        else
-            atomic_fetch_sub(&c->live_heaps_collectible, 1);
-    }
-    if (delta > 0) {
-        uint64_t now = atomic_fetch_add(&c->live_heaps, 1) + 1;
-        uint64_t peak = atomic_load(&c->live_heaps_peak);
-        while (now > peak && !atomic_compare_exchange_weak(&c->live_heaps_peak, &peak, now)) {
-        }
-    } else {
-        atomic_fetch_sub(&c->live_heaps, 1);
-    }
+    (void)start;
+    (void)end;
+    ++*(uint64_t *)context;
+    return 0;
 }
 
-static int count_mappings(void)
+/* Free ranges of the address space, through the library's walk of the map:
+ * about one per mapping that is not adjacent to the next. */
+static uint64_t count_free_ranges(void)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (!f)
-        return -1;
-    int n = 0, ch;
-    while ((ch = fgetc(f)) != EOF)
-        n += ch == '\n';
-    fclose(f);
+    uint64_t n = 0;
+    int os_error = 0;
+    if (ilheap__os_visit_gaps(0, UINTPTR_MAX, 1, count_free_range, &n, &os_error) != ILHEAP_OS_OK)
+        return 0;
     return n;
 }
 
@@ -161,11 +154,8 @@ void prof_report_write(void)
     FILE *out = stderr;
     if (cfg->report_path[0]) {
         out = fopen(cfg->report_path, "we");
-        if (!out) {
-            fprintf(stderr, "ilheap-profiler: cannot write ILHEAP_REPORT %s; using stderr\n",
-                    cfg->report_path);
-            out = stderr;
-        }
+        if (!out)
+            return; /* a guest with an output path never writes to the host's stderr */
     }
     char buf[32];
     uint64_t skipped = 0;
@@ -180,7 +170,6 @@ void prof_report_write(void)
     fprintf(out, "mode=%s\n", mode_name(cfg, buf, sizeof buf));
     fprintf(out, "allocator=%s\n", cfg->allocator == PROF_ALLOC_CLR ? "clr" : "ilheap");
     fprintf(out, "disable_r2r=%d\n", cfg->disable_r2r);
-    fprintf(out, "codec=%s\n", prof_rewrite_codec());
     fprintf(out, "event_mask=%#x\n", (unsigned)prof_g.event_mask);
     if (cfg->has_replace)
         fprintf(out, "replace=%s::%s=%d\n", cfg->replace_type, cfg->replace_method,
@@ -214,6 +203,7 @@ void prof_report_write(void)
     fprintf(out, "window_checked=%" PRIu64 "\n", checked);
     fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
     fprintf(out, "window_below_base=%" PRIuFAST64 "\n", atomic_load(&c->below_base));
+    fprintf(out, "bodies_beyond_2gib=%" PRIuFAST64 "\n", atomic_load(&c->beyond_2gib));
     if (checked) {
         int64_t lo = atomic_load(&c->min_offset), hi = atomic_load(&c->max_end_offset);
         fprintf(out, "offset_min=%s%#" PRIx64 "\n", lo < 0 ? "-" : "",
@@ -232,51 +222,16 @@ void prof_report_write(void)
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
     fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
             atomic_load(&c->live_heaps_collectible));
-    prof_report_modules(out);
-    fprintf(out, "process_mappings=%d\n", count_mappings());
+    prof_modules_write_summary(out);
+    fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
+    /* prof_diag lines, one "note=" each (only when the report has a path). */
+    for (const char *line = prof_g.notes; *line;) {
+        const char *nl = strchr(line, '\n');
+        int len = nl ? (int)(nl - line) : (int)strlen(line);
+        fprintf(out, "note=%.*s\n", len, line);
+        line += len + (nl != NULL);
+    }
     fflush(out);
     if (out != stderr)
         fclose(out);
-}
-
-void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size)
-{
-    size_t o = 0;
-    if (out_size == 0)
-        return;
-    for (size_t i = 0; i < n && in[i]; i++) {
-        uint32_t cp = in[i];
-        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (in[i + 1] - 0xDC00);
-            i++;
-        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-            cp = 0xFFFD;
-        }
-        char tmp[4];
-        size_t len;
-        if (cp < 0x80) {
-            tmp[0] = (char)cp;
-            len = 1;
-        } else if (cp < 0x800) {
-            tmp[0] = (char)(0xC0 | (cp >> 6));
-            tmp[1] = (char)(0x80 | (cp & 0x3F));
-            len = 2;
-        } else if (cp < 0x10000) {
-            tmp[0] = (char)(0xE0 | (cp >> 12));
-            tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[2] = (char)(0x80 | (cp & 0x3F));
-            len = 3;
-        } else {
-            tmp[0] = (char)(0xF0 | (cp >> 18));
-            tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[3] = (char)(0x80 | (cp & 0x3F));
-            len = 4;
-        }
-        if (o + len >= out_size)
-            break;
-        memcpy(out + o, tmp, len);
-        o += len;
-    }
-    out[o] = '\0';
 }

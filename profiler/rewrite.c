@@ -122,11 +122,6 @@ static int write_body(plan_t *pl, uint8_t *p, int is_target, prof_skip_t *why)
     return ok ? 0 : -1;
 }
 
-const char *prof_rewrite_codec(void)
-{
-    return "ilheap";
-}
-
 /* Counts the original body's header form and clause kinds, and whether the
  * new body had to grow from tiny to fat (a prologue pushing the code past 63
  * bytes, or max stack past 8). */
@@ -219,7 +214,7 @@ void prof_rewrite_on_jit(FunctionID fid)
     LPCBYTE il = NULL;
     ULONG il_size = 0;
     int is_target = 0;
-    if (!prof_modules_claim(mod, tok)) {
+    if (!prof_modules_claim(&view, tok)) {
         why = PROF_SKIP_already_rewritten;
     } else if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBody(prof_g.info, mod, tok, &il,
                                                                  &il_size)) ||
@@ -231,9 +226,9 @@ void prof_rewrite_on_jit(FunctionID fid)
     } else if (install(mod, tok, &view, il, il_size, is_target, &why) == 0) {
         why = PROF_SKIP_COUNT; /* rewritten */
     } else {
-        prof_modules_unclaim(mod, tok); /* a later JIT of it may try again */
+        prof_modules_unclaim(&view, tok); /* a later JIT of it may try again */
     }
     if (why != PROF_SKIP_COUNT)
         prof_report_skip(why);
-    view.malloc->lpVtbl->Release(view.malloc);
+    prof_modules_view_end(&view);
 }

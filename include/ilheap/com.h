@@ -327,6 +327,7 @@ typedef struct ilheap_registry_stats_s {
     uint64_t bytes_used;
     uint64_t bytes_reserved;
     uint64_t bytes_committed;
+    uint64_t blocks_beyond_2gib; /* blocks ending past base + ILHEAP_STRICT_WINDOW */
     uint64_t table_capacity;   /* slots in the hash table */
 } ilheap_registry_stats_t;
 

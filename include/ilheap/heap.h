@@ -26,11 +26,18 @@
 extern "C" {
 #endif
 
-/* The default window: RVAs stay valid as signed 32-bit integers (SSCLI's
- * METHOD_MAX_RVA; System.Reflection.Metadata reads RVAs as int). */
-#define ILHEAP_DEFAULT_WINDOW 0x7FFFFFFFull
+/* The default window: the full unsigned 32-bit RVA, the contract of
+ * ICorProfilerInfo::GetILFunctionBodyAllocator ("within 4 GB" of the module).
+ * Placement is lowest-gap-first, so a block still lands below base + 2 GiB
+ * whenever there is room there; ilheap_heap_stats_t.blocks_beyond_2gib counts
+ * the others. Callers that read RVAs as signed 32-bit integers ask for
+ * ILHEAP_STRICT_WINDOW (docs/profiler.md, "The window"). */
+#define ILHEAP_DEFAULT_WINDOW 0xFFFFFFFFull
 /* The largest window a heap may ask for: the full unsigned 32-bit RVA. */
 #define ILHEAP_MAX_WINDOW 0xFFFFFFFFull
+/* RVAs that stay valid as signed 32-bit integers (SSCLI's METHOD_MAX_RVA;
+ * System.Reflection.Metadata reads RVAs as int). */
+#define ILHEAP_STRICT_WINDOW 0x7FFFFFFFull
 
 /* ilheap_heap_options_t.flags */
 enum {
@@ -62,6 +69,7 @@ typedef struct ilheap_heap_stats_s {
     uint64_t bytes_committed; /* memory made read-write (and populated) */
     uint64_t chunks;          /* reservations made */
     uint64_t highest_offset;  /* max (p + size - base) over all blocks; 0 if none */
+    uint64_t blocks_beyond_2gib; /* blocks ending past base + ILHEAP_STRICT_WINDOW */
 } ilheap_heap_stats_t;
 
 /* Fills *options with the defaults. */

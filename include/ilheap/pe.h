@@ -105,6 +105,22 @@ typedef struct ilheap_pe_typedef {
 ILHEAP_API ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
                                           ilheap_pe_error_t *error);
 
+/* The headers alone (DOS, NT, optional, section table), e.g. of a module the
+ * loader already mapped: data is its base and size what is readable there
+ * (the first page holds the headers of every image the runtime loads). The
+ * same layout either way: headers sit at offset 0 in a file and at RVA 0 in
+ * memory. Section data need not lie inside size. */
+typedef struct ilheap_pe_headers {
+    uint32_t size_of_image;   /* bytes the loader maps (a mapped layout's size) */
+    uint32_t size_of_headers;
+    uint64_t file_extent;     /* max PointerToRawData + SizeOfRawData (a flat layout's size) */
+} ilheap_pe_headers_t;
+
+/* ILHEAP_OK, ILHEAP_EINVAL, ILHEAP_ENOMEM, or a format status with *error
+ * saying where; *out is zeroed first. */
+ILHEAP_API ilheap_status_t ilheap_pe_read_headers(const void *data, size_t size, ilheap_pe_headers_t *out,
+                                                  ilheap_pe_error_t *error);
+
 /* Releases the handle (not the caller's bytes). NULL is fine. */
 ILHEAP_API void ilheap_pe_close(ilheap_pe_t *pe);
 

@@ -402,6 +402,7 @@ ilheap_status_t ilheap_registry_stats(ilheap_registry_t *r, ilheap_registry_stat
         out->bytes_used += hs.bytes_used;
         out->bytes_reserved += hs.bytes_reserved;
         out->bytes_committed += hs.bytes_committed;
+        out->blocks_beyond_2gib += hs.blocks_beyond_2gib;
     }
     pthread_rwlock_unlock(&r->lock);
     out->live_heaps = atomic_load_explicit(&r->live_heaps, memory_order_relaxed);

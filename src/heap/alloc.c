@@ -196,6 +196,8 @@ ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **o
     if (status != ILHEAP_OK)
         return status;
     count_block(heap, size);
+    if (p + size - heap->base > ILHEAP_STRICT_WINDOW) /* rare: the low 2 GiB had no room */
+        atomic_fetch_add_explicit(&heap->blocks_beyond_2gib, 1, memory_order_relaxed);
     *out = (void *)p;
     return ILHEAP_OK;
 }

@@ -159,6 +159,7 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
     out->bytes_reserved = atomic_load_explicit(&heap->bytes_reserved, memory_order_relaxed);
     out->bytes_committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
     out->chunks = atomic_load_explicit(&heap->chunks, memory_order_relaxed);
+    out->blocks_beyond_2gib = atomic_load_explicit(&heap->blocks_beyond_2gib, memory_order_relaxed);
     pthread_mutex_unlock(&mutable_heap->lock);
     return ILHEAP_OK;
 }

@@ -64,6 +64,7 @@ struct ilheap_heap {
     _Atomic uint64_t bytes_reserved;
     _Atomic uint64_t bytes_committed;
     _Atomic uint64_t chunks;
+    _Atomic uint64_t blocks_beyond_2gib; /* blocks ending past base + ILHEAP_STRICT_WINDOW */
 
     ilheap_stat_stripe_t stripes[ILHEAP_STAT_STRIPES];
 };

@@ -46,6 +46,29 @@ static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t 
     return ILHEAP_OK;
 }
 
+/* A zeroed handle over [data, data + size), its headers read (the section
+ * table too; with headers_only, section data may lie outside). NULL with
+ * *status set on failure. */
+static ilheap_pe_t *handle_with_headers(const void *data, size_t size, bool headers_only,
+                                        ilheap_status_t *status, ilheap_pe_error_t *error)
+{
+    ilheap_pe_t *pe = calloc(1, sizeof *pe);
+    if (pe == NULL) {
+        *status = ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the image handle",
+                                  sizeof *pe);
+        return NULL;
+    }
+    pe->data = data;
+    pe->size = size;
+    pe->headers_only = headers_only;
+    *status = ilheap__pe_read_headers(pe, error);
+    if (*status != ILHEAP_OK) {
+        free(pe);
+        return NULL;
+    }
+    return pe;
+}
+
 ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out, ilheap_pe_error_t *error)
 {
     if (out == NULL)
@@ -53,15 +76,11 @@ ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
     *out = NULL;
     if (data == NULL)
         return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "open with NULL data");
-    ilheap_pe_t *pe = calloc(1, sizeof *pe);
+    ilheap_status_t st;
+    ilheap_pe_t *pe = handle_with_headers(data, size, false, &st, error);
     if (pe == NULL)
-        return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the image handle",
-                               sizeof *pe);
-    pe->data = data;
-    pe->size = size;
-    ilheap_status_t st = ilheap__pe_read_headers(pe, error);
-    if (st == ILHEAP_OK)
-        st = ilheap__pe_read_metadata(pe, error);
+        return st;
+    st = ilheap__pe_read_metadata(pe, error);
     if (st == ILHEAP_OK)
         st = ilheap__pe_read_tables(pe, error);
     if (st == ILHEAP_OK)
@@ -73,6 +92,30 @@ ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
     }
     pe->magic = ILHEAP__PE_HANDLE_MAGIC;
     *out = pe;
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_read_headers(const void *data, size_t size, ilheap_pe_headers_t *out,
+                                       ilheap_pe_error_t *error)
+{
+    if (out == NULL || data == NULL)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "read_headers with a NULL %s",
+                               out == NULL ? "out-pointer" : "data");
+    memset(out, 0, sizeof *out);
+    ilheap_status_t st;
+    ilheap_pe_t *pe = handle_with_headers(data, size, true, &st, error);
+    if (pe == NULL)
+        return st;
+    out->size_of_image = pe->size_of_image;
+    out->size_of_headers = pe->size_of_headers;
+    for (unsigned i = 0; i < pe->section_count; i++) {
+        /* The file's own SizeOfRawData (header_offset + 16 was read, so it is inside data). */
+        const ilheap__section_t *s = &pe->sections[i];
+        uint64_t end = (uint64_t)s->raw_pointer + ilheap__le32(pe->data + s->header_offset + 16);
+        if (end > out->file_extent)
+            out->file_extent = end;
+    }
+    free(pe);
     return ILHEAP_OK;
 }
 

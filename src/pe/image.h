@@ -79,6 +79,7 @@ struct ilheap_pe {
     uint64_t cli_directory_offset;     /* file offset of that directory entry */
     uint16_t section_count;
     ilheap__section_t sections[ILHEAP__PE_MAX_SECTIONS];
+    bool headers_only; /* ilheap_pe_read_headers: section data lies outside data */
 
     /* metadata.c: CLI header, metadata root and streams */
     uint32_t cli_flags, entry_point_token;

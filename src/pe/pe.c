@@ -113,7 +113,7 @@ static ilheap_status_t read_section(ilheap_pe_t *pe, ilheap__cursor_t *c, ilheap
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_SECTION_TABLE, at,
                                "section '%s' at %#x overlaps or precedes section '%s'", s->name,
                                s->virtual_address, previous->name);
-    if (s->raw_size != 0 && (s->raw_pointer > pe->size || s->raw_size > pe->size - s->raw_pointer))
+    if (!pe->headers_only && s->raw_size != 0 && (s->raw_pointer > pe->size || s->raw_size > pe->size - s->raw_pointer))
         return ilheap__pe_fail(error, ILHEAP_PE_TRUNCATED, at + 16,
                                "section '%s' raw data [%#x, +%#x) runs past the end of the file (%zu bytes)",
                                s->name, s->raw_pointer, s->raw_size, pe->size);

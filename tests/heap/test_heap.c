@@ -455,7 +455,52 @@ static void test_alternating_heaps_strand_nothing(void)
     ilheap_heap_destroy(b);
 }
 
-TEST_MAIN(TEST(test_create_arguments), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
+/* The default window is the full 32-bit RVA: when the low 2 GiB above the base
+ * are taken, blocks go above them and are counted; the strict window refuses. */
+static void test_default_window_beyond_2gib(void)
+{
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    ASSERT_EQ_X(options.window, 0xFFFFFFFFull);
+    if (sizeof(void *) < 8)
+        SKIP("a 32-bit address space has no room for 2 GiB taken above a base");
+    uint64_t taken64 = ILHEAP_STRICT_WINDOW + 1 + MIB;
+    size_t taken = (size_t)taken64;
+    uintptr_t region = sandbox_find(taken + 16 * MIB);
+    ASSERT_NE_U(region, 0);
+    ASSERT_NOT_NULL(test_map_inaccessible_at(region, taken));
+
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, 0, NULL, &heap), ILHEAP_OK);
+    for (int i = 0; i < 100; i++) {
+        uint8_t *p = ilheap_heap_alloc(heap, 100);
+        if (p == NULL)
+            TEST_FAIL_("block %d: %s", i, ilheap_last_message());
+        ASSERT_GE_U((uintptr_t)p, region + taken);
+        assert_in_window((void *)region, ILHEAP_DEFAULT_WINDOW, p, 100);
+    }
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, 100);
+    ASSERT_EQ_U(stats.blocks_beyond_2gib, 100);
+    ilheap_heap_destroy(heap);
+
+    options.window = ILHEAP_STRICT_WINDOW;
+    ASSERT_STATUS(ilheap_heap_create((void *)region, 0, &options, &heap), ILHEAP_OK);
+    ASSERT_NULL(ilheap_heap_alloc(heap, 100));
+    ASSERT_STATUS(ilheap_last_status(), ILHEAP_ENOSPACE);
+    ilheap_heap_destroy(heap);
+    test_unmap((void *)region, taken);
+
+    /* Room right above the image: nothing lands past 2 GiB. */
+    ASSERT_STATUS(ilheap_heap_create((void *)region, 0, NULL, &heap), ILHEAP_OK);
+    ASSERT_NOT_NULL(ilheap_heap_alloc(heap, 100));
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks_beyond_2gib, 0);
+    ilheap_heap_destroy(heap);
+}
+
+TEST_MAIN(TEST(test_create_arguments), TEST(test_default_window_beyond_2gib), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
           TEST(test_window_over_shared_library), TEST(test_occupied_above_base),
           TEST(test_tiny_window_fills), TEST(test_base_near_top), TEST(test_base_near_zero),
           TEST(test_statistics_add_up), TEST(test_no_populate_option), TEST(test_huge_pages_option),

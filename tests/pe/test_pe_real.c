@@ -127,6 +127,18 @@ static void test_layout_corelib(void)
     ASSERT_STATUS(ilheap_pe_layout(pe, region, info.size_of_image - 1, &err), ILHEAP_PE_REGION_TOO_SMALL);
     ASSERT_STATUS(ilheap_pe_layout(pe, region, info.size_of_image, &err), ILHEAP_OK);
     ASSERT_MEM_EQ(region, data, 2); /* "MZ" at the base */
+    /* The headers alone, read at the "loaded" base (one page), say what the
+     * whole file says; the flat layout's extent is the end of the last
+     * section's raw data (a signature may follow it in the file). */
+    ilheap_pe_headers_t headers;
+    ASSERT_STATUS(ilheap_pe_read_headers(region, 4096, &headers, &err), ILHEAP_OK);
+    ASSERT_EQ_X(headers.size_of_image, info.size_of_image);
+    ASSERT_LE_U(headers.file_extent, size);
+    ASSERT_GT_U(headers.file_extent, size / 2);
+    ASSERT_STATUS(ilheap_pe_read_headers(data, 4096, &headers, &err), ILHEAP_OK);
+    ASSERT_EQ_X(headers.size_of_image, info.size_of_image);
+    ASSERT_STATUS(ilheap_pe_read_headers(data, 0x40, &headers, &err), ILHEAP_PE_BAD_DOS_HEADER);
+    ASSERT_EQ_X(headers.size_of_image, 0);
     uint32_t mismatches = 0, bodies = 0;
     for (uint32_t rid = 1; rid <= ilheap_pe_method_count(pe); rid++) {
         ilheap_pe_method_t m;

@@ -4,24 +4,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
+#include "prof_test_util.h"
 #include "profiler.h"
 #include "test.h"
 
-HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
-
 static ICorProfilerCallback11 *create_callback(void)
 {
-    void *obj = NULL;
-    if (DllGetClassObject(&prof_CLSID_profiler, &clr_IID_IClassFactory, &obj) != CLR_S_OK)
-        return NULL;
-    IClassFactory *factory = obj;
-    void *cb = NULL;
-    if (factory->lpVtbl->CreateInstance(factory, NULL, &clr_IID_ICorProfilerCallback[2], &cb) !=
-        CLR_S_OK)
-        cb = NULL;
-    factory->lpVtbl->Release(factory);
-    return cb;
+    return prof_test_create_callback();
 }
 
 static void test_class_factory(void)
@@ -68,7 +60,7 @@ static void test_all_98_slots_and_query_interface(void)
     ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_IClassFactory, &out),
                 (uint32_t)CLR_E_NOINTERFACE);
     ASSERT_NULL(out);
-    ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_ICorProfilerInfo, NULL),
+    ASSERT_EQ_X((uint32_t)cb->lpVtbl->QueryInterface(cb, &clr_IID_ICorProfilerInfo5, NULL),
                 (uint32_t)CLR_E_POINTER);
     /* The runtime asks a Callback11 profiler whether it is notification-only. */
     BOOL only = 1;
@@ -103,13 +95,13 @@ static void test_config_defaults_and_values(void)
     ASSERT_EQ_I(cfg.mode, PROF_MODE_REHOME);
     ASSERT_EQ_I(cfg.allocator, PROF_ALLOC_ILHEAP);
     ASSERT_EQ_I(cfg.disable_r2r, 0);
-    ASSERT_EQ_X(cfg.window, 0x7FFFFFFF);
+    ASSERT_EQ_X(cfg.window, 0xFFFFFFFF);
     ASSERT_EQ_I(cfg.has_replace, 0);
 
     setenv("ILHEAP_MODE", "prologue:7", 1);
     setenv("ILHEAP_ALLOCATOR", "clr", 1);
     setenv("ILHEAP_DISABLE_R2R", "1", 1);
-    setenv("ILHEAP_WINDOW", "0xFFFFFFFF", 1);
+    setenv("ILHEAP_WINDOW", "0x7FFFFFFF", 1);
     setenv("ILHEAP_REPLACE", "My.Space.Type::Get=-5", 1);
     setenv("ILHEAP_REPORT", "/tmp/r.txt", 1);
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
@@ -118,12 +110,28 @@ static void test_config_defaults_and_values(void)
     ASSERT_EQ_U(cfg.prologue_nops, 7);
     ASSERT_EQ_I(cfg.allocator, PROF_ALLOC_CLR);
     ASSERT_EQ_I(cfg.disable_r2r, 1);
-    ASSERT_EQ_X(cfg.window, 0xFFFFFFFF);
+    ASSERT_EQ_X(cfg.window, 0x7FFFFFFF);
     ASSERT_EQ_I(cfg.has_replace, 1);
     ASSERT_STR_EQ(cfg.replace_type, "My.Space.Type");
     ASSERT_STR_EQ(cfg.replace_method, "Get");
     ASSERT_EQ_I(cfg.replace_value, -5);
     ASSERT_STR_EQ(cfg.report_path, "/tmp/r.txt");
+    clear_env();
+
+    /* "%p" is the process id, in every output path. */
+    char want[128];
+    snprintf(want, sizeof want, "/tmp/d/report.%ld.txt", (long)getpid());
+    setenv("ILHEAP_REPORT", "/tmp/d/report.%p.txt", 1);
+    setenv("ILHEAP_MODULE_LOG", "/tmp/d/report.%p.txt", 1);
+    ASSERT_EQ_I(prof_config_load(&cfg), 0);
+    ASSERT_STR_EQ(cfg.report_path, want);
+    ASSERT_STR_EQ(cfg.module_log_path, want);
+    char small[8];
+    int pid_len = snprintf(NULL, 0, "%ld", (long)getpid());
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "a%pb"), pid_len + 2 < (int)sizeof small ? 0 : -1);
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "12345678"), -1);
+    ASSERT_EQ_I(prof_expand_path(small, sizeof small, "%%x"), 0);
+    ASSERT_STR_EQ(small, "%%x");
     clear_env();
 }
 
@@ -182,9 +190,16 @@ static void make_pe(uint8_t *img)
     put16(img + 0x84 + 16, 240); /* SizeOfOptionalHeader */
     put16(img + 0x98, 0x20B);   /* PE32+ */
     put32(img + 0x98 + 56, 0x6000);
+    put32(img + 0x98 + 108, 16);              /* NumberOfRvaAndSizes */
+    put32(img + 0x98 + 112 + 14 * 8, 0x2008); /* the CLI header directory */
+    put32(img + 0x98 + 112 + 14 * 8 + 4, 72);
     uint8_t *s = img + 0x98 + 240;
-    put32(s + 16, 0x1000); /* .text SizeOfRawData */
+    put32(s + 8, 0x1000);  /* .text VirtualSize */
+    put32(s + 12, 0x1000); /* VirtualAddress */
+    put32(s + 16, 0x1000); /* SizeOfRawData */
     put32(s + 20, 0x200);  /* PointerToRawData */
+    put32(s + 40 + 8, 0x400);
+    put32(s + 40 + 12, 0x2000);
     put32(s + 40 + 16, 0x400);
     put32(s + 40 + 20, 0x1200);
 }
@@ -217,23 +232,26 @@ static void test_image_pe_header(void)
     ASSERT_EQ_I(f.pe_ok, 0);
     prof_image_read_pe(NULL, &f);
     ASSERT_EQ_I(f.pe_ok, 0);
-    /* A section count that runs past the page stops at the page. */
+    /* A section count that runs past the page is refused. */
     make_pe(img);
     put16(img + 0x84 + 2, 0xFFFF);
     prof_image_read_pe(img, &f);
-    ASSERT_EQ_I(f.pe_ok, 1);
+    ASSERT_EQ_I(f.pe_ok, 0);
 }
 
 static void test_image_maps(void)
 {
-    /* The mapping holding this function's code, and something above it. */
-    const uint8_t *here = (const uint8_t *)(uintptr_t)&test_image_maps;
+    /* An "image" of one page with its neighbour page freed: room right above. */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uint8_t *img = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_TRUE(img != MAP_FAILED);
+    munmap(img + page, page);
     prof_image_facts_t f;
     memset(&f, 0, sizeof f);
-    prof_image_read_maps(here, 1, &f);
-    ASSERT_TRUE(f.map_start <= (uint64_t)(uintptr_t)here);
-    ASSERT_TRUE((uint64_t)(uintptr_t)here < f.map_end);
-    ASSERT_TRUE(f.next_start >= f.map_end);
+    prof_image_read_maps(img, page, &f);
+    munmap(img, page);
+    ASSERT_GE_U(f.gap_above, page);
+    ASSERT_GE_U(f.free_2g, page);
     ASSERT_TRUE(f.free_2g <= f.free_4g);
     ASSERT_TRUE(f.free_4g <= 0x100000000ull);
 }

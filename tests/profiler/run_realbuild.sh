@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# `dotnet build` of a real C# project (Ledger/, about 500 lines) with the
+# profiler loaded into every process of the build (the CLI, MSBuild, the
+# compiler: -nodeReuse:false -p:UseSharedCompilation=false keep them ours),
+# ReadyToRun disabled so that every method is JIT-compiled and rewritten, in
+# rehome and prologue:7 mode, with ILHEAP_REPORT=dir/report.%p.txt. Checks:
+#   - the build succeeds, and prints nothing of the profiler's;
+#   - Ledger.dll is byte-identical to a build without the profiler;
+#   - one report per process, at least two;
+#   - every report: no configuration error, 0 window violations, nothing
+#     left unrewritten for a reason of ours (decode, verify, encode, set);
+#   - 0 failed Allocs, except in a module that had less than 1 MiB free
+#     within 4 GiB above its base when it loaded (ILHEAP_MODULE_LOG): there
+#     the window is full whatever the allocator does (the GC's reservation
+#     lies right above files mapped after it), and NULL is the right answer.
+#
+# usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR
+set -u
+command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
+so=$1
+src=$2/Ledger
+work=$3
+clsid='{D643D291-34DE-476E-974D-062912349822}'
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+value() { sed -n "s/^$1=\([^ ]*\).*/\1/p" "$2" | head -n 1; }
+
+rm -rf "$work"
+mkdir -p "$work"
+cp -r "$src" "$work/src"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_CLI_HOME="$work/dotnet-home"
+dll="$work/src/bin/Release/net10.0/Ledger.dll"
+
+# build NAME [VAR=value...]: a clean build of the project; output in NAME.log.
+build() {
+    local name=$1
+    shift
+    rm -rf "$work/src/bin" "$work/src/obj"
+    local start end
+    start=$(date +%s)
+    env "$@" dotnet build "$work/src/Ledger.csproj" -c Release --source /opt/nuget/packages \
+        -nodeReuse:false -p:UseSharedCompilation=false -p:Deterministic=true \
+        >"$work/$name.log" 2>&1
+    local rc=$?
+    end=$(date +%s)
+    echo "$name: exit $rc, $((end - start)) s"
+    return $rc
+}
+
+build baseline || { cat "$work/baseline.log"; echo "FAIL: the project does not build without the profiler"; exit 1; }
+cp "$dll" "$work/baseline.dll"
+
+for mode in rehome prologue:7; do
+    name=${mode/:/}
+    reports="$work/reports-$name"
+    mkdir -p "$reports"
+    if ! build "$name" CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" \
+        CORECLR_PROFILER_PATH="$so" DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 ILHEAP_MODE="$mode" \
+        ILHEAP_REPORT="$reports/report.%p.txt" ILHEAP_MODULE_LOG="$reports/modules.%p.txt"; then
+        tail -n 20 "$work/$name.log"
+        fail "$name: the build failed under the profiler"
+        continue
+    fi
+    cmp -s "$work/baseline.dll" "$dll" || fail "$name: Ledger.dll differs from the build without the profiler"
+    if grep -qi ilheap "$work/$name.log"; then
+        fail "$name: the profiler's words in the build output"
+        grep -i ilheap "$work/$name.log" | head -n 5
+    fi
+    n=$(find "$reports" -name 'report.*.txt' | wc -l)
+    [ "$n" -ge 2 ] || fail "$name: $n report(s), expected one per process (at least 2)"
+    rewritten=0 failed=0 full=0
+    for report in "$reports"/report.*.txt; do
+        [ -s "$report" ] || continue
+        pid=${report##*/report.}
+        pid=${pid%.txt}
+        [ "$(value config_error "$report")" = none ] || fail "$name/$pid: config_error=$(value config_error "$report")"
+        [ "$(value window_violations "$report")" = 0 ] || fail "$name/$pid: $(value window_violations "$report") window violations"
+        for why in decode verify encode set_failed no_allocator; do
+            [ "$(value "skipped.$why" "$report")" = 0 ] || fail "$name/$pid: skipped.$why=$(value "skipped.$why" "$report")"
+        done
+        rewritten=$((rewritten + $(value rewritten "$report")))
+        # Each module with failed Allocs: was its window full when it loaded?
+        while read -r line; do
+            base=$(echo "$line" | sed -n 's/.* base=\(0x[0-9a-f]*\) .*/\1/p')
+            count=$(echo "$line" | sed -n 's/.* failed=\([0-9]*\) .*/\1/p')
+            free4=$(grep -h " base=$base " "$reports/modules.$pid.txt" | sed -n 's/.* free_4g=\([0-9a-fx]*\) .*/\1/p' | tail -n 1)
+            if [ -n "$free4" ] && [ $((free4)) -lt $((1 << 20)) ]; then
+                full=$((full + count))
+                echo "  $name/$pid: ${line%% base=*}: $count Allocs NULL, $((free4 / 1024)) KiB free within 4 GiB at load (window full)"
+            else
+                failed=$((failed + count))
+                fail "$name/$pid: ${line%% base=*}: $count Allocs NULL with ${free4:-unknown} free within 4 GiB"
+            fi
+        done < <(grep '^module_alloc_failed=' "$report")
+        echo "  $name/$pid: rewritten=$(value rewritten "$report") methods_seen=$(value methods_seen "$report")" \
+            "bodies_beyond_2gib=$(value bodies_beyond_2gib "$report")" \
+            "alloc_first_ns_mean=$(value alloc_first_ns_mean "$report") (of $(value alloc_first_per_module "$report") modules)" \
+            "alloc_rest_ns_p50=$(value alloc_rest_ns_p50 "$report")"
+    done
+    [ "$rewritten" -gt 10000 ] || fail "$name: only $rewritten bodies rewritten over the build"
+    echo "$name: $n reports, $rewritten bodies rewritten, $failed Allocs NULL with room, $full in full windows"
+done
+
+if [ $failures -ne 0 ]; then
+    echo "$failures failure(s); logs and reports in $work"
+    exit 1
+fi
+echo "the real build under the profiler passed"
