@@ -55,7 +55,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---------------------------------------------------------------- build
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DILHEAP_BUILD_BENCH=ON \
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DILHEAP_WERROR=ON -DILHEAP_BUILD_BENCH=ON \
   -DILHEAP_BUILD_TESTS=OFF -DILHEAP_BUILD_PROFILER=ON -DILHEAP_BUILD_TOOLS=ON >"$build.cmake.log" 2>&1 ||
   { cat "$build.cmake.log" >&2; exit 1; }
 grep '^-- bench:' "$build.cmake.log" || true

@@ -6,6 +6,6 @@
 # Arguments are passed on (e.g. `--prologue 4`, a FILE, `--jsonl`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON >/dev/null
 cmake --build build/release -j"$(nproc)" --target ilheap_cli >/dev/null
 exec build/release/tools/ilheap rehome "$@"

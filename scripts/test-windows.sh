@@ -66,7 +66,7 @@ run_arch() { # arch
   local emulator=()
   [ -n "$wine_bin" ] && emulator=("-DCMAKE_CROSSCOMPILING_EMULATOR=$wine_bin")
   # (set -e does not apply inside a function called with ||: check each step.)
-  if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON \
          -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=OFF "${emulator[@]}" >/dev/null ||
      ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
     grep -E "error|Error" "$dir/build.log" 2>/dev/null | head -20

@@ -12,14 +12,14 @@ stage() { echo; echo "=== $* ==="; }
 
 configure_and_test() { # dir, ctest args, cmake args...
   local dir=$1 ctest_args=$2; shift 2
-  cmake -S . -B "$dir" -DILHEAP_BUILD_BENCH=OFF "$@" >/dev/null
+  cmake -S . -B "$dir" -DILHEAP_WERROR=ON -DILHEAP_BUILD_BENCH=OFF "$@" >/dev/null
   cmake --build "$dir" -j"$jobs" >/dev/null
   # shellcheck disable=SC2086
   ctest --test-dir "$dir" --output-on-failure -j1 $ctest_args
 }
 
 stage "release build (hardened) + all tests"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON >/dev/null
 cmake --build build/release -j"$jobs" >/dev/null
 ctest --test-dir build/release --output-on-failure
 [ "${1:-}" = quick ] && exit 0

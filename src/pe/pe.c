@@ -27,9 +27,9 @@ ilheap_status_t ilheap__pe_fail(ilheap_pe_error_t *error, ilheap_status_t status
 
     char message[sizeof error->message];
     if (file_offset == ILHEAP_PE_NO_OFFSET)
-        snprintf(message, sizeof message, "%s: %s", ilheap_status_message(status), detail);
+        snprintf(message, sizeof message, "%s: %s", ilheap_status_message((int)status), detail);
     else
-        snprintf(message, sizeof message, "%s: %s at file offset %#llx", ilheap_status_message(status),
+        snprintf(message, sizeof message, "%s: %s at file offset %#llx", ilheap_status_message((int)status),
                  detail, (unsigned long long)file_offset);
     if (error != NULL) {
         error->status = status;
