@@ -19,7 +19,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: ilheap COMMAND [ARGS]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\n'ilheap COMMAND --help' describes a command.\n");
+    fprintf(out, "\n'ilheap COMMAND --help' describes a command; 'ilheap --version' prints the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -30,6 +30,10 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("ilheap %s\n", ILHEAP_TOOL_VERSION);
         return 0;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -64,6 +64,10 @@ typedef struct run {
     uint32_t corrupt_token; /* 0: none */
     tool_instr_t *instr;    /* --instrument; NULL: the codec's rewrite */
     bool check;             /* false: --bench passes that time the rewrite alone */
+    uint32_t window;        /* --window-for-test; 0: the default window */
+    tool_progress_t *progress; /* the bar to erase before an error line; NULL */
+    ilheap_status_t room;   /* the heap ran out of room (the pass stops): why */
+    char room_message[256];
     uint64_t probes;
     uint64_t failures, malformed, bytes_in, bytes_out;
 } run_t;
@@ -72,6 +76,7 @@ typedef struct run {
 ILHEAP_PRINTF_LIKE(3, 4)
 static void fail(run_t *r, uint32_t token, const char *format, ...)
 {
+    tool_progress_clear(r->progress);
     if (++r->failures <= 20) {
         char detail[512];
         va_list args;
@@ -82,6 +87,18 @@ static void fail(run_t *r, uint32_t token, const char *format, ...)
     } else if (r->failures == 21) {
         fprintf(stderr, "ilheap rehome: more failures (only the first 20 are shown)\n");
     }
+}
+
+/* Records that the heap is out of room (reported once, by pass()) when the
+ * last library call failed for that reason; true then. */
+static bool out_of_room(run_t *r)
+{
+    ilheap_status_t st = ilheap_last_status();
+    if (!tool_out_of_room(st))
+        return false;
+    r->room = st;
+    snprintf(r->room_message, sizeof r->room_message, "%s", ilheap_last_message());
+    return true;
 }
 
 /* The new body lies inside the heap's window, past the image. */
@@ -119,7 +136,8 @@ static bool instrument_one(run_t *r, const ilheap_pe_il_body_t *m, const uint8_t
     void *block;
     size_t size;
     if (!tool_instr_body(r->instr, orig, r->heap, r->check, &block, &size, &out->probes, msg, sizeof msg)) {
-        fail(r, m->token, "%s", msg);
+        if (!out_of_room(r))
+            fail(r, m->token, "%s", msg);
         return false;
     }
     r->bytes_in += orig->body_size;
@@ -148,6 +166,7 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     out->size = 0;
     out->probes = 0;
     if (m->rva >= r->image_size) {
+        tool_progress_clear(r->progress);
         fprintf(stderr, "ilheap rehome: %s: method 0x%08x: RVA %#x past SizeOfImage %#x\n", r->path, m->token,
                 m->rva, r->image_size);
         r->malformed++;
@@ -158,6 +177,7 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     ilheap_il_body_t orig;
     ilheap_status_t st = tool_decode(p, r->image_size - m->rva, &orig, orig_clauses);
     if (st != ILHEAP_OK || (orig.header == ILHEAP_IL_FAT && (m->rva & 3) != 0)) {
+        tool_progress_clear(r->progress);
         fprintf(stderr, "ilheap rehome: %s: method 0x%08x (RVA %#x): body does not decode: %s\n", r->path,
                 m->token, m->rva, st != ILHEAP_OK ? ilheap_last_message() : "fat header not 4-byte aligned");
         r->malformed++;
@@ -169,7 +189,8 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
     size_t size;
     st = ilheap_il_rewrite_to_heap(&orig, &r->edit, ILHEAP_IL_PRESERVE, r->heap, &block, &size);
     if (st != ILHEAP_OK) {
-        fail(r, m->token, "re-encoding into the heap: %s", ilheap_last_message());
+        if (!out_of_room(r))
+            fail(r, m->token, "re-encoding into the heap: %s", ilheap_last_message());
         return false;
     }
     uint8_t *nb = block;
@@ -209,7 +230,7 @@ typedef struct options {
     const char *path;
     bool jsonl, builtin, instrument;
     tool_instr_mode_t mode;
-    uint32_t prologue, corrupt_token, passes;
+    uint32_t prologue, corrupt_token, passes, window;
 } options_t;
 
 static int parse(int argc, char **argv, options_t *o)
@@ -246,6 +267,12 @@ static int parse(int argc, char **argv, options_t *o)
                 fprintf(stderr, "ilheap rehome: --corrupt-for-test needs a method token\n");
                 return TOOL_EXIT_USAGE;
             }
+        } else if (strcmp(a, "--window-for-test") == 0) {
+            /* Hidden (tests only): the heap's window, to run out of it. */
+            if (i + 1 >= argc || !tool_parse_u32(argv[++i], UINT32_MAX, &o->window) || o->window == 0) {
+                fprintf(stderr, "ilheap rehome: --window-for-test needs a byte count\n");
+                return TOOL_EXIT_USAGE;
+            }
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "ilheap rehome: unknown option '%s' (see ilheap rehome --help)\n", a);
             return TOOL_EXIT_USAGE;
@@ -271,14 +298,28 @@ static int parse(int argc, char **argv, options_t *o)
 static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count, tool_clauses_t *a,
                 tool_clauses_t *b, bool progress_bar, uint64_t *elapsed)
 {
-    ilheap_status_t st = ilheap_heap_create(r->base, r->image_size, NULL, &r->heap);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = r->window;
+    ilheap_status_t st = ilheap_heap_create(r->base, r->image_size, &options, &r->heap);
     if (st != ILHEAP_OK) {
         fprintf(stderr, "ilheap rehome: %s: creating the module's heap: %s\n", r->path, ilheap_last_message());
         return TOOL_EXIT_SYSTEM;
     }
+    /* Every body must land past the image and inside the window: an image as
+     * large as the window leaves no room at all. Said once, not per body. */
+    uint64_t window = ilheap_heap_window(r->heap);
+    if ((uint64_t)r->image_size >= window) {
+        fprintf(stderr, "ilheap rehome: %s: SizeOfImage %#x leaves no room in the heap's window (%#llx bytes "
+                        "above the module base): no body can be placed past the image\n",
+                r->path, r->image_size, (unsigned long long)window);
+        return TOOL_EXIT_SYSTEM;
+    }
+    r->room = ILHEAP_OK;
     uint32_t n = 0;
     tool_progress_t progress;
     tool_progress_start(&progress, "rehome", progress_bar ? ilheap_pe_method_count(pe) : 0);
+    r->progress = &progress;
     uint64_t start = tool_now_ns();
     ilheap_pe_body_cursor_t cursor;
     ilheap_pe_il_body_t m;
@@ -287,18 +328,28 @@ static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count
     int more;
     while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
         if (more < 0) { /* the file has no bytes there; the laid-out image has zeros */
+            tool_progress_clear(&progress);
             fprintf(stderr, "ilheap rehome: %s: method 0x%08x: %s\n", r->path, m.token, err.message);
             r->malformed++;
             continue;
         }
         rehome_one(r, &m, a, b, &moved[n]);
         n++;
+        if (r->room != ILHEAP_OK)
+            break;
         if ((n & 1023) == 0)
             tool_progress_update(&progress, cursor.rid);
     }
     *elapsed = tool_now_ns() - start;
     tool_progress_end(&progress);
+    r->progress = NULL;
     *count = n;
+    if (r->room != ILHEAP_OK) {
+        fprintf(stderr, "ilheap rehome: %s: the module's heap ran out of room at body %u of %u (window %#llx "
+                        "above the base, image %#x bytes): %s\n",
+                r->path, n, ilheap_pe_method_count(pe), (unsigned long long)window, r->image_size, r->room_message);
+        return TOOL_EXIT_SYSTEM;
+    }
     return 0;
 }
 
@@ -319,7 +370,7 @@ int ilheap_cmd_rehome(int argc, char **argv)
     uint32_t rows = ilheap_pe_method_count(pe);
 
     run_t r = {.path = in.path, .image_size = info.size_of_image, .prologue = o.prologue,
-               .corrupt_token = o.corrupt_token, .check = true};
+               .corrupt_token = o.corrupt_token, .check = true, .window = o.window};
     tool_instr_t instr;
     bool instr_on = false;
     if (o.instrument) {

@@ -63,16 +63,19 @@ static void count(totals_t *t, const ilheap_il_body_t *b)
 }
 
 /* One method's body decoded, or reported (and false). */
-static bool read_body(const char *path, const ilheap_pe_il_body_t *m, ilheap_il_body_t *b, tool_clauses_t *clauses)
+static bool read_body(const char *path, const ilheap_pe_il_body_t *m, ilheap_il_body_t *b, tool_clauses_t *clauses,
+                      tool_progress_t *progress)
 {
     ilheap_status_t st = tool_decode(m->data, m->available, b, clauses);
     if (st != ILHEAP_OK) {
+        tool_progress_clear(progress);
         fprintf(stderr, "ilheap scan: %s: method 0x%08x (RVA %#x): body does not decode: %s (body byte %zu)\n",
                 path, m->token, m->rva, ilheap_last_message(), b->error_offset);
         return false;
     }
     /* II.25.4.3: a fat header is 4-byte aligned (see the codec's alignment note). */
     if (b->header == ILHEAP_IL_FAT && (m->rva & 3) != 0) {
+        tool_progress_clear(progress);
         fprintf(stderr, "ilheap scan: %s: method 0x%08x: fat body at RVA %#x is not 4-byte aligned\n", path,
                 m->token, m->rva);
         return false;
@@ -183,11 +186,12 @@ int ilheap_cmd_scan(int argc, char **argv)
         tool_progress_update(&progress, cursor.rid);
         ilheap_il_body_t b;
         if (more < 0) {
+            tool_progress_clear(&progress);
             fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", in.path, m.token, err.message);
             t.bad++;
             continue;
         }
-        if (!read_body(in.path, &m, &b, &clauses)) {
+        if (!read_body(in.path, &m, &b, &clauses, &progress)) {
             t.bad++;
             continue;
         }

@@ -113,6 +113,13 @@ typedef struct tool_progress {
 void tool_progress_start(tool_progress_t *p, const char *label, uint64_t total);
 void tool_progress_update(tool_progress_t *p, uint64_t done);
 void tool_progress_end(tool_progress_t *p);
+/* Erases the bar (if shown) so that an error line starts on a clean line; the
+ * next update draws it again. NULL: nothing. */
+void tool_progress_clear(tool_progress_t *p);
+
+/* True for the statuses that mean the heap or the process ran out of room
+ * (memory, window, address space): exit status TOOL_EXIT_SYSTEM. */
+bool tool_out_of_room(ilheap_status_t status);
 
 /* Monotonic nanoseconds. */
 uint64_t tool_now_ns(void);

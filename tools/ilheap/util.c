@@ -160,6 +160,31 @@ void tool_progress_update(tool_progress_t *p, uint64_t done)
     fflush(stderr);
 }
 
+void tool_progress_clear(tool_progress_t *p)
+{
+    if (p != NULL && p->shown) {
+        fprintf(stderr, "\r\033[K");
+        p->shown = false;
+        p->next = 0;
+    }
+}
+
+bool tool_out_of_room(ilheap_status_t status)
+{
+    switch (status) {
+    case ILHEAP_ENOMEM:
+    case ILHEAP_ETOOBIG:
+    case ILHEAP_ENOSPACE:
+    case ILHEAP_ERACE:
+    case ILHEAP_EOS_RESERVE:
+    case ILHEAP_EOS_COMMIT:
+    case ILHEAP_EOS_MAPS:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void tool_progress_end(tool_progress_t *p)
 {
     if (p->shown)
