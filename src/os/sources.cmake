@@ -1,6 +1,6 @@
 list(APPEND ILHEAP_SOURCES src/os/fault.c)
 if(WIN32)
-  list(APPEND ILHEAP_SOURCES src/os/windows.c src/os/modules_windows.c)
+  list(APPEND ILHEAP_SOURCES src/os/windows.c)
 else()
-  list(APPEND ILHEAP_SOURCES src/os/linux.c src/os/modules_linux.c)
+  list(APPEND ILHEAP_SOURCES src/os/linux.c)
 endif()

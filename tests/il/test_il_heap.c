@@ -3,10 +3,10 @@
  * that allocate nothing. The module is this test program's own image. */
 #include "ilheap/ilheap.h" /* the umbrella header: heap.h and il.h together */
 #include "il_samples.h"
-#include "os/modules.h"
+#include "modules.h"
 #include "test.h"
 
-/* The base of this program's own image (src/os/modules.h, per OS). */
+/* The base of this program's own image (tools/modules/modules.h, per OS). */
 static uintptr_t own_image_base(void)
 {
     ilheap_module_info_t self;

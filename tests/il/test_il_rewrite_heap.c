@@ -4,7 +4,7 @@
  * heap's window and decodes with a probe before each plain ret. */
 #include "ilheap/ilheap.h"
 #include "ilheap/rewrite.h"
-#include "os/modules.h"
+#include "modules.h"
 #include "test.h"
 
 /* ---- from docs/il-rewriter.md ---- */

@@ -9,7 +9,7 @@
 #include "ilheap/heap.h"
 #include "ilheap/il.h"
 #include "ilheap/pe.h"
-#include "os/modules.h"
+#include "modules.h"
 #include "test.h"
 
 #include <pthread.h>

@@ -2,7 +2,7 @@
  * process), a few IL-body-sized blocks, where they landed, the statistics. */
 #include "commands.h"
 #include "ilheap/heap.h"
-#include "os/modules.h"
+#include "modules.h"
 #include "tool.h"
 
 #include <stdio.h>

@@ -6,7 +6,7 @@
 
 #include "ilheap/il.h"
 #include "ilheap/pe.h"
-#include "os/modules.h"
+#include "modules.h"
 #include "status_internal.h" /* ILHEAP_PRINTF_LIKE: gnu_printf on mingw-w64 */
 
 #include <stdbool.h>

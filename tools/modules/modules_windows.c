@@ -1,5 +1,5 @@
 /* Loaded modules on Windows (modules.h): the Toolhelp32 module list. */
-#include "os/modules.h"
+#include "modules.h"
 
 #include <ctype.h>
 #include <string.h>

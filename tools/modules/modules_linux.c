@@ -1,5 +1,5 @@
 /* Loaded modules on Linux (modules.h): the program headers of each object. */
-#include "os/modules.h"
+#include "modules.h"
 
 #include <link.h>
 #include <stdio.h>
