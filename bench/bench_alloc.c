@@ -14,8 +14,8 @@
  * spreads and ratios are computed by bench/report.py.
  */
 #include "bench.h"
+#include "children.h"
 
-#include <link.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,59 +23,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-uint64_t bench_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-const char *bench_arg(const bench_args_t *args, const char *key, const char *fallback)
-{
-    for (int i = 0; i < args->count; i++)
-        if (strcmp(args->keys[i], key) == 0)
-            return args->values[i];
-    return fallback;
-}
-
-long long bench_arg_int(const bench_args_t *args, const char *key, long long fallback)
-{
-    const char *v = bench_arg(args, key, NULL);
-    return v != NULL ? atoll(v) : fallback;
-}
-
-typedef struct image_range {
-    uintptr_t lo, hi;
-} image_range_t;
-
-static int find_main_image(struct dl_phdr_info *info, size_t size, void *context)
-{
-    (void)size;
-    image_range_t *range = context;
-    range->lo = UINTPTR_MAX;
-    range->hi = 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (lo < range->lo)
-            range->lo = lo;
-        if (hi > range->hi)
-            range->hi = hi;
-    }
-    return 1; /* the first object is the program itself */
-}
-
-void bench_own_image(const void **base, size_t *size)
-{
-    image_range_t range = {0, 0};
-    dl_iterate_phdr(find_main_image, &range);
-    uintptr_t lo = range.lo & ~(uintptr_t)4095;
-    *base = (const void *)lo;
-    *size = range.hi - lo;
-}
 
 /* ---------------------------------------------------------------- driver */
 

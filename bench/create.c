@@ -11,7 +11,7 @@
  *   above it, so the probe fails and the heap must read /proc/self/maps (whose
  *   length grows with the number of mappings) to find a gap.
  */
-#include "bench.h"
+#include "children.h"
 
 #include <stdio.h>
 #include <stdlib.h>

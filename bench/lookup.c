@@ -7,7 +7,7 @@
  * profiler would make: what asking for a known module's allocator costs.
  * With threads=2 the lookups are split between two threads (lookups take the
  * registry's shared lock and must not serialize). */
-#include "bench.h"
+#include "children.h"
 
 #if defined(__has_include)
 #if __has_include("ilheap/com.h")

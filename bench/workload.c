@@ -24,7 +24,8 @@
  *   threads really ran side by side, nearer 1 when a busy machine did not
  *   give them two cores at once.
  */
-#include "bench.h"
+#include "children.h"
+#include "internal_api.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -428,7 +429,7 @@ int bench_alloc_child(const bench_args_t *args)
             fprintf(stderr, "bench: heap: %s\n", ilheap_last_message());
             return 5;
         }
-        if (warm && bench_ilheap_prepopulate(run.heap, warm_bytes) != 0) {
+        if (warm && ilheap__heap_prepopulate(run.heap, warm_bytes) != ILHEAP_OK) {
             fprintf(stderr, "bench: could not prepopulate the heap\n");
             return 5;
         }
