@@ -17,7 +17,8 @@
  * under the exclusive lock before creating anything, so concurrent first calls
  * for one module make exactly one heap and all get the same object. Creating
  * the heap under the lock is cheap: ilheap_heap_create reserves no address
- * space (that happens at the first Alloc, outside any registry lock).
+ * space (that happens at the first Alloc, outside any registry lock). The
+ * order of this lock against the others is in docs/com.md ("Locks").
  *
  * The Alloc fast path never touches the registry: a caller holds a reference
  * to the object, and the object knows its heap.

@@ -57,7 +57,8 @@ struct ilheap_heap {
      * the lock. */
     uint32_t full_skips, full_backoff;
 
-    pthread_mutex_t lock; /* serializes growth: commit and reserve */
+    pthread_mutex_t lock; /* serializes growth: commit and reserve; taken
+                           * before the gap-cache lock (docs/com.md, "Locks") */
     ilheap_extent_t *extents; /* newest first; under the lock */
     _Atomic uint64_t bytes_reserved;
     _Atomic uint64_t bytes_committed;
