@@ -112,7 +112,7 @@ static ilheap_status_t read_pdb_stream(ilheap_pdb_t *pdb, ilheap_pe_error_t *err
     ilheap_pe_t *md = &pdb->md;
     if (!md->pdb_stream.present)
         return ilheap__pe_fail(error, ILHEAP_PE_NO_PDB_STREAM, 0, "metadata without a #Pdb stream");
-    ilheap__cursor_t c;
+    ilheap__cursor_t c = {0};
     ilheap__cursor_init(&c, md->data, md->size, md->pdb_stream.offset, md->pdb_stream.size);
     if (!ilheap__cursor_has(&c, PDB_ID_SIZE + 12))
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_PDB_STREAM, c.pos, "#Pdb stream of %zu bytes is shorter than 32",
@@ -213,7 +213,7 @@ ilheap_status_t ilheap_pdb_document(const ilheap_pdb_t *pdb, uint32_t rid, ilhea
     const ilheap_pe_t *md = &pdb->md;
     size_t row = ilheap__row_offset(md, ILHEAP__T_DOCUMENT, rid);
     ilheap_pdb_document_t d = {.row_offset = row};
-    ilheap__cursor_t hash;
+    ilheap__cursor_t hash = {0};
     if ((st = guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH_ALGORITHM), row, d.hash_algorithm, error)) ||
         (st = guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_LANGUAGE), row, d.language, error)) ||
         (st = blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH), row, &hash, error)))
@@ -244,7 +244,7 @@ ilheap_status_t ilheap_pdb_document_name(const ilheap_pdb_t *pdb, uint32_t rid, 
         return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "document_name with no buffer");
     const ilheap_pe_t *md = &pdb->md;
     size_t row = ilheap__row_offset(md, ILHEAP__T_DOCUMENT, rid);
-    ilheap__cursor_t name;
+    ilheap__cursor_t name = {0};
     if ((st = blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_NAME), row, &name, error)) != ILHEAP_OK)
         return st;
     /* Blob ::= separator part+; separator is an ASCII byte or 0 (none), each
@@ -262,7 +262,7 @@ ilheap_status_t ilheap_pdb_document_name(const ilheap_pdb_t *pdb, uint32_t rid, 
         uint32_t index;
         if (!read_compressed(&name, &index))
             return ilheap__pe_fail(error, ILHEAP_PE_BAD_DOCUMENT, part_at, "Document %u: name part cut short", rid);
-        ilheap__cursor_t part;
+        ilheap__cursor_t part = {0};
         if ((st = blob(md, index, part_at, &part, error)) != ILHEAP_OK)
             return st;
         if (!first && separator != 0)
@@ -294,7 +294,7 @@ ilheap_status_t ilheap_pdb_sequence_points_begin(const ilheap_pdb_t *pdb, uint32
     walk->pdb = pdb;
     if (index == 0)
         return ILHEAP_OK; /* no sequence points */
-    ilheap__cursor_t c;
+    ilheap__cursor_t c = {0};
     if ((st = blob(md, index, row, &c, error)) != ILHEAP_OK)
         return st;
     /* Header: LocalSignature (StandAloneSig rid), then InitialDocument when

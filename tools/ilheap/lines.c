@@ -8,7 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef ILHEAP_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 #define MAX_EMBEDDED_PDB (1u << 30) /* refuse to inflate more than 1 GiB */
 
@@ -29,6 +31,11 @@ static int inflate_embedded(const char *dll, const ilheap_pe_debug_info_t *d, pd
                 d->embedded_uncompressed_size, (unsigned long long)d->embedded_offset);
         return TOOL_EXIT_MALFORMED;
     }
+#ifndef ILHEAP_HAVE_ZLIB
+    fprintf(stderr, "ilheap scan: %s: has an embedded PDB, but this ilheap was built without zlib to inflate it\n",
+            dll);
+    return TOOL_EXIT_MALFORMED;
+#else
     src->size = d->embedded_uncompressed_size;
     src->data = malloc(src->size);
     if (src->data == NULL) {
@@ -56,6 +63,7 @@ static int inflate_embedded(const char *dll, const ilheap_pe_debug_info_t *d, pd
         return TOOL_EXIT_MALFORMED;
     }
     return 0;
+#endif
 }
 
 /* The separate .pdb: DLL's name with .pdb, else the CodeView path. */
@@ -63,6 +71,11 @@ static int load_separate(const char *dll, const ilheap_pe_debug_info_t *d, pdb_s
 {
     char beside[4096];
     const char *slash = strrchr(dll, '/');
+#ifdef _WIN32
+    const char *backslash = strrchr(dll, '\\');
+    if (backslash != NULL && (slash == NULL || backslash > slash))
+        slash = backslash;
+#endif
     const char *dot = strrchr(dll, '.');
     size_t stem = dot != NULL && (slash == NULL || dot > slash) ? (size_t)(dot - dll) : strlen(dll);
     if (stem + 5 > sizeof beside) {
