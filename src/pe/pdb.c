@@ -338,12 +338,12 @@ int ilheap_pdb_next_sequence_point(ilheap_pdb_sequence_points_t *walk, ilheap_pd
         size_t record = c.pos;
         uint32_t delta_il;
         if (!read_compressed(&c, &delta_il))
-            return walk_fail(walk, error, record, "IL offset delta cut short");
+            return walk_fail(walk, error, record, "IL offset delta malformed or cut short");
         if (delta_il == 0 && !walk->first) {
             /* A document record: the points that follow are in this document. */
             uint32_t document;
             if (!read_compressed(&c, &document))
-                return walk_fail(walk, error, record, "document record cut short");
+                return walk_fail(walk, error, record, "document record malformed or cut short");
             if (document == 0 || document > md->tables[ILHEAP__T_DOCUMENT].rows)
                 return walk_fail(walk, error, record, "document record names no Document row");
             walk->document = document;
@@ -359,16 +359,16 @@ int ilheap_pdb_next_sequence_point(ilheap_pdb_sequence_points_t *walk, ilheap_pd
         uint32_t delta_lines;
         int32_t delta_columns;
         if (!read_compressed(&c, &delta_lines))
-            return walk_fail(walk, error, record, "line delta cut short");
+            return walk_fail(walk, error, record, "line delta malformed or cut short");
         if (delta_lines == 0) {
             uint32_t u;
             if (!read_compressed(&c, &u))
-                return walk_fail(walk, error, record, "column delta cut short");
+                return walk_fail(walk, error, record, "column delta malformed or cut short");
             if (u >= MAX_COLUMN)
                 return walk_fail(walk, error, record, "column delta past 0xFFFF");
             delta_columns = (int32_t)u;
         } else if (!read_compressed_signed(&c, &delta_columns)) {
-            return walk_fail(walk, error, record, "column delta cut short");
+            return walk_fail(walk, error, record, "column delta malformed or cut short");
         }
         ilheap_pdb_sequence_point_t p = {.il_offset = il_offset, .document = walk->document, .file_offset = record};
         if (delta_lines == 0 && delta_columns == 0) {
@@ -379,13 +379,13 @@ int ilheap_pdb_next_sequence_point(ilheap_pdb_sequence_points_t *walk, ilheap_pd
             if (!walk->have_non_hidden) {
                 uint32_t line, column;
                 if (!read_compressed(&c, &line) || !read_compressed(&c, &column))
-                    return walk_fail(walk, error, record, "start line or column cut short");
+                    return walk_fail(walk, error, record, "start line or column malformed or cut short");
                 start_line = line;
                 start_column = column;
             } else {
                 int32_t dl, dc;
                 if (!read_compressed_signed(&c, &dl) || !read_compressed_signed(&c, &dc))
-                    return walk_fail(walk, error, record, "start line or column delta cut short");
+                    return walk_fail(walk, error, record, "start line or column delta malformed or cut short");
                 start_line = (int64_t)walk->start_line + dl;
                 start_column = (int64_t)walk->start_column + dc;
             }

@@ -68,10 +68,77 @@ static int check_file(const char *path)
     return failures != 0;
 }
 
+/* On the sample: hidden points and a document switch inside one method (the
+ * #line in PdbSample's Documents) decode; then a record whose first byte is
+ * made 0xFF (no compressed integer starts so) fails with exactly that
+ * record's file offset, and the methods before it still decode. */
+static int check_decoding(const char *path)
+{
+    size_t size;
+    uint8_t *data = read_all(path, &size);
+    ilheap_pdb_t *pdb;
+    ilheap_pe_error_t err;
+    if (data == NULL || ilheap_pdb_open(data, size, &pdb, &err) != ILHEAP_OK) {
+        fprintf(stderr, "FAIL: %s does not open\n", path);
+        free(data);
+        return 1;
+    }
+    ilheap_pdb_info_t info;
+    ilheap_pdb_get_info(pdb, &info);
+    uint32_t hidden = 0, switches = 0, target_rid = 0;
+    uint64_t target_offset = 0;
+    for (uint32_t rid = 1; rid <= info.method_count; rid++) {
+        ilheap_pdb_sequence_points_t w;
+        ilheap_pdb_sequence_point_t p;
+        if (ilheap_pdb_sequence_points_begin(pdb, rid, &w, &err) != ILHEAP_OK)
+            return fprintf(stderr, "FAIL: method %u: %s\n", rid, err.message), 1;
+        uint32_t document = 0, n = 0;
+        int more;
+        while ((more = ilheap_pdb_next_sequence_point(&w, &p, &err)) > 0) {
+            hidden += p.hidden;
+            switches += document != 0 && p.document != document;
+            document = p.document;
+            if (++n == 3 && target_rid == 0) { /* the third record of the first method with three */
+                target_rid = rid;
+                target_offset = p.file_offset;
+            }
+        }
+        if (more < 0)
+            return fprintf(stderr, "FAIL: method %u: %s\n", rid, err.message), 1;
+    }
+    ilheap_pdb_close(pdb);
+    if (hidden == 0 || switches == 0 || target_rid == 0) {
+        fprintf(stderr, "FAIL: %s: %u hidden points, %u document switches inside methods\n", path, hidden, switches);
+        free(data);
+        return 1;
+    }
+    data[target_offset] = 0xFF;
+    ilheap_pdb_open(data, size, &pdb, &err);
+    ilheap_pdb_sequence_points_t w;
+    ilheap_pdb_sequence_point_t p;
+    ilheap_pdb_sequence_points_begin(pdb, target_rid, &w, &err);
+    int a = ilheap_pdb_next_sequence_point(&w, &p, &err), b = ilheap_pdb_next_sequence_point(&w, &p, &err);
+    int c = ilheap_pdb_next_sequence_point(&w, &p, &err);
+    int rc = 0;
+    if (a != 1 || b != 1 || c != -1 || err.status != ILHEAP_PE_BAD_SEQUENCE_POINTS || err.file_offset != target_offset ||
+        strstr(err.message, "file offset") == NULL) {
+        fprintf(stderr, "FAIL: 0xFF at %#llx: results %d %d %d, status %d, offset %#llx: %s\n",
+                (unsigned long long)target_offset, a, b, c, err.status, (unsigned long long)err.file_offset,
+                err.message);
+        rc = 1;
+    } else {
+        printf("ok  %s: %u hidden points, %u document switches inside methods; a bad record is reported as: %s\n",
+               path, hidden, switches, err.message);
+    }
+    ilheap_pdb_close(pdb);
+    free(data);
+    return rc;
+}
+
 int main(void)
 {
     const char *files[] = {ILHEAP_PDB_CORPUS "/sample_portable.pdb", ILHEAP_PDB_CORPUS "/proftest.pdb"};
-    int rc = 0;
+    int rc = check_decoding(files[0]);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         rc |= check_file(files[i]);
     return rc;
