@@ -135,10 +135,54 @@ static int check_decoding(const char *path)
     return rc;
 }
 
+/* #Pdb's type-system row counts size the PDB's indexes into those tables: a
+ * minimal PDB (streams #Pdb and #~ only) with one LocalScope row, whose Method
+ * column is 4 bytes once the assembly has 2^16 MethodDefs (18-byte row) and 2
+ * bytes below (16). The table stream holds `row_bytes` bytes of row; open must
+ * succeed exactly when that is the size the external count implies. */
+static bool open_minimal(uint32_t external_methods, unsigned row_bytes)
+{
+    uint8_t f[160] = {0};
+    size_t n = 0;
+#define PUT16(v) (f[n] = (uint8_t)(v), f[n + 1] = (uint8_t)((v) >> 8), n += 2)
+#define PUT32(v) (PUT16((v) & 0xFFFF), PUT16((uint32_t)(v) >> 16))
+    PUT32(0x424A5342u); PUT16(1); PUT16(1); PUT32(0); PUT32(12);
+    memcpy(f + n, "PDB v1.0", 8); n += 12;
+    PUT16(0); PUT16(2);
+    PUT32(60); PUT32(36); memcpy(f + n, "#Pdb", 4); n += 8;
+    PUT32(96); PUT32(28 + row_bytes); memcpy(f + n, "#~", 2); n += 4;
+    n += 20; PUT32(0); PUT32(1u << 6); PUT32(0); PUT32(external_methods); /* #Pdb: id, entry, MethodDef */
+    PUT32(0); f[n] = 2; n += 4;                       /* #~: reserved, version 2.0, HeapSizes 0 */
+    PUT32(0); PUT32(1u << (0x32 - 32)); PUT32(0); PUT32(0); /* Valid: LocalScope; Sorted */
+    PUT32(1);                                          /* its row count */
+    n += row_bytes;
+#undef PUT16
+#undef PUT32
+    ilheap_pdb_t *pdb;
+    ilheap_pe_error_t err;
+    if (ilheap_pdb_open(f, n, &pdb, &err) != ILHEAP_OK)
+        return false;
+    ilheap_pdb_close(pdb);
+    return true;
+}
+
+static int check_external_rows(void)
+{
+    bool wide_fits = open_minimal(0x10000, 18), wide_short = open_minimal(0x10000, 16);
+    bool narrow_fits = open_minimal(0xFFFF, 16);
+    if (!wide_fits || wide_short || !narrow_fits) {
+        fprintf(stderr, "FAIL: external MethodDef rows: 0x10000/18 bytes %d (want 1), 0x10000/16 %d (want 0), "
+                        "0xFFFF/16 %d (want 1)\n", wide_fits, wide_short, narrow_fits);
+        return 1;
+    }
+    printf("ok  #Pdb row counts size the PDB's MethodDef indexes (4 bytes at 0x10000 rows, 2 at 0xFFFF)\n");
+    return 0;
+}
+
 int main(void)
 {
     const char *files[] = {ILHEAP_PDB_CORPUS "/sample_portable.pdb", ILHEAP_PDB_CORPUS "/proftest.pdb"};
-    int rc = check_decoding(files[0]);
+    int rc = check_external_rows() | check_decoding(files[0]);
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
         rc |= check_file(files[i]);
     return rc;
