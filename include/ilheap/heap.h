@@ -12,6 +12,12 @@
  * Thread safety: ilheap_heap_alloc and ilheap_heap_stats may be called from any
  * number of threads at once; allocation is lock-free until a chunk must be
  * added. ilheap_heap_destroy must not race with any other call on that heap.
+ *
+ * Lifetime: ilheap_heap_destroy frees the handle itself, as free() does. No
+ * function may be called with the handle afterwards; the library does not
+ * (and cannot soundly) detect such a call. The COM layer (com.h) is what makes
+ * late calls safe: its Alloc after a module's unload fails with
+ * ILHEAP_EUNLOADED without touching the heap.
  */
 #ifndef ILHEAP_HEAP_H
 #define ILHEAP_HEAP_H
@@ -68,7 +74,11 @@ typedef struct ilheap_heap_stats_s {
     uint64_t bytes_reserved;  /* address space reserved by the heap */
     uint64_t bytes_committed; /* memory made read-write (and populated) */
     uint64_t chunks;          /* reservations made */
-    uint64_t highest_offset;  /* max (p + size - base) over all blocks; 0 if none */
+    /* The highest byte claimed from the heap's extents, as an offset from
+     * base: it counts the per-thread runs already claimed, including their
+     * part not yet handed out as blocks, so it can exceed the end of the
+     * highest block. 0 if nothing was claimed. */
+    uint64_t highest_offset;
     uint64_t blocks_beyond_2gib; /* blocks ending past base + ILHEAP_STRICT_WINDOW */
 } ilheap_heap_stats_t;
 
@@ -85,8 +95,9 @@ ILHEAP_API ilheap_status_t ilheap_heap_create(const void *base, size_t image_siz
                                               const ilheap_heap_options_t *options,
                                               ilheap_heap_t **out);
 
-/* Releases every block and all address space of the heap at once. NULL is a
- * no-op. No block of the heap may be used afterwards. */
+/* Releases every block and all address space of the heap at once, and frees
+ * the handle. NULL is a no-op. No block of the heap may be used afterwards,
+ * and no function may be called with the handle (see Lifetime above). */
 ILHEAP_API void ilheap_heap_destroy(ilheap_heap_t *heap);
 
 /* Allocates size zeroed bytes inside the window. Returns NULL for size 0, for

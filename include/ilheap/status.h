@@ -88,6 +88,11 @@ extern "C" {
     X(ILHEAP_PE_NO_OWNER, 315, "no TypeDef owns the method (MethodList out of order)")    \
     X(ILHEAP_PE_REGION_TOO_SMALL, 316, "region smaller than the image's SizeOfImage")      \
     X(ILHEAP_PE_BAD_HANDLE, 317, "not an open PE image handle")                            \
+    X(ILHEAP_PE_NO_PDB_STREAM, 318, "not a portable PDB: no #Pdb stream")                  \
+    X(ILHEAP_PE_BAD_PDB_STREAM, 319, "bad #Pdb stream")                                    \
+    X(ILHEAP_PE_BAD_DOCUMENT, 320, "bad PDB Document row or name blob")                    \
+    X(ILHEAP_PE_BAD_SEQUENCE_POINTS, 321, "bad sequence points blob")                      \
+    X(ILHEAP_PE_BAD_DEBUG_DIRECTORY, 322, "bad PE debug directory")                        \
     /* 400..499: files and tools */                                                        \
     X(ILHEAP_EIO, 400, "could not read the file")
 

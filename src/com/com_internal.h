@@ -41,6 +41,9 @@ ilheap_status_t ilheap__mm_stats(ilheap__mm_t *m, ilheap_heap_stats_t *out);
  * less those reused): for tests. */
 size_t ilheap__mm_thread_records(void);
 
+/* The registry's current slot array (its address only): for tests. */
+const void *ilheap__registry_table(ilheap_registry_t *r);
+
 void ilheap__mm_addref(ilheap__mm_t *m);
 void ilheap__mm_release(ilheap__mm_t *m);
 

@@ -2,8 +2,9 @@
  *
  * Lifetime (see also the top of registry.c):
  * - refs is the COM reference count. The object's own memory (this struct,
- *   plain malloc) lives until the last Release, so a reference that outlives
- *   the module's unload stays safe to call.
+ *   on a cache line of its own from ilheap__os_alloc_aligned) lives until
+ *   the last Release, so a reference that outlives the module's unload stays
+ *   safe to call.
  * - The heap is guarded by the in-flight guard below: Alloc announces which
  *   object's heap it is about to use in a per-thread record, then checks the
  *   object's UNLOADED bit; unload sets the bit, then waits until no thread's
@@ -87,7 +88,9 @@ typedef struct mm_thread {
 _Static_assert(sizeof(mm_thread_t) <= 64, "a guard record fits its cache line");
 
 static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
-static mm_thread_t *_Atomic threads; /* grows at the head, under threads_lock */
+/* Grows at the head under threads_lock (which only registration and
+ * counting take); read without it by mm_wait_drained. */
+static mm_thread_t *_Atomic threads;
 static _Thread_local mm_thread_t *this_thread;
 static pthread_once_t thread_key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t thread_key;
@@ -132,7 +135,8 @@ static mm_thread_t *register_thread(void)
     if (t == NULL && (t = ilheap__os_alloc_aligned(64, 64)) != NULL) {
         memset(t, 0, 64);
         t->next = atomic_load_explicit(&threads, memory_order_relaxed);
-        atomic_store_explicit(&threads, t, memory_order_release);
+        /* seq_cst: see mm_wait_drained, which walks the list unlocked. */
+        atomic_store_explicit(&threads, t, memory_order_seq_cst);
     }
     if (t != NULL) {
         atomic_store_explicit(&t->taken, 1, memory_order_relaxed);
@@ -168,11 +172,17 @@ static inline void mm_leave(mm_thread_t *t)
 }
 
 /* Waits until no thread is inside m. An Alloc is short (a bump, or an mmap
- * of a chunk), so spin with yields first, then sleep with backoff. */
+ * of a chunk), so spin with yields first, then sleep with backoff. No lock is
+ * held: records are never freed and `next` never changes once published, so
+ * the list can be walked while other threads register or unload. A record
+ * published after the head is read cannot name m: its thread stores
+ * `inside` after publishing (both seq_cst, as is the head load here), so if
+ * that store preceded our setting of the UNLOADED bit, the publication did
+ * too and the walk sees it; if it followed, the thread sees the bit and
+ * backs out. */
 static void mm_wait_drained(ilheap__mm_t *m)
 {
-    pthread_mutex_lock(&threads_lock);
-    for (mm_thread_t *t = atomic_load_explicit(&threads, memory_order_acquire); t != NULL; t = t->next) {
+    for (mm_thread_t *t = atomic_load_explicit(&threads, memory_order_seq_cst); t != NULL; t = t->next) {
         unsigned spins = 0;
         long sleep_ns = 1000;
         while (atomic_load_explicit(&t->inside, memory_order_seq_cst) == m) {
@@ -187,7 +197,6 @@ static void mm_wait_drained(ilheap__mm_t *m)
                 sleep_ns *= 2;
         }
     }
-    pthread_mutex_unlock(&threads_lock);
 }
 
 /* ------------------------------------------------------------------ the vtable */

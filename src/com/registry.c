@@ -17,7 +17,8 @@
  * under the exclusive lock before creating anything, so concurrent first calls
  * for one module make exactly one heap and all get the same object. Creating
  * the heap under the lock is cheap: ilheap_heap_create reserves no address
- * space (that happens at the first Alloc, outside any registry lock).
+ * space (that happens at the first Alloc, outside any registry lock). The
+ * order of this lock against the others is in docs/com.md ("Locks").
  *
  * The Alloc fast path never touches the registry: a caller holds a reference
  * to the object, and the object knows its heap.
@@ -65,6 +66,7 @@ struct ilheap_registry {
     size_t capacity;        /* a power of two, or 0 */
     size_t count;           /* live entries */
     size_t tombstones;
+    uint64_t generation;    /* bumped by every rebuild; under the lock */
     ilheap_heap_options_t options; /* for new heaps; under the lock */
     int is_global;
     _Atomic uint64_t live_heaps;
@@ -160,6 +162,7 @@ static ilheap_status_t table_reserve_one(ilheap_registry_t *r)
     r->slots = slots;
     r->capacity = capacity;
     r->tombstones = 0;
+    r->generation++;
     return ILHEAP_OK;
 }
 
@@ -359,12 +362,15 @@ ilheap_status_t ilheap_registry_unload_all(ilheap_registry_t *r, size_t *count)
     if (r == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "NULL registry");
     size_t done = 0, cursor = 0;
-    const registry_slot_t *seen_slots = NULL;
+    uint64_t seen_generation = 0;
     for (;;) {
         ilheap__mm_t *m = NULL;
         pthread_rwlock_wrlock(&r->lock);
-        if (r->slots != seen_slots) { /* rebuilt by a concurrent insert */
-            seen_slots = r->slots;
+        /* Rebuilt by a concurrent insert: start over. A generation, not the
+         * slots pointer: a later rebuild can get the old array's address back
+         * from calloc. */
+        if (done == 0 || r->generation != seen_generation) {
+            seen_generation = r->generation;
             cursor = 0;
         }
         for (; cursor < r->capacity && m == NULL; cursor++)
@@ -381,6 +387,14 @@ ilheap_status_t ilheap_registry_unload_all(ilheap_registry_t *r, size_t *count)
     if (count != NULL)
         *count = done;
     return ILHEAP_OK;
+}
+
+const void *ilheap__registry_table(ilheap_registry_t *r)
+{
+    pthread_rwlock_rdlock(&r->lock);
+    const void *slots = r->slots;
+    pthread_rwlock_unlock(&r->lock);
+    return slots;
 }
 
 /* ------------------------------------------------------------------ statistics */

@@ -165,8 +165,8 @@ ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **o
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
     *out = NULL;
-    if (!ilheap__heap_is_valid(heap))
-        return ilheap__fail(heap == NULL ? ILHEAP_EINVAL : ILHEAP_EHEAP_STATE, "heap %p", (void *)heap);
+    if (heap == NULL) /* a destroyed heap is not checked: see ilheap_heap_destroy */
+        return ilheap__fail(ILHEAP_EINVAL, "heap is NULL");
     if (size == 0)
         return ilheap__fail(ILHEAP_EZEROSIZE, NULL);
     if (heap->hi <= heap->lo || size > heap->hi - heap->lo)

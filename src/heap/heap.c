@@ -96,7 +96,6 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
         ilheap__os_free_aligned(heap);
         return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
     }
-    heap->magic = ILHEAP_HEAP_MAGIC;
     heap->id = atomic_fetch_add_explicit(&next_heap_id, 1, memory_order_relaxed);
     heap->flags = options->flags;
     heap->align_mask = alignment - 1;
@@ -118,9 +117,8 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
 
 void ilheap_heap_destroy(ilheap_heap_t *heap)
 {
-    if (!ilheap__heap_is_valid(heap))
+    if (heap == NULL)
         return;
-    heap->magic = ILHEAP_HEAP_DEAD;
     ilheap_extent_t *extent = heap->extents;
     while (extent != NULL) {
         ilheap_extent_t *older = extent->older;
@@ -140,8 +138,6 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
 {
     if (out == NULL || heap == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "heap or out is NULL");
-    if (!ilheap__heap_is_valid(heap))
-        return ilheap__fail(ILHEAP_EHEAP_STATE, "heap %p", (const void *)heap);
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ILHEAP_STAT_STRIPES; i++) {
         uint64_t packed = atomic_load_explicit(&heap->stripes[i].blocks_and_bytes, memory_order_relaxed);
@@ -167,7 +163,7 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
 void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context, uintptr_t start, uintptr_t end),
                                void *context)
 {
-    if (!ilheap__heap_is_valid(heap))
+    if (heap == NULL)
         return;
     pthread_mutex_lock(&heap->lock);
     for (const ilheap_extent_t *e = heap->extents; e != NULL; e = e->older)
@@ -177,17 +173,17 @@ void ilheap__heap_visit_ranges(ilheap_heap_t *heap, void (*visit)(void *context,
 
 const void *ilheap_heap_base(const ilheap_heap_t *heap)
 {
-    return ilheap__heap_is_valid(heap) ? (const void *)heap->base : NULL;
+    return heap != NULL ? (const void *)heap->base : NULL;
 }
 
 uint64_t ilheap_heap_window(const ilheap_heap_t *heap)
 {
-    return ilheap__heap_is_valid(heap) ? heap->window : 0;
+    return heap != NULL ? heap->window : 0;
 }
 
 int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size)
 {
-    if (!ilheap__heap_is_valid(heap))
+    if (heap == NULL)
         return 0;
     uintptr_t address = (uintptr_t)p;
     if (address <= heap->base)

@@ -1,5 +1,6 @@
-/* The inside of a module heap, shared by heap.c (allocation, statistics,
- * life cycle) and placement.c (finding address space inside the window). */
+/* The inside of a module heap, shared by heap.c (creation, statistics,
+ * destroy), alloc.c (allocation: per-thread runs and the shared bump) and
+ * placement.c (finding address space inside the window). */
 #ifndef ILHEAP_HEAP_INTERNAL_H
 #define ILHEAP_HEAP_INTERNAL_H
 
@@ -9,8 +10,6 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define ILHEAP_HEAP_MAGIC 0x504C4849u /* "IHLP" */
-#define ILHEAP_HEAP_DEAD 0xDEADDEADu
 #define ILHEAP_STAT_STRIPES 8
 #define ILHEAP_CACHE_LINE 64
 
@@ -42,7 +41,6 @@ typedef struct ilheap_stat_stripe {
 
 struct ilheap_heap {
     _Atomic(ilheap_extent_t *) current; /* where the fast path bumps */
-    uint32_t magic;
     uint32_t flags;
     uint64_t id; /* unique over the process's lifetime */
     uintptr_t align_mask;
@@ -59,7 +57,8 @@ struct ilheap_heap {
      * the lock. */
     uint32_t full_skips, full_backoff;
 
-    pthread_mutex_t lock; /* serializes growth: commit and reserve */
+    pthread_mutex_t lock; /* serializes growth: commit and reserve; taken
+                           * before the gap-cache lock (docs/com.md, "Locks") */
     ilheap_extent_t *extents; /* newest first; under the lock */
     _Atomic uint64_t bytes_reserved;
     _Atomic uint64_t bytes_committed;
@@ -68,11 +67,6 @@ struct ilheap_heap {
 
     ilheap_stat_stripe_t stripes[ILHEAP_STAT_STRIPES];
 };
-
-static inline int ilheap__heap_is_valid(const ilheap_heap_t *heap)
-{
-    return heap != NULL && heap->magic == ILHEAP_HEAP_MAGIC;
-}
 
 /* Reserves a chunk for a block of size bytes, inside [lo, hi), as close above
  * the base as the address space allows: first right after the current extent

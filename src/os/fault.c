@@ -11,6 +11,12 @@ static unsigned mask;
 static ilheap_os_result_t planned_result;
 static int planned_os_error;
 static int fail_persistently;
+static _Atomic(ilheap_fault_hook_t) hook;
+
+void ilheap__fault_set_hook(ilheap_fault_hook_t fn)
+{
+    atomic_store(&hook, fn);
+}
 
 void ilheap__fault_arm(unsigned long n, unsigned site_mask, ilheap_os_result_t result,
                        int os_error, int persistent)
@@ -39,6 +45,9 @@ unsigned long ilheap__fault_calls(void)
 
 int ilheap__fault_fire(ilheap_fault_site_t site, ilheap_os_result_t *result, int *os_error)
 {
+    ilheap_fault_hook_t fn = atomic_load_explicit(&hook, memory_order_acquire);
+    if (fn != NULL)
+        fn(site);
     if (!atomic_load_explicit(&armed, memory_order_acquire) || (mask & (unsigned)site) == 0)
         return 0;
     unsigned long call = atomic_fetch_add(&calls, 1) + 1;

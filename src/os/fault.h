@@ -36,6 +36,12 @@ unsigned long ilheap__fault_disarm(void);
 /* Calls counted (to sites in the armed mask) since the plan was armed. */
 unsigned long ilheap__fault_calls(void);
 
+/* Sets (or, with NULL, clears) a function every fault point calls first, in
+ * the calling thread, whether or not a plan is armed: a test uses it to hold
+ * an OS call, and so the operation around it, at a known point. */
+typedef void (*ilheap_fault_hook_t)(ilheap_fault_site_t site);
+void ilheap__fault_set_hook(ilheap_fault_hook_t hook);
+
 /* Internal: nonzero when a fault fires at this call; then *result holds it. */
 int ilheap__fault_fire(ilheap_fault_site_t site, ilheap_os_result_t *result, int *os_error);
 

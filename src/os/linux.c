@@ -4,7 +4,8 @@
  * MAP_FIXED_NOREPLACE, which fails atomically with EEXIST when anything is in
  * the way. Kernels before 4.17, and some sandboxes, treat the flag as a plain
  * hint, so the returned address is always compared and a wrong one unmapped.
- * MAP_FIXED is only ever used on a range this process already reserved.
+ * MAP_FIXED is never used: commit is mprotect on a range already ours, so
+ * the range is never unmapped while the heap holds it.
  */
 #include "os/linux_hooks.h"
 #include "os/fault.h"
@@ -158,28 +159,27 @@ void ilheap__os_prefault(uintptr_t addr, size_t size)
     /* Other errors (ENOMEM, EFAULT, EINTR): pages fault in on first write. */
 }
 
+void ilheap__os_linux_set_populate_write(int works)
+{
+    atomic_store_explicit(&populate_write_works, works != 0, memory_order_relaxed);
+}
+
 ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, int *os_error)
 {
     ILHEAP__FAULT_POINT(ILHEAP_FAULT_COMMIT, os_error);
-    if (prefault && !atomic_load_explicit(&populate_write_works, memory_order_relaxed)) {
-        /* No MADV_POPULATE_WRITE: map our own range again, populated. MAP_FIXED
-         * is safe: the range is ours and no block has been handed out in it. */
-        void *p = mmap_call((void *)addr, size, PROT_READ | PROT_WRITE,
-                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
-        if (p == (void *)addr) {
-            store_error(os_error, 0);
-            return ILHEAP_OS_OK;
-        }
-        /* A failed MAP_FIXED may have unmapped the range: take it back
-         * inaccessible before anyone else can, then fall back to mprotect. */
-        void *back = mmap_call((void *)addr, size, PROT_NONE,
-                               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-        if (back != MAP_FAILED && back != (void *)addr)
-            munmap(back, size);
-    }
     if (mprotect((void *)addr, size, PROT_READ | PROT_WRITE) != 0) {
         store_error(os_error, errno);
         return result_from_errno(errno);
+    }
+    if (prefault && !atomic_load_explicit(&populate_write_works, memory_order_relaxed)) {
+        /* No MADV_POPULATE_WRITE (before 5.14): fault the pages in by hand, one
+         * write of zero per page; nobody else sees the range yet. Not mmap with
+         * MAP_FIXED | MAP_POPULATE: a failure there may leave the range
+         * unmapped, and without a reliable MAP_FIXED_NOREPLACE (4.17) another
+         * thread's mapping could take its place. */
+        size_t page = ilheap__os_page_size();
+        for (uintptr_t p = addr; p - addr < size; p += page)
+            *(volatile char *)p = 0;
     }
     store_error(os_error, 0);
     return ILHEAP_OS_OK;

@@ -13,4 +13,8 @@ typedef void *(*ilheap_mmap_fn_t)(void *addr, size_t length, int prot, int flags
  * while no heap is working. */
 void ilheap__os_linux_set_mmap(ilheap_mmap_fn_t fn);
 
+/* Makes the layer behave as on a kernel with (1) or without (0)
+ * MADV_POPULATE_WRITE, so a test can take the older commit path. */
+void ilheap__os_linux_set_populate_write(int works);
+
 #endif

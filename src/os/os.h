@@ -69,7 +69,8 @@ ilheap_os_result_t ilheap__os_commit(uintptr_t addr, size_t size, int prefault, 
 /* Faults in committed pages in one call, much cheaper than a page fault per
  * page on first write (Linux: MADV_POPULATE_WRITE, 5.14+). Best effort and
  * safe while other threads write into the range: contents never change.
- * Called outside the heap's lock so that threads populate in parallel. */
+ * placement.c calls it under the heap's lock, before publishing the new
+ * limit: threads then never fight the prefaulting thread over page tables. */
 void ilheap__os_prefault(uintptr_t addr, size_t size);
 
 /* Asks the OS to back [addr, addr + size), committed, with huge pages where

@@ -21,8 +21,11 @@
  * File Header"); the bound keeps the handle a single fixed-size allocation. */
 #define ILHEAP__PE_MAX_SECTIONS 96
 
-/* Tables 0x00..0x2C of ECMA-335 II.22 (GenericParamConstraint is the last). */
-#define ILHEAP__TABLE_COUNT 0x2D
+/* Tables 0x00..0x2C of ECMA-335 II.22 (GenericParamConstraint is the last),
+ * then the portable PDB tables 0x30..0x37 (Document .. CustomDebugInformation);
+ * 0x2D..0x2F are unused. */
+#define ILHEAP__TABLE_COUNT 0x38
+#define ILHEAP__TYPE_SYSTEM_TABLES 0x2D
 #define ILHEAP__MAX_COLUMNS 9
 
 enum {
@@ -39,6 +42,8 @@ enum {
     ILHEAP__T_EVENT = 0x14,
     ILHEAP__T_PROPERTYPTR = 0x16,
     ILHEAP__T_PROPERTY = 0x17,
+    ILHEAP__T_DOCUMENT = 0x30,
+    ILHEAP__T_METHODDEBUGINFO = 0x31,
 };
 
 typedef struct ilheap__section {
@@ -77,6 +82,8 @@ struct ilheap_pe {
     uint32_t size_of_image, size_of_headers;
     uint32_t cli_rva, cli_size;        /* data directory 14 */
     uint64_t cli_directory_offset;     /* file offset of that directory entry */
+    uint32_t debug_rva, debug_size;    /* data directory 6 (0 when absent) */
+    uint64_t debug_directory_offset;
     uint16_t section_count;
     ilheap__section_t sections[ILHEAP__PE_MAX_SECTIONS];
     bool headers_only; /* ilheap_pe_read_headers: section data lies outside data */
@@ -89,6 +96,12 @@ struct ilheap_pe {
     ilheap__heap_t strings, user_strings, guids, blobs, table_stream;
     bool uncompressed; /* "#-" */
     bool minimal_delta; /* "#JTD": every index is 4 bytes */
+    ilheap__heap_t pdb_stream; /* "#Pdb" (portable PDBs only) */
+
+    /* A standalone portable PDB: row counts of the type-system tables of the
+     * assembly it describes (#Pdb TypeSystemTableRows), which size its
+     * indexes into those tables; zero for an assembly. */
+    uint32_t external_rows[ILHEAP__TYPE_SYSTEM_TABLES];
 
     /* tables.c */
     uint8_t heap_sizes;
@@ -108,9 +121,13 @@ ilheap_status_t
 ilheap__pe_fail(ilheap_pe_error_t *error, ilheap_status_t status, uint64_t file_offset,
                 const char *format, ...);
 
-/* The layers, in the order ilheap_pe_open calls them; each fills its part. */
+/* The layers, in the order ilheap_pe_open calls them; each fills its part.
+ * read_metadata finds the root through the CLI header, then calls
+ * read_metadata_root, which a portable PDB (root at metadata_offset, no PE
+ * around it) calls directly. */
 ilheap_status_t ilheap__pe_read_headers(ilheap_pe_t *pe, ilheap_pe_error_t *error);
 ilheap_status_t ilheap__pe_read_metadata(ilheap_pe_t *pe, ilheap_pe_error_t *error);
+ilheap_status_t ilheap__pe_read_metadata_root(ilheap_pe_t *pe, ilheap_pe_error_t *error);
 ilheap_status_t ilheap__pe_read_tables(ilheap_pe_t *pe, ilheap_pe_error_t *error);
 
 /* RVA -> file offset and bytes available to the end of the section's raw

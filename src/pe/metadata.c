@@ -56,11 +56,13 @@ static ilheap_status_t record_stream(ilheap_pe_t *pe, const char *name, size_t o
         heap = &pe->guids;
     } else if (strcmp(name, "#Blob") == 0) {
         heap = &pe->blobs;
+    } else if (strcmp(name, "#Pdb") == 0) {
+        heap = &pe->pdb_stream; /* portable PDB: pdb.c reads it */
     } else if (strcmp(name, "#JTD") == 0) {
         pe->minimal_delta = true;
         return ILHEAP_OK;
     } else {
-        return ILHEAP_OK; /* other streams (#Pdb, vendor ones) do not matter here */
+        return ILHEAP_OK; /* other (vendor) streams do not matter here */
     }
     if (heap->present)
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_STREAM_HEADER, header_offset,
@@ -76,7 +78,11 @@ ilheap_status_t ilheap__pe_read_metadata(ilheap_pe_t *pe, ilheap_pe_error_t *err
     ilheap_status_t st = read_cli_header(pe, error);
     if (st != ILHEAP_OK)
         return st;
+    return ilheap__pe_read_metadata_root(pe, error);
+}
 
+ilheap_status_t ilheap__pe_read_metadata_root(ilheap_pe_t *pe, ilheap_pe_error_t *error)
+{
     ilheap__cursor_t c;
     ilheap__cursor_init(&c, pe->data, pe->size, pe->metadata_offset, pe->metadata_size);
     size_t root = c.pos;

@@ -12,6 +12,7 @@
 #define PE_SIGNATURE 0x00004550u /* "PE\0\0" */
 #define PE32_MAGIC 0x10Bu
 #define PE32_PLUS_MAGIC 0x20Bu
+#define DEBUG_DIRECTORY 6        /* PE/COFF "Optional Header Data Directories" */
 #define CLI_DIRECTORY 14         /* ECMA-335 II.25.2.3.3: CLI Header */
 #define COFF_HEADER_SIZE 20
 #define SECTION_HEADER_SIZE 40
@@ -67,6 +68,13 @@ static ilheap_status_t read_optional_header(ilheap_pe_t *pe, ilheap__cursor_t op
 
     /* The CLI header is directory 14; it must be both counted and present
      * inside the optional header (II.25.2.3.3). */
+    /* The debug directory (6) is optional: recorded when counted and present. */
+    size_t debug_entry = directories_at + (size_t)DEBUG_DIRECTORY * 8;
+    if (directory_count > DEBUG_DIRECTORY && debug_entry + 8 <= opt.end - start) {
+        pe->debug_rva = ilheap__le32(h + debug_entry);
+        pe->debug_size = ilheap__le32(h + debug_entry + 4);
+        pe->debug_directory_offset = start + debug_entry;
+    }
     size_t entry = directories_at + (size_t)CLI_DIRECTORY * 8;
     pe->cli_directory_offset = start + entry;
     if (directory_count <= CLI_DIRECTORY || entry + 8 > opt.end - start)

@@ -1,6 +1,9 @@
 /* The table layer: the #~ / #- stream header, row counts, the size of every
  * column of every table (simple and coded indexes, heap indexes), and so the
- * file offset of every table (ECMA-335 II.22 and II.24.2.6).
+ * file offset of every table (ECMA-335 II.22 and II.24.2.6). The same layer
+ * reads a portable PDB's tables (0x30..0x37, Portable PDB v1.0), whose indexes
+ * into the assembly's tables are sized by the row counts of its #Pdb stream
+ * (pe->external_rows).
  *
  * All 45 tables must be sized, not only the ones ilheap reads: tables are
  * stored back to back, so one wrong row size anywhere before MethodDef puts
@@ -23,7 +26,8 @@
 enum {
     TYPE_DEF_OR_REF, HAS_CONSTANT, HAS_CUSTOM_ATTRIBUTE, HAS_FIELD_MARSHAL, HAS_DECL_SECURITY,
     MEMBER_REF_PARENT, HAS_SEMANTICS, METHOD_DEF_OR_REF, MEMBER_FORWARDED, IMPLEMENTATION,
-    CUSTOM_ATTRIBUTE_TYPE, RESOLUTION_SCOPE, TYPE_OR_METHOD_DEF, CODED_KIND_COUNT
+    CUSTOM_ATTRIBUTE_TYPE, RESOLUTION_SCOPE, TYPE_OR_METHOD_DEF, HAS_CUSTOM_DEBUG_INFORMATION,
+    CODED_KIND_COUNT
 };
 
 #define NO_TABLE 0xFF /* a tag value no table uses */
@@ -31,7 +35,7 @@ enum {
 typedef struct coded_kind {
     uint8_t tag_bits;
     uint8_t count;
-    uint8_t tables[22];
+    uint8_t tables[27];
 } coded_kind_t;
 
 static const coded_kind_t coded_kinds[CODED_KIND_COUNT] = {
@@ -49,6 +53,10 @@ static const coded_kind_t coded_kinds[CODED_KIND_COUNT] = {
     [CUSTOM_ATTRIBUTE_TYPE] = {3, 5, {NO_TABLE, NO_TABLE, 0x06, 0x0A, NO_TABLE}},
     [RESOLUTION_SCOPE] = {2, 4, {0x00, 0x1A, 0x23, 0x01}},
     [TYPE_OR_METHOD_DEF] = {1, 2, {0x02, 0x06}},
+    /* Portable PDB v1.0, "CustomDebugInformation table". */
+    [HAS_CUSTOM_DEBUG_INFORMATION] = {5, 27, {0x06, 0x04, 0x01, 0x02, 0x08, 0x09, 0x0A, 0x00, 0x0E, 0x17, 0x14,
+                                              0x11, 0x1A, 0x1B, 0x20, 0x23, 0x26, 0x27, 0x28, 0x2A, 0x2C, 0x2B,
+                                              0x30, 0x32, 0x33, 0x34, 0x35}},
 };
 
 /* Column kinds: an index into table t is t itself (0x00..0x2C). */
@@ -113,12 +121,31 @@ static const table_schema_t schemas[ILHEAP__TABLE_COUNT] = {
     [0x2A] = {4, {U16, U16, CODED(TYPE_OR_METHOD_DEF), STR}},             /* GenericParam */
     [0x2B] = {2, {CODED(METHOD_DEF_OR_REF), BLOB}},                       /* MethodSpec */
     [0x2C] = {2, {0x2A, CODED(TYPE_DEF_OR_REF)}},                         /* GenericParamConstraint */
+    /* Portable PDB v1.0; 0x2D..0x2F are unused (count 0: Valid may not name them). */
+    [0x30] = {4, {BLOB, GUID, BLOB, GUID}},                               /* Document */
+    [0x31] = {2, {0x30, BLOB}},                                           /* MethodDebugInformation */
+    [0x32] = {6, {0x06, 0x35, 0x33, 0x34, U32, U32}},                     /* LocalScope */
+    [0x33] = {3, {U16, U16, STR}},                                        /* LocalVariable */
+    [0x34] = {2, {STR, BLOB}},                                            /* LocalConstant */
+    [0x35] = {2, {0x35, BLOB}},                                           /* ImportScope */
+    [0x36] = {2, {0x06, 0x06}},                                           /* StateMachineMethod */
+    [0x37] = {3, {CODED(HAS_CUSTOM_DEBUG_INFORMATION), GUID, BLOB}},      /* CustomDebugInformation */
 };
+
+/* The rows that size indexes into `table`: its own, plus (in a standalone
+ * portable PDB) the assembly's. Both are below 2^24, so the sum fits. */
+static uint32_t sizing_rows(const ilheap_pe_t *pe, unsigned table)
+{
+    uint32_t rows = pe->tables[table].rows;
+    if (table < ILHEAP__TYPE_SYSTEM_TABLES)
+        rows += pe->external_rows[table];
+    return rows;
+}
 
 /* A table index is 4 bytes once the table has 2^16 rows (II.24.2.6). */
 static unsigned index_size(const ilheap_pe_t *pe, unsigned table)
 {
-    return pe->minimal_delta || pe->tables[table].rows > 0xFFFF ? 4 : 2;
+    return pe->minimal_delta || sizing_rows(pe, table) > 0xFFFF ? 4 : 2;
 }
 
 /* A coded index is 4 bytes once a table it can name has 2^(16 - tag bits)
@@ -130,7 +157,7 @@ static unsigned coded_size(const ilheap_pe_t *pe, unsigned kind)
     if (pe->minimal_delta)
         return 4;
     for (unsigned i = 0; i < k->count; i++)
-        if (k->tables[i] != NO_TABLE && pe->tables[k->tables[i]].rows >= limit)
+        if (k->tables[i] != NO_TABLE && sizing_rows(pe, k->tables[i]) >= limit)
             return 4;
     return 2;
 }
@@ -180,10 +207,11 @@ ilheap_status_t ilheap__pe_read_tables(ilheap_pe_t *pe, ilheap_pe_error_t *error
     pe->valid = ilheap__le64(pe->data + start + 8);
     pe->sorted = ilheap__le64(pe->data + start + 16);
     ilheap__cursor_skip(&c, 24);
-    if (pe->valid >> ILHEAP__TABLE_COUNT != 0)
-        return ilheap__pe_fail(error, ILHEAP_PE_BAD_TABLE_STREAM, start + 8,
-                               "Valid %#llx names tables past 0x2C, whose row sizes are unknown",
-                               (unsigned long long)pe->valid);
+    for (unsigned t = 0; t < 64; t++)
+        if ((pe->valid >> t & 1) && (t >= ILHEAP__TABLE_COUNT || schemas[t].count == 0))
+            return ilheap__pe_fail(error, ILHEAP_PE_BAD_TABLE_STREAM, start + 8,
+                                   "Valid %#llx names table %#x, whose row size is unknown",
+                                   (unsigned long long)pe->valid, t);
 
     for (unsigned t = 0; t < ILHEAP__TABLE_COUNT; t++) {
         pe->tables[t].rows = 0;

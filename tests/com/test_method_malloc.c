@@ -6,9 +6,12 @@
 #include "com/com_internal.h"
 #include "com_test_util.h"
 #include "maps_util.h"
+#include "os/fault.h"
 #include "test.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 
 /* Another IID for the negative QueryInterface cases: IClassFactory. */
 static const IID iid_class_factory = {0x00000001, 0x0000, 0x0000, {0xC0, 0, 0, 0, 0, 0, 0, 0x46}};
@@ -244,8 +247,92 @@ static void test_thread_records_are_reused(void)
     ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
 }
 
+/* ------------------------------------------------------------------ a drain holds no global lock */
+
+static pthread_t stuck_thread;
+static _Atomic int stuck_now, stuck_go;
+
+/* Holds the stuck thread's first Alloc in its heap's reservation. */
+static void hold_reserve(ilheap_fault_site_t site)
+{
+    if (site != ILHEAP_FAULT_RESERVE || !pthread_equal(pthread_self(), stuck_thread))
+        return;
+    atomic_store(&stuck_now, 1);
+    while (!atomic_load(&stuck_go))
+        sched_yield();
+}
+
+typedef struct {
+    IMethodMalloc *m;
+    int unload;      /* 1: unload m; 0: Alloc from it */
+    void *block;
+    ilheap_status_t status;
+    _Atomic int done;
+} step_t;
+
+static void *run_step(void *argument)
+{
+    step_t *s = argument;
+    if (s->unload)
+        s->status = ilheap_method_malloc_unload(s->m);
+    else
+        s->block = s->m->lpVtbl->Alloc(s->m, 32);
+    atomic_store(&s->done, 1);
+    return NULL;
+}
+
+static int wait_done(step_t *s, int seconds)
+{
+    for (int i = 0; i < seconds * 100 && !atomic_load(&s->done); i++)
+        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+    return atomic_load(&s->done);
+}
+
+/* While one unload waits for an Alloc stuck in flight on its module, a new
+ * thread's first Alloc (on another module) and another module's unload go
+ * on: the drain holds no process-wide lock. */
+static void test_drain_blocks_no_one_else(void)
+{
+    step_t stuck = {test_new_allocator(test_image_base()), 0, NULL, ILHEAP_OK, 0};
+    step_t drain = {stuck.m, 1, NULL, ILHEAP_EINVAL, 0};
+    step_t first = {test_new_allocator(test_image_base()), 0, NULL, ILHEAP_OK, 0};
+    step_t other = {test_new_allocator(test_image_base()), 1, NULL, ILHEAP_EINVAL, 0};
+    ASSERT_NOT_NULL(stuck.m);
+    ASSERT_NOT_NULL(first.m);
+    ASSERT_NOT_NULL(other.m);
+    atomic_store(&stuck_now, 0);
+    atomic_store(&stuck_go, 0);
+    ilheap__fault_set_hook(hold_reserve);
+    pthread_t drainer, newcomer, unloader;
+    ASSERT_EQ_U(pthread_create(&stuck_thread, NULL, run_step, &stuck), 0);
+    while (!atomic_load(&stuck_now))
+        sched_yield();
+    ASSERT_EQ_U(pthread_create(&drainer, NULL, run_step, &drain), 0);
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL); /* the drain is waiting now */
+    ASSERT_EQ_U(pthread_create(&newcomer, NULL, run_step, &first), 0);
+    ASSERT_EQ_U(pthread_create(&unloader, NULL, run_step, &other), 0);
+    int first_done = wait_done(&first, 10), other_done = wait_done(&other, 1);
+    int drain_done_early = atomic_load(&drain.done);
+    atomic_store(&stuck_go, 1); /* whatever happened, let everyone finish */
+    pthread_join(stuck_thread, NULL);
+    pthread_join(drainer, NULL);
+    pthread_join(newcomer, NULL);
+    pthread_join(unloader, NULL);
+    ilheap__fault_set_hook(NULL);
+    ASSERT_FALSE(drain_done_early); /* the unload did wait for the stuck Alloc */
+    ASSERT_TRUE(first_done);
+    ASSERT_TRUE(other_done);
+    ASSERT_NOT_NULL(stuck.block); /* it entered before the unload: served */
+    ASSERT_NOT_NULL(first.block);
+    ASSERT_STATUS(drain.status, ILHEAP_OK);
+    ASSERT_STATUS(other.status, ILHEAP_OK);
+    stuck.m->lpVtbl->Release(stuck.m);
+    first.m->lpVtbl->Release(first.m);
+    other.m->lpVtbl->Release(other.m);
+}
+
 TEST_MAIN(TEST(test_create_arguments), TEST(test_alloc_through_vtable),
           TEST(test_reference_counting), TEST(test_query_interface),
           TEST(test_unload_with_references_held), TEST(test_unload_leaves_unowned_heap),
           TEST(test_foreign_object), TEST(test_unload_while_allocating),
-          TEST(test_thread_records_are_reused))
+          TEST(test_thread_records_are_reused), TEST(test_drain_blocks_no_one_else))

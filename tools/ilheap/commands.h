@@ -7,4 +7,8 @@ int ilheap_cmd_demo(int argc, char **argv);
 int ilheap_cmd_scan(int argc, char **argv);
 int ilheap_cmd_rehome(int argc, char **argv);
 
+/* scan --lines (lines.c): the sequence points of FILE's portable PDB. */
+#include <stdbool.h>
+int ilheap_scan_lines(const char *path, bool builtin, bool jsonl);
+
 #endif

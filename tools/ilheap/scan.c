@@ -8,6 +8,7 @@
 
 static const char scan_help[] =
     "usage: ilheap scan [FILE] [--jsonl] [--builtin] [--bench N]\n"
+    "       ilheap scan FILE --lines [--jsonl]\n"
     "Lists every method of a .NET assembly that has an IL body (ECMA-335 II.22.26:\n"
     "RVA non-zero, code type IL), in token order, with its decoded header and\n"
     "exception clauses (II.25.4).\n"
@@ -20,6 +21,12 @@ static const char scan_help[] =
     "              \"local_sig\":..,\"init_locals\":true|false,\"eh\":[{\"kind\":\"catch|filter|finally|fault\",\n"
     "              \"try_offset\":..,\"try_length\":..,\"handler_offset\":..,\"handler_length\":..\n"
     "              [,\"class_token\":.. (catch) | ,\"filter_offset\":.. (filter)]}],\"body_size\":..}\n"
+    "  --lines    each method's sequence points from the assembly's portable PDB\n"
+    "             (embedded, or FILE's name with .pdb, or the CodeView path; its id must\n"
+    "             match): IL offset, start/end line:column, document, hidden points.\n"
+    "             With --jsonl one object per method with points:\n"
+    "             {\"token\":..,\"points\":[{\"il\":..,\"document\":\"..\",\"hidden\":false,\n"
+    "              \"start_line\":..,\"start_col\":..,\"end_line\":..,\"end_col\":..}]}\n"
     "  --builtin  use the built-in fallback assembly\n"
     "  --bench N  no listing: read every body N times (row, RVA, decode) and print\n"
     "             the best pass: \"scan impl=ilheap bodies=.. ns_per_body=..\"\n"
@@ -118,7 +125,7 @@ static int bench(const ilheap_pe_t *pe, uint32_t passes)
 int ilheap_cmd_scan(int argc, char **argv)
 {
     const char *path = NULL;
-    bool jsonl = false, builtin = false;
+    bool jsonl = false, builtin = false, lines = false;
     uint32_t passes = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -126,6 +133,8 @@ int ilheap_cmd_scan(int argc, char **argv)
             return TOOL_EXIT_OK;
         } else if (strcmp(argv[i], "--jsonl") == 0) {
             jsonl = true;
+        } else if (strcmp(argv[i], "--lines") == 0) {
+            lines = true;
         } else if (strcmp(argv[i], "--builtin") == 0) {
             builtin = true;
         } else if (strcmp(argv[i], "--bench") == 0) {
@@ -146,6 +155,13 @@ int ilheap_cmd_scan(int argc, char **argv)
     if (path != NULL && builtin) {
         fprintf(stderr, "ilheap scan: FILE and --builtin exclude each other\n");
         return TOOL_EXIT_USAGE;
+    }
+    if (lines) {
+        if (passes != 0 || path == NULL) {
+            fprintf(stderr, "ilheap scan: --lines needs a FILE and excludes --bench\n");
+            return TOOL_EXIT_USAGE;
+        }
+        return ilheap_scan_lines(path, builtin, jsonl);
     }
 
     tool_input_t in;

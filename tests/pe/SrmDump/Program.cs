@@ -10,6 +10,9 @@
 //        SrmDump FILE FILE...    the same for each, each after a line "# FILE"
 //                                (one process for a whole directory: no start-up per file)
 //        SrmDump --bench N FILE  read every body N times, print the rate
+//        SrmDump --lines FILE... each method's sequence points from the assembly's
+//                                portable PDB (embedded or beside it), exactly as
+//                                `ilheap scan FILE --lines --jsonl` prints them (issue 16)
 // Exit: 0 ok, 1 usage or unreadable file, 2 some bodies could not be read
 // (each reported on stderr with its token).
 using System;
@@ -27,11 +30,14 @@ internal static class Program
     private static int Main(string[] args)
     {
         int bench = 0;
+        bool lines = false;
         var paths = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
             if (args[i] == "--bench" && i + 1 < args.Length && int.TryParse(args[i + 1], out bench) && bench > 0)
                 i++;
+            else if (args[i] == "--lines")
+                lines = true;
             else if (!args[i].StartsWith("--", StringComparison.Ordinal))
                 paths.Add(args[i]);
             else
@@ -48,7 +54,7 @@ internal static class Program
                 Console.Out.WriteLine($"# {path}");
                 Console.Out.Flush();
             }
-            status = Math.Max(status, DumpFile(path, bench));
+            status = Math.Max(status, lines ? DumpLines(path) : DumpFile(path, bench));
         }
         return status;
     }
@@ -69,9 +75,79 @@ internal static class Program
         }
     }
 
+    // --lines: SRM finds the PDB (embedded, or beside the DLL / at the CodeView
+    // path, with its id checked) and decodes the sequence points.
+    private static int DumpLines(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream, PEStreamOptions.PrefetchEntireImage);
+            if (!pe.TryOpenAssociatedPortablePdb(path, p => File.Exists(p) ? File.OpenRead(p) : null,
+                                                 out MetadataReaderProvider? provider, out string? _) || provider == null)
+            {
+                Console.Error.WriteLine($"SrmDump: {path}: no portable PDB");
+                return 1;
+            }
+            using (provider)
+            {
+                var pdb = provider.GetMetadataReader();
+                var output = new StringBuilder();
+                foreach (var handle in pdb.MethodDebugInformation)
+                {
+                    var info = pdb.GetMethodDebugInformation(handle);
+                    if (info.SequencePointsBlob.IsNil)
+                        continue;
+                    int n = 0;
+                    foreach (var sp in info.GetSequencePoints())
+                    {
+                        if (n++ == 0)
+                            output.Append("{\"token\":").Append(MetadataTokens.GetToken(handle.ToDefinitionHandle())).Append(",\"points\":[");
+                        else
+                            output.Append(',');
+                        output.Append("{\"il\":").Append(sp.Offset).Append(",\"document\":");
+                        JsonString(output, pdb.GetString(pdb.GetDocument(sp.Document).Name));
+                        output.Append(",\"hidden\":").Append(sp.IsHidden ? "true" : "false")
+                              .Append(",\"start_line\":").Append(sp.StartLine).Append(",\"start_col\":").Append(sp.StartColumn)
+                              .Append(",\"end_line\":").Append(sp.EndLine).Append(",\"end_col\":").Append(sp.EndColumn).Append('}');
+                    }
+                    if (n > 0)
+                        output.Append("]}\n");
+                }
+                var stdout = Console.OpenStandardOutput();
+                var bytes = new UTF8Encoding(false).GetBytes(output.ToString());
+                stdout.Write(bytes, 0, bytes.Length);
+                stdout.Flush();
+            }
+            return 0;
+        }
+        catch (Exception e) when (e is IOException || e is BadImageFormatException || e is InvalidOperationException || e is UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"SrmDump: {path}: {e.Message}");
+            return 1;
+        }
+    }
+
+    // JSON string as ilheap writes it: \" and \\ escaped, control bytes as \u00xx,
+    // everything else as is (UTF-8).
+    private static void JsonString(StringBuilder output, string s)
+    {
+        output.Append('"');
+        foreach (char ch in s)
+        {
+            if (ch == '"' || ch == '\\')
+                output.Append('\\').Append(ch);
+            else if (ch < 0x20)
+                output.Append("\\u").Append(((int)ch).ToString("x4"));
+            else
+                output.Append(ch);
+        }
+        output.Append('"');
+    }
+
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: SrmDump FILE... | SrmDump --bench N FILE");
+        Console.Error.WriteLine("usage: SrmDump FILE... | SrmDump --bench N FILE | SrmDump --lines FILE...");
         return 1;
     }
 
