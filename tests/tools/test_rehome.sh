@@ -12,6 +12,17 @@ check_ok --builtin
 check_ok --builtin --prologue 7
 echo "ok  built-in assembly: $bodies bodies, with and without a prologue"
 
+# The bytes line: claimed = bodies + alignment padding (under 4 a body) + the
+# unused tail of the thread's run (at most one run, 16 KiB).
+check_ok --builtin
+read -r heap_bytes claimed padding tail < <(echo "$out" |
+    sed -n "s/^bytes .* in the image, \([0-9]*\) in the heap, \([0-9]*\) claimed from it (\([0-9]*\) alignment padding, \([0-9]*\) unused tail.*/\1 \2 \3 \4/p")
+[ -n "$tail" ] || fail "rehome: no bytes line with padding and run tail: $out"
+[ $((heap_bytes + padding + tail)) = "$claimed" ] || fail "rehome: $heap_bytes + $padding + $tail != $claimed"
+[ "$padding" -lt $((4 * bodies)) ] || fail "rehome: padding $padding for $bodies bodies"
+[ "$tail" -le 16384 ] || fail "rehome: run tail $tail over one run"
+echo "ok  built-in assembly: $claimed bytes claimed = $heap_bytes + $padding padding + $tail run tail"
+
 # Corruption must be caught, and the method named (a tiny body, a fat one with EH).
 for token in 0x06000001 0x06000007; do
     for prologue in 0 3; do

@@ -70,7 +70,18 @@ typedef struct run {
     char room_message[256];
     uint64_t probes;
     uint64_t failures, malformed, bytes_in, bytes_out;
+    uint64_t bytes_aligned; /* bytes_out with each block rounded up to the heap's alignment */
+    uint32_t alignment;
 } run_t;
+
+/* Counts one body written to the heap: its size, and the size the heap
+ * rounded it up to, so that padding and a run's unused tail are told apart. */
+static void count_out(run_t *r, uint64_t in, uint64_t size)
+{
+    r->bytes_in += in;
+    r->bytes_out += size;
+    r->bytes_aligned += (size + r->alignment - 1) & ~(uint64_t)(r->alignment - 1);
+}
 
 /* Reports a failed check (the first 20 in full) and counts it. */
 ILHEAP_PRINTF_LIKE(3, 4)
@@ -140,8 +151,7 @@ static bool instrument_one(run_t *r, const ilheap_pe_il_body_t *m, const uint8_t
             fail(r, m->token, "%s", msg);
         return false;
     }
-    r->bytes_in += orig->body_size;
-    r->bytes_out += size;
+    count_out(r, orig->body_size, size);
     r->probes += out->probes;
     out->body = block;
     out->size = size;
@@ -194,8 +204,7 @@ static bool rehome_one(run_t *r, const ilheap_pe_il_body_t *m, tool_clauses_t *o
         return false;
     }
     uint8_t *nb = block;
-    r->bytes_in += orig.body_size;
-    r->bytes_out += size;
+    count_out(r, orig.body_size, size);
     out->body = nb;
     out->size = size;
     if (m->token == r->corrupt_token)
@@ -301,6 +310,7 @@ static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);
     options.window = r->window;
+    r->alignment = options.alignment ? options.alignment : 4;
     ilheap_status_t st = ilheap_heap_create(r->base, r->image_size, &options, &r->heap);
     if (st != ILHEAP_OK) {
         fprintf(stderr, "ilheap rehome: %s: creating the module's heap: %s\n", r->path, ilheap_last_message());
@@ -433,7 +443,7 @@ int ilheap_cmd_rehome(int argc, char **argv)
          * encode into the heap), the figure to set against other rewriters. */
         uint64_t best = UINT64_MAX, best_checked = UINT64_MAX;
         for (uint32_t i = 0; i < 2 * o.passes && rc == 0; i++) {
-            r.bytes_in = r.bytes_out = r.failures = r.malformed = r.probes = 0;
+            r.bytes_in = r.bytes_out = r.bytes_aligned = r.failures = r.malformed = r.probes = 0;
             r.check = (i & 1) == 0;
             rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
             ilheap_heap_destroy(r.heap);
@@ -457,7 +467,7 @@ int ilheap_cmd_rehome(int argc, char **argv)
     if (o.passes != 0) {
         uint64_t best = UINT64_MAX;
         for (uint32_t i = 0; i < o.passes && rc == 0; i++) {
-            r.bytes_in = r.bytes_out = r.failures = r.malformed = 0;
+            r.bytes_in = r.bytes_out = r.bytes_aligned = r.failures = r.malformed = 0;
             rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
             ilheap_heap_destroy(r.heap); /* module unload: all at once */
             r.heap = NULL;
@@ -513,9 +523,11 @@ int ilheap_cmd_rehome(int argc, char **argv)
                             : o.mode == TOOL_INSTR_CALLS ? "calls (one at method entry)"
                                                          : "none (decoded to instructions, encoded unchanged)",
                             (unsigned long long)r.probes);
-        tool_out_printf(out, "bytes      %llu in the image, %llu in the heap (%llu with alignment padding)\n",
+        tool_out_printf(out, "bytes      %llu in the image, %llu in the heap, %llu claimed from it (%llu alignment "
+                        "padding, %llu unused tail of the thread's run)\n",
                         (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
-                        (unsigned long long)s.bytes_used);
+                        (unsigned long long)s.bytes_used, (unsigned long long)(r.bytes_aligned - r.bytes_out),
+                        (unsigned long long)(s.bytes_used - r.bytes_aligned));
         tool_out_printf(out, "heap       %llu bytes of address space reserved (%.3fx used) in %llu chunks, "
                         "%llu committed\n",
                         (unsigned long long)s.bytes_reserved,
