@@ -363,215 +363,251 @@ static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count
     return 0;
 }
 
-int ilheap_cmd_rehome(int argc, char **argv)
-{
+/* Everything one rehome holds, released by job_free. */
+typedef struct job {
     options_t o;
-    int rc = parse(argc, argv, &o);
-    if (rc != 0)
-        return rc < 0 ? TOOL_EXIT_OK : rc;
-
     tool_input_t in;
     ilheap_pe_t *pe;
-    rc = tool_load_and_open("rehome", o.path, o.builtin, &in, &pe);
-    if (rc != 0)
-        return rc;
     ilheap_pe_info_t info;
-    ilheap_pe_get_info(pe, &info);
-    uint32_t rows = ilheap_pe_method_count(pe);
-
-    run_t r = {.path = in.path, .image_size = info.size_of_image, .prologue = o.prologue,
-               .corrupt_token = o.corrupt_token, .check = true, .window = o.window};
+    uint32_t rows, n; /* MethodDef rows; IL bodies seen by the last pass */
+    run_t r;
     tool_instr_t instr;
-    bool instr_on = false;
-    if (o.instrument) {
-        if (tool_instr_init(&instr, o.mode) != 0) {
+    bool instr_on;
+    void *region; /* the image as the loader lays it out: its start is the module base */
+    uint8_t *nops;
+    moved_t *moved;
+    tool_out_t *out;
+    tool_clauses_t ca, cb;
+    uint64_t elapsed;
+} job_t;
+
+static void job_free(job_t *j)
+{
+    if (j->instr_on)
+        tool_instr_free(&j->instr);
+    ilheap_heap_destroy(j->r.heap);
+    tool_clauses_free(&j->ca);
+    tool_clauses_free(&j->cb);
+    ilheap__os_image_region_free(j->region, j->info.size_of_image);
+    free(j->out);
+    free(j->moved);
+    free(j->nops);
+    ilheap_pe_close(j->pe);
+    tool_input_free(&j->in);
+}
+
+/* Lays the image out as the loader does and allocates what the passes need. */
+static int job_prepare(job_t *j)
+{
+    ilheap_pe_get_info(j->pe, &j->info);
+    j->rows = ilheap_pe_method_count(j->pe);
+    j->r = (run_t){.path = j->in.path, .image_size = j->info.size_of_image, .prologue = j->o.prologue,
+                   .corrupt_token = j->o.corrupt_token, .check = true, .window = j->o.window};
+    if (j->o.instrument) {
+        if (tool_instr_init(&j->instr, j->o.mode) != 0) {
             fprintf(stderr, "ilheap rehome: out of memory (the IL rewriter)\n");
-            ilheap_pe_close(pe);
-            tool_input_free(&in);
             return TOOL_EXIT_SYSTEM;
         }
-        instr_on = true;
-        r.instr = &instr;
+        j->instr_on = true;
+        j->r.instr = &j->instr;
     }
-    /* The loader's view: one region of SizeOfImage bytes, headers and sections
-     * at their RVAs. Its start is the module base the heap works from. */
-    void *region = ilheap__os_image_region(info.size_of_image);
-    uint8_t *nops = NULL;
-    moved_t *moved = NULL;
-    tool_out_t *out = NULL;
-    tool_clauses_t ca = {0}, cb = {0};
+    j->region = ilheap__os_image_region(j->info.size_of_image);
     ilheap_pe_error_t err;
-    if (region != NULL && ilheap_pe_layout(pe, region, info.size_of_image, &err) != ILHEAP_OK) {
-        fprintf(stderr, "ilheap rehome: %s: %s\n", in.path, err.message);
-        rc = TOOL_EXIT_MALFORMED;
-        goto done;
+    if (j->region != NULL && ilheap_pe_layout(j->pe, j->region, j->info.size_of_image, &err) != ILHEAP_OK) {
+        fprintf(stderr, "ilheap rehome: %s: %s\n", j->in.path, err.message);
+        return TOOL_EXIT_MALFORMED;
     }
     /* The OS placed the region right below the file's buffer (read first), so
      * that buffer takes the space just above the image, where a loaded module
      * usually has room and the heap puts its first chunk. Move the file's
      * bytes below the region (a fresh buffer, before any other allocation) to
      * free that space. */
-    if (region != NULL && !in.builtin) {
-        uint8_t *copy = malloc(in.size);
+    if (j->region != NULL && !j->in.builtin) {
+        uint8_t *copy = malloc(j->in.size);
         ilheap_pe_t *reopened;
-        if (copy != NULL && (memcpy(copy, in.data, in.size), ilheap_pe_open(copy, in.size, &reopened, NULL)) == ILHEAP_OK) {
-            ilheap_pe_close(pe);
-            pe = reopened;
-            free(in.data);
-            in.data = copy;
+        if (copy != NULL &&
+            (memcpy(copy, j->in.data, j->in.size), ilheap_pe_open(copy, j->in.size, &reopened, NULL)) == ILHEAP_OK) {
+            ilheap_pe_close(j->pe);
+            j->pe = reopened;
+            free(j->in.data);
+            j->in.data = copy;
         } else {
             free(copy); /* keep the first buffer: only the placement differs */
         }
     }
-    nops = calloc(o.prologue ? o.prologue : 1, 1); /* nop is 0x00 (III.3.51) */
-    moved = malloc(((size_t)rows + 1) * sizeof *moved);
-    out = malloc(sizeof *out);
-    if (nops == NULL || moved == NULL || region == NULL || out == NULL) {
-        fprintf(stderr, "ilheap rehome: %s: out of memory (image of %u bytes, %u methods)\n", in.path,
-                info.size_of_image, rows);
-        rc = TOOL_EXIT_SYSTEM;
-        goto done;
+    j->nops = calloc(j->o.prologue ? j->o.prologue : 1, 1); /* nop is 0x00 (III.3.51) */
+    j->moved = malloc(((size_t)j->rows + 1) * sizeof *j->moved);
+    j->out = malloc(sizeof *j->out);
+    if (j->nops == NULL || j->moved == NULL || j->region == NULL || j->out == NULL) {
+        fprintf(stderr, "ilheap rehome: %s: out of memory (image of %u bytes, %u methods)\n", j->in.path,
+                j->info.size_of_image, j->rows);
+        return TOOL_EXIT_SYSTEM;
     }
-    r.base = region;
-    r.edit.prologue = nops;
-    r.edit.prologue_size = o.prologue;
+    j->r.base = j->region;
+    j->r.edit.prologue = j->nops;
+    j->r.edit.prologue_size = j->o.prologue;
+    return 0;
+}
 
-    uint32_t n = 0;
-    uint64_t elapsed = 0;
-    if (o.passes != 0 && o.instrument) {
-        /* Each pass twice: checked, then the rewrite alone (load, probes,
-         * encode into the heap), the figure to set against other rewriters. */
-        uint64_t best = UINT64_MAX, best_checked = UINT64_MAX;
-        for (uint32_t i = 0; i < 2 * o.passes && rc == 0; i++) {
-            r.bytes_in = r.bytes_out = r.bytes_aligned = r.failures = r.malformed = r.probes = 0;
-            r.check = (i & 1) == 0;
-            rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
-            ilheap_heap_destroy(r.heap);
-            r.heap = NULL;
-            uint64_t *b = r.check ? &best_checked : &best;
-            *b = elapsed < *b ? elapsed : *b;
-            if (r.malformed || r.failures)
-                break;
-        }
-        if (rc == 0) {
-            static const char *const names[] = {"none", "calls", "blocks"};
-            double ns = (double)best / (double)(n ? n : 1);
-            printf("rehome impl=ilheap bodies=%u instrument=%s probes=%llu passes=%u best_s=%.6f ns_per_body=%.1f "
-                   "bodies_per_s=%.0f checked_ns_per_body=%.1f\n",
-                   n, names[o.mode], (unsigned long long)r.probes, o.passes, (double)best / 1e9, ns,
-                   ns > 0 ? 1e9 / ns : 0.0, (double)best_checked / (double)(n ? n : 1));
-            rc = r.malformed || r.failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
-        }
-        goto done;
+/* --bench: the best of o.passes passes, each into a fresh heap destroyed
+ * after it (module unload). With --instrument each pass runs twice: checked,
+ * then the rewrite alone (load, probes, encode into the heap), the figure to
+ * set against other rewriters. */
+static int job_bench(job_t *j)
+{
+    run_t *r = &j->r;
+    bool twice = j->o.instrument;
+    uint64_t best = UINT64_MAX, best_checked = UINT64_MAX;
+    int rc = 0;
+    for (uint32_t i = 0; i < (twice ? 2 : 1) * j->o.passes && rc == 0; i++) {
+        r->bytes_in = r->bytes_out = r->bytes_aligned = r->failures = r->malformed = r->probes = 0;
+        r->check = !twice || (i & 1) == 0;
+        rc = pass(r, j->pe, j->moved, &j->n, &j->ca, &j->cb, false, &j->elapsed);
+        ilheap_heap_destroy(r->heap);
+        r->heap = NULL;
+        uint64_t *b = twice && r->check ? &best_checked : &best;
+        *b = j->elapsed < *b ? j->elapsed : *b;
+        if (twice && (r->malformed || r->failures))
+            break;
     }
-    if (o.passes != 0) {
-        uint64_t best = UINT64_MAX;
-        for (uint32_t i = 0; i < o.passes && rc == 0; i++) {
-            r.bytes_in = r.bytes_out = r.bytes_aligned = r.failures = r.malformed = 0;
-            rc = pass(&r, pe, moved, &n, &ca, &cb, false, &elapsed);
-            ilheap_heap_destroy(r.heap); /* module unload: all at once */
-            r.heap = NULL;
-            best = elapsed < best ? elapsed : best;
-        }
-        if (rc == 0) {
-            double ns = (double)best / (double)(n ? n : 1);
-            printf("rehome impl=ilheap bodies=%u prologue=%u passes=%u best_s=%.6f ns_per_body=%.1f "
-                   "bodies_per_s=%.0f\n",
-                   n, o.prologue, o.passes, (double)best / 1e9, ns, ns > 0 ? 1e9 / ns : 0.0);
-            rc = r.malformed || r.failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
-        }
-        goto done;
-    }
-
-    rc = pass(&r, pe, moved, &n, &ca, &cb, true, &elapsed);
     if (rc != 0)
-        goto done;
-    tool_out_init(out, stdout);
-    uintptr_t lowest = UINTPTR_MAX, highest = 0, highest_end = 0;
-    uint32_t rehomed = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        if (moved[i].body == NULL)
-            continue;
-        uintptr_t at = (uintptr_t)(moved[i].body - r.base);
-        lowest = at < lowest ? at : lowest;
-        if (at >= highest) {
-            highest = at;
-            highest_end = at + moved[i].size;
-        }
-        rehomed++;
-        if (o.jsonl) {
-            ilheap_il_body_t b;
-            if (tool_decode(moved[i].body, moved[i].size, &b, &cb) == ILHEAP_OK) /* else reported above */
-                tool_json_body(out, moved[i].token, moved[i].rva, &b, true, (uint32_t)at,
-                               o.instrument ? (int64_t)moved[i].probes : -1);
-        }
+        return rc;
+    uint32_t n = j->n ? j->n : 1;
+    double ns = (double)best / (double)n;
+    if (twice) {
+        static const char *const names[] = {"none", "calls", "blocks"};
+        printf("rehome impl=ilheap bodies=%u instrument=%s probes=%llu passes=%u best_s=%.6f ns_per_body=%.1f "
+               "bodies_per_s=%.0f checked_ns_per_body=%.1f\n",
+               j->n, names[j->o.mode], (unsigned long long)r->probes, j->o.passes, (double)best / 1e9, ns,
+               ns > 0 ? 1e9 / ns : 0.0, (double)best_checked / (double)n);
+    } else {
+        printf("rehome impl=ilheap bodies=%u prologue=%u passes=%u best_s=%.6f ns_per_body=%.1f "
+               "bodies_per_s=%.0f\n",
+               j->n, j->o.prologue, j->o.passes, (double)best / 1e9, ns, ns > 0 ? 1e9 / ns : 0.0);
     }
-    if (!o.jsonl) {
-        ilheap_heap_stats_t s;
-        ilheap_heap_stats(r.heap, &s);
-        tool_out_printf(out, "input      %s%s\n", in.path, in.defaulted ? " (default input)" : "");
-        tool_out_printf(out, "image      SizeOfImage %#x (%u bytes) laid out at %p: the module base\n",
-                        info.size_of_image, info.size_of_image, (void *)r.base);
-        tool_out_printf(out, "methods    %u MethodDef rows, %u IL bodies, %u rehomed%s\n", rows, n, rehomed,
-                        o.prologue || o.instrument ? "" : " (preserve mode, no edit)");
-        if (o.prologue)
-            tool_out_printf(out, "prologue   %u nop bytes inserted at the start of every body, EH shifted by %u\n",
-                            o.prologue, o.prologue);
-        if (o.instrument)
-            tool_out_printf(out, "instrument %s: %llu counter probes inserted\n",
-                            o.mode == TOOL_INSTR_BLOCKS  ? "blocks (one at every basic block start)"
-                            : o.mode == TOOL_INSTR_CALLS ? "calls (one at method entry)"
-                                                         : "none (decoded to instructions, encoded unchanged)",
-                            (unsigned long long)r.probes);
-        tool_out_printf(out, "bytes      %llu in the image, %llu in the heap, %llu claimed from it (%llu alignment "
-                        "padding, %llu unused tail of the thread's run)\n",
-                        (unsigned long long)r.bytes_in, (unsigned long long)r.bytes_out,
-                        (unsigned long long)s.bytes_used, (unsigned long long)(r.bytes_aligned - r.bytes_out),
-                        (unsigned long long)(s.bytes_used - r.bytes_aligned));
-        tool_out_printf(out, "heap       %llu bytes of address space reserved (%.3fx used) in %llu chunks, "
-                        "%llu committed\n",
-                        (unsigned long long)s.bytes_reserved,
-                        s.bytes_used ? (double)s.bytes_reserved / (double)s.bytes_used : 0.0,
-                        (unsigned long long)s.chunks, (unsigned long long)s.bytes_committed);
-        if (rehomed != 0)
-            tool_out_printf(out, "new RVAs   lowest %#lx, highest %#lx (ends at %#lx); window %#llx\n",
-                            (unsigned long)lowest, (unsigned long)highest, (unsigned long)highest_end,
-                            (unsigned long long)ilheap_heap_window(r.heap));
-        tool_out_printf(out, "time       %.1f ms, %.1f ns per body (re-encode into the heap, decode again, check)\n",
-                        (double)elapsed / 1e6, (double)elapsed / (double)(n ? n : 1));
-        if (r.failures == 0 && r.malformed == 0)
-            tool_out_printf(out, "checks     all %u bodies held: fields equal%s, inside the window, past the image\n",
-                            rehomed,
-                            o.instrument && o.mode != TOOL_INSTR_NONE
-                                ? " (every original instruction in order, every edge to it or its probe)"
-                            : o.prologue ? " (shifted by the prologue)"
-                                         : ", bytes identical");
-        else
-            tool_out_printf(out, "checks     FAILED: %llu bodies failed a check, %llu did not decode (see stderr)\n",
-                            (unsigned long long)r.failures, (unsigned long long)r.malformed);
-    }
-    if (!tool_out_flush(out)) {
-        fprintf(stderr, "ilheap rehome: writing the output failed\n");
-        rc = TOOL_EXIT_SYSTEM;
-    } else if (r.failures != 0) {
-        fprintf(stderr, "ilheap rehome: %llu of %u bodies failed their checks\n", (unsigned long long)r.failures, n);
-        rc = TOOL_EXIT_CHECK;
-    } else if (r.malformed != 0) {
-        fprintf(stderr, "ilheap rehome: %llu of %u bodies do not decode\n", (unsigned long long)r.malformed, n);
-        rc = TOOL_EXIT_MALFORMED;
-    }
+    return r->malformed || r->failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
+}
 
-done:
-    if (instr_on)
-        tool_instr_free(&instr);
-    ilheap_heap_destroy(r.heap);
-    tool_clauses_free(&ca);
-    tool_clauses_free(&cb);
-    ilheap__os_image_region_free(region, info.size_of_image);
-    free(out);
-    free(moved);
-    free(nops);
-    ilheap_pe_close(pe);
-    tool_input_free(&in);
+/* Where the bodies landed, relative to the module base. */
+typedef struct landing {
+    uintptr_t lowest, highest, highest_end;
+    uint32_t rehomed;
+} landing_t;
+
+/* Walks the moved bodies: their extent and, with --jsonl, one line each. */
+static landing_t job_walk(job_t *j)
+{
+    landing_t l = {.lowest = UINTPTR_MAX};
+    for (uint32_t i = 0; i < j->n; i++) {
+        const moved_t *m = &j->moved[i];
+        if (m->body == NULL)
+            continue;
+        uintptr_t at = (uintptr_t)(m->body - j->r.base);
+        l.lowest = at < l.lowest ? at : l.lowest;
+        if (at >= l.highest) {
+            l.highest = at;
+            l.highest_end = at + m->size;
+        }
+        l.rehomed++;
+        if (j->o.jsonl) {
+            ilheap_il_body_t b;
+            if (tool_decode(m->body, m->size, &b, &j->cb) == ILHEAP_OK) /* else reported above */
+                tool_json_body(j->out, m->token, m->rva, &b, true, (uint32_t)at,
+                               j->o.instrument ? (int64_t)m->probes : -1);
+        }
+    }
+    return l;
+}
+
+/* The default output: a summary for people (docs/cli.md). */
+static void job_summary(job_t *j, const landing_t *l)
+{
+    const options_t *o = &j->o;
+    const run_t *r = &j->r;
+    tool_out_t *out = j->out;
+    ilheap_heap_stats_t s;
+    ilheap_heap_stats(r->heap, &s);
+    tool_out_printf(out, "input      %s%s\n", j->in.path, j->in.defaulted ? " (default input)" : "");
+    tool_out_printf(out, "image      SizeOfImage %#x (%u bytes) laid out at %p: the module base\n",
+                    j->info.size_of_image, j->info.size_of_image, (void *)r->base);
+    tool_out_printf(out, "methods    %u MethodDef rows, %u IL bodies, %u rehomed%s\n", j->rows, j->n, l->rehomed,
+                    o->prologue || o->instrument ? "" : " (preserve mode, no edit)");
+    if (o->prologue)
+        tool_out_printf(out, "prologue   %u nop bytes inserted at the start of every body, EH shifted by %u\n",
+                        o->prologue, o->prologue);
+    if (o->instrument)
+        tool_out_printf(out, "instrument %s: %llu counter probes inserted\n",
+                        o->mode == TOOL_INSTR_BLOCKS  ? "blocks (one at every basic block start)"
+                        : o->mode == TOOL_INSTR_CALLS ? "calls (one at method entry)"
+                                                      : "none (decoded to instructions, encoded unchanged)",
+                        (unsigned long long)r->probes);
+    tool_out_printf(out, "bytes      %llu in the image, %llu in the heap, %llu claimed from it (%llu alignment "
+                    "padding, %llu unused tail of the thread's run)\n",
+                    (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
+                    (unsigned long long)s.bytes_used, (unsigned long long)(r->bytes_aligned - r->bytes_out),
+                    (unsigned long long)(s.bytes_used - r->bytes_aligned));
+    tool_out_printf(out, "heap       %llu bytes of address space reserved (%.3fx used) in %llu chunks, "
+                    "%llu committed\n",
+                    (unsigned long long)s.bytes_reserved,
+                    s.bytes_used ? (double)s.bytes_reserved / (double)s.bytes_used : 0.0,
+                    (unsigned long long)s.chunks, (unsigned long long)s.bytes_committed);
+    if (l->rehomed != 0)
+        tool_out_printf(out, "new RVAs   lowest %#lx, highest %#lx (ends at %#lx); window %#llx\n",
+                        (unsigned long)l->lowest, (unsigned long)l->highest, (unsigned long)l->highest_end,
+                        (unsigned long long)ilheap_heap_window(r->heap));
+    tool_out_printf(out, "time       %.1f ms, %.1f ns per body (re-encode into the heap, decode again, check)\n",
+                    (double)j->elapsed / 1e6, (double)j->elapsed / (double)(j->n ? j->n : 1));
+    if (r->failures == 0 && r->malformed == 0)
+        tool_out_printf(out, "checks     all %u bodies held: fields equal%s, inside the window, past the image\n",
+                        l->rehomed,
+                        o->instrument && o->mode != TOOL_INSTR_NONE
+                            ? " (every original instruction in order, every edge to it or its probe)"
+                        : o->prologue ? " (shifted by the prologue)"
+                                      : ", bytes identical");
+    else
+        tool_out_printf(out, "checks     FAILED: %llu bodies failed a check, %llu did not decode (see stderr)\n",
+                        (unsigned long long)r->failures, (unsigned long long)r->malformed);
+}
+
+/* One checked pass, then its output; the exit status. */
+static int job_run(job_t *j)
+{
+    int rc = pass(&j->r, j->pe, j->moved, &j->n, &j->ca, &j->cb, true, &j->elapsed);
+    if (rc != 0)
+        return rc;
+    tool_out_init(j->out, stdout);
+    landing_t l = job_walk(j);
+    if (!j->o.jsonl)
+        job_summary(j, &l);
+    if (!tool_out_flush(j->out)) {
+        fprintf(stderr, "ilheap rehome: writing the output failed\n");
+        return TOOL_EXIT_SYSTEM;
+    }
+    if (j->r.failures != 0) {
+        fprintf(stderr, "ilheap rehome: %llu of %u bodies failed their checks\n",
+                (unsigned long long)j->r.failures, j->n);
+        return TOOL_EXIT_CHECK;
+    }
+    if (j->r.malformed != 0) {
+        fprintf(stderr, "ilheap rehome: %llu of %u bodies do not decode\n", (unsigned long long)j->r.malformed,
+                j->n);
+        return TOOL_EXIT_MALFORMED;
+    }
+    return TOOL_EXIT_OK;
+}
+
+int ilheap_cmd_rehome(int argc, char **argv)
+{
+    job_t j = {0};
+    int rc = parse(argc, argv, &j.o);
+    if (rc != 0)
+        return rc < 0 ? TOOL_EXIT_OK : rc;
+    rc = tool_load_and_open("rehome", j.o.path, j.o.builtin, &j.in, &j.pe);
+    if (rc != 0)
+        return rc;
+    rc = job_prepare(&j);
+    if (rc == 0)
+        rc = j.o.passes != 0 ? job_bench(&j) : job_run(&j);
+    job_free(&j);
     return rc;
 }
