@@ -122,71 +122,81 @@ static int bench(const ilheap_pe_t *pe, uint32_t passes)
     return TOOL_EXIT_OK;
 }
 
-int ilheap_cmd_scan(int argc, char **argv)
+typedef struct scan_options {
+    const char *path;
+    bool jsonl, builtin, lines;
+    uint32_t passes; /* --bench; 0: not a benchmark */
+} scan_options_t;
+
+/* The command line; 0, an exit status, or -1 for --help (printed). */
+static int parse(int argc, char **argv, scan_options_t *o)
 {
-    const char *path = NULL;
-    bool jsonl = false, builtin = false, lines = false;
-    uint32_t passes = 0;
+    *o = (scan_options_t){0};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s\n%s", scan_help, tool_exit_help);
-            return TOOL_EXIT_OK;
+            return -1;
         } else if (strcmp(argv[i], "--jsonl") == 0) {
-            jsonl = true;
+            o->jsonl = true;
         } else if (strcmp(argv[i], "--lines") == 0) {
-            lines = true;
+            o->lines = true;
         } else if (strcmp(argv[i], "--builtin") == 0) {
-            builtin = true;
+            o->builtin = true;
         } else if (strcmp(argv[i], "--bench") == 0) {
-            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &passes) || passes == 0) {
+            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &o->passes) || o->passes == 0) {
                 fprintf(stderr, "ilheap scan: --bench needs a number of passes (1..1000000)\n");
                 return TOOL_EXIT_USAGE;
             }
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "ilheap scan: unknown option '%s' (see ilheap scan --help)\n", argv[i]);
             return TOOL_EXIT_USAGE;
-        } else if (path != NULL || builtin) {
+        } else if (o->path != NULL || o->builtin) {
             fprintf(stderr, "ilheap scan: one FILE at most (see ilheap scan --help)\n");
             return TOOL_EXIT_USAGE;
         } else {
-            path = argv[i];
+            o->path = argv[i];
         }
     }
-    if (path != NULL && builtin) {
+    if (o->path != NULL && o->builtin) {
         fprintf(stderr, "ilheap scan: FILE and --builtin exclude each other\n");
         return TOOL_EXIT_USAGE;
     }
-    if (lines) {
-        if (passes != 0 || path == NULL) {
-            fprintf(stderr, "ilheap scan: --lines needs a FILE and excludes --bench\n");
-            return TOOL_EXIT_USAGE;
-        }
-        return ilheap_scan_lines(path, builtin, jsonl);
+    if (o->lines && (o->passes != 0 || o->path == NULL)) {
+        fprintf(stderr, "ilheap scan: --lines needs a FILE and excludes --bench\n");
+        return TOOL_EXIT_USAGE;
     }
+    return 0;
+}
 
-    tool_input_t in;
-    ilheap_pe_t *pe;
-    int rc = tool_load_and_open("scan", path, builtin, &in, &pe);
-    if (rc != 0)
-        return rc;
-    if (passes != 0) {
-        rc = bench(pe, passes);
-        ilheap_pe_close(pe);
-        tool_input_free(&in);
-        return rc;
-    }
+/* The totals below the table. */
+static void print_totals(tool_out_t *out, uint32_t rows, const totals_t *t)
+{
+    tool_out_printf(out,
+                    "\ntotals: %u MethodDef rows, %llu IL bodies (%llu tiny, %llu fat), %llu with EH; "
+                    "clauses: %llu catch, %llu filter, %llu finally, %llu fault\n"
+                    "        %llu bytes of bodies, %llu of IL code; largest code %u bytes, most clauses %u\n",
+                    rows, (unsigned long long)t->bodies, (unsigned long long)t->tiny, (unsigned long long)t->fat,
+                    (unsigned long long)t->with_eh, (unsigned long long)t->clauses[ILHEAP_IL_CATCH],
+                    (unsigned long long)t->clauses[ILHEAP_IL_FILTER],
+                    (unsigned long long)t->clauses[ILHEAP_IL_FINALLY],
+                    (unsigned long long)t->clauses[ILHEAP_IL_FAULT], (unsigned long long)t->bytes,
+                    (unsigned long long)t->code_bytes, t->max_code, t->max_clauses);
+    if (t->bad != 0)
+        tool_out_printf(out, "        %llu bodies could not be read (see stderr)\n", (unsigned long long)t->bad);
+}
 
+/* Every IL body: a table row or a JSON line each, then the totals; the exit status. */
+static int list(const tool_input_t *in, const ilheap_pe_t *pe, bool jsonl)
+{
     tool_out_t *out = malloc(sizeof *out);
     if (out == NULL) {
         fprintf(stderr, "ilheap scan: out of memory\n");
-        ilheap_pe_close(pe);
-        tool_input_free(&in);
         return TOOL_EXIT_SYSTEM;
     }
     tool_out_init(out, stdout);
     uint32_t rows = ilheap_pe_method_count(pe);
     if (!jsonl) {
-        tool_out_printf(out, "input  %s%s\n", in.path, in.defaulted ? " (default input)" : "");
+        tool_out_printf(out, "input  %s%s\n", in->path, in->defaulted ? " (default input)" : "");
         tool_out_str(out, "token       rva         hdr   stack      code  local_sig   init   EH c/fl/fi/fa   bytes\n");
     }
     totals_t t = {0};
@@ -203,11 +213,11 @@ int ilheap_cmd_scan(int argc, char **argv)
         ilheap_il_body_t b;
         if (more < 0) {
             tool_progress_clear(&progress);
-            fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", in.path, m.token, err.message);
+            fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", in->path, m.token, err.message);
             t.bad++;
             continue;
         }
-        if (!read_body(in.path, &m, &b, &clauses, &progress)) {
+        if (!read_body(in->path, &m, &b, &clauses, &progress)) {
             t.bad++;
             continue;
         }
@@ -218,25 +228,11 @@ int ilheap_cmd_scan(int argc, char **argv)
             table_row(out, &m, &b);
     }
     tool_progress_end(&progress);
-    if (!jsonl) {
-        tool_out_printf(out,
-                        "\ntotals: %u MethodDef rows, %llu IL bodies (%llu tiny, %llu fat), %llu with EH; "
-                        "clauses: %llu catch, %llu filter, %llu finally, %llu fault\n"
-                        "        %llu bytes of bodies, %llu of IL code; largest code %u bytes, most clauses %u\n",
-                        rows, (unsigned long long)t.bodies, (unsigned long long)t.tiny, (unsigned long long)t.fat,
-                        (unsigned long long)t.with_eh, (unsigned long long)t.clauses[ILHEAP_IL_CATCH],
-                        (unsigned long long)t.clauses[ILHEAP_IL_FILTER],
-                        (unsigned long long)t.clauses[ILHEAP_IL_FINALLY],
-                        (unsigned long long)t.clauses[ILHEAP_IL_FAULT], (unsigned long long)t.bytes,
-                        (unsigned long long)t.code_bytes, t.max_code, t.max_clauses);
-        if (t.bad != 0)
-            tool_out_printf(out, "        %llu bodies could not be read (see stderr)\n", (unsigned long long)t.bad);
-    }
+    if (!jsonl)
+        print_totals(out, rows, &t);
     bool written = tool_out_flush(out);
     free(out);
     tool_clauses_free(&clauses);
-    ilheap_pe_close(pe);
-    tool_input_free(&in);
     if (!written) {
         fprintf(stderr, "ilheap scan: writing the output failed\n");
         return TOOL_EXIT_SYSTEM;
@@ -247,4 +243,23 @@ int ilheap_cmd_scan(int argc, char **argv)
         return TOOL_EXIT_MALFORMED;
     }
     return TOOL_EXIT_OK;
+}
+
+int ilheap_cmd_scan(int argc, char **argv)
+{
+    scan_options_t o;
+    int rc = parse(argc, argv, &o);
+    if (rc != 0)
+        return rc < 0 ? TOOL_EXIT_OK : rc;
+    if (o.lines)
+        return ilheap_scan_lines(o.path, o.builtin, o.jsonl);
+    tool_input_t in;
+    ilheap_pe_t *pe;
+    rc = tool_load_and_open("scan", o.path, o.builtin, &in, &pe);
+    if (rc != 0)
+        return rc;
+    rc = o.passes != 0 ? bench(pe, o.passes) : list(&in, pe, o.jsonl);
+    ilheap_pe_close(pe);
+    tool_input_free(&in);
+    return rc;
 }
