@@ -15,6 +15,7 @@
 #include "status_internal.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #define MAX_CHUNK ((size_t)64 * 1024 * 1024)
@@ -134,15 +135,11 @@ static ilheap_status_t fail_reserve(ilheap_os_result_t result, int os_error, siz
                         result == ILHEAP_OS_NOMEM ? "no memory or mapping slots" : "refused", os_error);
 }
 
-ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
+/* Step 1, the cheap probe: right after the current extent, where the block may
+ * also use the extent's unused tail. True when it decided (*status set). */
+static bool grow_in_place(ilheap_heap_t *heap, size_t size, ilheap_status_t *status)
 {
-    if (heap->hi <= heap->lo)
-        return ilheap__fail(ILHEAP_ENOSPACE, "the window above %p is outside the address space",
-                            (void *)heap->base);
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
-
-    /* The cheap probe: right after the current extent, where the block may
-     * also use the extent's unused tail. */
     uintptr_t probe = current != NULL ? current->reserved_end : heap->first_probe;
     size_t need = round_up(size + heap->align_mask, heap->granularity);
     if (current != NULL) {
@@ -156,83 +153,108 @@ ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
      * place stays made of whole aligned 2 MiB ranges (see commit_to). */
     if ((heap->flags & ILHEAP_HUGE_PAGES) != 0 && want >= HUGE_PAGE && probe <= UINTPTR_MAX - want - HUGE_PAGE)
         want = round_up(probe + want, HUGE_PAGE) - probe;
+    if (probe < heap->lo || probe >= heap->hi)
+        return false;
+    size_t room = heap->hi - probe;
+    size_t length = want <= room ? want : (need <= room ? room : 0);
+    if (length == 0)
+        return false;
     int os_error = 0;
-    if (probe >= heap->lo && probe < heap->hi) {
-        size_t room = heap->hi - probe;
-        size_t length = want <= room ? want : (need <= room ? room : 0);
-        if (length != 0) {
-            ilheap_os_result_t result = ilheap__os_reserve_at(probe, length, &os_error);
-            if (result == ILHEAP_OS_OK)
-                return adopt_chunk(heap, probe, length);
-            if (result != ILHEAP_OS_TAKEN)
-                return fail_reserve(result, os_error, length);
-        }
-    }
+    ilheap_os_result_t result = ilheap__os_reserve_at(probe, length, &os_error);
+    if (result == ILHEAP_OS_TAKEN)
+        return false;
+    *status = result == ILHEAP_OS_OK ? adopt_chunk(heap, probe, length) : fail_reserve(result, os_error, length);
+    return true;
+}
 
-    /* The probe failed. A new extent cannot use the old tail, so it must hold
-     * the whole block. Where the system can reserve inside a range in one
-     * call (Windows 10 1803+: VirtualAlloc2), that comes first: the kernel
-     * finds the room, with no race between looking and taking. */
-    need = round_up(size, heap->granularity);
-    want = next_chunk_size(heap, need);
-    uintptr_t in_range_start = 0;
-    ilheap_os_result_t in_range =
-        ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &in_range_start, &os_error);
-    if (in_range == ILHEAP_OS_OK) {
+/* Step 2: where the system can reserve inside a range in one call (Windows 10
+ * 1803+: VirtualAlloc2), the kernel finds the room, with no race between
+ * looking and taking. True when it decided (*status set). */
+static bool grow_in_range(ilheap_heap_t *heap, size_t want, ilheap_status_t *status)
+{
+    int os_error = 0;
+    uintptr_t start = 0;
+    ilheap_os_result_t result = ilheap__os_reserve_in_range(heap->lo, heap->hi, want, &start, &os_error);
+    if (result == ILHEAP_OS_OK) {
         heap->full_backoff = heap->full_skips = 0;
-        return adopt_chunk(heap, in_range_start, want);
+        *status = adopt_chunk(heap, start, want);
+        return true;
     }
-    if (in_range == ILHEAP_OS_NOMEM || in_range == ILHEAP_OS_FAILED)
-        return fail_reserve(in_range, os_error, want);
-    /* UNSUPPORTED, or no room for want bytes: the lowest gap in the window
-     * (which may still hold need bytes), from the process-wide snapshot of
-     * free ranges (read again when it proves stale). */
+    if (result == ILHEAP_OS_NOMEM || result == ILHEAP_OS_FAILED) {
+        *status = fail_reserve(result, os_error, want);
+        return true;
+    }
+    return false; /* UNSUPPORTED, or no room for want bytes */
+}
+
+/* Counts a request that found the window full: a heap in that state reads
+ * the map again only after 1, 2, 4, ... 1024 more failing requests (in a real
+ * process a full window stays full, and each read of a busy map costs a
+ * millisecond). */
+static ilheap_status_t window_full(ilheap_heap_t *heap, size_t size, size_t need, int may_read)
+{
+    if (may_read) {
+        heap->full_backoff = heap->full_backoff == 0 ? 1 : heap->full_backoff * 2;
+        if (heap->full_backoff > MAX_FULL_BACKOFF)
+            heap->full_backoff = MAX_FULL_BACKOFF;
+        heap->full_skips = heap->full_backoff;
+    } else {
+        heap->full_skips--;
+    }
+    return ilheap__fail(ILHEAP_ENOSPACE, "%zu bytes requested; no free range of %zu bytes between %p and %p%s",
+                        size, need, (void *)heap->lo, (void *)heap->hi,
+                        may_read ? "" : " (as of the last read of the map)");
+}
+
+/* Step 3: the lowest gap in the window that holds want bytes (or at least
+ * need), from the process-wide snapshot of free ranges (read again when it
+ * proves stale), with bounded retries when others take the gaps first. */
+static ilheap_status_t grow_in_gap(ilheap_heap_t *heap, size_t size, size_t need, size_t want)
+{
     uintptr_t search_lo = heap->lo;
     int stale_gaps = 0;
     for (int attempt = 0; attempt < MAX_PLACEMENT_ATTEMPTS; attempt++) {
-        /* A heap that found its window full reads the map again only after
-         * 1, 2, 4, ... 1024 more failing requests: in a real process a full
-         * window stays full, and each read of a busy map costs a millisecond. */
         int may_read = heap->full_skips == 0;
         ilheap_gap_choice_t choice;
         ilheap_status_t status =
             ilheap__gaps_choose(search_lo, heap->hi, want, need, heap->granularity, may_read, &choice);
         if (status != ILHEAP_OK)
             return status;
-        if (choice.size == 0) {
-            if (may_read) {
-                heap->full_backoff = heap->full_backoff == 0 ? 1 : heap->full_backoff * 2;
-                if (heap->full_backoff > MAX_FULL_BACKOFF)
-                    heap->full_backoff = MAX_FULL_BACKOFF;
-                heap->full_skips = heap->full_backoff;
-            } else {
-                heap->full_skips--;
-            }
-            return ilheap__fail(ILHEAP_ENOSPACE,
-                                "%zu bytes requested; no free range of %zu bytes between %p and %p%s",
-                                size, need, (void *)heap->lo, (void *)heap->hi,
-                                may_read ? "" : " (as of the last read of the map)");
-        }
+        if (choice.size == 0)
+            return window_full(heap, size, need, may_read);
         heap->full_backoff = heap->full_skips = 0;
+        int os_error = 0;
         ilheap_os_result_t result = ilheap__os_reserve_at(choice.start, choice.size, &os_error);
         if (result == ILHEAP_OS_OK)
             return adopt_chunk(heap, choice.start, choice.size);
         if (result != ILHEAP_OS_TAKEN)
             return fail_reserve(result, os_error, choice.size);
         /* Someone mapped into the gap since the snapshot. Strike it from the
-         * snapshot and take the next one; the map is read again when the
-         * snapshot has nothing left that fits, or proves old (in a busy
-         * process a read costs a millisecond). Look from just
-         * above where this attempt failed, so that every attempt moves on.
-         * That also gets past a range the map calls free but the OS will not
-         * hand out (under Wine, VirtualQuery calls the top few MiB of user
-         * space free; they cannot be reserved). */
+         * snapshot and look from just above where this attempt failed, so that
+         * every attempt moves on (that also gets past a range the map calls
+         * free but the OS will not hand out: the top few MiB under Wine). A
+         * second stale gap in one call means the snapshot is old: read the map
+         * rather than try gap by gap. */
         ilheap__gaps_taken(choice.start, choice.size);
-        /* A second stale gap in one call: the snapshot is old (the process
-         * mapped a lot since), so read the map rather than try gap by gap. */
         if (!choice.fresh && ++stale_gaps >= 2)
             ilheap__gaps_invalidate();
         search_lo = choice.start + heap->granularity; /* at hi: nothing is chosen */
     }
     return ilheap__fail(ILHEAP_ERACE, "%d placement attempts lost", MAX_PLACEMENT_ATTEMPTS);
+}
+
+ilheap_status_t ilheap__heap_grow(ilheap_heap_t *heap, size_t size)
+{
+    if (heap->hi <= heap->lo)
+        return ilheap__fail(ILHEAP_ENOSPACE, "the window above %p is outside the address space",
+                            (void *)heap->base);
+    ilheap_status_t status;
+    if (grow_in_place(heap, size, &status))
+        return status;
+    /* A new extent cannot use the old tail, so it must hold the whole block. */
+    size_t need = round_up(size, heap->granularity);
+    size_t want = next_chunk_size(heap, need);
+    if (grow_in_range(heap, want, &status))
+        return status;
+    return grow_in_gap(heap, size, need, want);
 }
