@@ -973,7 +973,8 @@ static ilheap_status_t simulate(ilheap_rw_t *rw, uint64_t *max)
                        in->flow == ILHEAP_FLOW_PREFIX || in->flow == ILHEAP_FLOW_BREAK ||
                        in->flow == ILHEAP_FLOW_COND;
             if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32) {
-                uint32_t t = rw->val[id] = resolve(rw, (uint32_t)rw->val[id]);
+                uint32_t t = resolve(rw, (uint32_t)rw->val[id]);
+                rw->val[id] = t;
                 if (t == END || !is_live(rw, t))
                     return ilheap__fail(ILHEAP_IL_BAD_TARGET, "IL offset %d: %s leads past the code",
                                         offset_for_msg(rw, id), in->name);
