@@ -36,7 +36,7 @@ extern "C" {
     X(ILHEAP_EOS_MAPS, 11, "could not read the process's memory map")                      \
     X(ILHEAP_EOS_RELEASE, 12, "the OS refused to release memory")                          \
     X(ILHEAP_EUNLOADED, 13, "the module was unloaded; its heap is gone")                   \
-    X(ILHEAP_EHEAP_STATE, 14, "the heap handle is not valid (destroyed or corrupted)")     \
+    X(ILHEAP_EHEAP_STATE, 14, "unused since 0.2 (the code stays reserved)")                \
     /* 100..199: the COM object and the module registry */                                 \
     X(ILHEAP_ENOTFOUND, 100, "no such module in the registry")                             \
     X(ILHEAP_EBASE_MISMATCH, 101, "module ID already registered with another base address")\
