@@ -95,7 +95,7 @@ expect_exit 2 "--blocks needs a number of blocks" -- ilheap demo --blocks
 expect_exit 2 "--module needs" -- ilheap demo --module
 ilheap demo --help | grep -q "6  out of memory, window or address space" || fail "ilheap demo --help lists no exit statuses"
 ilheap demo --blocks 3 | grep -q "^blocks 3: lowest at base + 0x" || fail "ilheap demo --blocks 3 did not allocate 3 blocks"
-ilheap --version | grep -Eq "^ilheap [0-9]+\.[0-9]+\.[0-9]+$" || fail "ilheap --version: $(ilheap --version 2>&1)"
+ilheap --version | tr -d '\r' | grep -Eq "^ilheap [0-9]+\.[0-9]+\.[0-9]+$" || fail "ilheap --version: $(ilheap --version 2>&1)" # Wine writes CRLF
 
 # Running out of the window exits 6 (docs/cli.md), with the reason said once.
 expect_exit 6 "block 0 .*ENOSPACE|block 0 .*ETOOBIG" -- ilheap demo --window-for-test 0x1000 --blocks 10
