@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds ilheap and runs the whole test suite: a normal build, ASan+UBSan,
-# TSan, valgrind, the Windows builds under Wine, and bounded fuzzing.
+# TSan, valgrind, the Windows builds under Wine, the aarch64 build under
+# qemu, and bounded fuzzing.
 # Usage: scripts/test.sh [quick]
 #   quick: the normal build only.
 # Each stage uses its own build directory under build/.
@@ -40,6 +41,9 @@ ILHEAP_UNDER_VALGRIND=1 ILHEAP_STRESS_BLOCKS=60000 ILHEAP_FAULT_BLOCKS=120 confi
 
 stage "Windows: mingw-w64 cross-builds (x86_64, i686), the suite under Wine (x86_64)"
 bash scripts/test-windows.sh
+
+stage "Linux aarch64: cross-build, the suite under qemu user-mode (about 3 minutes)"
+bash scripts/test-arm64.sh
 
 if [ -d tests/corpus ] && command -v clang >/dev/null; then
   stage "fuzzing (bounded)"

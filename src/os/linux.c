@@ -36,8 +36,10 @@ void ilheap__os_linux_set_mmap(ilheap_mmap_fn_t fn)
 
 /* 0 until read; every thread that races here writes the same value. */
 static atomic_size_t cached_page_size;
+/* 0, or the page size a test plays (ilheap__os_linux_set_page_size). */
+static atomic_size_t simulated_page_size;
 
-size_t ilheap__os_page_size(void)
+static size_t real_page_size(void)
 {
     size_t size = atomic_load_explicit(&cached_page_size, memory_order_relaxed);
     if (size == 0) {
@@ -46,6 +48,20 @@ size_t ilheap__os_page_size(void)
         atomic_store_explicit(&cached_page_size, size, memory_order_relaxed);
     }
     return size;
+}
+
+int ilheap__os_linux_set_page_size(size_t size)
+{
+    if (size != 0 && (size < real_page_size() || (size & (size - 1)) != 0))
+        return 0;
+    atomic_store_explicit(&simulated_page_size, size, memory_order_relaxed);
+    return 1;
+}
+
+size_t ilheap__os_page_size(void)
+{
+    size_t simulated = atomic_load_explicit(&simulated_page_size, memory_order_relaxed);
+    return simulated != 0 ? simulated : real_page_size();
 }
 
 size_t ilheap__os_granularity(void)
@@ -79,12 +95,12 @@ void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end)
     uintptr_t low = atomic_load_explicit(&min_addr, memory_order_relaxed);
     if (low == 0) {
         low = read_mmap_min_addr();
-        if (low < page)
-            low = page;
-        low = (low + page - 1) & ~(page - 1);
-        atomic_store_explicit(&min_addr, low, memory_order_relaxed);
+        atomic_store_explicit(&min_addr, low != 0 ? low : 1, memory_order_relaxed);
     }
-    *lowest = low;
+    /* Rounded on each call, not cached: the page size may be a simulated one. */
+    if (low < page)
+        low = page;
+    *lowest = (low + page - 1) & ~(page - 1);
 #if defined(__x86_64__)
     /* 4-level paging; the kernel maps above 47 bits only when asked with a
      * hint above them, and ilheap never asks. */

@@ -17,4 +17,12 @@ void ilheap__os_linux_set_mmap(ilheap_mmap_fn_t fn);
  * MADV_POPULATE_WRITE, so a test can take the older commit path. */
 void ilheap__os_linux_set_populate_write(int works);
 
+/* Makes the layer report size as the page size (and so the granularity), so
+ * the heap's tests can run as on a kernel with 16 KiB or 64 KiB pages (ARM64
+ * distributions): every reservation, commit and gap is then rounded to it,
+ * which stays valid on the real, smaller page. size must be a power of two
+ * no smaller than the real page; 0 restores the real one. Returns 0 (and
+ * changes nothing) for a size it refuses. Set it before any heap exists. */
+int ilheap__os_linux_set_page_size(size_t size);
+
 #endif

@@ -31,12 +31,15 @@ uint64_t maps_bytes_mapped(uintptr_t lo, uintptr_t hi)
 
 uintptr_t sandbox_find(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    /* One granule more, so the start can be rounded up to it: the granule may
+     * be a simulated page larger than the kernel's (ILHEAP_TEST_PAGE_SIZE). */
+    size_t g = test_granule();
+    void *p = mmap(NULL, size + g, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         return 0;
-    munmap(p, size);
+    munmap(p, size + g);
     test_address_space_freed();
-    return (uintptr_t)p;
+    return ((uintptr_t)p + g - 1) & ~(uintptr_t)(g - 1);
 }
 
 static void *map_exactly(uintptr_t addr, size_t size, int prot)

@@ -7,6 +7,13 @@
 
 #include "os/os.h"
 
+#if !defined(_WIN32)
+#include "os/linux_hooks.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
 #define KIB ((size_t)1024)
 #define MIB (1024 * KIB)
 
@@ -500,7 +507,117 @@ static void test_default_window_beyond_2gib(void)
     ilheap_heap_destroy(heap);
 }
 
-TEST_MAIN(TEST(test_create_arguments), TEST(test_default_window_beyond_2gib), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
+/* The heap under the page size the OS reports, which on Linux a test can
+ * raise (ILHEAP_TEST_PAGE_SIZE, through the layer's hook) to play a kernel
+ * with 16 KiB or 64 KiB pages: every mapping the heap asks for, every chunk
+ * and every commit boundary is a multiple of it. */
+#if !defined(_WIN32)
+static size_t simulated_page; /* 0: the real page size */
+static unsigned long maps_calls, misaligned_maps_calls;
+
+static void *mmap_checking_alignment(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+    size_t page = ilheap__os_page_size();
+    maps_calls++;
+    if (((uintptr_t)addr & (page - 1)) != 0 || (length & (page - 1)) != 0)
+        misaligned_maps_calls++;
+    return mmap(addr, length, prot, flags, fd, offset);
+}
+
+/* Before any case runs, so that every case of the program sees the page. */
+__attribute__((constructor)) static void page_size_from_environment(void)
+{
+    const char *text = getenv("ILHEAP_TEST_PAGE_SIZE");
+    if (text == NULL || *text == 0)
+        return;
+    char *end;
+    unsigned long value = strtoul(text, &end, 0);
+    if (*end != 0 || !ilheap__os_linux_set_page_size(value)) {
+        fprintf(stderr, "ILHEAP_TEST_PAGE_SIZE=%s: not a power of two at least the real page size\n", text);
+        exit(2);
+    }
+    simulated_page = value;
+}
+
+/* Every boundary of a mapping that lies strictly inside one of the heap's
+ * chunks (reserved against committed) falls on a page. */
+static void assert_boundaries_on_pages(const heap_ranges_t *ranges, size_t page)
+{
+    FILE *maps = fopen("/proc/self/maps", "r");
+    ASSERT_NOT_NULL(maps);
+    char line[512];
+    unsigned long inside = 0, off_page = 0;
+    while (fgets(line, sizeof line, maps) != NULL) {
+        uintptr_t bound[2];
+        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &bound[0], &bound[1]) != 2)
+            continue;
+        for (int b = 0; b < 2; b++)
+            for (size_t i = 0; i < ranges->count; i++)
+                if (bound[b] > ranges->start[i] && bound[b] < ranges->end[i]) {
+                    inside++;
+                    off_page += (bound[b] & (page - 1)) != 0;
+                }
+    }
+    fclose(maps);
+    fprintf(stderr, "  %lu commit boundaries inside the chunks, %lu off a page\n", inside, off_page);
+    ASSERT_GE_U(inside, 1);
+    ASSERT_EQ_U(off_page, 0);
+}
+#endif
+
+static void test_page_size(void)
+{
+#if defined(_WIN32)
+    SKIP("the page-size hook is the Linux layer's; on Windows reservations are in 64 KiB granules already");
+#else
+    size_t real = (size_t)sysconf(_SC_PAGESIZE), page = ilheap__os_page_size();
+    fprintf(stderr, "  page size %zu (the kernel's: %zu%s)\n", page, real, simulated_page ? ", simulated" : "");
+    ASSERT_EQ_U(page, simulated_page != 0 ? simulated_page : real);
+    ASSERT_EQ_U(ilheap__os_granularity(), page);
+    /* The hook refuses a page no kernel could have under this one. */
+    ASSERT_EQ_I(ilheap__os_linux_set_page_size(3 * page), 0);
+    ASSERT_EQ_I(ilheap__os_linux_set_page_size(real / 2), 0);
+    ASSERT_EQ_U(ilheap__os_page_size(), page);
+
+    ilheap_module_info_t self;
+    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    maps_calls = misaligned_maps_calls = 0;
+    ilheap__os_linux_set_mmap(mmap_checking_alignment);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.first_chunk = 16 * MIB; /* one chunk, committed in batches: commit boundaries inside it */
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, &options, &heap), ILHEAP_OK);
+    uint32_t state = 11;
+    for (int i = 0; i < 3000; i++) {
+        size_t size = i % 500 == 499 ? 3 * page + 5 : body_size(&state); /* some larger than a page */
+        uint8_t *p = ilheap_heap_alloc(heap, size);
+        if (p == NULL)
+            break;
+        p[0] = p[size - 1] = 1;
+    }
+    ilheap__os_linux_set_mmap(NULL);
+    ilheap_heap_stats_t stats;
+    ASSERT_STATUS(ilheap_heap_stats(heap, &stats), ILHEAP_OK);
+    ASSERT_EQ_U(stats.blocks, 3000);
+    ASSERT_EQ_U(stats.bytes_reserved % page, 0);
+    ASSERT_EQ_U(stats.bytes_committed % page, 0);
+    heap_ranges_t ranges;
+    heap_ranges_read(heap, &ranges);
+    for (size_t i = 0; i < ranges.count; i++) {
+        ASSERT_EQ_U(ranges.start[i] & (page - 1), 0);
+        ASSERT_EQ_U(ranges.end[i] & (page - 1), 0);
+    }
+    fprintf(stderr, "  %" PRIu64 " chunks, %" PRIu64 " B reserved, %" PRIu64 " B committed; %lu mmap calls, %lu off a page\n",
+            stats.chunks, stats.bytes_reserved, stats.bytes_committed, maps_calls, misaligned_maps_calls);
+    ASSERT_GE_U(maps_calls, 1);
+    ASSERT_EQ_U(misaligned_maps_calls, 0);
+    assert_boundaries_on_pages(&ranges, page);
+    ilheap_heap_destroy(heap);
+#endif
+}
+
+TEST_MAIN(TEST(test_page_size), TEST(test_create_arguments), TEST(test_default_window_beyond_2gib), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
           TEST(test_window_over_shared_library), TEST(test_occupied_above_base),
           TEST(test_tiny_window_fills), TEST(test_base_near_top), TEST(test_base_near_zero),
           TEST(test_statistics_add_up), TEST(test_no_populate_option), TEST(test_huge_pages_option),
