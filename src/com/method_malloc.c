@@ -102,6 +102,8 @@ static int thread_key_ok;
 static void thread_exit(void *record)
 {
     this_thread = NULL;
+    /* release: this thread's last uses of the record happen before another thread acquires taken == 0
+     * and reuses it. */
     atomic_store_explicit(&((mm_thread_t *)record)->taken, 0, memory_order_release);
 }
 
@@ -109,6 +111,7 @@ size_t ilheap__mm_thread_records(void)
 {
     size_t n = 0;
     pthread_mutex_lock(&threads_lock);
+    /* relaxed: under threads_lock, the only writer of the head. */
     for (mm_thread_t *t = atomic_load_explicit(&threads, memory_order_relaxed); t != NULL; t = t->next)
         n++;
     pthread_mutex_unlock(&threads_lock);
@@ -127,6 +130,8 @@ static mm_thread_t *register_thread(void)
     if (!thread_key_ok)
         return NULL;
     pthread_mutex_lock(&threads_lock);
+    /* head relaxed: under threads_lock; taken acquire: pairs with thread_exit's release before a record
+     * is reused. */
     mm_thread_t *t = atomic_load_explicit(&threads, memory_order_relaxed);
     while (t != NULL && atomic_load_explicit(&t->taken, memory_order_acquire))
         t = t->next;
@@ -139,6 +144,7 @@ static mm_thread_t *register_thread(void)
         atomic_store_explicit(&threads, t, memory_order_seq_cst);
     }
     if (t != NULL) {
+        /* relaxed (taken): under threads_lock, the only place that sets it. */
         atomic_store_explicit(&t->taken, 1, memory_order_relaxed);
         if (pthread_setspecific(thread_key, t) != 0) {
             atomic_store_explicit(&t->taken, 0, memory_order_relaxed);
@@ -157,8 +163,11 @@ static inline ilheap_status_t mm_enter(ilheap__mm_t *m, mm_thread_t **out)
     mm_thread_t *t = this_thread;
     if (t == NULL && (t = register_thread()) == NULL)
         return ILHEAP_ENOMEM;
+    /* seq_cst store of inside, then seq_cst load of state: with ilheap__mm_unload's seq_cst fetch_or
+     * and load of inside, one side always sees the other (Dekker). */
     atomic_store_explicit(&t->inside, m, memory_order_seq_cst);
     if (atomic_load_explicit(&m->state, memory_order_seq_cst) & ILHEAP__MM_UNLOADED) {
+        /* relaxed: we did not touch the heap, so there is nothing to publish. */
         atomic_store_explicit(&t->inside, NULL, memory_order_relaxed);
         return ILHEAP_EUNLOADED;
     }
@@ -168,6 +177,8 @@ static inline ilheap_status_t mm_enter(ilheap__mm_t *m, mm_thread_t **out)
 
 static inline void mm_leave(mm_thread_t *t)
 {
+    /* release: our use of the heap happens before the unloading thread sees inside != m and destroys
+     * it. */
     atomic_store_explicit(&t->inside, NULL, memory_order_release);
 }
 
@@ -245,6 +256,8 @@ static HRESULT ILHEAP_STDCALL mm_query_interface(IMethodMalloc *self, const IID 
 
 static ULONG ILHEAP_STDCALL mm_add_ref(IMethodMalloc *self)
 {
+    /* relaxed: the caller already holds a reference, so the object cannot go; the release path orders
+     * the free. */
     return atomic_fetch_add_explicit(&mm_from(self)->refs, 1, memory_order_relaxed) + 1;
 }
 
@@ -383,6 +396,8 @@ ilheap_heap_t *ilheap_method_malloc_heap(IMethodMalloc *m)
     if (!ilheap_method_malloc_is_ilheap(m))
         return NULL;
     ilheap__mm_t *mm = mm_from(m);
+    /* acquire: pairs with the unload's fetch_or; a racing unload is the caller's to exclude (see
+     * com.h). */
     if (atomic_load_explicit(&mm->state, memory_order_acquire) & ILHEAP__MM_UNLOADED)
         return NULL;
     return mm->heap;
@@ -392,5 +407,6 @@ ULONG ilheap_method_malloc_refcount(IMethodMalloc *m)
 {
     if (!ilheap_method_malloc_is_ilheap(m))
         return 0;
+    /* relaxed: a figure for tests and reports. */
     return atomic_load_explicit(&mm_from(m)->refs, memory_order_relaxed);
 }

@@ -323,6 +323,7 @@ ilheap_status_t ilheap_registry_get_allocator(ilheap_registry_t *r, uintptr_t mo
         table_insert(r, module_id, m); /* the registry's reference */
         ilheap__mm_addref(m);          /* the caller's */
         *out = &m->iface;
+        /* relaxed (these counters): statistics for reports; the table itself is under the rwlock. */
         atomic_fetch_add_explicit(&r->live_heaps, 1, memory_order_relaxed);
         atomic_fetch_add_explicit(&r->heaps_created, 1, memory_order_relaxed);
     }
@@ -336,6 +337,7 @@ ilheap_status_t ilheap_registry_get_allocator(ilheap_registry_t *r, uintptr_t mo
 static void finish_unload(ilheap_registry_t *r, ilheap__mm_t *m)
 {
     ilheap__mm_unload(m);
+    /* relaxed: statistics, as above. */
     atomic_fetch_sub_explicit(&r->live_heaps, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->modules_unloaded, 1, memory_order_relaxed);
     ilheap__mm_release(m);
@@ -419,6 +421,7 @@ ilheap_status_t ilheap_registry_stats(ilheap_registry_t *r, ilheap_registry_stat
         out->blocks_beyond_2gib += hs.blocks_beyond_2gib;
     }
     pthread_rwlock_unlock(&r->lock);
+    /* relaxed: statistics, each read atomically. */
     out->live_heaps = atomic_load_explicit(&r->live_heaps, memory_order_relaxed);
     out->heaps_created = atomic_load_explicit(&r->heaps_created, memory_order_relaxed);
     out->modules_unloaded = atomic_load_explicit(&r->modules_unloaded, memory_order_relaxed);

@@ -42,7 +42,9 @@ static _Atomic unsigned next_stripe;
 static void count_block(ilheap_heap_t *heap, size_t size)
 {
     if (thread_stripe == 0)
+        /* relaxed: only spreads threads over stripes; no data hangs on it. */
         thread_stripe = atomic_fetch_add_explicit(&next_stripe, 1, memory_order_relaxed) % ILHEAP_STAT_STRIPES + 1;
+    /* relaxed: a statistic, summed only by ilheap_heap_stats for reports. */
     atomic_fetch_add_explicit(&heap->stripes[thread_stripe - 1].blocks_and_bytes, ((uint64_t)1 << 32) | size,
                               memory_order_relaxed);
 }
@@ -50,12 +52,17 @@ static void count_block(ilheap_heap_t *heap, size_t size)
 /* Claims [p, p + size) below the committed limit, or returns 0. */
 static uintptr_t bump(ilheap_extent_t *extent, size_t size, uintptr_t align_mask)
 {
+    /* relaxed: top only hands out disjoint ranges; what a block's bytes hold is published by limit. */
     uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
     for (;;) {
         uintptr_t p = (top + align_mask) & ~align_mask;
+        /* acquire: pairs with the release in ilheap__heap_commit_to, so pages below limit are committed
+         * (and prefaulted) before we write them. */
         uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_acquire);
         if (p > limit || size > limit - p)
             return 0;
+        /* relaxed CAS: the claim is exclusive by atomicity alone; the memory's readiness came with
+         * limit above. */
         if (atomic_compare_exchange_weak_explicit(&extent->top, &top, p + size, memory_order_relaxed,
                                                   memory_order_relaxed))
             return p;
@@ -69,6 +76,7 @@ static ilheap_status_t claim_slow(ilheap_heap_t *heap, size_t size, uintptr_t *o
     pthread_mutex_lock(&heap->lock);
     ilheap_status_t status = ILHEAP_OK;
     for (;;) {
+        /* relaxed: under heap->lock, which orders it against adopt_chunk's store. */
         ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
         if (extent != NULL) {
             uintptr_t p = bump(extent, size, heap->align_mask);
@@ -102,6 +110,8 @@ static void commit_ahead(ilheap_heap_t *heap, ilheap_extent_t *extent)
     if (pthread_mutex_trylock(&heap->lock) != 0)
         return;
     uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    /* relaxed (top, limit, trigger): under heap->lock, the only writer of limit and trigger; top is a
+     * hint here. */
     uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
     if (top > atomic_load_explicit(&extent->trigger, memory_order_relaxed) && limit < extent->reserved_end)
         (void)ilheap__heap_commit_to(heap, extent, limit + 1, 0);
@@ -111,10 +121,14 @@ static void commit_ahead(ilheap_heap_t *heap, ilheap_extent_t *extent)
 /* Claims size bytes from the shared top (lock-free unless growth is needed). */
 static ilheap_status_t claim_shared(ilheap_heap_t *heap, size_t size, uintptr_t *out, ilheap_extent_t **from)
 {
+    /* acquire: pairs with the release in adopt_chunk, so the extent's fields are initialized before we
+     * read them. */
     ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_acquire);
     if (extent != NULL) {
         uintptr_t p = bump(extent, size, heap->align_mask);
         if (p != 0) {
+            /* relaxed: trigger is a hint to commit ahead; commit_ahead re-reads everything under the
+             * lock. */
             if (p + size > atomic_load_explicit(&extent->trigger, memory_order_relaxed))
                 commit_ahead(heap, extent);
             *out = p;
@@ -131,6 +145,8 @@ static void end_run(thread_run_t *run)
 {
     if (run->extent != NULL && run->cursor < run->end) {
         uintptr_t expected = run->end;
+        /* relaxed CAS: gives the tail back only if top is still the run's end; no data is published by
+         * it. */
         atomic_compare_exchange_strong_explicit(&run->extent->top, &expected, run->cursor,
                                                 memory_order_relaxed, memory_order_relaxed);
     }
@@ -197,6 +213,7 @@ ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **o
         return status;
     count_block(heap, size);
     if (p + size - heap->base > ILHEAP_STRICT_WINDOW) /* rare: the low 2 GiB had no room */
+        /* relaxed: a statistic for reports. */
         atomic_fetch_add_explicit(&heap->blocks_beyond_2gib, 1, memory_order_relaxed);
     *out = (void *)p;
     return ILHEAP_OK;

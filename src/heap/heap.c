@@ -96,6 +96,7 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
         ilheap__os_free_aligned(heap);
         return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
     }
+    /* relaxed: only uniqueness matters (a thread's run names its heap by id). */
     heap->id = atomic_fetch_add_explicit(&next_heap_id, 1, memory_order_relaxed);
     heap->flags = options->flags;
     heap->align_mask = alignment - 1;
@@ -140,6 +141,8 @@ ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t
         return ilheap__fail(ILHEAP_EINVAL, "heap or out is NULL");
     memset(out, 0, sizeof *out);
     for (int i = 0; i < ILHEAP_STAT_STRIPES; i++) {
+        /* relaxed (all of the stats): figures for reports, each read atomically, not as one snapshot.
+         */
         uint64_t packed = atomic_load_explicit(&heap->stripes[i].blocks_and_bytes, memory_order_relaxed);
         out->blocks += packed >> 32;
         out->bytes_requested += packed & 0xFFFFFFFFu;

@@ -35,6 +35,7 @@ static uintptr_t round_up(uintptr_t value, uintptr_t unit)
 ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *extent,
                                        uintptr_t needed_end, int report)
 {
+    /* relaxed: under heap->lock; this thread (or an earlier lock holder) wrote it last. */
     uintptr_t limit = atomic_load_explicit(&extent->limit, memory_order_relaxed);
     if (needed_end <= limit)
         return ILHEAP_OK;
@@ -42,6 +43,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
      * geometrically), and never runs past the chunk. It starts at one page:
      * most modules get a handful of bodies, and each page committed and
      * prefaulted is resident memory (and ~2 us of creation time). */
+    /* relaxed: a size used to pick the batch; written only under heap->lock. */
     uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
     size_t batch = committed / 2;
     if (batch < heap->page)
@@ -64,6 +66,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
     ilheap_os_result_t result = ilheap__os_commit(limit, new_limit - limit, prefault_wanted, &os_error);
     if (result != ILHEAP_OS_OK) {
         /* Stop the fast path from trying again; the slow path reports. */
+        /* relaxed: trigger is a hint read by the fast path; a stale read only costs a trylock. */
         atomic_store_explicit(&extent->trigger, UINTPTR_MAX, memory_order_relaxed);
         if (!report)
             return ILHEAP_EOS_COMMIT;
@@ -77,9 +80,13 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
      * tables (measured: that made two threads slower than one). */
     if (prefault_wanted)
         ilheap__os_prefault(limit, new_limit - limit);
+    /* relaxed (bytes_committed, trigger): a statistic and a hint; the release on limit below publishes
+     * the memory. */
     atomic_fetch_add_explicit(&heap->bytes_committed, new_limit - limit, memory_order_relaxed);
     uintptr_t trigger = new_limit < extent->reserved_end ? new_limit - (new_limit - limit) / 2 : UINTPTR_MAX;
     atomic_store_explicit(&extent->trigger, trigger, memory_order_relaxed);
+    /* release: the commit and prefault above happen before any thread that acquires this limit writes
+     * below it. */
     atomic_store_explicit(&extent->limit, new_limit, memory_order_release);
     return ILHEAP_OK;
 }
@@ -87,6 +94,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
 /* The chunk size for the next reservation, holding at least need bytes. */
 static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
 {
+    /* relaxed: a size to grow by; written only under heap->lock. */
     uint64_t reserved = atomic_load_explicit(&heap->bytes_reserved, memory_order_relaxed);
     size_t size = reserved / 16;
     if (size < heap->first_chunk)
@@ -102,6 +110,8 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
 static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t size)
 {
     ilheap__gaps_taken(start, size);
+    /* relaxed (bytes_reserved, chunks, current): statistics, and current is only written under
+     * heap->lock, which we hold. */
     atomic_fetch_add_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
     atomic_fetch_add_explicit(&heap->chunks, 1, memory_order_relaxed);
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
@@ -112,10 +122,12 @@ static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t 
     ilheap_extent_t *extent = ilheap__os_alloc_aligned(ILHEAP_CACHE_LINE, sizeof *extent);
     if (extent == NULL) {
         (void)ilheap__os_release(start, size, NULL);
+        /* relaxed: statistics, undone under heap->lock. */
         atomic_fetch_sub_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
         atomic_fetch_sub_explicit(&heap->chunks, 1, memory_order_relaxed);
         return ilheap__fail(ILHEAP_ENOMEM, "extent record");
     }
+    /* Plain initialization: the extent is not shared until the release store of current below. */
     atomic_init(&extent->top, start);
     atomic_init(&extent->limit, start);
     atomic_init(&extent->trigger, UINTPTR_MAX);
@@ -139,6 +151,7 @@ static ilheap_status_t fail_reserve(ilheap_os_result_t result, int os_error, siz
  * also use the extent's unused tail. True when it decided (*status set). */
 static bool grow_in_place(ilheap_heap_t *heap, size_t size, ilheap_status_t *status)
 {
+    /* relaxed (current, top): under heap->lock; top is only a bound for the probe's size. */
     ilheap_extent_t *current = atomic_load_explicit(&heap->current, memory_order_relaxed);
     uintptr_t probe = current != NULL ? current->reserved_end : heap->first_probe;
     size_t need = round_up(size + heap->align_mask, heap->granularity);

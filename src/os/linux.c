@@ -41,6 +41,7 @@ static atomic_size_t simulated_page_size;
 
 static size_t real_page_size(void)
 {
+    /* relaxed: every thread computes the same value, so any value read (0 or the size) is right. */
     size_t size = atomic_load_explicit(&cached_page_size, memory_order_relaxed);
     if (size == 0) {
         long value = sysconf(_SC_PAGESIZE);
@@ -54,6 +55,7 @@ int ilheap__os_linux_set_page_size(size_t size)
 {
     if (size != 0 && (size < real_page_size() || (size & (size - 1)) != 0))
         return 0;
+    /* relaxed: a test hook set before any heap exists. */
     atomic_store_explicit(&simulated_page_size, size, memory_order_relaxed);
     return 1;
 }
@@ -92,6 +94,7 @@ void ilheap__os_address_limits(uintptr_t *lowest, uintptr_t *end)
 {
     uintptr_t page = ilheap__os_page_size();
     static atomic_uintptr_t min_addr; /* 0 = not read yet */
+    /* relaxed: an idempotent cache of a kernel setting; racing threads store the same value. */
     uintptr_t low = atomic_load_explicit(&min_addr, memory_order_relaxed);
     if (low == 0) {
         low = read_mmap_min_addr();
@@ -168,6 +171,8 @@ static atomic_int populate_write_works = 1;
 
 void ilheap__os_prefault(uintptr_t addr, size_t size)
 {
+    /* relaxed: a capability flag that only ever goes from 1 to 0; a stale 1 costs one failed madvise.
+     */
     if (!atomic_load_explicit(&populate_write_works, memory_order_relaxed))
         return;
     if (madvise((void *)addr, size, MADV_POPULATE_WRITE) != 0 && errno == EINVAL)
