@@ -313,6 +313,7 @@ ilheap_status_t ilheap__mm_new(ilheap_heap_t *heap, uint32_t flags, uintptr_t mo
 
 ilheap_status_t ilheap__mm_unload(ilheap__mm_t *m)
 {
+    /* seq_cst: the other half of mm_enter's Dekker pair (see mm_wait_drained). */
     uint32_t was = atomic_fetch_or_explicit(&m->state, ILHEAP__MM_UNLOADED, memory_order_seq_cst);
     if (was & ILHEAP__MM_UNLOADED)
         return ILHEAP_EUNLOADED;
