@@ -375,14 +375,16 @@ void prof_modules_write_all_counts(void)
     pthread_rwlock_unlock(&table_lock);
 }
 
-int prof_modules_instrumented(ModuleID id)
+int prof_modules_instrumented(ModuleID id, int *is_corelib)
 {
+    *is_corelib = 0;
     if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
         return 0;
     prof_module_t *m = record_get(id);
     if (!m)
         return 0;
     int in = m->in_scope && m->base != NULL;
+    *is_corelib = m->is_corelib;
     record_release(m);
     return in;
 }

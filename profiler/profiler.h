@@ -237,8 +237,9 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 void prof_modules_unload_started(ModuleID id);
 /* Shutdown: writes the counts of every module still loaded. */
 void prof_modules_write_all_counts(void);
-/* 1 when methods of module id get probes (calls, blocks; in scope). */
-int prof_modules_instrumented(ModuleID id);
+/* 1 when methods of module id get probes (calls, blocks; in scope);
+ * *is_corelib says whether it is System.Private.CoreLib. */
+int prof_modules_instrumented(ModuleID id, int *is_corelib);
 /* The view's module: in scope, its counts (created at the first call, NULL
  * without memory), the Interlocked.Increment token (0 until emitted). */
 int prof_modules_in_scope(const prof_module_view_t *view);
