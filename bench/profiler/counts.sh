@@ -11,15 +11,22 @@
 #   build  `dotnet build` of tests/profiler/Ledger, every assembly of every
 #          process instrumented, ReadyToRun off in every variant
 #
-# usage: bench/profiler/counts.sh [--workloads cpu,build] PROFILER_SO [REPS]
+# usage: bench/profiler/counts.sh [--workloads cpu,build] [--runs] PROFILER_SO [REPS]
 # One line per variant:
 #   counts workload=W mode=off|calls|blocks|blocks-atomic wall_ms=M spread_ms=A..B ratio=R
+# With --runs one line per run instead (what bench/run.sh takes; its report
+# pairs the ratios by repetition):
+#   counts workload=W mode=M wall_ms=X rep=N
 set -eu
 workloads=cpu,build
-if [ "${1:-}" = --workloads ]; then
-    workloads=$2
-    shift 2
-fi
+per_run=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --workloads) workloads=$2; shift 2 ;;
+    --runs) per_run=1; shift ;;
+    *) break ;;
+    esac
+done
 so=$(realpath "$1")
 reps=${2:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -68,9 +75,15 @@ for w in ${workloads//,/ }; do
     for ((r = 0; r < reps; r++)); do
         for ((k = 0; k < ${#variants[@]}; k++)); do
             v=${variants[$(((k + r) % ${#variants[@]}))]}
-            times[$v]="${times[$v]:-} $(one "$w" "$v")"
+            t=$(one "$w" "$v")
+            times[$v]="${times[$v]:-} $t"
+            [ "$per_run" -eq 0 ] || echo "counts workload=$w mode=$v wall_ms=$t rep=$r"
         done
     done
+    if [ "$per_run" -eq 1 ]; then
+        unset times
+        continue
+    fi
     base=""
     for v in "${variants[@]}"; do
         # shellcheck disable=SC2086

@@ -5,6 +5,8 @@
 #     counts file must show exactly those, and stdout must be identical to a
 #     run without the profiler;
 #   - 8 threads with ILHEAP_ATOMIC=1: every count exactly 8 times;
+#   - tier-up forced early (DOTNET_TC_CallCountingDelayMs=0, threshold 2):
+#     the tier-1 recompilations reuse the instrumented body, counts still exact;
 #   - everything instrumented (no ILHEAP_INCLUDE), CoreLib's ReadyToRun code
 #     disabled so that CoreLib is JIT-compiled with probes at every block:
 #     the program's output is unchanged and its own counts still exact;
@@ -113,6 +115,18 @@ for mode in calls blocks; do
     counted ${mode}8
     check $mode expected-$mode.txt ${mode}8 --times 8
 done
+
+echo "== tier-up forced early: recompiled methods are not instrumented twice"
+env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp DOTNET_TC_CallCountingDelayMs=0 DOTNET_TC_CallCountThreshold=2
+     DOTNET_TC_BackgroundWorkerTimeoutMs=0)
+profiled tier1 "$app" 1
+same_output tier1 base1
+counted tier1
+check blocks expected-blocks.txt tier1
+again=$(value skipped.already_rewritten "$work/tier1.report")
+echo "  tier1: already_rewritten=$again (against $(value skipped.already_rewritten "$work/blocks1.report") without forcing)"
+[ "${again:-0}" -gt "$(value skipped.already_rewritten "$work/blocks1.report")" ] ||
+    fail "tier1: no more recompilations than without forcing tier-up: the test did not force it"
 
 echo "== everything instrumented, CoreLib JIT-compiled (ReadyToRun off)"
 for v in "calls 0" "blocks 0" "blocks 1"; do
