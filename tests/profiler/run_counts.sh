@@ -5,8 +5,9 @@
 #     counts file must show exactly those, and stdout must be identical to a
 #     run without the profiler;
 #   - 8 threads with ILHEAP_ATOMIC=1: every count exactly 8 times;
-#   - tier-up forced early (DOTNET_TC_CallCountingDelayMs=0, threshold 2):
-#     the tier-1 recompilations reuse the instrumented body, counts still exact;
+#   - 3 rounds a quarter of a second apart with tier-up forced early
+#     (DOTNET_TC_CallCountingDelayMs=0, threshold 2): the tier-1
+#     recompilations reuse the instrumented body, counts exactly 3 times;
 #   - everything instrumented (no ILHEAP_INCLUDE), CoreLib's ReadyToRun code
 #     disabled so that CoreLib is JIT-compiled with probes at every block:
 #     the program's output is unchanged and its own counts still exact;
@@ -98,6 +99,7 @@ echo "== without the profiler"
 for t in 1 8; do
     dotnet "$app" $t >"$work/base$t.out" 2>"$work/base$t.err" || fail "CountsApp $t fails without the profiler"
 done
+dotnet "$app" 1 3 >"$work/base1x3.out" 2>/dev/null || fail "CountsApp 1 3 fails without the profiler"
 
 echo "== known counts, one thread"
 env=(ILHEAP_MODE=calls ILHEAP_INCLUDE=CountsApp)
@@ -123,10 +125,10 @@ done
 echo "== tier-up forced early: recompiled methods are not instrumented twice"
 env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp DOTNET_TC_CallCountingDelayMs=0 DOTNET_TC_CallCountThreshold=2
      DOTNET_TC_BackgroundWorkerTimeoutMs=0)
-profiled tier1 "$app" 1
-same_output tier1 base1
+profiled tier1 "$app" 1 3
+same_output tier1 base1x3
 counted tier1
-check blocks expected-blocks.txt tier1
+check blocks expected-blocks.txt tier1 --times 3
 again=$(value skipped.already_rewritten "$work/tier1.report")
 echo "  tier1: already_rewritten=$again (against $(value skipped.already_rewritten "$work/blocks1.report") without forcing)"
 [ "${again:-0}" -gt "$(value skipped.already_rewritten "$work/blocks1.report")" ] ||
