@@ -31,7 +31,7 @@ source "$root/bench/common.sh"
 so=$(realpath "$1")
 ilheap=$(realpath "$2")
 rounds=${3:-5}
-work=${ILHEAP_BENCH_WORK:-$root/build/bench/coverage}
+work=$(realpath -m "${ILHEAP_BENCH_WORK:-$root/build/bench/coverage}")
 command -v dotnet >/dev/null || { echo "skip kind=coverage reason=no_dotnet_sdk"; exit 0; }
 clsid='{D643D291-34DE-476E-974D-062912349822}'
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -49,8 +49,11 @@ dotnet build "$proj" -c Debug "${sources[@]}" -nodeReuse:false -p:UseSharedCompi
 variants=(none coverlet ilheap)
 r2r=()
 [ "${ILHEAP_BENCH_NO_R2R:-0}" = 0 ] || r2r=(DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1)
+# The runtime's allocator for the new bodies, as in run_peer.sh: with ilheap's
+# own, most of Shop's methods often find no room within 4 GiB above the
+# module and would run uninstrumented (cheaper, and wrong).
 profiler_env=(CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so"
-    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop "${r2r[@]}")
+    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop ILHEAP_ALLOCATOR="${ILHEAP_BENCH_ALLOCATOR:-clr}" "${r2r[@]}")
 if [ ! -f "$so" ] || ! "$ilheap" cover --help >/dev/null 2>&1; then
     echo "skip kind=coverage variant=ilheap reason=no_profiler_or_no_ilheap_cover"
     variants=(none coverlet)
