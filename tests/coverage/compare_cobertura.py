@@ -96,8 +96,9 @@ def main(argv):
     only_ref = ref.keys() - other.keys()
     only_other = other.keys() - ref.keys()
     agree = sum(1 for k in both if (ref[k] > 0) == (other[k] > 0))
+    equal = sum(1 for k in both if ref[k] == other[k])
     print(f"both report {len(both)} lines; only {ref_name} {len(only_ref)}; only {other_name} {len(only_other)};"
-          f" same hit/not-hit on {agree} of the {len(both)} both report")
+          f" same hit/not-hit on {agree} of the {len(both)} both report, the same count on {equal}")
     differing = sorted(k for k in ref.keys() | other.keys()
                        if k not in both or (ref[k] > 0) != (other[k] > 0))
     if differing:

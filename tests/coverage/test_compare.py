@@ -36,7 +36,7 @@ expected = ["  A.cs:11 coverlet=0 ilheap=1",
             "  sub/B.cs:6 coverlet=0 ilheap=-"]
 listed = [l for l in out.splitlines() if l.startswith("  ")]
 check("the differing lines", listed == expected, "\n".join(listed))
-check("the counts", "both report 4 lines; only coverlet 1; only ilheap 1; same hit/not-hit on 2 of the 4" in out, out)
+check("the counts", "both report 4 lines; only coverlet 1; only ilheap 1; same hit/not-hit on 2 of the 4 both report, the same count on 0" in out, out)
 check("files outside", "(2 files outside the root or excluded)" in out, out)
 
 rc, out, err = run(ref, other, "--root", "/src/shop", "--exclude", "/obj/")
@@ -48,6 +48,7 @@ check("obj counted without --exclude", "agreement=33.33% (2 of the 6" in out, ou
 
 rc, out, err = run(ref, ref, "--root", "/src/shop", "--names", "a,b")
 check("a report agrees with itself", rc == 0 and "agreement=100.00% (6 of the 6 lines a reports)" in out
+      and "the same count on 6" in out
       and "differing" not in out, out + err)
 
 with tempfile.NamedTemporaryFile("w", suffix=".xml", delete=False) as bad:
