@@ -161,6 +161,23 @@ static HRESULT CLR_CALL cb_JITCachedFunctionSearchStarted(ICorProfilerCallback11
     return CLR_S_OK;
 }
 
+/* 1 when CoreLib's callee is one instrumentation leaves alone (Interlocked,
+ * [Intrinsic]): inlining it loses no count, and the atomic probe's
+ * Interlocked.Increment must inline to be a single instruction. */
+static int left_alone(FunctionID callee)
+{
+    IUnknown *unk = NULL;
+    mdToken token = 0;
+    if (CLR_FAILED(prof_g.info->lpVtbl->GetTokenAndMetaDataFromFunction(
+            prof_g.info, callee, &clr_IID_IMetaDataImport, &unk, &token)) ||
+        !unk)
+        return 0;
+    IMetaDataImport *md = (IMetaDataImport *)unk;
+    int alone = prof_names_leave_alone(md, token);
+    md->lpVtbl->Release(md);
+    return alone;
+}
+
 /* The JIT inlines a callee's original IL, not the body a profiler set (and
  * may inline it before the callee's own JIT): an instrumented callee is
  * never inlined, or its counts would be lost. */
@@ -177,8 +194,9 @@ static HRESULT CLR_CALL cb_JITInlining(ICorProfilerCallback11 *self, FunctionID 
     mdToken tok = 0;
     if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
         return CLR_S_OK;
+    int corelib = 0;
     if (CLR_FAILED(prof_g.info->lpVtbl->GetFunctionInfo(prof_g.info, callee, &cls, &mod, &tok)) ||
-        prof_modules_instrumented(mod)) {
+        (prof_modules_instrumented(mod, &corelib) && !(corelib && left_alone(callee)))) {
         *inl = 0;
         atomic_fetch_add(&prof_g.counters.inlining_refused, 1);
     }

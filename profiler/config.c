@@ -3,6 +3,7 @@
  *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | off   (default rehome)
  *   ILHEAP_COUNTS=path                         (calls, blocks; default ilheap-counts.%p.jsonl)
  *   ILHEAP_ATOMIC=1                            (calls, blocks: Interlocked counts)
+ *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks)
  *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
@@ -264,6 +265,17 @@ int prof_config_load(prof_config_t *cfg)
             cfg->atomic = 1;
         else if (strcmp(v, "0") != 0)
             return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
+    }
+    /* Counting is for users: a full window must not lose counts. The other
+     * modes exist to prove placement, so they never fall back by default. */
+    cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
+    if ((v = getenv("ILHEAP_FALLBACK")) && *v) {
+        if (strcmp(v, "clr") == 0)
+            cfg->fallback = 1;
+        else if (strcmp(v, "none") == 0)
+            cfg->fallback = 0;
+        else
+            return config_fail(cfg, "ILHEAP_FALLBACK must be clr or none, got '%s'", v);
     }
     if ((v = getenv("ILHEAP_INCLUDE")) && *v &&
         parse_patterns(cfg, "ILHEAP_INCLUDE", v, &cfg->include) != 0)

@@ -216,7 +216,8 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
         *why = PROF_SKIP_rewriter_encode;
         return -1;
     }
-    uint8_t *body = prof_install_alloc(view, size, why);
+    int fallback = 0;
+    uint8_t *body = prof_install_alloc(mod, view, size, &fallback, why);
     if (!body)
         return -1;
     size_t written = 0;
@@ -224,7 +225,7 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
         *why = PROF_SKIP_rewriter_encode;
         return -1;
     }
-    if (prof_install_set(mod, tok, view, body, size, why) != 0)
+    if (prof_install_set(mod, tok, view, body, size, fallback, why) != 0)
         return -1;
     /* The body is in: its line is owed even if the name's copy fails. */
     if (prof_counts_publish(counts, tok, name, cfg->mode == PROF_MODE_BLOCKS ? s->offsets : NULL,

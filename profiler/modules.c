@@ -41,6 +41,8 @@ typedef struct prof_module {
     int counts_failed;
     mdToken interlocked;   /* ILHEAP_ATOMIC: Increment's token here (0: none) */
     int interlocked_tried;
+    IMethodMalloc *fallback; /* ILHEAP_FALLBACK: the runtime's allocator, one reference */
+    int fallback_tried;
     mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
     size_t ntokens, cap;
     struct prof_module *next;
@@ -149,6 +151,8 @@ static void record_release(prof_module_t *m)
         return;
     if (m->malloc)
         m->malloc->lpVtbl->Release(m->malloc);
+    if (m->fallback)
+        m->fallback->lpVtbl->Release(m->fallback);
     prof_counts_destroy(m->counts); /* after ModuleUnloadFinished: no probe runs any more */
     pthread_mutex_destroy(&m->lock);
     free(m->tokens);
@@ -375,14 +379,16 @@ void prof_modules_write_all_counts(void)
     pthread_rwlock_unlock(&table_lock);
 }
 
-int prof_modules_instrumented(ModuleID id)
+int prof_modules_instrumented(ModuleID id, int *is_corelib)
 {
+    *is_corelib = 0;
     if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
         return 0;
     prof_module_t *m = record_get(id);
     if (!m)
         return 0;
     int in = m->in_scope && m->base != NULL;
+    *is_corelib = m->is_corelib;
     record_release(m);
     return in;
 }
@@ -430,6 +436,23 @@ mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id)
     mdToken t = m->interlocked;
     pthread_mutex_unlock(&m->lock);
     return t;
+}
+
+IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id)
+{
+    prof_module_t *m = view->module;
+    if (!m)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    if (!m->fallback_tried) {
+        m->fallback_tried = 1;
+        if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBodyAllocator(prof_g.info, id,
+                                                                       &m->fallback)))
+            m->fallback = NULL;
+    }
+    IMethodMalloc *f = m->fallback;
+    pthread_mutex_unlock(&m->lock);
+    return f;
 }
 
 static int set_insert(prof_module_t *m, mdMethodDef token)

@@ -80,6 +80,7 @@ typedef struct prof_config {
     int32_t replace_value;
     uint64_t window;            /* window checked for violations (ILHEAP_WINDOW) */
     int atomic;                 /* ILHEAP_ATOMIC=1: Interlocked.Increment probes */
+    int fallback;               /* ILHEAP_FALLBACK=clr: a full window falls back to the runtime's allocator */
     prof_patterns_t include;    /* empty: every assembly */
     prof_patterns_t exclude;
     char counts_path[4096];     /* ILHEAP_COUNTS, %p expanded */
@@ -181,6 +182,7 @@ typedef struct prof_counters {
     atomic_uint_fast64_t counter_bytes_peak;
     atomic_uint_fast64_t counter_regions_live;
     atomic_uint_fast64_t inlining_refused;   /* JITInlining: callee instrumented */
+    atomic_uint_fast64_t bodies_fallback;    /* placed by the runtime's allocator (ILHEAP_FALLBACK) */
 } prof_counters_t;
 
 /* ----------------------------------------------------------- global state */
@@ -237,14 +239,18 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 void prof_modules_unload_started(ModuleID id);
 /* Shutdown: writes the counts of every module still loaded. */
 void prof_modules_write_all_counts(void);
-/* 1 when methods of module id get probes (calls, blocks; in scope). */
-int prof_modules_instrumented(ModuleID id);
+/* 1 when methods of module id get probes (calls, blocks; in scope);
+ * *is_corelib says whether it is System.Private.CoreLib. */
+int prof_modules_instrumented(ModuleID id, int *is_corelib);
 /* The view's module: in scope, its counts (created at the first call, NULL
  * without memory), the Interlocked.Increment token (0 until emitted). */
 int prof_modules_in_scope(const prof_module_view_t *view);
 struct prof_counts *prof_modules_counts(const prof_module_view_t *view, ModuleID id);
 int prof_modules_is_corelib(const prof_module_view_t *view);
 mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id);
+/* The runtime's own allocator for the view's module (ILHEAP_FALLBACK), got
+ * once; NULL if unavailable. Owned by the module's record. */
+IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id);
 
 /* ----------------------------------------------------------------- counts */
 typedef struct prof_counts prof_counts_t;
@@ -301,10 +307,12 @@ void prof_rewrite_on_jit(FunctionID id);
 /* ---------------------------------------------------------------- install */
 /* A block of size bytes from the view's allocator (timed and counted); NULL
  * with *why when Alloc fails. */
-uint8_t *prof_install_alloc(const prof_module_view_t *view, size_t size, prof_skip_t *why);
-/* Checks the block's window and installs it with SetILFunctionBody. */
+uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t size,
+                            int *fallback, prof_skip_t *why);
+/* Checks the block's window (unless it came from the fallback allocator) and
+ * installs it with SetILFunctionBody. */
 int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
-                     const uint8_t *p, size_t size, prof_skip_t *why);
+                     const uint8_t *p, size_t size, int fallback, prof_skip_t *why);
 
 /* ------------------------------------------------------------- instrument */
 /* calls / blocks: decodes the body, inserts the probes, allocates the new

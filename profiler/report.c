@@ -179,6 +179,7 @@ void prof_report_write(void)
         fprintf(out, "replace=%s::%s=%d\n", cfg->replace_type, cfg->replace_method,
                 (int)cfg->replace_value);
     fprintf(out, "atomic=%d\n", cfg->atomic);
+    fprintf(out, "fallback=%s\n", cfg->fallback ? "clr" : "none");
     for (unsigned i = 0; i < cfg->include.n; i++)
         fprintf(out, "include=%s\n", cfg->include.p[i]);
     for (unsigned i = 0; i < cfg->exclude.n; i++)
@@ -211,6 +212,7 @@ void prof_report_write(void)
     fprintf(out, "window=%#" PRIx64 "\n", cfg->window);
     fprintf(out, "window_checked=%" PRIu64 "\n", checked);
     fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
+    fprintf(out, "bodies_fallback=%" PRIuFAST64 "\n", atomic_load(&c->bodies_fallback));
     fprintf(out, "window_below_base=%" PRIuFAST64 "\n", atomic_load(&c->below_base));
     fprintf(out, "bodies_beyond_2gib=%" PRIuFAST64 "\n", atomic_load(&c->beyond_2gib));
     if (checked) {

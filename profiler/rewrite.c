@@ -149,12 +149,13 @@ static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, co
     int rc = -1;
     if (plan_body(pl, il, il_size, is_target, why) != 0)
         goto done;
-    uint8_t *p = prof_install_alloc(view, pl->size, why);
+    int fallback = 0;
+    uint8_t *p = prof_install_alloc(mod, view, pl->size, &fallback, why);
     if (!p)
         goto done;
     /* A failure from here on wastes the block: IMethodMalloc cannot free. */
     if (write_body(pl, p, is_target, why) != 0 ||
-        prof_install_set(mod, tok, view, p, pl->size, why) != 0)
+        prof_install_set(mod, tok, view, p, pl->size, fallback, why) != 0)
         goto done;
     count_forms(pl, p);
     if (is_target)

@@ -5,11 +5,18 @@
 #     counts file must show exactly those, and stdout must be identical to a
 #     run without the profiler;
 #   - 8 threads with ILHEAP_ATOMIC=1: every count exactly 8 times;
+#   - 3 rounds a quarter of a second apart with tier-up forced early
+#     (DOTNET_TC_CallCountingDelayMs=0, threshold 2): the tier-1
+#     recompilations reuse the instrumented body, counts exactly 3 times;
 #   - everything instrumented (no ILHEAP_INCLUDE), CoreLib's ReadyToRun code
 #     disabled so that CoreLib is JIT-compiled with probes at every block:
 #     the program's output is unchanged and its own counts still exact;
 #   - 100 collectible contexts in blocks mode: every context's counts are
 #     written, and counter memory returns to its level after one context;
+#   - a full window (ILHEAP_WINDOW=0x10000, smaller than the room the heap
+#     needs): the bodies come from the runtime's allocator (ILHEAP_FALLBACK,
+#     on by default in counting modes) and the counts stay exact; with
+#     ILHEAP_FALLBACK=none the methods keep their bodies, counted as alloc_failed;
 #   - a bad ILHEAP_MODE / ILHEAP_INCLUDE is a configuration error in the
 #     report and the host runs as without the profiler.
 #
@@ -92,6 +99,7 @@ echo "== without the profiler"
 for t in 1 8; do
     dotnet "$app" $t >"$work/base$t.out" 2>"$work/base$t.err" || fail "CountsApp $t fails without the profiler"
 done
+dotnet "$app" 1 3 >"$work/base1x3.out" 2>/dev/null || fail "CountsApp 1 3 fails without the profiler"
 
 echo "== known counts, one thread"
 env=(ILHEAP_MODE=calls ILHEAP_INCLUDE=CountsApp)
@@ -113,6 +121,18 @@ for mode in calls blocks; do
     counted ${mode}8
     check $mode expected-$mode.txt ${mode}8 --times 8
 done
+
+echo "== tier-up forced early: recompiled methods are not instrumented twice"
+env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp DOTNET_TC_CallCountingDelayMs=0 DOTNET_TC_CallCountThreshold=2
+     DOTNET_TC_BackgroundWorkerTimeoutMs=0)
+profiled tier1 "$app" 1 3
+same_output tier1 base1x3
+counted tier1
+check blocks expected-blocks.txt tier1 --times 3
+again=$(value skipped.already_rewritten "$work/tier1.report")
+echo "  tier1: already_rewritten=$again (against $(value skipped.already_rewritten "$work/blocks1.report") without forcing)"
+[ "${again:-0}" -gt "$(value skipped.already_rewritten "$work/blocks1.report")" ] ||
+    fail "tier1: no more recompilations than without forcing tier-up: the test did not force it"
 
 echo "== everything instrumented, CoreLib JIT-compiled (ReadyToRun off)"
 for v in "calls 0" "blocks 0" "blocks 1"; do
@@ -149,8 +169,28 @@ for k in counter_regions_live counter_bytes_live live_heaps; do
     [ -n "$a" ] && [ "$a" = "$b" ] || fail "alc100: $k did not return to its level after one context"
 done
 
+echo "== a full window: the runtime's allocator takes over (ILHEAP_FALLBACK)"
+env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp ILHEAP_WINDOW=0x10000)
+profiled fallback "$app" 1
+same_output fallback base1
+counted fallback
+check blocks expected-blocks.txt fallback
+fb=$(value bodies_fallback "$work/fallback.report")
+echo "  fallback: bodies_fallback=$fb of instrumented=$(value instrumented "$work/fallback.report")"
+# (Whatever room the 64 KiB window has is used first.)
+[ "${fb:-0}" -gt 0 ] || fail "fallback: no body from the fallback allocator"
+[ "$(value window_violations "$work/fallback.report")" = 0 ] || fail "fallback: window violations"
+env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp ILHEAP_WINDOW=0x10000 ILHEAP_FALLBACK=none)
+profiled nofallback "$app" 1
+same_output nofallback base1
+nf=$(value skipped.alloc_failed "$work/nofallback.report")
+echo "  ILHEAP_FALLBACK=none: alloc_failed=$nf instrumented=$(value instrumented "$work/nofallback.report")"
+[ "${nf:-0}" -gt 0 ] && [ "$(value instrumented "$work/nofallback.report")" = 0 ] ||
+    fail "nofallback: alloc_failed=$nf"
+
 echo "== bad configuration"
-for bad in "ILHEAP_MODE=block" "ILHEAP_INCLUDE=CountsApp,,x" "ILHEAP_EXCLUDE=a/b" "ILHEAP_ATOMIC=yes"; do
+for bad in "ILHEAP_MODE=block" "ILHEAP_INCLUDE=CountsApp,,x" "ILHEAP_EXCLUDE=a/b" "ILHEAP_ATOMIC=yes" \
+    "ILHEAP_FALLBACK=maybe"; do
     env=("$bad")
     profiled bad "$app" 1
     cmp -s "$work/bad.out" "$work/base1.out" || fail "$bad: stdout differs"

@@ -3,8 +3,11 @@
 // fixed by the program, listed in expected-calls.txt, and its output is the
 // same with and without the profiler.
 //
-// Usage: CountsApp [threads, default 1]: with N threads every workload runs
-// once on each of N threads at once, so each count is N times the listed one.
+// Usage: CountsApp [threads, default 1] [rounds, default 1]: with N threads
+// every workload runs once on each of N threads at once, so each count is N
+// times the listed one; with R rounds (one thread) it runs R times, a quarter
+// of a second apart, so that tiered compilation recompiles the hot methods
+// in between: each count is R times the listed one.
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
@@ -197,10 +200,16 @@ namespace CountsApp
                 Console.Error.WriteLine("threads must be 1..64");
                 return 2;
             }
+            int rounds = args.Length > 1 ? int.Parse(args[1]) : 1;
             var results = new string[threads];
             if (threads == 1)
             {
-                results[0] = Workload();
+                for (int r = 0; r < rounds; r++)
+                {
+                    if (r > 0)
+                        Thread.Sleep(250);
+                    results[0] = Workload();
+                }
             }
             else
             {
@@ -222,7 +231,7 @@ namespace CountsApp
                     return 1;
                 }
             Console.WriteLine(results[0]);
-            Console.WriteLine("threads=" + threads);
+            Console.WriteLine("threads=" + threads + (rounds > 1 ? " rounds=" + rounds : ""));
             return 0;
         }
     }
