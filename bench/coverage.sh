@@ -49,11 +49,8 @@ dotnet build "$proj" -c Debug "${sources[@]}" -nodeReuse:false -p:UseSharedCompi
 variants=(none coverlet ilheap)
 r2r=()
 [ "${ILHEAP_BENCH_NO_R2R:-0}" = 0 ] || r2r=(DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1)
-# The runtime's allocator for the new bodies, as in run_peer.sh: with ilheap's
-# own, most of Shop's methods often find no room within 4 GiB above the
-# module and would run uninstrumented (cheaper, and wrong).
 profiler_env=(CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so"
-    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop ILHEAP_ALLOCATOR="${ILHEAP_BENCH_ALLOCATOR:-clr}" "${r2r[@]}")
+    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop "${r2r[@]}")
 if [ ! -f "$so" ] || ! "$ilheap" cover --help >/dev/null 2>&1; then
     echo "skip kind=coverage variant=ilheap reason=no_profiler_or_no_ilheap_cover"
     variants=(none coverlet)
