@@ -288,7 +288,7 @@ def create_table(res, lines):
         lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
 
 
-def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite")):
+def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite", "counts")):
     kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
     for kind in kinds:
         keys = res.find(kind)
@@ -477,6 +477,46 @@ def rewrite_target(res):
     if rewrite_probes_agree(res) is False:
         return (what, "; ".join(parts) + "; probe counts differ", "not assessed")
     return (what, "; ".join(parts) + " (median of paired repetitions, CoreLib)", "met" if all(ok) else "**MISSED**")
+
+
+# ---------------------------------------------------------------- counting (issue 15)
+
+COUNT_MODES = [("off", "profiler loaded, `ILHEAP_MODE=off`"), ("calls", "`calls`"), ("blocks", "`blocks`"),
+               ("blocks-atomic", "`blocks`, `ILHEAP_ATOMIC=1`")]
+COUNT_WORKLOADS = [("cpu", "CPU-bound: bench/profiler/CpuWork (its own assembly instrumented)"),
+                   ("build", "`dotnet build` of tests/profiler/Ledger (every assembly, ReadyToRun off)")]
+
+
+def counts_section(res, lines):
+    if not res.find("counts"):
+        return
+    lines.append("\n## Counting in the real runtime\n")
+    lines.append("`bench/profiler/counts.sh --runs`: wall time with the profiler loaded but off, and counting "
+                 "method entries (`calls`), block hits (`blocks`) and block hits through `Interlocked.Increment` "
+                 "(`ILHEAP_ATOMIC=1`), interleaved with the order rotated each repetition. Ratio: to `off` in "
+                 "the same repetition, median (range).\n")
+    lines.append("| workload | mode | wall ms (median) | spread | ÷ off |")
+    lines.append("|---|---|---:|---:|---:|")
+    for w, wlabel in COUNT_WORKLOADS:
+        off = res.one("counts", workload=w, mode="off")
+        for m, mlabel in COUNT_MODES:
+            k = res.one("counts", workload=w, mode=m)
+            if k is None:
+                continue
+            a, b = res.reps(k, "wall_ms"), res.reps(off, "wall_ms")
+            rs = [a[r] / b[r] for r in a if r in b and b[r]]
+            cell = f"{fmt_ratio(statistics.median(rs))} ({min(rs):.2f}–{max(rs):.2f})" if rs else ""
+            lines.append(f"| {wlabel} | {mlabel} | {fmt(res.median(k, 'wall_ms'), 0)} "
+                         f"| {fmt_spread(res.spread(k, 'wall_ms'))} | {cell} |")
+
+
+def counts_target(res):
+    what = "counting: `blocks` at most 1.3x `off` on the CPU-bound workload"
+    k, off = res.one("counts", workload="cpu", mode="blocks"), res.one("counts", workload="cpu", mode="off")
+    r = res.ratio(k, off, "wall_ms") if k and off else None
+    if r is None:
+        return (what, "not measured: bench/profiler/counts.sh or dotnet missing", "–")
+    return (what, f"{fmt_ratio(r)} (median of paired repetitions)", "met" if r <= 1.3 else "**MISSED**")
 
 
 # ---------------------------------------------------------------- profiler in the real runtime (issue 6)
@@ -736,6 +776,7 @@ def targets(res, lines, quick):
         rows.append(window)
     rows.append(scan_target(res))
     rows.append(rewrite_target(res))
+    rows.append(counts_target(res))
 
     lines.append("| target | figure | verdict |")
     lines.append("|---|---|---|")
@@ -1013,6 +1054,7 @@ def main():
     scan_section(res, L)
     rewrite_section(res, L)
     prof_section(res, L)
+    counts_section(res, L)
 
     if made:
         L.append("\n## Plots\n")

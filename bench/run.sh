@@ -167,6 +167,30 @@ else
   echo "- profiler runs on the real runtime: not measured (no dotnet on this machine)" >>"$hooks"
 fi
 
+# HOOK counting (issue 15): wall time under ILHEAP_MODE=off, calls, blocks and
+# blocks with ILHEAP_ATOMIC=1 (bench/profiler/counts.sh): a CPU-bound program
+# and `dotnet build`; quick mode runs the CPU-bound one with 3 repetitions.
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null; then
+  echo "run.sh: counting in the real runtime"
+  ILHEAP_BENCH_WORK="$PWD/$build/counts-work" bash bench/profiler/counts.sh --runs \
+    --workloads "$([ "$quick" -eq 1 ] && echo cpu || echo cpu,build)" "$profiler_so" "$reps" \
+    >>"$results" || echo "fail kind=counts status=$?" >>"$results"
+  echo "- counting (calls, blocks, atomic) in the real runtime: bench/profiler/counts.sh --runs" >>"$hooks"
+else
+  echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
+fi
+
+# HOOK coverage (issue 16): `dotnet test` of tests/coverage's project with no
+# coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
+if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
+  echo "run.sh: coverage (dotnet test: none, coverlet, ilheap)"
+  ILHEAP_BENCH_WORK="$PWD/$build/coverage" bash bench/coverage.sh --runs "$profiler_so" "$build/tools/ilheap" "$reps" \
+    >>"$results" || echo "fail kind=coverage status=$?" >>"$results"
+  echo "- line coverage, dotnet test with none / coverlet / ilheap: bench/coverage.sh" >>"$hooks"
+else
+  echo "- line coverage against coverlet: not measured (quick mode, no dotnet or no profiler)" >>"$hooks"
+fi
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$(($(date +%s) - start))
 printf 'command_line=%q\nload_before=%q\nload_after=%q\nelapsed=%q\n' \

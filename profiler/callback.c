@@ -102,8 +102,9 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
 static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
 {
     (void)self;
-    /* Heaps are never released here: methods may still be JIT-compiled from
-     * our bodies while the runtime winds down. */
+    /* Heaps and counters are never released here: methods may still be
+     * JIT-compiled from our bodies, and run, while the runtime winds down. */
+    prof_modules_write_all_counts();
     prof_report_write();
     return CLR_S_OK;
 }
@@ -113,6 +114,13 @@ static HRESULT CLR_CALL cb_ModuleLoadFinished(ICorProfilerCallback11 *self, Modu
     (void)self;
     if (!CLR_FAILED(hr))
         prof_modules_loaded(id);
+    return CLR_S_OK;
+}
+
+static HRESULT CLR_CALL cb_ModuleUnloadStarted(ICorProfilerCallback11 *self, ModuleID id)
+{
+    (void)self;
+    prof_modules_unload_started(id);
     return CLR_S_OK;
 }
 
@@ -153,14 +161,45 @@ static HRESULT CLR_CALL cb_JITCachedFunctionSearchStarted(ICorProfilerCallback11
     return CLR_S_OK;
 }
 
+/* 1 when CoreLib's callee is one instrumentation leaves alone (Interlocked,
+ * [Intrinsic]): inlining it loses no count, and the atomic probe's
+ * Interlocked.Increment must inline to be a single instruction. */
+static int left_alone(FunctionID callee)
+{
+    IUnknown *unk = NULL;
+    mdToken token = 0;
+    if (CLR_FAILED(prof_g.info->lpVtbl->GetTokenAndMetaDataFromFunction(
+            prof_g.info, callee, &clr_IID_IMetaDataImport, &unk, &token)) ||
+        !unk)
+        return 0;
+    IMetaDataImport *md = (IMetaDataImport *)unk;
+    int alone = prof_names_leave_alone(md, token);
+    md->lpVtbl->Release(md);
+    return alone;
+}
+
+/* The JIT inlines a callee's original IL, not the body a profiler set (and
+ * may inline it before the callee's own JIT): an instrumented callee is
+ * never inlined, or its counts would be lost. */
 static HRESULT CLR_CALL cb_JITInlining(ICorProfilerCallback11 *self, FunctionID caller,
                                        FunctionID callee, BOOL *inl)
 {
     (void)self;
     (void)caller;
-    (void)callee;
-    if (inl)
-        *inl = 1;
+    if (!inl)
+        return CLR_S_OK;
+    *inl = 1;
+    ClassID cls = 0;
+    ModuleID mod = 0;
+    mdToken tok = 0;
+    if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
+        return CLR_S_OK;
+    int corelib = 0;
+    if (CLR_FAILED(prof_g.info->lpVtbl->GetFunctionInfo(prof_g.info, callee, &cls, &mod, &tok)) ||
+        (prof_modules_instrumented(mod, &corelib) && !(corelib && left_alone(callee)))) {
+        *inl = 0;
+        atomic_fetch_add(&prof_g.counters.inlining_refused, 1);
+    }
     return CLR_S_OK;
 }
 
@@ -227,7 +266,6 @@ STUB2(AssemblyLoadFinished, AssemblyID, HRESULT)
 STUB1(AssemblyUnloadStarted, AssemblyID)
 STUB2(AssemblyUnloadFinished, AssemblyID, HRESULT)
 STUB1(ModuleLoadStarted, ModuleID)
-STUB1(ModuleUnloadStarted, ModuleID)
 STUB2(ModuleAttachedToAssembly, ModuleID, AssemblyID)
 STUB1(ClassLoadStarted, ClassID)
 STUB2(ClassLoadFinished, ClassID, HRESULT)

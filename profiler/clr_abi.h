@@ -270,7 +270,8 @@ typedef struct ICorProfilerInfo5Vtbl {
                                                        IUnknown **import, mdToken *tok); /* 19 */
     HRESULT(CLR_CALL *GetModuleInfo)(PI_, ModuleID m, LPCBYTE *base, ULONG cch_name,
                                      ULONG *pcch_name, WCHAR name[], AssemblyID *asm_id); /* 20 */
-    clr_unused_slot_t GetModuleMetaData;                                       /* 21 */
+    HRESULT(CLR_CALL *GetModuleMetaData)(PI_, ModuleID id, DWORD open_flags, const GUID *riid,
+                                         IUnknown **out);                      /* 21 */
     HRESULT(CLR_CALL *GetILFunctionBody)(PI_, ModuleID m, mdMethodDef tok, LPCBYTE *header,
                                          ULONG *size);                         /* 22 */
     HRESULT(CLR_CALL *GetILFunctionBodyAllocator)(PI_, ModuleID m, IMethodMalloc **malloc); /* 23 */
@@ -349,7 +350,7 @@ struct ICorProfilerInfo5 {
 };
 
 /* ---------------------------------------------------------- IMetaDataImport */
-/* cor.h; slots up to GetMethodProps (30). */
+/* cor.h; slots up to GetNestedClassProps (62). */
 typedef struct IMetaDataImport IMetaDataImport;
 #define MI_ IMetaDataImport *self
 typedef struct IMetaDataImportVtbl {
@@ -362,8 +363,10 @@ typedef struct IMetaDataImportVtbl {
     clr_unused_slot_t EnumTypeDefs;          /* 6 */
     clr_unused_slot_t EnumInterfaceImpls;    /* 7 */
     clr_unused_slot_t EnumTypeRefs;          /* 8 */
-    clr_unused_slot_t FindTypeDefByName;     /* 9 */
-    clr_unused_slot_t GetScopeProps;         /* 10 */
+    HRESULT(CLR_CALL *FindTypeDefByName)(MI_, const WCHAR *name, mdToken enclosing,
+                                         mdTypeDef *td); /* 9 */
+    HRESULT(CLR_CALL *GetScopeProps)(MI_, WCHAR name[], ULONG cch, ULONG *pcch,
+                                     GUID *mvid); /* 10 */
     clr_unused_slot_t GetModuleFromScope;    /* 11 */
     HRESULT(CLR_CALL *GetTypeDefProps)(MI_, mdTypeDef td, WCHAR name[], ULONG cch, ULONG *pcch,
                                        DWORD *flags, mdToken *extends); /* 12 */
@@ -381,23 +384,91 @@ typedef struct IMetaDataImportVtbl {
     clr_unused_slot_t EnumMethodImpls;       /* 24 */
     clr_unused_slot_t EnumPermissionSets;    /* 25 */
     clr_unused_slot_t FindMember;            /* 26 */
-    clr_unused_slot_t FindMethod;            /* 27 */
+    HRESULT(CLR_CALL *FindMethod)(MI_, mdTypeDef td, const WCHAR *name, const BYTE *sig,
+                                  ULONG cb_sig, mdMethodDef *mb); /* 27 */
     clr_unused_slot_t FindField;             /* 28 */
     clr_unused_slot_t FindMemberRef;         /* 29 */
     HRESULT(CLR_CALL *GetMethodProps)(MI_, mdMethodDef mb, mdTypeDef *cls, WCHAR name[],
                                       ULONG cch, ULONG *pcch, DWORD *attr, const BYTE **sig,
                                       ULONG *cb_sig, ULONG *rva, DWORD *impl_flags); /* 30 */
+    clr_unused_slot_t unused_31_to_59[29];   /* GetMemberRefProps .. GetParamProps */
+    HRESULT(CLR_CALL *GetCustomAttributeByName)(MI_, mdToken obj, const WCHAR *name,
+                                                const void **data, ULONG *cb_data); /* 60 */
+    clr_unused_slot_t IsValidToken;          /* 61 */
+    HRESULT(CLR_CALL *GetNestedClassProps)(MI_, mdTypeDef nested, mdTypeDef *enclosing); /* 62 */
 } IMetaDataImportVtbl;
 #undef MI_
 struct IMetaDataImport {
     const IMetaDataImportVtbl *lpVtbl;
 };
 
+/* ------------------------------------------------------------ IMetaDataEmit */
+/* cor.h; slots up to DefineMemberRef (14): what a probe's MemberRef needs. */
+typedef struct IMetaDataEmit IMetaDataEmit;
+#define ME_ IMetaDataEmit *self
+typedef struct IMetaDataEmitVtbl {
+    HRESULT(CLR_CALL *QueryInterface)(ME_, const GUID *riid, void **ppv); /* 0 */
+    ULONG(CLR_CALL *AddRef)(ME_);                                         /* 1 */
+    ULONG(CLR_CALL *Release)(ME_);                                        /* 2 */
+    clr_unused_slot_t SetModuleProps;   /* 3 */
+    clr_unused_slot_t Save;             /* 4 */
+    clr_unused_slot_t SaveToStream;     /* 5 */
+    clr_unused_slot_t GetSaveSize;      /* 6 */
+    clr_unused_slot_t DefineTypeDef;    /* 7 */
+    clr_unused_slot_t DefineNestedType; /* 8 */
+    clr_unused_slot_t SetHandler;       /* 9 */
+    clr_unused_slot_t DefineMethod;     /* 10 */
+    clr_unused_slot_t DefineMethodImpl; /* 11 */
+    HRESULT(CLR_CALL *DefineTypeRefByName)(ME_, mdToken scope, const WCHAR *name,
+                                           mdToken *type_ref); /* 12 */
+    clr_unused_slot_t DefineImportType; /* 13 */
+    HRESULT(CLR_CALL *DefineMemberRef)(ME_, mdToken parent, const WCHAR *name, const BYTE *sig,
+                                       ULONG cb_sig, mdToken *member_ref); /* 14 */
+} IMetaDataEmitVtbl;
+#undef ME_
+struct IMetaDataEmit {
+    const IMetaDataEmitVtbl *lpVtbl;
+};
+
+/* ---------------------------------------------------- IMetaDataAssemblyEmit */
+/* cor.h ASSEMBLYMETADATA: version and culture of an assembly reference. */
+typedef struct ASSEMBLYMETADATA {
+    USHORT major, minor, build, revision;
+    WCHAR *locale;
+    ULONG cb_locale;
+    DWORD *processors;
+    ULONG n_processors;
+    void *os;
+    ULONG n_os;
+} ASSEMBLYMETADATA;
+
+typedef struct IMetaDataAssemblyEmit IMetaDataAssemblyEmit;
+#define MA_ IMetaDataAssemblyEmit *self
+typedef struct IMetaDataAssemblyEmitVtbl {
+    HRESULT(CLR_CALL *QueryInterface)(MA_, const GUID *riid, void **ppv); /* 0 */
+    ULONG(CLR_CALL *AddRef)(MA_);                                         /* 1 */
+    ULONG(CLR_CALL *Release)(MA_);                                        /* 2 */
+    clr_unused_slot_t DefineAssembly; /* 3 */
+    HRESULT(CLR_CALL *DefineAssemblyRef)(MA_, const void *public_key_or_token, ULONG cb_key,
+                                         const WCHAR *name, const ASSEMBLYMETADATA *md,
+                                         const void *hash, ULONG cb_hash, DWORD flags,
+                                         mdToken *assembly_ref); /* 4 */
+} IMetaDataAssemblyEmitVtbl;
+#undef MA_
+struct IMetaDataAssemblyEmit {
+    const IMetaDataAssemblyEmitVtbl *lpVtbl;
+};
+
+/* GetModuleMetaData open flags (cor.h CorOpenFlags). */
+enum { CLR_OF_READ = 0x0, CLR_OF_WRITE = 0x1 };
+
 /* ------------------------------------------------------------------- IIDs */
 extern const GUID clr_IID_IClassFactory;
 extern const GUID clr_IID_ICorProfilerCallback[12]; /* [1]..[11]; [0] is IUnknown */
 extern const GUID clr_IID_ICorProfilerInfo5;
 extern const GUID clr_IID_IMetaDataImport;
+extern const GUID clr_IID_IMetaDataEmit;
+extern const GUID clr_IID_IMetaDataAssemblyEmit;
 
 /* ------------------------------------------------- slot positions, checked */
 #define CLR_SLOT_(vtbl, member) (offsetof(vtbl, member) / sizeof(void (*)(void)))
@@ -430,5 +501,12 @@ static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetObjectSize2) == 80, "Info4 end
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEventMask2) == 82, "slot");
 static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetTypeDefProps) == 12, "slot");
 static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetMethodProps) == 30, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetCustomAttributeByName) == 60, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetNestedClassProps) == 62, "slot");
+static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineTypeRefByName) == 12, "slot");
+static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineMemberRef) == 14, "slot");
+static_assert(CLR_SLOT_(IMetaDataAssemblyEmitVtbl, DefineAssemblyRef) == 4, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleMetaData) == 21, "slot");
+static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout (LP64)");
 
 #endif /* ILHEAP_PROFILER_CLR_ABI_H */

@@ -1,6 +1,10 @@
 /* The profiler's settings, all from the environment:
  *
- *   ILHEAP_MODE=rehome | prologue:N | off     (default rehome)
+ *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | off   (default rehome)
+ *   ILHEAP_COUNTS=path                         (calls, blocks; default ilheap-counts.%p.jsonl)
+ *   ILHEAP_ATOMIC=1                            (calls, blocks: Interlocked counts)
+ *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks)
+ *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
  *   ILHEAP_DISABLE_R2R=1                       (event mask 0x80000000)
@@ -112,6 +116,73 @@ void prof_diag(const char *fmt, ...)
     va_end(ap);
 }
 
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+int prof_pattern_match(const char *pat, const char *s)
+{
+    /* Iterative glob with one backtrack point: the last '*' seen. */
+    const char *star = NULL, *resume = NULL;
+    while (*s) {
+        if (*pat == '*') {
+            star = pat++;
+            resume = s;
+        } else if (*pat && lower((unsigned char)*pat) == lower((unsigned char)*s)) {
+            pat++;
+            s++;
+        } else if (star) {
+            pat = star + 1;
+            s = ++resume;
+        } else {
+            return 0;
+        }
+    }
+    while (*pat == '*')
+        pat++;
+    return *pat == '\0';
+}
+
+int prof_config_in_scope(const prof_config_t *cfg, const char *name)
+{
+    int in = cfg->include.n == 0;
+    for (unsigned i = 0; !in && i < cfg->include.n; i++)
+        in = prof_pattern_match(cfg->include.p[i], name);
+    for (unsigned i = 0; in && i < cfg->exclude.n; i++)
+        in = !prof_pattern_match(cfg->exclude.p[i], name);
+    return in;
+}
+
+/* "A,B*,*C": each pattern 1..127 characters of an assembly name or `*`. */
+static int parse_patterns(prof_config_t *cfg, const char *var, const char *v, prof_patterns_t *out)
+{
+    out->n = 0;
+    for (const char *p = v;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0)
+            return config_fail(cfg, "%s: empty pattern in '%s'", var, v);
+        if (len >= PROF_PATTERN_LEN)
+            return config_fail(cfg, "%s: pattern longer than %d characters in '%s'", var,
+                               PROF_PATTERN_LEN - 1, v);
+        if (out->n == PROF_PATTERNS_MAX)
+            return config_fail(cfg, "%s: more than %d patterns", var, PROF_PATTERNS_MAX);
+        for (size_t i = 0; i < len; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (c <= ' ' || strchr("/\\?[]{}\"'", c))
+                return config_fail(cfg, "%s: '%.*s' is not an assembly-name pattern (names and `*` "
+                                   "only)", var, (int)len, p);
+        }
+        memcpy(out->p[out->n], p, len);
+        out->p[out->n][len] = '\0';
+        out->n++;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
 /* "Ns.Type::Method=VALUE": the last '=' splits the value, the first "::"
  * splits type and method. */
 static int parse_replace(prof_config_t *cfg, const char *s)
@@ -156,13 +227,17 @@ int prof_config_load(prof_config_t *cfg)
             cfg->mode = PROF_MODE_REHOME;
         } else if (strcmp(v, "off") == 0) {
             cfg->mode = PROF_MODE_OFF;
+        } else if (strcmp(v, "calls") == 0) {
+            cfg->mode = PROF_MODE_CALLS;
+        } else if (strcmp(v, "blocks") == 0) {
+            cfg->mode = PROF_MODE_BLOCKS;
         } else if (strncmp(v, "prologue:", 9) == 0 && parse_u64(v + 9, PROF_MAX_PROLOGUE, &n) == 0 &&
                    n > 0) {
             cfg->mode = PROF_MODE_PROLOGUE;
             cfg->prologue_nops = (unsigned)n;
         } else {
-            return config_fail(cfg, "ILHEAP_MODE must be rehome, off or prologue:N (1..%u), got '%s'",
-                               PROF_MAX_PROLOGUE, v);
+            return config_fail(cfg, "ILHEAP_MODE must be rehome, calls, blocks, off or prologue:N "
+                               "(1..%u), got '%s'", PROF_MAX_PROLOGUE, v);
         }
     }
     if ((v = getenv("ILHEAP_ALLOCATOR")) && *v) {
@@ -185,6 +260,33 @@ int prof_config_load(prof_config_t *cfg)
             return config_fail(cfg, "ILHEAP_WINDOW must be 1..0xFFFFFFFF, got '%s'", v);
         cfg->window = w;
     }
+    if ((v = getenv("ILHEAP_ATOMIC")) && *v) {
+        if (strcmp(v, "1") == 0)
+            cfg->atomic = 1;
+        else if (strcmp(v, "0") != 0)
+            return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
+    }
+    /* Counting is for users: a full window must not lose counts. The other
+     * modes exist to prove placement, so they never fall back by default. */
+    cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
+    if ((v = getenv("ILHEAP_FALLBACK")) && *v) {
+        if (strcmp(v, "clr") == 0)
+            cfg->fallback = 1;
+        else if (strcmp(v, "none") == 0)
+            cfg->fallback = 0;
+        else
+            return config_fail(cfg, "ILHEAP_FALLBACK must be clr or none, got '%s'", v);
+    }
+    if ((v = getenv("ILHEAP_INCLUDE")) && *v &&
+        parse_patterns(cfg, "ILHEAP_INCLUDE", v, &cfg->include) != 0)
+        return -1;
+    if ((v = getenv("ILHEAP_EXCLUDE")) && *v &&
+        parse_patterns(cfg, "ILHEAP_EXCLUDE", v, &cfg->exclude) != 0)
+        return -1;
+    v = getenv("ILHEAP_COUNTS");
+    if (prof_expand_path(cfg->counts_path, sizeof cfg->counts_path,
+                         v && *v ? v : "ilheap-counts.%p.jsonl"))
+        return config_fail(cfg, "ILHEAP_COUNTS path too long");
     if ((v = getenv("ILHEAP_REPLACE")) && *v && parse_replace(cfg, v) != 0)
         return -1;
     return 0;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "ilheap/com.h"
@@ -31,8 +32,17 @@ typedef struct prof_module {
     atomic_int stale;      /* the ID was reported at another base: left alone */
     prof_module_stats_t stats;
     char name[96];         /* file name, for the report */
+    char *path;            /* the runtime's name of the module (full path), or NULL */
+    int in_scope;          /* ILHEAP_INCLUDE / ILHEAP_EXCLUDE let it be rewritten */
+    int is_corelib;
     int ilheap_heap;       /* the registry holds a heap for this module */
-    pthread_mutex_t lock;  /* guards the token set */
+    pthread_mutex_t lock;  /* guards the token set, counts and interlocked */
+    prof_counts_t *counts; /* calls, blocks: created at the first probe */
+    int counts_failed;
+    mdToken interlocked;   /* ILHEAP_ATOMIC: Increment's token here (0: none) */
+    int interlocked_tried;
+    IMethodMalloc *fallback; /* ILHEAP_FALLBACK: the runtime's allocator, one reference */
+    int fallback_tried;
     mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
     size_t ntokens, cap;
     struct prof_module *next;
@@ -141,8 +151,12 @@ static void record_release(prof_module_t *m)
         return;
     if (m->malloc)
         m->malloc->lpVtbl->Release(m->malloc);
+    if (m->fallback)
+        m->fallback->lpVtbl->Release(m->fallback);
+    prof_counts_destroy(m->counts); /* after ModuleUnloadFinished: no probe runs any more */
     pthread_mutex_destroy(&m->lock);
     free(m->tokens);
+    free(m->path);
     free(m);
 }
 
@@ -169,17 +183,26 @@ static prof_module_t *record_build(ModuleID id, prof_image_facts_t *facts, char 
     m->flags = flags;
     atomic_init(&m->refs, 1); /* the table's */
     pthread_mutex_init(&m->lock, NULL);
+    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
+    const char *slash = strrchr(name, '/');
+    snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
+    m->path = strdup(name);
+    /* The assembly name the patterns see: the file name without ".dll"/".exe". */
+    char stem[96];
+    snprintf(stem, sizeof stem, "%s", m->name);
+    char *dot = strrchr(stem, '.');
+    if (dot && (strcasecmp(dot, ".dll") == 0 || strcasecmp(dot, ".exe") == 0))
+        *dot = '\0';
+    m->in_scope = prof_config_in_scope(&prof_g.config, stem);
+    m->is_corelib = strcmp(stem, "System.Private.CoreLib") == 0;
     if (base) {
         prof_image_read_pe(base, facts);
         if (facts->pe_ok)
             m->image_size = (flags & COR_PRF_MODULE_FLAT_LAYOUT) ? (size_t)facts->file_extent
                                                                  : (size_t)facts->size_of_image;
-        if (prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace)
+        if ((prof_g.config.mode != PROF_MODE_OFF || prof_g.config.has_replace) && m->in_scope)
             m->malloc = make_allocator(id, base, m->image_size, &m->ilheap_heap);
     }
-    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
-    const char *slash = strrchr(name, '/');
-    snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
     return m;
 }
 
@@ -288,6 +311,11 @@ int prof_modules_view(ModuleID id, prof_module_view_t *view, prof_skip_t *why)
         *why = PROF_SKIP_unknown_module;
         return -1;
     }
+    if (!m->in_scope) {
+        *why = PROF_SKIP_out_of_scope;
+        record_release(m);
+        return -1;
+    }
     view->module = m;
     view->base = m->base;
     view->image_size = m->image_size;
@@ -312,6 +340,119 @@ void prof_modules_view_end(prof_module_view_t *view)
         record_release(view->module);
     view->malloc = NULL;
     view->module = NULL;
+}
+
+/* The record of a module still in the table, with a reference; NULL if none. */
+static prof_module_t *record_find(ModuleID id)
+{
+    pthread_rwlock_rdlock(&table_lock);
+    prof_module_t *m = find_locked(id);
+    if (m)
+        atomic_fetch_add(&m->refs, 1);
+    pthread_rwlock_unlock(&table_lock);
+    return m;
+}
+
+static prof_counts_t *counts_of(prof_module_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    prof_counts_t *k = m->counts;
+    pthread_mutex_unlock(&m->lock);
+    return k;
+}
+
+void prof_modules_unload_started(ModuleID id)
+{
+    prof_module_t *m = record_find(id);
+    if (m) {
+        prof_counts_write(counts_of(m));
+        record_release(m);
+    }
+}
+
+void prof_modules_write_all_counts(void)
+{
+    pthread_rwlock_rdlock(&table_lock);
+    for (size_t b = 0; b < BUCKETS; b++)
+        for (prof_module_t *m = table[b]; m; m = m->next)
+            prof_counts_write(counts_of(m));
+    pthread_rwlock_unlock(&table_lock);
+}
+
+int prof_modules_instrumented(ModuleID id, int *is_corelib)
+{
+    *is_corelib = 0;
+    if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
+        return 0;
+    prof_module_t *m = record_get(id);
+    if (!m)
+        return 0;
+    int in = m->in_scope && m->base != NULL;
+    *is_corelib = m->is_corelib;
+    record_release(m);
+    return in;
+}
+
+int prof_modules_is_corelib(const prof_module_view_t *view)
+{
+    return view->module && view->module->is_corelib;
+}
+
+prof_counts_t *prof_modules_counts(const prof_module_view_t *view, ModuleID id)
+{
+    prof_module_t *m = view->module;
+    if (!m)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    if (!m->counts && !m->counts_failed) {
+        GUID mvid, *have = NULL;
+        IUnknown *unk = NULL;
+        if (!CLR_FAILED(prof_g.info->lpVtbl->GetModuleMetaData(prof_g.info, id, CLR_OF_READ,
+                                                               &clr_IID_IMetaDataImport, &unk)) &&
+            unk) {
+            IMetaDataImport *md = (IMetaDataImport *)unk;
+            if (!CLR_FAILED(md->lpVtbl->GetScopeProps(md, NULL, 0, NULL, &mvid)))
+                have = &mvid;
+            md->lpVtbl->Release(md);
+        }
+        m->counts = prof_counts_create(m->name, m->path ? m->path : m->name, have);
+        m->counts_failed = m->counts == NULL;
+    }
+    prof_counts_t *k = m->counts;
+    pthread_mutex_unlock(&m->lock);
+    return k;
+}
+
+mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id)
+{
+    prof_module_t *m = view->module;
+    if (!m)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    if (!m->interlocked_tried) {
+        m->interlocked = prof_emit_interlocked(id, m->is_corelib);
+        m->interlocked_tried = 1;
+    }
+    mdToken t = m->interlocked;
+    pthread_mutex_unlock(&m->lock);
+    return t;
+}
+
+IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id)
+{
+    prof_module_t *m = view->module;
+    if (!m)
+        return NULL;
+    pthread_mutex_lock(&m->lock);
+    if (!m->fallback_tried) {
+        m->fallback_tried = 1;
+        if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBodyAllocator(prof_g.info, id,
+                                                                       &m->fallback)))
+            m->fallback = NULL;
+    }
+    IMethodMalloc *f = m->fallback;
+    pthread_mutex_unlock(&m->lock);
+    return f;
 }
 
 static int set_insert(prof_module_t *m, mdMethodDef token)

@@ -5,12 +5,17 @@
  *   config.c         ILHEAP_* environment variables
  *   modules.c        ModuleID -> base, image size, allocator, rewritten tokens
  *   image.c          what the image at a module base says (PE header, mapping)
- *   names.c          method names through IMetaDataImport (ILHEAP_REPLACE)
+ *   names.c          method names and attributes through IMetaDataImport
+ *   emit.c           the MemberRef of Interlocked.Increment (IMetaDataEmit)
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
+ *   install.c        Alloc from the module's allocator, SetILFunctionBody
+ *   instrument.c     calls and blocks: probes through the IL rewriter
+ *   counts.c         counter memory per module, the counts file
  *   report.c         counters and the report written at Shutdown
  *
- * Calls go one way: callback -> rewrite -> modules -> names, image; report
- * -> modules; rewrite -> report (counters). modules never calls report.
+ * Calls go one way: callback -> rewrite -> instrument -> modules -> counts,
+ * names, emit, image; report -> modules; rewrite -> report (counters).
+ * modules never calls report.
  *
  * Rule for every callback: nothing that fails may bring the host down. A
  * failure leaves the method as the runtime had it, is counted under a reason,
@@ -45,6 +50,8 @@ typedef enum prof_mode {
     PROF_MODE_OFF,      /* observe and count only */
     PROF_MODE_REHOME,   /* the same body, moved into the module's allocator */
     PROF_MODE_PROLOGUE, /* N nop bytes inserted at the start, EH shifted */
+    PROF_MODE_CALLS,    /* a counter probe at each method's entry */
+    PROF_MODE_BLOCKS,   /* a counter probe at each basic block's start */
 } prof_mode_t;
 
 typedef enum prof_allocator {
@@ -53,6 +60,14 @@ typedef enum prof_allocator {
 } prof_allocator_t;
 
 #define PROF_NAME_MAX 512
+#define PROF_PATTERNS_MAX 64
+#define PROF_PATTERN_LEN 128
+
+/* ILHEAP_INCLUDE / ILHEAP_EXCLUDE: assembly-name patterns, `*` a wildcard. */
+typedef struct prof_patterns {
+    unsigned n;
+    char p[PROF_PATTERNS_MAX][PROF_PATTERN_LEN];
+} prof_patterns_t;
 
 typedef struct prof_config {
     prof_mode_t mode;
@@ -64,6 +79,11 @@ typedef struct prof_config {
     char replace_method[PROF_NAME_MAX];
     int32_t replace_value;
     uint64_t window;            /* window checked for violations (ILHEAP_WINDOW) */
+    int atomic;                 /* ILHEAP_ATOMIC=1: Interlocked.Increment probes */
+    int fallback;               /* ILHEAP_FALLBACK=clr: a full window falls back to the runtime's allocator */
+    prof_patterns_t include;    /* empty: every assembly */
+    prof_patterns_t exclude;
+    char counts_path[4096];     /* ILHEAP_COUNTS, %p expanded */
     char report_path[4096];     /* ILHEAP_REPORT; empty = stderr */
     char module_log_path[4096]; /* ILHEAP_MODULE_LOG: one line per module load */
     char error[256];            /* why the environment was rejected; empty if fine */
@@ -74,6 +94,11 @@ typedef struct prof_config {
 /* Reads ILHEAP_* from the environment. On a bad value fills cfg->error, sets
  * the mode to PROF_MODE_OFF (observe only) and returns -1; 0 otherwise. */
 int prof_config_load(prof_config_t *cfg);
+/* 1 when the assembly named name (file name without extension) is in the
+ * scope of ILHEAP_INCLUDE / ILHEAP_EXCLUDE. */
+int prof_config_in_scope(const prof_config_t *cfg, const char *name);
+/* 1 when pattern (`*` any run of characters) matches all of s, ASCII case-insensitively. */
+int prof_pattern_match(const char *pattern, const char *s);
 /* Copies an output path, "%p" expanded to the process id; -1 if too long. */
 int prof_expand_path(char *dst, size_t cap, const char *src);
 /* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
@@ -97,7 +122,15 @@ void prof_diag(const char *fmt, ...);
     X(no_allocator, "the module's allocator could not be obtained")             \
     X(alloc_failed, "IMethodMalloc::Alloc returned NULL")                       \
     X(set_failed, "SetILFunctionBody failed")                                   \
-    X(mode_off, "ILHEAP_MODE=off")
+    X(mode_off, "ILHEAP_MODE=off")                                              \
+    X(out_of_scope, "the assembly is outside ILHEAP_INCLUDE / ILHEAP_EXCLUDE")  \
+    X(intrinsic, "CoreLib's Interlocked or an [Intrinsic] method: left alone")  \
+    X(metadata, "the method's metadata or name could not be read")             \
+    X(rewriter_load, "the IL rewriter rejected the body")                        \
+    X(rewriter_edit, "the IL rewriter could not insert the probes")             \
+    X(rewriter_encode, "the IL rewriter could not encode the new body")         \
+    X(interlocked_ref, "no Interlocked.Increment reference could be emitted")   \
+    X(counters, "no memory for the method's counters")
 
 typedef enum prof_skip {
 #define PROF_SKIP_ENUM(name, text) PROF_SKIP_##name,
@@ -142,6 +175,14 @@ typedef struct prof_counters {
     atomic_uint_fast64_t live_heaps;
     atomic_uint_fast64_t live_heaps_peak;
     atomic_uint_fast64_t live_heaps_collectible;
+    atomic_uint_fast64_t instrumented;     /* methods given probes (calls, blocks) */
+    atomic_uint_fast64_t probes;           /* counters placed in them */
+    atomic_uint_fast64_t counts_written;   /* lines written to the counts file */
+    atomic_uint_fast64_t counter_bytes_live; /* counter regions and their tables */
+    atomic_uint_fast64_t counter_bytes_peak;
+    atomic_uint_fast64_t counter_regions_live;
+    atomic_uint_fast64_t inlining_refused;   /* JITInlining: callee instrumented */
+    atomic_uint_fast64_t bodies_fallback;    /* placed by the runtime's allocator (ILHEAP_FALLBACK) */
 } prof_counters_t;
 
 /* ----------------------------------------------------------- global state */
@@ -194,6 +235,45 @@ int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
+/* ModuleUnloadStarted: writes the module's counts (its code runs no more). */
+void prof_modules_unload_started(ModuleID id);
+/* Shutdown: writes the counts of every module still loaded. */
+void prof_modules_write_all_counts(void);
+/* 1 when methods of module id get probes (calls, blocks; in scope);
+ * *is_corelib says whether it is System.Private.CoreLib. */
+int prof_modules_instrumented(ModuleID id, int *is_corelib);
+/* The view's module: in scope, its counts (created at the first call, NULL
+ * without memory), the Interlocked.Increment token (0 until emitted). */
+int prof_modules_in_scope(const prof_module_view_t *view);
+struct prof_counts *prof_modules_counts(const prof_module_view_t *view, ModuleID id);
+int prof_modules_is_corelib(const prof_module_view_t *view);
+mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id);
+/* The runtime's own allocator for the view's module (ILHEAP_FALLBACK), got
+ * once; NULL if unavailable. Owned by the module's record. */
+IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id);
+
+/* ----------------------------------------------------------------- counts */
+typedef struct prof_counts prof_counts_t;
+/* A module's region (mvid may be NULL); NULL without memory. */
+prof_counts_t *prof_counts_create(const char *module, const char *path, const GUID *mvid);
+/* n zeroed 64-bit counters that never move; NULL without memory. */
+int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n);
+/* Gives a method whose body now holds probes its line (offsets NULL: calls
+ * mode, one counter). 0, or -1 without memory. */
+int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
+                        const uint32_t *offsets, uint32_t n, int64_t *counters);
+/* Writes the module's lines to ILHEAP_COUNTS, once. */
+void prof_counts_write(prof_counts_t *k);
+/* Writes (if not yet) and frees the region: after ModuleUnloadFinished. */
+void prof_counts_destroy(prof_counts_t *k);
+
+/* ------------------------------------------------------------------- emit */
+/* A token for System.Threading.Interlocked::Increment(int64&) usable in the
+ * module's IL: CoreLib's own MethodDef, else a MemberRef emitted through
+ * IMetaDataEmit (an AssemblyRef to System.Private.CoreLib, a TypeRef). 0 on
+ * failure. */
+mdToken prof_emit_interlocked(ModuleID id, int is_corelib);
+
 /* ------------------------------------------------------------------ image */
 typedef struct prof_image_facts {
     uint32_t size_of_image;    /* PE optional header (0 if unreadable) */
@@ -215,9 +295,31 @@ void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t
 /* ------------------------------------------------------------------ names */
 /* 1 when function id is cfg->replace_type::cfg->replace_method. */
 int prof_names_is_replace_target(FunctionID id);
+/* "Namespace.Outer+Inner::Method" of a MethodDef in UTF-8; 0 or -1. */
+int prof_names_method(IMetaDataImport *md, mdMethodDef token, char *out, size_t cap);
+/* 1 for what instrumentation leaves alone in CoreLib: methods of
+ * System.Threading.Interlocked and [Intrinsic] methods or types. */
+int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
+
+/* ---------------------------------------------------------------- install */
+/* A block of size bytes from the view's allocator (timed and counted); NULL
+ * with *why when Alloc fails. */
+uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t size,
+                            int *fallback, prof_skip_t *why);
+/* Checks the block's window (unless it came from the fallback allocator) and
+ * installs it with SetILFunctionBody. */
+int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
+                     const uint8_t *p, size_t size, int fallback, prof_skip_t *why);
+
+/* ------------------------------------------------------------- instrument */
+/* calls / blocks: decodes the body, inserts the probes, allocates the new
+ * body from the view's allocator and installs it; publishes the method's
+ * counters. 0, or -1 with *why (the method keeps its body). */
+int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view,
+                    const uint8_t *il, size_t il_size, prof_skip_t *why);
 
 /* ----------------------------------------------------------------- report */
 /* Sets the counters that do not start at zero (before any event). */

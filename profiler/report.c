@@ -143,6 +143,10 @@ static const char *mode_name(const prof_config_t *cfg, char *buf, size_t cap)
     case PROF_MODE_PROLOGUE:
         snprintf(buf, cap, "prologue:%u", cfg->prologue_nops);
         return buf;
+    case PROF_MODE_CALLS:
+        return "calls";
+    case PROF_MODE_BLOCKS:
+        return "blocks";
     }
     return "?";
 }
@@ -174,6 +178,12 @@ void prof_report_write(void)
     if (cfg->has_replace)
         fprintf(out, "replace=%s::%s=%d\n", cfg->replace_type, cfg->replace_method,
                 (int)cfg->replace_value);
+    fprintf(out, "atomic=%d\n", cfg->atomic);
+    fprintf(out, "fallback=%s\n", cfg->fallback ? "clr" : "none");
+    for (unsigned i = 0; i < cfg->include.n; i++)
+        fprintf(out, "include=%s\n", cfg->include.p[i]);
+    for (unsigned i = 0; i < cfg->exclude.n; i++)
+        fprintf(out, "exclude=%s\n", cfg->exclude.p[i]);
     fprintf(out, "methods_seen=%" PRIuFAST64 "\n", atomic_load(&c->jit_started));
     fprintf(out, "rewritten=%" PRIuFAST64 "\n", atomic_load(&c->rewritten));
     fprintf(out, "replaced=%" PRIuFAST64 "\n", atomic_load(&c->replaced));
@@ -202,6 +212,7 @@ void prof_report_write(void)
     fprintf(out, "window=%#" PRIx64 "\n", cfg->window);
     fprintf(out, "window_checked=%" PRIu64 "\n", checked);
     fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
+    fprintf(out, "bodies_fallback=%" PRIuFAST64 "\n", atomic_load(&c->bodies_fallback));
     fprintf(out, "window_below_base=%" PRIuFAST64 "\n", atomic_load(&c->below_base));
     fprintf(out, "bodies_beyond_2gib=%" PRIuFAST64 "\n", atomic_load(&c->beyond_2gib));
     if (checked) {
@@ -222,6 +233,16 @@ void prof_report_write(void)
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
     fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
             atomic_load(&c->live_heaps_collectible));
+    if (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS) {
+        fprintf(out, "counts_path=%s\n", cfg->counts_path);
+        fprintf(out, "instrumented=%" PRIuFAST64 "\n", atomic_load(&c->instrumented));
+        fprintf(out, "probes=%" PRIuFAST64 "\n", atomic_load(&c->probes));
+        fprintf(out, "counts_written=%" PRIuFAST64 "\n", atomic_load(&c->counts_written));
+        fprintf(out, "inlining_refused=%" PRIuFAST64 "\n", atomic_load(&c->inlining_refused));
+        fprintf(out, "counter_regions_live=%" PRIuFAST64 "\n", atomic_load(&c->counter_regions_live));
+        fprintf(out, "counter_bytes_live=%" PRIuFAST64 "\n", atomic_load(&c->counter_bytes_live));
+        fprintf(out, "counter_bytes_peak=%" PRIuFAST64 "\n", atomic_load(&c->counter_bytes_peak));
+    }
     prof_modules_write_summary(out);
     fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */

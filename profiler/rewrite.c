@@ -9,7 +9,6 @@
 #include "profiler.h"
 
 #include <stdlib.h>
-#include <time.h>
 
 #include "ilheap/com.h"
 #include "ilheap/il.h"
@@ -20,13 +19,6 @@
 
 /* N nop bytes: CEE_NOP is 0x00 (ECMA-335 III.3.51). */
 static const uint8_t nops[PROF_MAX_PROLOGUE];
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* One method's rewrite: the decoded original, the edit, the encoded size. */
 typedef struct plan {
@@ -149,7 +141,6 @@ static void count_forms(const plan_t *pl, const uint8_t *new_body)
 static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, const uint8_t *il,
                    ULONG il_size, int is_target, prof_skip_t *why)
 {
-    prof_counters_t *c = &prof_g.counters;
     plan_t *pl = calloc(1, sizeof *pl);
     if (!pl) {
         *why = PROF_SKIP_encode;
@@ -158,31 +149,19 @@ static int install(ModuleID mod, mdToken tok, const prof_module_view_t *view, co
     int rc = -1;
     if (plan_body(pl, il, il_size, is_target, why) != 0)
         goto done;
-    uint64_t t0 = now_ns();
-    uint8_t *p = view->malloc->lpVtbl->Alloc(view->malloc, (ULONG)pl->size);
-    uint64_t t1 = now_ns();
-    if (!p) {
-        atomic_fetch_add(&view->stats->allocs_failed, 1);
-        atomic_store(&view->stats->last_failure, (int)ilheap_last_status());
-        *why = PROF_SKIP_alloc_failed;
+    int fallback = 0;
+    uint8_t *p = prof_install_alloc(mod, view, pl->size, &fallback, why);
+    if (!p)
         goto done;
-    }
-    int first = atomic_fetch_add(&view->stats->allocs_ok, 1) == 0;
-    prof_report_alloc(t1 - t0, pl->size, first);
     /* A failure from here on wastes the block: IMethodMalloc cannot free. */
-    if (write_body(pl, p, is_target, why) != 0)
+    if (write_body(pl, p, is_target, why) != 0 ||
+        prof_install_set(mod, tok, view, p, pl->size, fallback, why) != 0)
         goto done;
-    prof_report_window(view->base, p, pl->size);
-    if (CLR_FAILED(prof_g.info->lpVtbl->SetILFunctionBody(prof_g.info, mod, tok, p))) {
-        *why = PROF_SKIP_set_failed;
-        goto done;
-    }
-    atomic_fetch_add(&c->rewritten, 1);
     count_forms(pl, p);
     if (is_target)
-        atomic_fetch_add(&c->replaced, 1);
+        atomic_fetch_add(&prof_g.counters.replaced, 1);
     else if (pl->prologue == 0 && pl->size == il_size && memcmp(p, il, il_size) == 0)
-        atomic_fetch_add(&c->rehomed_identical, 1);
+        atomic_fetch_add(&prof_g.counters.rehomed_identical, 1);
     rc = 0;
 done:
     free(pl->big_clauses);
@@ -223,6 +202,11 @@ void prof_rewrite_on_jit(FunctionID fid)
     } else if (!(is_target = cfg->has_replace && prof_names_is_replace_target(fid)) &&
                cfg->mode == PROF_MODE_OFF) {
         why = PROF_SKIP_mode_off;
+    } else if (!is_target && (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS)) {
+        if (prof_instrument(mod, tok, fid, &view, il, il_size, &why) == 0)
+            why = PROF_SKIP_COUNT;
+        else if (why == PROF_SKIP_alloc_failed || why == PROF_SKIP_counters)
+            prof_modules_unclaim(&view, tok); /* short of memory: a later JIT may try again */
     } else if (install(mod, tok, &view, il, il_size, is_target, &why) == 0) {
         why = PROF_SKIP_COUNT; /* rewritten */
     } else {

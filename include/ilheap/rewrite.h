@@ -179,9 +179,12 @@ enum {
     ILHEAP_OP_BRTRUE = 0x3A,
     ILHEAP_OP_SWITCH = 0x45,
     ILHEAP_OP_LDIND_I4 = 0x4A,
+    ILHEAP_OP_LDIND_I8 = 0x4C,
     ILHEAP_OP_STIND_I1 = 0x52,
     ILHEAP_OP_STIND_I4 = 0x54,
+    ILHEAP_OP_STIND_I8 = 0x55,
     ILHEAP_OP_ADD = 0x58,
+    ILHEAP_OP_CONV_I8 = 0x6A,
     ILHEAP_OP_CALLVIRT = 0x6F,
     ILHEAP_OP_NEWOBJ = 0x73,
     ILHEAP_OP_THROW = 0x7A,
@@ -334,6 +337,13 @@ ILHEAP_API ilheap_status_t ilheap_rw_remove(ilheap_rw_t *rw, ilheap_rw_id_t id);
 /* Sets the stack callback (fn NULL: back to the safe bound). */
 ILHEAP_API void ilheap_rw_set_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx);
 
+/* Sets the stack callback for inserted instructions only (fn NULL: none).
+ * The safe bound (no ilheap_rw_set_stack_fn) then accepts inserted call,
+ * callvirt, calli and newobj, whose effect fn gives, as falling through; the
+ * original body's calls are not asked about. This is how a probe that calls
+ * a method (Interlocked.Increment) keeps the cheap bound. */
+ILHEAP_API void ilheap_rw_set_inserted_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx);
+
 /* Replaces the body's local signature token (0 = none) and InitLocals flag,
  * e.g. after ilheap_rw_locals_append + IMetaDataEmit::GetTokenFromSig. */
 ILHEAP_API void ilheap_rw_set_locals(ilheap_rw_t *rw, uint32_t local_sig, int init_locals);
@@ -391,6 +401,12 @@ ILHEAP_API ilheap_status_t ilheap_rw_block_starts(ilheap_rw_t *rw, ilheap_rw_id_
  * does not fit). */
 ILHEAP_API size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64,
                                           ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX]);
+
+/* The same probe on a 64-bit counter, which no run wraps: `ldc.i8 addr;
+ * conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8` (16 bytes; 12
+ * with `ldc.i4 addr`). Stack neutral, peak 3. Returns 8 (0 as above). */
+ILHEAP_API size_t ilheap_rw_counter64_probe(uint64_t addr, int ptr64,
+                                            ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX]);
 
 /* The pure-IL hit flag: `ldc.i8 addr; conv.u; ldc.i4.1; stind.i1` (ptr64 !=
  * 0; 12 bytes) or with `ldc.i4 addr` (8 bytes): sets one byte to 1,

@@ -59,6 +59,8 @@ struct ilheap_rw {
     uint16_t max_stack;
     ilheap_rw_stack_fn fn;
     void *ctx;
+    ilheap_rw_stack_fn insert_fn; /* inserted calls under the safe bound */
+    void *insert_ctx;
 };
 
 /* ---- storage ---------------------------------------------------------- */
@@ -837,6 +839,14 @@ void ilheap_rw_set_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx)
     rw->ctx = ctx;
 }
 
+void ilheap_rw_set_inserted_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx)
+{
+    if (rw == NULL)
+        return;
+    rw->insert_fn = fn;
+    rw->insert_ctx = ctx;
+}
+
 void ilheap_rw_set_locals(ilheap_rw_t *rw, uint32_t local_sig, int init_locals)
 {
     if (rw == NULL)
@@ -874,17 +884,28 @@ static ilheap_status_t safe_bound(ilheap_rw_t *rw, uint64_t *max)
         }
         in_run = 1;
         const ilheap_il_opinfo_t *in = info_of(rw, id);
-        if (in->pops == ILHEAP_STACK_VARIES || in->pushes == ILHEAP_STACK_VARIES)
+        uint32_t pops = in->pops, pushes = in->pushes;
+        /* A call falls through: with its effect known it keeps the run straight. */
+        int call = in->flow == ILHEAP_FLOW_CALL && rw->insert_fn != NULL;
+        if (call) {
+            ilheap_status_t st =
+                rw->insert_fn(rw->insert_ctx, rw->op[id], (uint32_t)rw->val[id], &pops, &pushes);
+            if (st != ILHEAP_OK)
+                return st;
+            if (rw->op[id] == ILHEAP_OP_NEWOBJ)
+                pushes = 1;
+        } else if (pops == ILHEAP_STACK_VARIES || pushes == ILHEAP_STACK_VARIES) {
             return ilheap__fail(ILHEAP_IL_STACK_UNKNOWN,
                                 "inserted %s: its stack effect needs a stack callback", in->name);
-        if (in->flow != ILHEAP_FLOW_NEXT && in->flow != ILHEAP_FLOW_PREFIX &&
+        }
+        if (!call && in->flow != ILHEAP_FLOW_NEXT && in->flow != ILHEAP_FLOW_PREFIX &&
             in->flow != ILHEAP_FLOW_BREAK)
             return ilheap__fail(ILHEAP_IL_STACK_NOT_NEUTRAL,
                                 "inserted %s changes control flow: set a stack callback", in->name);
-        if (d < in->pops)
+        if (d < (int64_t)pops)
             return ilheap__fail(ILHEAP_IL_STACK_NOT_NEUTRAL,
                                 "inserted %s pops below the inserted code's entry depth", in->name);
-        d += (int64_t)in->pushes - in->pops;
+        d += (int64_t)pushes - (int64_t)pops;
         if ((uint64_t)d > peak)
             peak = (uint64_t)d;
     }
@@ -1328,6 +1349,15 @@ size_t ilheap_rw_counter_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[IL
                                     ILHEAP_OP_LDIND_I4, ILHEAP_OP_LDC_I4_1, ILHEAP_OP_ADD,
                                     ILHEAP_OP_STIND_I4};
     return build_probe(addr, ptr64, ops, 7, out);
+}
+
+size_t ilheap_rw_counter64_probe(uint64_t addr, int ptr64,
+                                 ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+{
+    static const uint16_t ops[8] = {ILHEAP_OP_LDC_I8,   ILHEAP_OP_CONV_U,   ILHEAP_OP_DUP,
+                                    ILHEAP_OP_LDIND_I8, ILHEAP_OP_LDC_I4_1, ILHEAP_OP_CONV_I8,
+                                    ILHEAP_OP_ADD,      ILHEAP_OP_STIND_I8};
+    return build_probe(addr, ptr64, ops, 8, out);
 }
 
 size_t ilheap_rw_flag_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])

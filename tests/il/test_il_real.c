@@ -9,7 +9,6 @@
 
 #include "assemblies.h"
 
-#include <time.h>
 
 #define CLAUSES 64
 
@@ -22,37 +21,17 @@ typedef struct totals {
 static uint32_t out_words[(1u << 20) / 4];
 #define OUT ((uint8_t *)out_words)
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Decodes one body (with more clause room when it needs it). */
-static ilheap_status_t decode(const uint8_t *p, size_t avail, ilheap_il_body_t *b,
-                              ilheap_il_clause_t *stack, ilheap_il_clause_t **heap)
-{
-    ilheap_status_t st = ilheap_il_decode(p, avail, b, stack, CLAUSES);
-    if (st == ILHEAP_IL_CLAUSE_SPACE) {
-        *heap = malloc(b->clause_count * sizeof **heap);
-        if (*heap == NULL)
-            return ILHEAP_ENOMEM;
-        st = ilheap_il_decode(p, avail, b, *heap, b->clause_count);
-    }
-    return st;
-}
-
 /* Everything checked on one body; returns NULL or what went wrong. */
 static const char *check_body(const ilheap_pe_method_t *m, const uint8_t *p, size_t avail,
-                              totals_t *t)
+                              void *ctx)
 {
+    totals_t *t = ctx;
     static const uint8_t prologue[] = {0x00, 0x00, 0x00}; /* nop nop nop */
     ilheap_il_clause_t cl[CLAUSES], cl2[CLAUSES], *more = NULL, *more2 = NULL;
     ilheap_il_body_t b, d;
     size_t size;
     const char *why = NULL;
-    if (decode(p, avail, &b, cl, &more) != ILHEAP_OK)
+    if (pe_test_decode(p, avail, &b, cl, CLAUSES, &more) != ILHEAP_OK)
         return "decode";
     if (ilheap_il_encode(&b, ILHEAP_IL_PRESERVE, OUT, sizeof out_words, &size) != ILHEAP_OK)
         why = "preserve encode";
@@ -69,7 +48,7 @@ static const char *check_body(const ilheap_pe_method_t *m, const uint8_t *p, siz
     e.extra_stack = b.max_stack < 65535 ? 1 : 0;
     for (int mode = 0; why == NULL && mode < 2; mode++) {
         if (ilheap_il_rewrite(&b, &e, (ilheap_il_mode_t)mode, OUT, sizeof out_words, &size) != ILHEAP_OK ||
-            decode(OUT, size, &d, cl2, &more2) != ILHEAP_OK ||
+            pe_test_decode(OUT, size, &d, cl2, CLAUSES, &more2) != ILHEAP_OK ||
             ilheap_il_check_moved(&b, &d, prologue, sizeof prologue, e.extra_stack) != ILHEAP_OK)
             why = mode ? "prologue (preserve)" : "prologue (compact)";
         free(more2);
@@ -87,11 +66,7 @@ static const char *check_body(const ilheap_pe_method_t *m, const uint8_t *p, siz
 }
 
 /* The bodies of one image, for the timed pass. */
-typedef struct span {
-    const uint8_t *p;
-    size_t avail;
-} span_t;
-static span_t *spans;
+static pe_test_body_t *spans;
 static size_t span_count, span_cap;
 
 /* Decode and preserve-encode every body again, timed: what a rehome costs
@@ -99,56 +74,23 @@ static size_t span_count, span_cap;
 static void timed_pass(totals_t *t)
 {
     ilheap_il_clause_t cl[CLAUSES];
-    double t0 = now_seconds();
+    double t0 = pe_test_now();
     for (size_t i = 0; i < span_count; i++) {
         ilheap_il_body_t b;
         size_t size;
         if (ilheap_il_decode(spans[i].p, spans[i].avail, &b, cl, CLAUSES) == ILHEAP_OK)
             ilheap_il_encode(&b, ILHEAP_IL_PRESERVE, OUT, sizeof out_words, &size);
     }
-    t->seconds += now_seconds() - t0;
+    t->seconds += pe_test_now() - t0;
 }
 
 static void check_image(const char *name, const uint8_t *data, size_t size, totals_t *t)
 {
-    ilheap_pe_t *pe;
-    ilheap_pe_error_t err;
-    if (ilheap_pe_open(data, size, &pe, &err) != ILHEAP_OK)
-        TEST_FAIL_("%s: %s", name, err.message);
-    span_count = 0;
-    for (uint32_t rid = 1, n = ilheap_pe_method_count(pe); rid <= n; rid++) {
-        ilheap_pe_method_t m;
-        const uint8_t *body;
-        size_t avail;
-        if (ilheap_pe_method(pe, rid, &m, &err) != ILHEAP_OK) {
-            ilheap_pe_close(pe);
-            TEST_FAIL_("%s: method %u: %s", name, rid, err.message);
-        }
-        if (!ilheap_pe_method_has_il(&m))
-            continue;
-        if (ilheap_pe_method_body(pe, &m, &body, &avail, &err) != ILHEAP_OK) {
-            ilheap_pe_close(pe);
-            TEST_FAIL_("%s: method %#x: %s", name, m.token, err.message);
-        }
-        if (span_count == span_cap) {
-            span_cap = span_cap ? 2 * span_cap : 4096;
-            span_t *grown = realloc(spans, span_cap * sizeof *spans);
-            if (grown == NULL) {
-                ilheap_pe_close(pe);
-                TEST_FAIL_("out of memory");
-            }
-            spans = grown;
-        }
-        spans[span_count++] = (span_t){body, avail};
-        const char *why = check_body(&m, body, avail, t);
-        if (why != NULL) {
-            ilheap_pe_close(pe);
-            TEST_FAIL_("%s: method %#x at RVA %#x: %s (%s)", name, m.token, m.rva, why,
-                       ilheap_last_message());
-        }
-    }
+    const char *fail =
+        pe_test_image_bodies(name, data, size, check_body, t, &spans, &span_count, &span_cap);
+    if (fail != NULL)
+        TEST_FAIL_("%s", fail);
     timed_pass(t);
-    ilheap_pe_close(pe);
 }
 
 static void visit(const char *name, const uint8_t *data, size_t size, void *ctx)

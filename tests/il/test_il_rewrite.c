@@ -1011,6 +1011,71 @@ static void test_counter_probe_bytes(void)
     }
 }
 
+static void test_counter64_probe_bytes(void)
+{
+    ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
+    ASSERT_EQ_U(ilheap_rw_counter64_probe(0x100000000ull, 0, p), 0);
+    static const uint8_t ret[] = {0x2A};
+    ilheap_il_body_t b;
+    make_body(ret, 1, NULL, 0, 8, &b);
+    ilheap_rw_t *rw = load(&b);
+    size_t n = ilheap_rw_counter64_probe(0x1122334455667788ull, 1, p);
+    ASSERT_EQ_U(n, 8);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ilheap_rw_first(rw), ILHEAP_RW_BLOCK_START, p, n, NULL),
+                ILHEAP_OK);
+    ilheap_il_body_t nb;
+    encode_decode(rw, &nb);
+    /* ldc.i8; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add; stind.i8; ret */
+    static const uint8_t want[] = {0x21, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11,
+                                   0xE0, 0x25, 0x4C, 0x17, 0x6A, 0x58, 0x55, 0x2A};
+    ASSERT_EQ_U(nb.code_size, sizeof want);
+    ASSERT_TRUE(memcmp(nb.code, want, nb.code_size) == 0);
+    ASSERT_EQ_U(nb.max_stack, 11);
+    ilheap_rw_destroy(rw);
+}
+
+/* The Interlocked probe's shape: `ldc.i8; conv.u; call tok; pop`. */
+static ilheap_status_t one_in_one_out(void *ctx, uint16_t opcode, uint32_t token, uint32_t *pops,
+                                      uint32_t *pushes)
+{
+    ++*(int *)ctx;
+    if (opcode != ILHEAP_OP_CALL || token != 0x0A000007u)
+        return ILHEAP_IL_STACK_UNKNOWN;
+    *pops = 1;
+    *pushes = 1;
+    return ILHEAP_OK;
+}
+
+static void test_inserted_call_safe_bound(void)
+{
+    /* The original calls 0x0A000001 (an effect nobody is asked for). */
+    static const uint8_t code[] = {0x28, 0x01, 0x00, 0x00, 0x0A, 0x2A};
+    ilheap_il_body_t b;
+    make_body(code, sizeof code, NULL, 0, 8, &b);
+    ilheap_rw_insn_t p[4] = {{.opcode = ILHEAP_OP_LDC_I8, .op.i = 0x1000},
+                             {.opcode = ILHEAP_OP_CONV_U},
+                             {.opcode = ILHEAP_OP_CALL, .op.token = 0x0A000007u},
+                             {.opcode = ILHEAP_OP_POP}};
+    ilheap_rw_t *rw = load(&b);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ilheap_rw_first(rw), ILHEAP_RW_BLOCK_START, p, 4, NULL),
+                ILHEAP_OK);
+    uint32_t max = 0;
+    ASSERT_EQ_U(ilheap_rw_max_stack(rw, &max), ILHEAP_IL_STACK_UNKNOWN); /* no callback */
+    int asked = 0;
+    ilheap_rw_set_inserted_stack_fn(rw, one_in_one_out, &asked);
+    ASSERT_EQ_U(ilheap_rw_max_stack(rw, &max), ILHEAP_OK);
+    ASSERT_EQ_U(max, 9); /* 8 + peak 1 */
+    ASSERT_EQ_U(asked, 1); /* only the inserted call */
+    /* A call that leaves an item behind is not neutral. */
+    p[3].opcode = ILHEAP_OP_NOP;
+    ilheap_rw_insn_t probe2[4];
+    memcpy(probe2, p, sizeof probe2);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ilheap_rw_last(rw), ILHEAP_RW_BEFORE, probe2, 4, NULL),
+                ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_max_stack(rw, &max), ILHEAP_IL_STACK_NOT_NEUTRAL);
+    ilheap_rw_destroy(rw);
+}
+
 static void test_flag_probe_bytes(void)
 {
     ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
@@ -1537,6 +1602,7 @@ TEST_MAIN(TEST(test_round_trip_samples_and_corpus), TEST(test_decode_rejections)
           TEST(test_bug_locals_buffer_overrun), TEST(test_bug_tail_call_insert),
           TEST(test_bug_prefix_insert), TEST(test_replace_and_remove_need_exact_stack),
           TEST(test_counter_probe_bytes), TEST(test_flag_probe_bytes),
+          TEST(test_counter64_probe_bytes), TEST(test_inserted_call_safe_bound),
           TEST(test_encode_size_query_and_small_buffer),
           TEST(test_switch_thousands_of_targets), TEST(test_method_over_64k),
           TEST(test_filters_fault_nested_handler_at_end), TEST(test_block_starts),

@@ -12,7 +12,6 @@
 
 #include "assemblies.h"
 
-#include <time.h>
 
 #define CLAUSES 64
 
@@ -41,26 +40,6 @@ static ilheap_status_t note_call(void *ctx, uint16_t opcode, uint32_t token, uin
     *pops = 0;
     *pushes = 0;
     return ILHEAP_OK;
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static ilheap_status_t decode(const uint8_t *p, size_t avail, ilheap_il_body_t *b,
-                              ilheap_il_clause_t *stack, ilheap_il_clause_t **heap)
-{
-    ilheap_status_t st = ilheap_il_decode(p, avail, b, stack, CLAUSES);
-    if (st == ILHEAP_IL_CLAUSE_SPACE) {
-        *heap = malloc(b->clause_count * sizeof **heap);
-        if (*heap == NULL)
-            return ILHEAP_ENOMEM;
-        st = ilheap_il_decode(p, avail, b, *heap, b->clause_count);
-    }
-    return st;
 }
 
 /* Probes at every block start; returns how many, or -1 on failure. */
@@ -94,7 +73,7 @@ static const char *check_body(const uint8_t *p, size_t avail, totals_t *t)
     ilheap_il_body_t b, d;
     size_t size, bad;
     const char *why = NULL;
-    if (decode(p, avail, &b, cl, &more) != ILHEAP_OK)
+    if (pe_test_decode(p, avail, &b, cl, CLAUSES, &more) != ILHEAP_OK)
         return NULL; /* the codec's own test reports these */
     t->bodies++;
     if (ilheap_rw_load(rw, &b, &bad) != ILHEAP_OK) {
@@ -128,7 +107,7 @@ static const char *check_body(const uint8_t *p, size_t avail, totals_t *t)
     long probes = why ? 0 : instrument(&b, &size);
     if (why == NULL && probes < 0)
         why = "instrument blocks";
-    if (why == NULL && decode(OUT, size, &d, cl2, &more2) != ILHEAP_OK)
+    if (why == NULL && pe_test_decode(OUT, size, &d, cl2, CLAUSES, &more2) != ILHEAP_OK)
         why = "decode after instrumenting";
     if (why == NULL && ilheap_rw_load(rw2, &d, &bad) != ILHEAP_OK)
         why = "load after instrumenting";
@@ -154,17 +133,13 @@ static const char *check_body(const uint8_t *p, size_t avail, totals_t *t)
     return why;
 }
 
-typedef struct span {
-    const uint8_t *p;
-    size_t avail;
-} span_t;
-static span_t *spans;
+static pe_test_body_t *spans;
 static size_t span_count, span_cap;
 
 static void timed_passes(totals_t *t)
 {
     ilheap_il_clause_t cl[CLAUSES];
-    double t0 = now_seconds();
+    double t0 = pe_test_now();
     for (size_t i = 0; i < span_count; i++) {
         ilheap_il_body_t b;
         size_t size, bad;
@@ -172,7 +147,7 @@ static void timed_passes(totals_t *t)
             ilheap_rw_load(rw, &b, &bad) == ILHEAP_OK)
             ilheap_rw_encode(rw, OUT, sizeof out_words, &size);
     }
-    double t1 = now_seconds();
+    double t1 = pe_test_now();
     for (size_t i = 0; i < span_count; i++) {
         ilheap_il_body_t b;
         size_t size;
@@ -180,42 +155,23 @@ static void timed_passes(totals_t *t)
             instrument(&b, &size);
     }
     t->rt_seconds += t1 - t0;
-    t->instr_seconds += now_seconds() - t1;
+    t->instr_seconds += pe_test_now() - t1;
+}
+
+static const char *check_one(const ilheap_pe_method_t *m, const uint8_t *p, size_t avail,
+                             void *ctx)
+{
+    (void)m;
+    return check_body(p, avail, ctx);
 }
 
 static void check_image(const char *name, const uint8_t *data, size_t size, totals_t *t)
 {
-    ilheap_pe_t *pe;
-    ilheap_pe_error_t err;
-    if (ilheap_pe_open(data, size, &pe, &err) != ILHEAP_OK)
-        TEST_FAIL_("%s: %s", name, err.message);
-    span_count = 0;
-    for (uint32_t rid = 1, n = ilheap_pe_method_count(pe); rid <= n; rid++) {
-        ilheap_pe_method_t m;
-        const uint8_t *body;
-        size_t avail;
-        if (ilheap_pe_method(pe, rid, &m, &err) != ILHEAP_OK || !ilheap_pe_method_has_il(&m) ||
-            ilheap_pe_method_body(pe, &m, &body, &avail, &err) != ILHEAP_OK)
-            continue; /* the PE reader's tests report these */
-        if (span_count == span_cap) {
-            span_cap = span_cap ? 2 * span_cap : 4096;
-            span_t *grown = realloc(spans, span_cap * sizeof *spans);
-            if (grown == NULL) {
-                ilheap_pe_close(pe);
-                TEST_FAIL_("out of memory");
-            }
-            spans = grown;
-        }
-        spans[span_count++] = (span_t){body, avail};
-        const char *why = check_body(body, avail, t);
-        if (why != NULL) {
-            ilheap_pe_close(pe);
-            TEST_FAIL_("%s: method %#x at RVA %#x: %s (%s)", name, m.token, m.rva, why,
-                       ilheap_last_message());
-        }
-    }
+    const char *fail =
+        pe_test_image_bodies(name, data, size, check_one, t, &spans, &span_count, &span_cap);
+    if (fail != NULL)
+        TEST_FAIL_("%s", fail);
     timed_passes(t);
-    ilheap_pe_close(pe);
 }
 
 static void visit(const char *name, const uint8_t *data, size_t size, void *ctx)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Compares dotted version numbers numerically ("10.0.12" > "10.0.9"). */
 static int compare_versions(const char *a, const char *b)
@@ -146,4 +147,77 @@ long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *d
     }
     pe_test_free_list(names, count);
     return (long)count;
+}
+
+double pe_test_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+ilheap_status_t pe_test_decode(const uint8_t *p, size_t avail, ilheap_il_body_t *b,
+                               ilheap_il_clause_t *stack, size_t stack_n,
+                               ilheap_il_clause_t **heap)
+{
+    ilheap_status_t st = ilheap_il_decode(p, avail, b, stack, stack_n);
+    if (st == ILHEAP_IL_CLAUSE_SPACE) {
+        *heap = malloc(b->clause_count * sizeof **heap);
+        if (*heap == NULL)
+            return ILHEAP_ENOMEM;
+        st = ilheap_il_decode(p, avail, b, *heap, b->clause_count);
+    }
+    return st;
+}
+
+const char *pe_test_image_bodies(const char *name, const uint8_t *data, size_t size,
+                                 pe_test_body_check check, void *ctx, pe_test_body_t **bodies,
+                                 size_t *count, size_t *cap)
+{
+    static char msg[1024];
+    ilheap_pe_t *pe;
+    ilheap_pe_error_t err;
+    *count = 0;
+    if (ilheap_pe_open(data, size, &pe, &err) != ILHEAP_OK) {
+        snprintf(msg, sizeof msg, "%s: %s", name, err.message);
+        return msg;
+    }
+    const char *fail = NULL;
+    for (uint32_t rid = 1, n = ilheap_pe_method_count(pe); rid <= n && !fail; rid++) {
+        ilheap_pe_method_t m;
+        const uint8_t *body;
+        size_t avail;
+        if (ilheap_pe_method(pe, rid, &m, &err) != ILHEAP_OK) {
+            snprintf(msg, sizeof msg, "%s: method %u: %s", name, rid, err.message);
+            fail = msg;
+            break;
+        }
+        if (!ilheap_pe_method_has_il(&m))
+            continue;
+        if (ilheap_pe_method_body(pe, &m, &body, &avail, &err) != ILHEAP_OK) {
+            snprintf(msg, sizeof msg, "%s: method %#x: %s", name, m.token, err.message);
+            fail = msg;
+            break;
+        }
+        if (*count == *cap) {
+            size_t c = *cap ? 2 * *cap : 4096;
+            pe_test_body_t *grown = realloc(*bodies, c * sizeof **bodies);
+            if (grown == NULL) {
+                snprintf(msg, sizeof msg, "%s: out of memory", name);
+                fail = msg;
+                break;
+            }
+            *bodies = grown;
+            *cap = c;
+        }
+        (*bodies)[(*count)++] = (pe_test_body_t){body, avail};
+        const char *why = check(&m, body, avail, ctx);
+        if (why != NULL) {
+            snprintf(msg, sizeof msg, "%s: method %#x at RVA %#x: %s (%s)", name, m.token, m.rva,
+                     why, ilheap_last_message());
+            fail = msg;
+        }
+    }
+    ilheap_pe_close(pe);
+    return fail;
 }

@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ilheap/il.h"
+#include "ilheap/pe.h"
+
 /* The Microsoft.NETCore.App directory to test against: $ILHEAP_SHARED_FRAMEWORK
  * if set, else the newest version under $DOTNET_ROOT or /usr/share/dotnet.
  * Returns 0 and fills dir, or -1 (with a reason in why) when there is none. */
@@ -32,5 +35,33 @@ long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *d
 /* The whole file in a malloc'd buffer of exactly its size (so ASan sees any
  * read past its end); NULL on failure. */
 uint8_t *pe_test_read_file(const char *path, size_t *size);
+
+/* Seconds on the monotonic clock, for the figures the real-body tests print. */
+double pe_test_now(void);
+
+/* ilheap_il_decode with stack[0 .. stack_n) for the clauses, or, when the
+ * body has more, a malloc'd array in *heap (the caller frees it). */
+ilheap_status_t pe_test_decode(const uint8_t *p, size_t avail, ilheap_il_body_t *b,
+                               ilheap_il_clause_t *stack, size_t stack_n,
+                               ilheap_il_clause_t **heap);
+
+/* One IL body of an image, as the PE reader found it. */
+typedef struct pe_test_body {
+    const uint8_t *p;
+    size_t avail;
+} pe_test_body_t;
+
+/* What a test checks on one body: NULL, or what went wrong. */
+typedef const char *(*pe_test_body_check)(const ilheap_pe_method_t *m, const uint8_t *p,
+                                          size_t avail, void *ctx);
+
+/* Walks every method with IL of the image data[0 .. size) through the PE
+ * reader, calls check on each body and lists the bodies in *bodies (grown
+ * with realloc; *cap its capacity, kept between images; free() at the end),
+ * *count how many. Returns NULL, or a message (valid until the next call)
+ * naming the image and the method that could not be read or failed check. */
+const char *pe_test_image_bodies(const char *name, const uint8_t *data, size_t size,
+                                 pe_test_body_check check, void *ctx, pe_test_body_t **bodies,
+                                 size_t *count, size_t *cap);
 
 #endif

@@ -3,12 +3,16 @@
 # profiler loaded into every process of the build (the CLI, MSBuild, the
 # compiler: -nodeReuse:false -p:UseSharedCompilation=false keep them ours),
 # ReadyToRun disabled so that every method is JIT-compiled and rewritten, in
-# rehome and prologue:7 mode, with ILHEAP_REPORT=dir/report.%p.txt. Checks:
+# rehome, prologue:7 and blocks mode (a counter probe at every basic block of
+# every method, the compiler's included), with ILHEAP_REPORT=dir/report.%p.txt.
+# Checks:
 #   - the build succeeds, and prints nothing of the profiler's;
 #   - Ledger.dll is byte-identical to a build without the profiler;
 #   - one report per process, at least two;
 #   - every report: no configuration error, 0 window violations, nothing
-#     left unrewritten for a reason of ours (decode, verify, encode, set);
+#     left unrewritten for a reason of ours (decode, verify, encode, set,
+#     and in blocks mode the IL rewriter's load, edit and encode);
+#   - blocks: every instrumented method's counts written (one file per process);
 #   - 0 failed Allocs, except in a module that had less than 1 MiB free
 #     within 4 GiB above its base when it loaded (ILHEAP_MODULE_LOG): there
 #     the window is full whatever the allocator does (the GC's reservation
@@ -51,13 +55,14 @@ build() {
 build baseline || { cat "$work/baseline.log"; echo "FAIL: the project does not build without the profiler"; exit 1; }
 cp "$dll" "$work/baseline.dll"
 
-for mode in rehome prologue:7; do
+for mode in rehome prologue:7 blocks; do
     name=${mode/:/}
     reports="$work/reports-$name"
     mkdir -p "$reports"
     if ! build "$name" CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" \
         CORECLR_PROFILER_PATH="$so" DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 ILHEAP_MODE="$mode" \
-        ILHEAP_REPORT="$reports/report.%p.txt" ILHEAP_MODULE_LOG="$reports/modules.%p.txt"; then
+        ILHEAP_REPORT="$reports/report.%p.txt" ILHEAP_MODULE_LOG="$reports/modules.%p.txt" \
+        ILHEAP_COUNTS="$reports/counts.%p.jsonl"; then
         tail -n 20 "$work/$name.log"
         fail "$name: the build failed under the profiler"
         continue
@@ -76,10 +81,19 @@ for mode in rehome prologue:7; do
         pid=${pid%.txt}
         [ "$(value config_error "$report")" = none ] || fail "$name/$pid: config_error=$(value config_error "$report")"
         [ "$(value window_violations "$report")" = 0 ] || fail "$name/$pid: $(value window_violations "$report") window violations"
-        for why in decode verify encode set_failed no_allocator; do
+        for why in decode verify encode set_failed no_allocator rewriter_load rewriter_edit \
+            rewriter_encode counters metadata; do
             [ "$(value "skipped.$why" "$report")" = 0 ] || fail "$name/$pid: skipped.$why=$(value "skipped.$why" "$report")"
         done
         rewritten=$((rewritten + $(value rewritten "$report")))
+        if [ "$mode" = blocks ]; then
+            i=$(value instrumented "$report")
+            w=$(value counts_written "$report")
+            lines=$(cat "$reports/counts.$pid.jsonl" 2>/dev/null | wc -l)
+            echo "  $name/$pid: instrumented=$i probes=$(value probes "$report") counts_written=$w ($lines lines)"
+            [ -n "$i" ] && [ "$i" -gt 0 ] && [ "$i" = "$w" ] && [ "$w" = "$lines" ] ||
+                fail "$name/$pid: instrumented=$i counts_written=$w, $lines lines in the counts file"
+        fi
         # Each module with failed Allocs: was its window full when it loaded?
         while read -r line; do
             base=$(echo "$line" | sed -n 's/.* base=\(0x[0-9a-f]*\) .*/\1/p')

@@ -23,6 +23,15 @@ find_aspnetcore() {
     [ -d "$dir" ] && echo "$dir"
 }
 
+# framework_dirs FW: sets dirs=(FW and, when installed, its AspNetCore twin):
+# the assemblies the whole-framework checks walk.
+framework_dirs() {
+    dirs=("$1")
+    local asp
+    asp=$(find_aspnetcore "$1")
+    [ -z "$asp" ] || dirs+=("$asp")
+}
+
 # expect_exit CODE MESSAGE-REGEX -- command...: runs it, checks the exit code and
 # that stderr matches the regex (grep -E).
 expect_exit() {

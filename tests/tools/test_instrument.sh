@@ -48,9 +48,7 @@ if [ "$scope" = sample ]; then
     echo "ok  CoreLib: $bodies bodies, every mode (sample scope: the release build runs the whole framework)"
     exit 0
 fi
-dirs=("$fw")
-asp=$(find_aspnetcore "$fw")
-[ -n "$asp" ] && dirs+=("$asp")
+framework_dirs "$fw"
 files=0
 declare -A total=([none]=0 [calls]=0 [blocks]=0)
 for d in "${dirs[@]}"; do

@@ -2,7 +2,8 @@
 # Differential test of the portable PDB reader (issue 16): `ilheap scan FILE
 # --lines --jsonl` equals System.Reflection.Metadata's sequence points (SrmDump
 # --lines) byte for byte, on tests/pe/PdbSample built DebugType=portable and
-# DebugType=embedded, and on tests/profiler/ProfTest (portable). Then the clear
+# DebugType=embedded, on tests/profiler/ProfTest and Ledger (portable) and
+# tests/profiler/Counts (embedded: iterators, async, filters). Then the clear
 # messages: no PDB, a PDB of another build, a truncated PDB.
 # usage: test_pdb_srm.sh ILHEAP DOTNET SRMDUMP.dll SOURCE_DIR WORKDIR
 source "$(dirname "$0")/common.sh"
@@ -24,10 +25,13 @@ build() {
 build portable "$src/tests/pe/PdbSample" portable
 build embedded "$src/tests/pe/PdbSample" embedded
 build proftest "$src/tests/profiler/ProfTest" portable
+build ledger "$src/tests/profiler/Ledger" portable
+build counts "$src/tests/profiler/Counts" embedded
 [ -f "$work/portable/out/PdbSample.pdb" ] || fail "DebugType=portable wrote no PdbSample.pdb"
 [ ! -f "$work/embedded/out/PdbSample.pdb" ] || fail "DebugType=embedded wrote a separate PdbSample.pdb"
 
-dlls=("$work/portable/out/PdbSample.dll" "$work/embedded/out/PdbSample.dll" "$work/proftest/out/ProfTest.dll")
+dlls=("$work/portable/out/PdbSample.dll" "$work/embedded/out/PdbSample.dll" "$work/proftest/out/ProfTest.dll"
+      "$work/ledger/out/Ledger.dll" "$work/counts/out/CountsApp.dll")
 : >"$work/ours.jsonl"
 for f in "${dlls[@]}"; do
     echo "# $f" >>"$work/ours.jsonl"

@@ -33,9 +33,7 @@ done
 
 fw=$(find_framework)
 [ -n "$fw" ] || skip "no .NET runtime installed: only the built-in assembly was rehomed"
-dirs=("$fw")
-asp=$(find_aspnetcore "$fw")
-[ -n "$asp" ] && dirs+=("$asp")
+framework_dirs "$fw"
 total=0 files=0
 for d in "${dirs[@]}"; do
     for f in "$d"/*.dll; do

@@ -1,0 +1,61 @@
+/* The two steps every rewriting mode shares: a block of exactly the new
+ * body's size from the module's allocator (timed, counted), and installing
+ * the written body with SetILFunctionBody (its window checked first). */
+#include "profiler.h"
+
+#include <time.h>
+
+#include "ilheap/com.h"
+#include "ilheap/status.h"
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t size,
+                            int *fallback, prof_skip_t *why)
+{
+    *fallback = 0;
+    if (size == 0 || size > UINT32_MAX) {
+        *why = PROF_SKIP_encode;
+        return NULL;
+    }
+    uint64_t t0 = now_ns();
+    uint8_t *p = view->malloc->lpVtbl->Alloc(view->malloc, (ULONG)size);
+    uint64_t t1 = now_ns();
+    if (!p) {
+        atomic_fetch_add(&view->stats->allocs_failed, 1);
+        int status = (int)ilheap_last_status();
+        atomic_store(&view->stats->last_failure, status);
+        *why = PROF_SKIP_alloc_failed;
+        /* A full window: the runtime places bodies anywhere (CoreCLR keeps a
+         * pointer, not an RVA), so counting goes on, outside the contract. */
+        IMethodMalloc *rt = status == ILHEAP_ENOSPACE && prof_g.config.fallback
+                                ? prof_modules_fallback(view, mod)
+                                : NULL;
+        if (rt && (p = rt->lpVtbl->Alloc(rt, (ULONG)size)) != NULL) {
+            *fallback = 1;
+            atomic_fetch_add(&prof_g.counters.bodies_fallback, 1);
+        }
+        return p;
+    }
+    int first = atomic_fetch_add(&view->stats->allocs_ok, 1) == 0;
+    prof_report_alloc(t1 - t0, size, first);
+    return p;
+}
+
+int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
+                     const uint8_t *p, size_t size, int fallback, prof_skip_t *why)
+{
+    if (!fallback)
+        prof_report_window(view->base, p, size);
+    if (CLR_FAILED(prof_g.info->lpVtbl->SetILFunctionBody(prof_g.info, mod, tok, p))) {
+        *why = PROF_SKIP_set_failed;
+        return -1;
+    }
+    atomic_fetch_add(&prof_g.counters.rewritten, 1);
+    return 0;
+}

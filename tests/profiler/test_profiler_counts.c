@@ -1,0 +1,173 @@
+/* The counting modes' parts that need no runtime: assembly-name patterns and
+ * the scope they give, the new environment variables and their errors, and
+ * the counter regions and counts file (counts.c) with 8 threads reserving,
+ * publishing and counting while the file is written. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiler.h"
+#include "test.h"
+
+static void test_patterns(void)
+{
+    ASSERT_TRUE(prof_pattern_match("*", "anything"));
+    ASSERT_TRUE(prof_pattern_match("*", ""));
+    ASSERT_TRUE(prof_pattern_match("System.*", "System.Private.CoreLib"));
+    ASSERT_FALSE(prof_pattern_match("System.*", "MySystem.Core"));
+    ASSERT_TRUE(prof_pattern_match("*Lib", "System.Private.CoreLib"));
+    ASSERT_TRUE(prof_pattern_match("a*b*c", "aXXbYYc"));
+    ASSERT_FALSE(prof_pattern_match("a*b*c", "aXXbYY"));
+    ASSERT_TRUE(prof_pattern_match("a*b*c", "abcbc"));
+    ASSERT_TRUE(prof_pattern_match("countsapp", "CountsApp")); /* names are case-insensitive */
+    ASSERT_FALSE(prof_pattern_match("CountsApp", "CountsApp2"));
+    ASSERT_FALSE(prof_pattern_match("", "x"));
+    ASSERT_TRUE(prof_pattern_match("**x**", "x"));
+}
+
+static const char *const vars[] = {"ILHEAP_MODE", "ILHEAP_INCLUDE", "ILHEAP_EXCLUDE", "ILHEAP_ATOMIC",
+                                   "ILHEAP_COUNTS", "ILHEAP_FALLBACK", "ILHEAP_REPORT"};
+
+static void clear_env(void)
+{
+    for (size_t i = 0; i < sizeof vars / sizeof *vars; i++)
+        unsetenv(vars[i]);
+}
+
+static void test_scope_and_config(void)
+{
+    prof_config_t cfg;
+    clear_env();
+    ASSERT_EQ_I(prof_config_load(&cfg), 0);
+    char want[64];
+    snprintf(want, sizeof want, "ilheap-counts.%ld.jsonl", (long)getpid());
+    ASSERT_STR_EQ(cfg.counts_path, want);
+    ASSERT_EQ_I(cfg.fallback, 0); /* rehome: strict */
+    ASSERT_TRUE(prof_config_in_scope(&cfg, "Anything")); /* default: everything */
+
+    setenv("ILHEAP_MODE", "blocks", 1);
+    setenv("ILHEAP_INCLUDE", "Shop*,CountsApp", 1);
+    setenv("ILHEAP_EXCLUDE", "*.Tests", 1);
+    setenv("ILHEAP_ATOMIC", "1", 1);
+    setenv("ILHEAP_COUNTS", "/tmp/c.%p.jsonl", 1);
+    ASSERT_EQ_I(prof_config_load(&cfg), 0);
+    ASSERT_EQ_I(cfg.mode, PROF_MODE_BLOCKS);
+    ASSERT_EQ_I(cfg.atomic, 1);
+    ASSERT_EQ_I(cfg.fallback, 1); /* counting: on by default */
+    ASSERT_EQ_U(cfg.include.n, 2);
+    ASSERT_TRUE(prof_config_in_scope(&cfg, "Shop"));
+    ASSERT_TRUE(prof_config_in_scope(&cfg, "Shop.Core"));
+    ASSERT_FALSE(prof_config_in_scope(&cfg, "Shop.Tests")); /* excluded wins */
+    ASSERT_TRUE(prof_config_in_scope(&cfg, "countsapp"));
+    ASSERT_FALSE(prof_config_in_scope(&cfg, "System.Private.CoreLib"));
+    snprintf(want, sizeof want, "/tmp/c.%ld.jsonl", (long)getpid());
+    ASSERT_STR_EQ(cfg.counts_path, want);
+    setenv("ILHEAP_FALLBACK", "none", 1);
+    ASSERT_EQ_I(prof_config_load(&cfg), 0);
+    ASSERT_EQ_I(cfg.fallback, 0);
+
+    static const char *const bad[][2] = {
+        {"ILHEAP_MODE", "block"},        {"ILHEAP_INCLUDE", "a,,b"},   {"ILHEAP_INCLUDE", ","},
+        {"ILHEAP_EXCLUDE", "a/b"},       {"ILHEAP_EXCLUDE", "x y"},    {"ILHEAP_INCLUDE", "a?"},
+        {"ILHEAP_ATOMIC", "yes"},        {"ILHEAP_FALLBACK", "maybe"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        clear_env();
+        setenv("ILHEAP_MODE", "calls", 1);
+        setenv(bad[i][0], bad[i][1], 1);
+        ASSERT_EQ_I(prof_config_load(&cfg), -1);
+        if (strstr(cfg.error, bad[i][0]) == NULL)
+            TEST_FAIL_("%s=%s: the error does not name the variable: %s", bad[i][0], bad[i][1], cfg.error);
+        ASSERT_EQ_I(cfg.mode, PROF_MODE_OFF); /* observe only */
+    }
+    char many[PROF_PATTERNS_MAX * 3 + 8] = "";
+    for (int i = 0; i <= PROF_PATTERNS_MAX; i++)
+        strcat(many, i ? ",a" : "a");
+    clear_env();
+    setenv("ILHEAP_INCLUDE", many, 1);
+    ASSERT_EQ_I(prof_config_load(&cfg), -1);
+    clear_env();
+}
+
+#define THREADS 8
+#define METHODS_PER_THREAD 200
+#define BLOCKS 5
+
+static prof_counts_t *shared_region;
+
+static void *worker(void *arg)
+{
+    uintptr_t t = (uintptr_t)arg;
+    for (uint32_t i = 0; i < METHODS_PER_THREAD; i++) {
+        int64_t *c = prof_counts_reserve(shared_region, BLOCKS);
+        if (!c)
+            return (void *)1;
+        uint32_t offsets[BLOCKS];
+        for (uint32_t b = 0; b < BLOCKS; b++) {
+            offsets[b] = b * 4;
+            c[b] = b; /* block b hit b times */
+        }
+        char name[64];
+        snprintf(name, sizeof name, "Ns.T%u+\"Q\\%u\x01::M", (unsigned)t, (unsigned)i);
+        uint32_t token = 0x06000000u | (uint32_t)(t * METHODS_PER_THREAD + i + 1);
+        if (prof_counts_publish(shared_region, token, name, offsets, BLOCKS, c) != 0)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_counts_file(void)
+{
+    char path[] = "/tmp/ilheap-counts-test.XXXXXX";
+    int fd = mkstemp(path);
+    ASSERT_TRUE(fd >= 0);
+    close(fd);
+    snprintf(prof_g.config.counts_path, sizeof prof_g.config.counts_path, "%s", path);
+    uint64_t live0 = atomic_load(&prof_g.counters.counter_bytes_live);
+    GUID mvid = {0x01234567, 0x89AB, 0xCDEF, {0, 1, 2, 3, 4, 5, 6, 7}};
+    shared_region = prof_counts_create("App.dll", "/x/App.dll", &mvid);
+    ASSERT_NOT_NULL(shared_region);
+    pthread_t th[THREADS];
+    for (uintptr_t t = 0; t < THREADS; t++)
+        ASSERT_EQ_I(pthread_create(&th[t], NULL, worker, (void *)t), 0);
+    for (int t = 0; t < THREADS; t++) {
+        void *rc = NULL;
+        pthread_join(th[t], &rc);
+        ASSERT_NULL(rc);
+    }
+    ASSERT_GT_U(atomic_load(&prof_g.counters.counter_bytes_live), live0);
+    uint64_t written0 = atomic_load(&prof_g.counters.counts_written);
+    prof_counts_write(shared_region);
+    prof_counts_write(shared_region); /* once only */
+    ASSERT_EQ_U(atomic_load(&prof_g.counters.counts_written) - written0, THREADS * METHODS_PER_THREAD);
+    prof_counts_destroy(shared_region); /* already written: nothing more */
+    ASSERT_EQ_U(atomic_load(&prof_g.counters.counter_bytes_live), live0);
+    ASSERT_EQ_U(atomic_load(&prof_g.counters.counts_written) - written0, THREADS * METHODS_PER_THREAD);
+
+    FILE *f = fopen(path, "r");
+    ASSERT_NOT_NULL(f);
+    char line[1024];
+    size_t lines = 0;
+    int seen_escaped = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        static const char prefix[] = "{\"module\":\"App.dll\",\"path\":\"/x/App.dll\",\"mvid\":"
+                                     "\"01234567-89ab-cdef-0001-020304050607\",\"method\":\"Ns.T";
+        if (strncmp(line, prefix, sizeof prefix - 1) != 0)
+            TEST_FAIL_("line %zu: %s", lines, line);
+        if (strstr(line, "+\\\"Q\\\\") && strstr(line, "\\u0001::M\""))
+            seen_escaped++;
+        if (!strstr(line, "\"blocks\":[{\"il_offset\":0,\"hits\":0},{\"il_offset\":4,\"hits\":1},"
+                          "{\"il_offset\":8,\"hits\":2},{\"il_offset\":12,\"hits\":3},"
+                          "{\"il_offset\":16,\"hits\":4}]}\n"))
+            TEST_FAIL_("line %zu: blocks: %s", lines, line);
+    }
+    fclose(f);
+    unlink(path);
+    ASSERT_EQ_U(lines, THREADS * METHODS_PER_THREAD);
+    ASSERT_EQ_U(seen_escaped, lines);
+}
+
+TEST_MAIN(TEST(test_patterns), TEST(test_scope_and_config), TEST(test_counts_file))
