@@ -98,7 +98,7 @@ echo "ok  merge: two files sum per block"
 cover "$work/excl" 0 "$work/one.jsonl" --exclude 'Other,Cover*'
 hasnt "$work/excl.out" '^CoverSample'
 hasnt "$work/excl.info" '^SF:'
-cover "$work/incl" 0 "$work/one.jsonl" --include '*Samp*'
+cover "$work/incl" 0 "$work/one.jsonl" --include '*samp*' # case-insensitive, as the profiler's
 has "$work/incl.out" '^CoverSample'
 echo "ok  --include / --exclude"
 

@@ -4,7 +4,13 @@
 #include <stddef.h>
 #include <string.h>
 
-/* pattern[0..plen) against name, `*` by backtracking to the last star (linear
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* pattern[0..plen) against name, ASCII case-insensitive (as the profiler's
+ * prof_pattern_match in profiler/config.c), `*` by backtracking to the last star (linear
  * in practice, at most plen * strlen(name) steps). */
 static bool match_one(const char *pattern, size_t plen, const char *name)
 {
@@ -14,7 +20,7 @@ static bool match_one(const char *pattern, size_t plen, const char *name)
         if (p < plen && pattern[p] == '*') {
             star = p++;
             resume = n;
-        } else if (p < plen && pattern[p] == *n) {
+        } else if (p < plen && lower((unsigned char)pattern[p]) == lower((unsigned char)*n)) {
             p++;
             n++;
         } else if (star != (size_t)-1) {

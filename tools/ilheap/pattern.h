@@ -1,5 +1,6 @@
 /* Assembly-name patterns for --include / --exclude: comma-separated, `*`
- * matches any run of characters (none included), everything else itself;
+ * matches any run of characters (none included), everything else itself
+ * (ASCII case-insensitive);
  * matched against the assembly's file name without extension (`MyLib`,
  * `System.*`), as the profiler's ILHEAP_INCLUDE / ILHEAP_EXCLUDE. */
 #ifndef ILHEAP_TOOLS_PATTERN_H
