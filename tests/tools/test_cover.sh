@@ -5,9 +5,11 @@
 # line hits, branch conditions, never-run methods at 0, the merge of files, each
 # kind of bad input, and the consumers: genhtml must accept the LCOV without a
 # warning, ReportGenerator must turn the Cobertura into HTML.
-# usage: test_cover.sh ILHEAP COVER_COUNTS DOTNET SOURCE_DIR WORKDIR
+# With the profiler given, last: tests/pe/PdbSample runs under it in blocks
+# mode and `ilheap cover` of its real counts gives the lines that ran.
+# usage: test_cover.sh ILHEAP COVER_COUNTS DOTNET SOURCE_DIR WORKDIR [PROFILER.so|none]
 source "$(dirname "$0")/common.sh"
-ilheap_bin="$1" counts_bin="$2" dotnet="$3" src="$4" work="$5"
+ilheap_bin="$1" counts_bin="$2" dotnet="$3" src="$4" work="$5" profiler="${6:-none}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 rm -rf "$work" && mkdir -p "$work"
 start=$(date +%s)
@@ -168,6 +170,29 @@ has "$work/nosrc.out" '1 source files missing'
 has "$work/nosrc.info" "^DA:$i,5\$"
 mv "$work/portable/src/Sample.cs.away" "$work/portable/src/Sample.cs"
 echo "ok  missing source file reported, coverage written"
+
+# End to end: PdbSample under the profiler (blocks mode), its real counts.
+if [ "$profiler" != none ] && [ -f "$profiler" ]; then
+    mkdir -p "$work/e2e/src"
+    cp "$src"/tests/pe/PdbSample/* "$work/e2e/src/"
+    "$dotnet" build "$work/e2e/src/PdbSample.csproj" -c Debug -o "$work/e2e/out" >"$work/e2e/build.log" 2>&1 ||
+        { tail -n 20 "$work/e2e/build.log" >&2; fail "dotnet build PdbSample"; }
+    CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER='{D643D291-34DE-476E-974D-062912349822}' \
+    CORECLR_PROFILER_PATH="$profiler" ILHEAP_MODE=blocks ILHEAP_INCLUDE=PdbSample \
+    ILHEAP_COUNTS="$work/e2e/counts.%p.jsonl" ILHEAP_REPORT="$work/e2e/report.%p" \
+        "$dotnet" "$work/e2e/out/PdbSample.dll" >"$work/e2e/run.out" 2>&1 || fail "PdbSample under the profiler: $(cat "$work/e2e/run.out")"
+    cover "$work/e2e/cov" 0 "$work"/e2e/counts.*.jsonl
+    # Classify(0): `if (x < 0)` ran, `return -1` did not, `else if (x == 0)` and `return 0` ran, the switch did not.
+    c=$(grep -n 'private static int Classify' "$work/e2e/src/Program.cs" | cut -d: -f1)
+    for want in "$((c + 2)),1" "$((c + 3)),0" "$((c + 4)),1" "$((c + 5)),1" "$((c + 6)),0" "$((c + 8)),0"; do
+        has "$work/e2e/cov.info" "^DA:$want\$"
+    done
+    has "$work/e2e/cov.out" '^PdbSample +[0-9.]+% \([0-9]+/[0-9]+\)'
+    hasnt "$work/e2e/cov.err" .
+    echo "ok  end to end: PdbSample's real block counts from the profiler -> the lines that ran"
+else
+    echo "SKIP (part): no profiler built: the end-to-end run is left out"
+fi
 
 # Consumers.
 if command -v genhtml >/dev/null; then
