@@ -211,6 +211,31 @@ static bool add_line(cov_method_t *cm, size_t *cap, uint32_t document, uint32_t 
     return true;
 }
 
+/* (line, column) order of two positions. */
+static int pos_cmp(uint32_t l1, uint32_t c1, uint32_t l2, uint32_t c2)
+{
+    return l1 != l2 ? (l1 < l2 ? -1 : 1) : (c1 != c2 ? (c1 < c2 ? -1 : 1) : 0);
+}
+
+/* True when line l of the spanning point p belongs to a point nested in p
+ * (starting after p's start, ending before its end): that line then takes
+ * the nested point's count, not the span's. A switch expression has a point
+ * over the whole expression and one per arm; an arm never taken must read 0,
+ * not the expression's count (coverlet does the same). */
+static bool nested_owns(const ilheap_pdb_sequence_point_t *pts, size_t np, size_t pi, uint32_t l)
+{
+    const ilheap_pdb_sequence_point_t *p = &pts[pi];
+    for (size_t j = 0; j < np; j++) {
+        const ilheap_pdb_sequence_point_t *q = &pts[j];
+        if (j == pi || q->hidden || q->document != p->document || l < q->start_line || l > q->end_line)
+            continue;
+        if (pos_cmp(q->start_line, q->start_column, p->start_line, p->start_column) > 0 &&
+            pos_cmp(q->end_line, q->end_column, p->end_line, p->end_column) < 0)
+            return true;
+    }
+    return false;
+}
+
 /* Lines and branches of a method with sequence points. */
 static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_sequence_point_t *pts, size_t np,
                                size_t nblocks, bool have_body)
@@ -225,7 +250,8 @@ static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_seq
         if (last - p->start_line > MAX_POINT_LINES)
             last = p->start_line + MAX_POINT_LINES;
         for (uint32_t l = p->start_line; l <= last; l++)
-            if (!add_line(cm, &line_cap, p->document - 1, l, hits))
+            if ((last == p->start_line || !nested_owns(pts, np, i, l)) &&
+                !add_line(cm, &line_cap, p->document - 1, l, hits))
                 return false;
     }
     /* distinct lines, the largest hits of each */

@@ -1,5 +1,5 @@
-/* Comma-separated `*` patterns over assembly names (see pattern.h). */
-#include "pattern.h"
+/* Assembly-name patterns (see name_pattern.h). */
+#include "name_pattern.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -9,10 +9,8 @@ static int lower(int c)
     return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* pattern[0..plen) against name, ASCII case-insensitive (as the profiler's
- * prof_pattern_match in profiler/config.c), `*` by backtracking to the last star (linear
- * in practice, at most plen * strlen(name) steps). */
-static bool match_one(const char *pattern, size_t plen, const char *name)
+/* `*` by backtracking to the last star: at most plen * strlen(name) steps. */
+bool name_pattern_match(const char *pattern, size_t plen, const char *name)
 {
     size_t p = 0, star = (size_t)-1;
     const char *n = name, *resume = NULL;
@@ -35,12 +33,12 @@ static bool match_one(const char *pattern, size_t plen, const char *name)
     return p == plen;
 }
 
-bool tool_pattern_match(const char *list, const char *name)
+bool name_pattern_list_match(const char *list, const char *name)
 {
     while (*list != 0) {
         const char *comma = strchr(list, ',');
         size_t len = comma != NULL ? (size_t)(comma - list) : strlen(list);
-        if (len != 0 && match_one(list, len, name))
+        if (len != 0 && name_pattern_match(list, len, name))
             return true;
         if (comma == NULL)
             break;
