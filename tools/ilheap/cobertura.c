@@ -84,41 +84,83 @@ static void part_totals(const cov_module_t *mod, const part_t *p, cov_totals_t *
     t->complexity += m->complexity;
 }
 
-/* The <line> elements of one part. */
+/* One <line> element, with its branch conditions from method m. */
+static void line_one(tool_out_t *out, const cov_method_t *m, const cov_line_t *ln, const char *indent)
+{
+    uint64_t outcomes = 0, covered = 0;
+    for (size_t b = 0; b < m->branch_count; b++)
+        if (m->branches[b].document == ln->document && m->branches[b].line == ln->number) {
+            outcomes++;
+            covered += m->branches[b].hits != 0;
+        }
+    tool_out_printf(out, "%s<line number=\"%u\" hits=\"%llu\" branch=\"%s\"", indent, ln->number,
+                    (unsigned long long)ln->hits, outcomes != 0 ? "True" : "False");
+    if (outcomes == 0) {
+        tool_out_str(out, " />\n");
+        return;
+    }
+    char pc[32];
+    percent(pc, sizeof pc, covered, outcomes);
+    tool_out_printf(out, " condition-coverage=\"%s%% (%llu/%llu)\">\n%s  <conditions>\n", pc,
+                    (unsigned long long)covered, (unsigned long long)outcomes, indent);
+    for (size_t b = 0; b < m->branch_count; b += m->branches[b].outcomes) {
+        const cov_branch_t *br = &m->branches[b];
+        if (br->document != ln->document || br->line != ln->number || b + br->outcomes > m->branch_count)
+            continue;
+        uint64_t hit = 0;
+        for (uint32_t k = 0; k < br->outcomes; k++)
+            hit += br[k].hits != 0;
+        percent(pc, sizeof pc, hit, br->outcomes);
+        tool_out_printf(out, "%s    <condition number=\"%u\" type=\"%s\" coverage=\"%s%%\" />\n", indent,
+                        br->il_offset, br->outcomes > 2 ? "switch" : "jump", pc);
+    }
+    tool_out_printf(out, "%s  </conditions>\n%s</line>\n", indent, indent);
+}
+
+/* The <line> elements of one part (a method's lines in one document). */
 static void lines(tool_out_t *out, const cov_module_t *mod, const part_t *p, const char *indent)
 {
     const cov_method_t *m = &mod->methods[p->method];
-    for (size_t l = p->first; l < p->first + p->count; l++) {
-        const cov_line_t *ln = &m->lines[l];
-        uint64_t outcomes = 0, covered = 0;
-        for (size_t b = 0; b < m->branch_count; b++)
-            if (m->branches[b].document == ln->document && m->branches[b].line == ln->number) {
-                outcomes++;
-                covered += m->branches[b].hits != 0;
+    for (size_t l = p->first; l < p->first + p->count; l++)
+        line_one(out, m, &m->lines[l], indent);
+}
+
+/* A class's own <lines>: each line once (a property's get and set share one),
+ * with the largest hits and the branches of the method that has it first.
+ * Fills *t's line counts the same way. false without memory. */
+static bool class_lines(tool_out_t *out, const cov_module_t *mod, const part_t *parts, size_t n,
+                        cov_totals_t *t)
+{
+    size_t total = 0;
+    for (size_t k = 0; k < n; k++)
+        total += parts[k].count;
+    cov_line_t *all = malloc((total ? total : 1) * sizeof *all);
+    if (all == NULL)
+        return false;
+    size_t i = 0;
+    for (size_t k = 0; k < n; k++)
+        for (size_t l = parts[k].first; l < parts[k].first + parts[k].count; l++)
+            all[i++] = mod->methods[parts[k].method].lines[l];
+    uint64_t hit = 0;
+    size_t distinct = cov_distinct_lines(all, total, &hit);
+    t->lines = distinct;
+    t->lines_hit = hit;
+    if (out != NULL)
+        for (size_t d = 0; d < distinct; d++) {
+            const cov_method_t *owner = &mod->methods[parts[0].method];
+            for (size_t k = 0; k < n; k++) {
+                const cov_method_t *m = &mod->methods[parts[k].method];
+                for (size_t l = parts[k].first; l < parts[k].first + parts[k].count; l++)
+                    if (m->lines[l].document == all[d].document && m->lines[l].number == all[d].number) {
+                        owner = m;
+                        k = n;
+                        break;
+                    }
             }
-        tool_out_printf(out, "%s<line number=\"%u\" hits=\"%llu\" branch=\"%s\"", indent, ln->number,
-                        (unsigned long long)ln->hits, outcomes != 0 ? "True" : "False");
-        if (outcomes == 0) {
-            tool_out_str(out, " />\n");
-            continue;
+            line_one(out, owner, &all[d], "            ");
         }
-        char pc[32];
-        percent(pc, sizeof pc, covered, outcomes);
-        tool_out_printf(out, " condition-coverage=\"%s%% (%llu/%llu)\">\n%s  <conditions>\n", pc,
-                        (unsigned long long)covered, (unsigned long long)outcomes, indent);
-        for (size_t b = 0; b < m->branch_count; b += m->branches[b].outcomes) {
-            const cov_branch_t *br = &m->branches[b];
-            if (br->document != ln->document || br->line != ln->number || b + br->outcomes > m->branch_count)
-                continue;
-            uint64_t hit = 0;
-            for (uint32_t k = 0; k < br->outcomes; k++)
-                hit += br[k].hits != 0;
-            percent(pc, sizeof pc, hit, br->outcomes);
-            tool_out_printf(out, "%s    <condition number=\"%u\" type=\"%s\" coverage=\"%s%%\" />\n", indent,
-                            br->il_offset, br->outcomes > 2 ? "switch" : "jump", pc);
-        }
-        tool_out_printf(out, "%s  </conditions>\n%s</line>\n", indent, indent);
-    }
+    free(all);
+    return true;
 }
 
 /* The directory all documents share ("/src/app/"), or "" when none. */
@@ -191,6 +233,8 @@ static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const
             cov_totals_t ct = {0};
             for (size_t k = c; k < cend; k++)
                 part_totals(mod, &parts[k], &ct);
+            if (!class_lines(NULL, mod, &parts[c], cend - c, &ct))
+                return false;
             tool_out_str(out, "        <class name=\"");
             xml_text(out, mod->types[parts[c].type]);
             tool_out_str(out, "\" filename=\"");
@@ -213,8 +257,9 @@ static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const
                 tool_out_str(out, "              </lines>\n            </method>\n");
             }
             tool_out_str(out, "          </methods>\n          <lines>\n");
-            for (size_t k = c; k < cend; k++)
-                lines(out, mod, &parts[k], "            ");
+            cov_totals_t unused = {0};
+            if (!class_lines(out, mod, &parts[c], cend - c, &unused))
+                return false;
             tool_out_str(out, "          </lines>\n        </class>\n");
             c = cend;
         }

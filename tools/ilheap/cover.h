@@ -70,6 +70,9 @@ typedef struct cov_totals {
 
 void cov_add_method(cov_totals_t *t, const cov_method_t *m);
 void cov_add_module(cov_totals_t *t, const cov_module_t *mod);
+/* Sorts lines[0 .. n) and keeps each (document, number) once, with the
+ * largest hits; returns how many remain, *hit how many of them have hits. */
+size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit);
 
 /* Builds *mod for module `path` from the entries counts[0..n) (all of that
  * path). Problems are reported on stderr, naming the file; *bad counts those

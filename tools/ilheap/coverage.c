@@ -557,10 +557,55 @@ void cov_add_method(cov_totals_t *t, const cov_method_t *m)
         t->complexity += m->complexity;
 }
 
+static int cmp_line_hits_desc(const void *a, const void *b)
+{
+    const cov_line_t *x = a, *y = b;
+    int c = cmp_line(a, b);
+    return c != 0 ? c : (x->hits != y->hits ? (x->hits < y->hits ? 1 : -1) : 0);
+}
+
+size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit)
+{
+    if (n > 1)
+        qsort(lines, n, sizeof *lines, cmp_line_hits_desc);
+    size_t out = 0;
+    *hit = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0 && cmp_line(&lines[out - 1], &lines[i]) == 0)
+            continue; /* the first of a run has the largest hits */
+        lines[out++] = lines[i];
+        *hit += lines[i].hits != 0;
+    }
+    return out;
+}
+
 void cov_add_module(cov_totals_t *t, const cov_module_t *mod)
 {
+    /* Branches and complexity per method; lines once each: a line shared by
+     * methods (a property's get and set, a lambda inside its method) counts
+     * once, hit if any of them hit it, as coverlet counts. */
+    size_t total = 0;
     for (size_t i = 0; i < mod->method_count; i++)
-        cov_add_method(t, &mod->methods[i]);
+        total += mod->methods[i].line_count;
+    cov_line_t *all = total != 0 ? malloc(total * sizeof *all) : NULL;
+    cov_totals_t sum = {0};
+    for (size_t i = 0; i < mod->method_count; i++)
+        cov_add_method(&sum, &mod->methods[i]);
+    if (all != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < mod->method_count; i++)
+            for (size_t l = 0; l < mod->methods[i].line_count; l++)
+                all[k++] = mod->methods[i].lines[l];
+        uint64_t hit = 0;
+        sum.lines = cov_distinct_lines(all, total, &hit);
+        sum.lines_hit = hit;
+        free(all);
+    }
+    t->lines += sum.lines;
+    t->lines_hit += sum.lines_hit;
+    t->branches += sum.branches;
+    t->branches_hit += sum.branches_hit;
+    t->complexity += sum.complexity;
 }
 
 void cov_rate(char *buf, size_t size, uint64_t covered, uint64_t total)
