@@ -15,3 +15,7 @@ bench_input() {
         exit 0
     fi
 }
+
+# bench_median: the median of the numbers on stdin, one a line (the mean of
+# the middle two for an even count).
+bench_median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }

@@ -181,6 +181,17 @@ else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
 fi
 
+# HOOK coverage (issue 16): `dotnet test` of tests/coverage's project with no
+# coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
+if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
+  echo "run.sh: coverage (dotnet test: none, coverlet, ilheap)"
+  ILHEAP_BENCH_WORK="$PWD/$build/coverage" bash bench/coverage.sh --runs "$profiler_so" "$build/tools/ilheap" "$reps" \
+    >>"$results" || echo "fail kind=coverage status=$?" >>"$results"
+  echo "- line coverage, dotnet test with none / coverlet / ilheap: bench/coverage.sh" >>"$hooks"
+else
+  echo "- line coverage against coverlet: not measured (quick mode, no dotnet or no profiler)" >>"$hooks"
+fi
+
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 elapsed=$(($(date +%s) - start))
 printf 'command_line=%q\nload_before=%q\nload_after=%q\nelapsed=%q\n' \

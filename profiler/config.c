@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "ilheap/heap.h"
+#include "name_pattern.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -116,41 +117,13 @@ void prof_diag(const char *fmt, ...)
     va_end(ap);
 }
 
-static int lower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-int prof_pattern_match(const char *pat, const char *s)
-{
-    /* Iterative glob with one backtrack point: the last '*' seen. */
-    const char *star = NULL, *resume = NULL;
-    while (*s) {
-        if (*pat == '*') {
-            star = pat++;
-            resume = s;
-        } else if (*pat && lower((unsigned char)*pat) == lower((unsigned char)*s)) {
-            pat++;
-            s++;
-        } else if (star) {
-            pat = star + 1;
-            s = ++resume;
-        } else {
-            return 0;
-        }
-    }
-    while (*pat == '*')
-        pat++;
-    return *pat == '\0';
-}
-
 int prof_config_in_scope(const prof_config_t *cfg, const char *name)
 {
     int in = cfg->include.n == 0;
     for (unsigned i = 0; !in && i < cfg->include.n; i++)
-        in = prof_pattern_match(cfg->include.p[i], name);
+        in = name_pattern_match(cfg->include.p[i], strlen(cfg->include.p[i]), name);
     for (unsigned i = 0; in && i < cfg->exclude.n; i++)
-        in = !prof_pattern_match(cfg->exclude.p[i], name);
+        in = !name_pattern_match(cfg->exclude.p[i], strlen(cfg->exclude.p[i]), name);
     return in;
 }
 

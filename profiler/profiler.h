@@ -97,8 +97,6 @@ int prof_config_load(prof_config_t *cfg);
 /* 1 when the assembly named name (file name without extension) is in the
  * scope of ILHEAP_INCLUDE / ILHEAP_EXCLUDE. */
 int prof_config_in_scope(const prof_config_t *cfg, const char *name);
-/* 1 when pattern (`*` any run of characters) matches all of s, ASCII case-insensitively. */
-int prof_pattern_match(const char *pattern, const char *s);
 /* Copies an output path, "%p" expanded to the process id; -1 if too long. */
 int prof_expand_path(char *dst, size_t cap, const char *src);
 /* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then

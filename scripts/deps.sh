@@ -5,7 +5,7 @@
 #   scripts/deps.sh                  the default set
 #   scripts/deps.sh mingw-w64 wine   just these
 set -euo pipefail
-packages=(cmake gcc g++ make pkg-config valgrind clang libclang-rt-14-dev libmimalloc-dev libjemalloc-dev gnuplot-nox zlib1g-dev)
+packages=(cmake gcc g++ make pkg-config valgrind clang libclang-rt-14-dev libmimalloc-dev libjemalloc-dev gnuplot-nox zlib1g-dev python3 lcov)
 [ $# -gt 0 ] && packages=("$@")
 missing=()
 for p in "${packages[@]}"; do

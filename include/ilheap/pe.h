@@ -248,6 +248,14 @@ ILHEAP_API ilheap_status_t ilheap_pe_typedef(const ilheap_pe_t *pe, uint32_t rid
 ILHEAP_API ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_rid,
                                                   uint32_t *typedef_rid, ilheap_pe_error_t *error);
 
+/* The module's MVID (its Module row's GUID, 16 bytes as stored). */
+ILHEAP_API ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], ilheap_pe_error_t *error);
+
+/* The TypeDef rid that encloses nested type `typedef_rid` (its NestedClass
+ * row), or 0 in *enclosing_rid for a type that is not nested. */
+ILHEAP_API ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid,
+                                                    uint32_t *enclosing_rid, ilheap_pe_error_t *error);
+
 /* Finds a method by "Namespace.Type::Method" (namespace may be absent:
  * "Type::Method"; the namespace is everything before the type name's last
  * '.'). Nested types are not searched. The first method of that name in

@@ -2,6 +2,7 @@
  * MethodDef and TypeDef, #Strings, RVAs and method owners. Each entry point
  * checks the handle's magic and every row number and heap index it is given.
  */
+#include "pe/cursor.h"
 #include "pe/image.h"
 
 #include <stdlib.h>
@@ -207,6 +208,57 @@ ilheap_status_t ilheap_pe_typedef(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe
     out->field_list = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_FIELD_LIST);
     out->method_list = ilheap__cell(pe, ILHEAP__T_TYPEDEF, rid, TD_METHOD_LIST);
     out->row_offset = ilheap__row_offset(pe, ILHEAP__T_TYPEDEF, rid);
+    return ILHEAP_OK;
+}
+
+/* A #GUID index (1-based, 0 = none) into a 16-byte copy. */
+ilheap_status_t ilheap__pe_guid(const ilheap_pe_t *md, uint32_t index, uint64_t field, uint8_t out[16],
+                                ilheap_pe_error_t *error)
+{
+    memset(out, 0, 16);
+    if (index == 0)
+        return ILHEAP_OK;
+    size_t at;
+    if (!ilheap__mul_size(index - 1, 16, &at) || !md->guids.present || at > md->guids.size ||
+        md->guids.size - at < 16)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, field, "#GUID index %u is past the heap", index);
+    memcpy(out, md->data + md->guids.offset + at, 16);
+    return ILHEAP_OK;
+}
+
+/* Module (II.22.30): Generation, Name, Mvid (a #GUID index), EncId, EncBaseId. */
+ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "module_mvid");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_MODULE, 1, "Module", error);
+    if (st != ILHEAP_OK)
+        return st;
+    return ilheap__pe_guid(pe, ilheap__cell(pe, ILHEAP__T_MODULE, 1, 2), ilheap__row_offset(pe, ILHEAP__T_MODULE, 1),
+                           mvid, error);
+}
+
+/* NestedClass (II.22.32) rows are (NestedClass, EnclosingClass), both TypeDef
+ * rids; a linear walk (the table is small and need not be sorted). */
+ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid, uint32_t *enclosing_rid,
+                                         ilheap_pe_error_t *error)
+{
+    CHECK_HANDLE(pe, error, "enclosing_type");
+    ilheap_status_t st = check_rid(pe, ILHEAP__T_TYPEDEF, typedef_rid, "TypeDef", error);
+    if (st != ILHEAP_OK)
+        return st;
+    *enclosing_rid = 0;
+    uint32_t rows = pe->tables[ILHEAP__T_NESTEDCLASS].rows, types = pe->tables[ILHEAP__T_TYPEDEF].rows;
+    for (uint32_t r = 1; r <= rows; r++) {
+        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 0) != typedef_rid)
+            continue;
+        uint32_t outer = ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 1);
+        if (outer == 0 || outer > types || outer == typedef_rid)
+            return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, ilheap__row_offset(pe, ILHEAP__T_NESTEDCLASS, r),
+                                   "NestedClass row %u: enclosing TypeDef %u of %u is not a valid other type", r,
+                                   outer, typedef_rid);
+        *enclosing_rid = outer;
+        return ILHEAP_OK;
+    }
     return ILHEAP_OK;
 }
 

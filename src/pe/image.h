@@ -42,6 +42,7 @@ enum {
     ILHEAP__T_EVENT = 0x14,
     ILHEAP__T_PROPERTYPTR = 0x16,
     ILHEAP__T_PROPERTY = 0x17,
+    ILHEAP__T_NESTEDCLASS = 0x29,
     ILHEAP__T_DOCUMENT = 0x30,
     ILHEAP__T_METHODDEBUGINFO = 0x31,
 };
@@ -135,6 +136,11 @@ ilheap_status_t ilheap__pe_read_tables(ilheap_pe_t *pe, ilheap_pe_error_t *error
 ilheap_status_t ilheap__pe_map_rva(const ilheap_pe_t *pe, uint32_t rva, uint64_t field_offset,
                                    size_t *file_offset, size_t *available,
                                    ilheap_pe_error_t *error);
+
+/* A #GUID index (1-based, 0 = none) into a 16-byte copy; `field` is where the
+ * index was read, for the error report. */
+ilheap_status_t ilheap__pe_guid(const ilheap_pe_t *md, uint32_t index, uint64_t field, uint8_t out[16],
+                                ilheap_pe_error_t *error);
 
 /* The file offset of row `rid` (1-based) of `table`; the caller has checked
  * 1 <= rid <= rows. */

@@ -90,21 +90,6 @@ static ilheap_status_t blob(const ilheap_pe_t *md, uint32_t index, uint64_t fiel
     return ILHEAP_OK;
 }
 
-/* A #GUID index (1-based, 0 = none) into a 16-byte copy. */
-static ilheap_status_t guid(const ilheap_pe_t *md, uint32_t index, uint64_t field, uint8_t out[16],
-                            ilheap_pe_error_t *error)
-{
-    memset(out, 0, 16);
-    if (index == 0)
-        return ILHEAP_OK;
-    size_t at;
-    if (!ilheap__mul_size(index - 1, 16, &at) || !md->guids.present || at > md->guids.size ||
-        md->guids.size - at < 16)
-        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, field, "#GUID index %u is past the heap", index);
-    memcpy(out, md->data + md->guids.offset + at, 16);
-    return ILHEAP_OK;
-}
-
 /* #Pdb (Portable PDB v1.0): PDB id (20), EntryPoint (4), ReferencedTypeSystemTables
  * (8), then one row count per bit set. */
 static ilheap_status_t read_pdb_stream(ilheap_pdb_t *pdb, ilheap_pe_error_t *error)
@@ -214,8 +199,8 @@ ilheap_status_t ilheap_pdb_document(const ilheap_pdb_t *pdb, uint32_t rid, ilhea
     size_t row = ilheap__row_offset(md, ILHEAP__T_DOCUMENT, rid);
     ilheap_pdb_document_t d = {.row_offset = row};
     ilheap__cursor_t hash = {0};
-    if ((st = guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH_ALGORITHM), row, d.hash_algorithm, error)) ||
-        (st = guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_LANGUAGE), row, d.language, error)) ||
+    if ((st = ilheap__pe_guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH_ALGORITHM), row, d.hash_algorithm, error)) ||
+        (st = ilheap__pe_guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_LANGUAGE), row, d.language, error)) ||
         (st = blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH), row, &hash, error)))
         return st;
     d.hash = ilheap__cursor_ptr(&hash);

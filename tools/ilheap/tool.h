@@ -130,6 +130,9 @@ bool tool_why(char *buf, size_t size, const char *format, ...) ILHEAP_PRINTF_LIK
 /* Grows *array (of elem-byte items, realloc'd) to hold n; false when out of memory. */
 bool tool_reserve(void **array, size_t *cap, size_t n, size_t elem);
 
+/* The file name part of a path (after the last '/', or '\\' on Windows). */
+const char *tool_base_name(const char *path);
+
 /* Parses a non-negative integer (decimal or 0x hex) no larger than max. */
 bool tool_parse_u32(const char *s, uint32_t max, uint32_t *out);
 

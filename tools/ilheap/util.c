@@ -235,3 +235,14 @@ bool tool_reserve(void **array, size_t *cap, size_t n, size_t elem)
     return true;
 }
 
+
+const char *tool_base_name(const char *path)
+{
+    const char *base = strrchr(path, '/');
+#ifdef _WIN32
+    const char *b = strrchr(path, '\\');
+    if (b != NULL && (base == NULL || b > base))
+        base = b;
+#endif
+    return base != NULL ? base + 1 : path;
+}

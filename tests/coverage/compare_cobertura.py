@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Compares two Cobertura reports line by line (issue 16: ilheap against coverlet).
+
+    compare_cobertura.py REFERENCE.xml OTHER.xml --root DIR [--min PCT]
+                         [--names coverlet,ilheap] [--exclude SUBSTRING ...]
+
+Only source files under DIR count (the project's own sources). A line is
+"coverable" in a report when the report lists it; its hits are the largest
+count any class or method of that report gives it. The agreement figure is
+the share of the lines REFERENCE reports that OTHER reports too, with the
+same hit/not-hit (hits > 0 or == 0): a line only REFERENCE reports counts
+against it. Lines only OTHER reports are listed but not in the figure.
+
+Prints the counts, every differing line as `file:line ref=N other=M` ("-" for
+a line a report does not list) and `agreement=P% minimum=M% PASS|FAIL`.
+Exit status: 0 when the agreement is at least --min (default 99), 1 when
+below, 2 on unreadable input or a reference with no line under DIR.
+"""
+import argparse
+import os
+import sys
+import xml.etree.ElementTree as ET
+
+
+def resolve(filename, sources):
+    """The file's absolute path: Cobertura names it relative to one of <sources>."""
+    if os.path.isabs(filename):
+        return os.path.normpath(filename)
+    candidates = [os.path.join(s, filename) for s in sources]
+    for c in candidates:
+        if os.path.exists(c):
+            return os.path.normpath(c)
+    return os.path.normpath(candidates[0] if candidates else filename)
+
+
+def read_lines(path, root, excludes):
+    """{(relative file, line): hits} for the files under root; and the files skipped."""
+    try:
+        top = ET.parse(path).getroot()
+    except ET.ParseError as e:
+        raise ValueError(f"{path}: {e}")
+    if top.tag != "coverage":
+        raise ValueError(f"{path}: the root element is <{top.tag}>, not <coverage>")
+    sources = [(s.text or "").strip() for s in top.iter("source")]
+    lines = {}
+    outside = set()
+    for cls in top.iter("class"):
+        name = cls.get("filename")
+        if name is None:
+            raise ValueError(f"{path}: a <class> without filename")
+        full = resolve(name, sources)
+        rel = os.path.relpath(full, root)
+        if rel.startswith("..") or any(x in full for x in excludes):
+            outside.add(full)
+            continue
+        for line in cls.iter("line"):
+            try:
+                key = (rel, int(line.get("number")))
+                hits = int(line.get("hits"))
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}: class {cls.get('name')}: a <line> without a number or hits")
+            lines[key] = max(hits, lines.get(key, 0))
+    return lines, outside
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("reference")
+    ap.add_argument("other")
+    ap.add_argument("--root", required=True, help="only source files under this directory count")
+    ap.add_argument("--min", type=float, default=99.0, help="the least agreement in percent (default 99)")
+    ap.add_argument("--names", default="coverlet,ilheap", help="what to call the two reports")
+    ap.add_argument("--exclude", action="append", default=[], help="skip files whose path contains this")
+    args = ap.parse_args(argv)
+    ref_name, other_name = (args.names.split(",") + ["other"])[:2]
+    root = os.path.normpath(os.path.abspath(args.root))
+    try:
+        ref, ref_out = read_lines(args.reference, root, args.exclude)
+        other, other_out = read_lines(args.other, root, args.exclude)
+    except (OSError, ValueError) as e:
+        print(f"compare: {e}", file=sys.stderr)
+        return 2
+    if not ref:
+        print(f"compare: {args.reference} reports no line under {root}", file=sys.stderr)
+        return 2
+
+    def describe(name, lines, out):
+        files = {f for f, _ in lines}
+        hit = sum(1 for h in lines.values() if h > 0)
+        print(f"{name}: {len(lines)} coverable lines in {len(files)} files, {hit} hit"
+              f" ({len(out)} files outside the root or excluded)")
+
+    describe(ref_name, ref, ref_out)
+    describe(other_name, other, other_out)
+    both = ref.keys() & other.keys()
+    only_ref = ref.keys() - other.keys()
+    only_other = other.keys() - ref.keys()
+    agree = sum(1 for k in both if (ref[k] > 0) == (other[k] > 0))
+    equal = sum(1 for k in both if ref[k] == other[k])
+    print(f"both report {len(both)} lines; only {ref_name} {len(only_ref)}; only {other_name} {len(only_other)};"
+          f" same hit/not-hit on {agree} of the {len(both)} both report, the same count on {equal}")
+    differing = sorted(k for k in ref.keys() | other.keys()
+                       if k not in both or (ref[k] > 0) != (other[k] > 0))
+    if differing:
+        print("differing lines:")
+    for f, n in differing:
+        print(f"  {f}:{n} {ref_name}={ref.get((f, n), '-')} {other_name}={other.get((f, n), '-')}")
+    pct = 100.0 * agree / len(ref)
+    ok = pct >= args.min
+    print(f"agreement={pct:.2f}% ({agree} of the {len(ref)} lines {ref_name} reports)"
+          f" minimum={args.min:.2f}% {'PASS' if ok else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

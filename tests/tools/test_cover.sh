@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# ilheap cover (issue 16): counts files as the profiler's blocks mode writes
+# them, made by cover_counts from the real block starts of tests/tools/CoverSample
+# (Debug, portable and embedded PDB), with hits chosen by hand; then exact
+# line hits, branch conditions, never-run methods at 0, the merge of files, each
+# kind of bad input, and the consumers: genhtml must accept the LCOV without a
+# warning, ReportGenerator must turn the Cobertura into HTML.
+# With the profiler given, last: tests/pe/PdbSample runs under it in blocks
+# mode and `ilheap cover` of its real counts gives the lines that ran.
+# usage: test_cover.sh ILHEAP COVER_COUNTS DOTNET SOURCE_DIR WORKDIR [PROFILER.so|none]
+source "$(dirname "$0")/common.sh"
+ilheap_bin="$1" counts_bin="$2" dotnet="$3" src="$4" work="$5" profiler="${6:-none}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+rm -rf "$work" && mkdir -p "$work"
+start=$(date +%s)
+
+# build NAME CONFIG DEBUGTYPE: a copy of the sample (the source tree stays clean)
+# built into $work/NAME/out.
+build() {
+    local name="$1" config="$2" type="$3"
+    mkdir -p "$work/$name/src"
+    cp "$src"/tests/tools/CoverSample/*.cs "$src"/tests/tools/CoverSample/*.csproj "$work/$name/src/"
+    cp "$src/tests/pe/PdbSample/nuget.config" "$work/$name/src/"
+    "$dotnet" build "$work/$name/src/CoverSample.csproj" -c "$config" -p:DebugType="$type" -o "$work/$name/out" \
+        >"$work/$name/build.log" 2>&1 || { tail -n 20 "$work/$name/build.log" >&2; fail "dotnet build $name"; }
+}
+build portable Debug portable
+build embedded Debug embedded
+build release Release portable
+dll="$work/portable/out/CoverSample.dll"
+[ -f "$work/portable/out/CoverSample.pdb" ] || fail "DebugType=portable wrote no CoverSample.pdb"
+[ ! -f "$work/embedded/out/CoverSample.pdb" ] || fail "DebugType=embedded wrote a separate CoverSample.pdb"
+
+# line MARKER: the line of the sample that carries // @MARKER
+line() { grep -n "// @$1\$" "$src/tests/tools/CoverSample/Sample.cs" | cut -d: -f1; }
+counts() { "$counts_bin" "$@" || fail "cover_counts $* (the compiler's IL shape changed? see the starts above)"; }
+# cover OUT_PREFIX EXPECTED_EXIT COUNTS... [options]: runs ilheap cover with both
+# reports into OUT_PREFIX.{info,xml,out,err}.
+cover() {
+    local prefix="$1" want="$2" rc
+    shift 2
+    ilheap cover "$@" --lcov "$prefix.info" --cobertura "$prefix.xml" >"$prefix.out" 2>"$prefix.err"
+    rc=$?
+    [ "$rc" = "$want" ] || fail "ilheap cover $* exited $rc, expected $want: $(cat "$prefix.err")"
+}
+has() { grep -Eq -- "$2" "$1" || fail "$1 has no line matching /$2/:
+$(head -c 3000 "$1")"; }
+hasnt() { ! grep -Eq -- "$2" "$1" || fail "$1 has a line matching /$2/: $(grep -E -- "$2" "$1" | head -n 3)"; }
+
+# Sign: blocks [if] [return 1] [return 0] [}]; Pick: [switch] [fall-through
+# to default] [case 0] [case 1] [case 2] [default] [}].
+sign=CoverSample.Sample::Sign pick=CoverSample.Sample::Pick
+counts "$dll" "$sign=5,3,2,5" "$pick=6,0,1,2,3,0,6" >"$work/one.jsonl"
+cover "$work/one" 0 "$work/one.jsonl"
+i=$(line sign-if) p=$(line sign-pos) z=$(line sign-zero) s=$(line pick-switch)
+has "$work/one.info" "^DA:$i,5\$"
+has "$work/one.info" "^DA:$p,3\$"
+has "$work/one.info" "^DA:$z,2\$"
+has "$work/one.info" "^DA:$(line pick-0),1\$"
+has "$work/one.info" "^DA:$(line pick-2),3\$"
+has "$work/one.info" "^DA:$(line pick-default),0\$"
+# the if's outcomes: jump to `return 0` (2), fall through to `return 1` (3)
+[ "$(grep -c "^BRDA:$i," "$work/one.info")" = 2 ] || fail "line $i: not 2 branch outcomes: $(grep "^BRDA:$i," "$work/one.info")"
+has "$work/one.info" "^BRDA:$i,[0-9]+,0,2\$"
+has "$work/one.info" "^BRDA:$i,[0-9]+,1,3\$"
+# the switch: 3 cases + the fall-through to default (0 hits)
+[ "$(grep -c "^BRDA:$s," "$work/one.info")" = 4 ] || fail "line $s: not 4 switch outcomes"
+has "$work/one.xml" "<line number=\"$i\" hits=\"5\" branch=\"True\" condition-coverage=\"100% \\(2/2\\)\">"
+has "$work/one.xml" "<line number=\"$s\" hits=\"6\" branch=\"True\" condition-coverage=\"75% \\(3/4\\)\">"
+has "$work/one.xml" '<condition number="[0-9]+" type="switch" coverage="75%" />'
+has "$work/one.xml" "<line number=\"$p\" hits=\"3\" branch=\"False\" />"
+# never compiled: no counts at all, lines at 0 (and a nested type's name)
+has "$work/one.info" "^DA:$(line never),0\$"
+has "$work/one.info" '^FNDA:0,CoverSample.Sample::Never@0x[0-9a-f]{8}$'
+has "$work/one.info" '^FNDA:5,CoverSample.Sample::Sign@0x[0-9a-f]{8}$'
+has "$work/one.xml" '<class name="CoverSample.Sample/Inner" filename="Sample.cs" line-rate="0"'
+has "$work/one.xml" "<line number=\"$(line inner)\" hits=\"0\" branch=\"False\" />"
+has "$work/one.xml" "<source>$work/portable/src/</source>"
+has "$work/one.out" '^CoverSample +[0-9.]+% \(11/16\) +83\.3% \(5/6\) +methods entered 2/'
+hasnt "$work/one.err" .
+echo "ok  line hits, branch outcomes (if 2/2, switch 3/4), never-run methods at 0, summary"
+
+# The embedded PDB gives the same lines and branches.
+counts "$work/embedded/out/CoverSample.dll" "$sign=5,3,2,5" "$pick=6,0,1,2,3,0,6" >"$work/emb.jsonl"
+cover "$work/emb" 0 "$work/emb.jsonl"
+diff <(grep -E '^(DA|BRDA|FNDA|LF|LH|BRF|BRH):' "$work/one.info") \
+     <(grep -E '^(DA|BRDA|FNDA|LF|LH|BRF|BRH):' "$work/emb.info") >&2 || fail "embedded PDB: other coverage"
+echo "ok  embedded PDB: the same coverage"
+
+# Merge: the same method in two files (two processes) is summed.
+counts "$dll" "$sign=2,1,1,2" >"$work/a.jsonl"
+counts "$dll" "$sign=3,2,1,3" "$pick=6,0,1,2,3,0,6" >"$work/b.jsonl"
+cover "$work/merged" 0 "$work/a.jsonl" "$work/b.jsonl"
+diff <(grep -v '^TN' "$work/one.info") <(grep -v '^TN' "$work/merged.info") >&2 || fail "merged counts differ from the sum"
+cover "$work/twice" 0 "$work/one.jsonl" "$work/one.jsonl"
+has "$work/twice.info" "^DA:$i,10\$"
+echo "ok  merge: two files sum per block"
+
+# --include / --exclude on the assembly name.
+cover "$work/excl" 0 "$work/one.jsonl" --exclude 'Other,Cover*'
+hasnt "$work/excl.out" '^CoverSample'
+hasnt "$work/excl.info" '^SF:'
+cover "$work/incl" 0 "$work/one.jsonl" --include '*samp*' # case-insensitive, as the profiler's
+has "$work/incl.out" '^CoverSample'
+echo "ok  --include / --exclude"
+
+# Bad input: each reported naming the file; coverage of the rest is written.
+mkdir -p "$work/bad"
+rm -f "$work"/portable/src/obj/Debug/*/CoverSample.pdb # the CodeView path: found there otherwise
+cp "$dll" "$work/bad/NoPdb.dll"
+cp "$dll" "$work/bad/Other.dll" && cp "$work/release/out/CoverSample.pdb" "$work/bad/Other.pdb"
+cp "$dll" "$work/bad/Cut.dll" && head -c 600 "$work/portable/out/CoverSample.pdb" >"$work/bad/Cut.pdb"
+for m in NoPdb Other Cut; do
+    counts "$work/bad/$m.dll" "$sign=5,3,2,5" >"$work/bad/$m.jsonl"
+done
+cover "$work/nopdb" 0 "$work/one.jsonl" "$work/bad/NoPdb.jsonl"
+has "$work/nopdb.err" 'NoPdb\.dll: no PDB'
+has "$work/nopdb.out" '^NoPdb +no PDB .*methods entered 1/5, blocks hit 4/'
+has "$work/nopdb.info" "^DA:$i,5\$"
+cover "$work/other" 5 "$work/one.jsonl" "$work/bad/Other.jsonl"
+has "$work/other.err" 'Other\.pdb: PDB id [0-9a-f]+ does not match'
+has "$work/other.out" '^Other +bad PDB .*methods entered 1/5'
+has "$work/other.info" "^DA:$i,5\$"
+cover "$work/cut" 5 "$work/one.jsonl" "$work/bad/Cut.jsonl"
+has "$work/cut.err" 'Cut\.pdb: not a readable portable PDB: .*file offset'
+has "$work/cut.info" "^DA:$i,5\$"
+echo "ok  no PDB (method-level figures), mismatched PDB, truncated PDB"
+
+# Counts of a module that changed since: another MVID, no such method, offsets
+# that are not block starts.
+counts "$dll" --mvid 01234567-89ab-cdef-0123-456789abcdef "$sign=5,3,2,5" >"$work/stale.jsonl"
+cover "$work/stale" 5 "$work/stale.jsonl"
+has "$work/stale.err" 'CoverSample\.dll: 1 methods were counted in a build with MVID 01234567-89ab-cdef-0123-456789abcdef, but the DLL is now [0-9a-f-]{36} \(rebuilt since\?\)'
+has "$work/stale.info" "^DA:$i,0\$"
+sed 's/"token":"0x06000001"/"token":"0x06000999"/' "$work/one.jsonl" >"$work/token.jsonl"
+cover "$work/token" 5 "$work/token.jsonl"
+has "$work/token.err" 'token\.jsonl:1: CoverSample\.Sample::Sign \(0x06000999\): no such method in .*CoverSample\.dll'
+has "$work/token.info" "^DA:$(line pick-2),3\$"
+counts "$dll" --shift "$sign=5,3,2,5" >"$work/shift.jsonl"
+cover "$work/shift" 5 "$work/shift.jsonl"
+has "$work/shift.err" 'shift\.jsonl:1: CoverSample\.Sample::Sign \(0x06000001\): block offset [0-9]+ is not a block start'
+has "$work/shift.info" "^DA:$i,0\$"
+echo "ok  changed module: other MVID, token out of range, offsets not block starts"
+
+# Malformed counts lines: FILE:LINE, the other lines still count.
+{
+    echo 'not json'
+    head -n 1 "$work/one.jsonl"
+    echo '{"path":"/x.dll","mvid":"0","token":"0x06000001","blocks":[]}'
+    sed 's/"hits":5}/"hits":-5}/' "$work/one.jsonl" | head -n 1
+    echo '{"path":"/x.dll","mvid":"01234567-89ab-cdef-0123-456789abcdef","token":"0x06000001","blocks":[{"il_offset":4,"hits":1},{"il_offset":0,"hits":1}]}'
+    head -c 60 "$work/one.jsonl"; echo
+} >"$work/bad.jsonl"
+cover "$work/badlines" 5 "$work/bad.jsonl"
+has "$work/badlines.err" 'bad\.jsonl:1: not a JSON object'
+has "$work/badlines.err" 'bad\.jsonl:3: "mvid" is not a lowercase'
+has "$work/badlines.err" 'bad\.jsonl:4: expected a non-negative integer'
+has "$work/badlines.err" 'bad\.jsonl:5: block offsets are not ascending'
+has "$work/badlines.err" 'bad\.jsonl:6: unterminated string'
+has "$work/badlines.info" "^DA:$i,5\$"
+expect_exit 3 "nothing\\.jsonl" -- ilheap cover "$work/nothing.jsonl"
+expect_exit 2 "no counts file" -- ilheap cover --lcov "$work/x.info"
+echo "ok  malformed counts lines named by FILE:LINE; missing counts file"
+
+# A source file the PDB names that is gone: reported, not fatal.
+mv "$work/portable/src/Sample.cs" "$work/portable/src/Sample.cs.away"
+cover "$work/nosrc" 0 "$work/one.jsonl"
+has "$work/nosrc.err" "source file $work/portable/src/Sample\\.cs \\(named by its PDB\\) does not exist"
+has "$work/nosrc.out" '1 source files missing'
+has "$work/nosrc.info" "^DA:$i,5\$"
+mv "$work/portable/src/Sample.cs.away" "$work/portable/src/Sample.cs"
+echo "ok  missing source file reported, coverage written"
+
+# End to end: PdbSample under the profiler (blocks mode), its real counts.
+if [ "$profiler" != none ] && [ -f "$profiler" ]; then
+    mkdir -p "$work/e2e/src"
+    cp "$src"/tests/pe/PdbSample/* "$work/e2e/src/"
+    "$dotnet" build "$work/e2e/src/PdbSample.csproj" -c Debug -o "$work/e2e/out" >"$work/e2e/build.log" 2>&1 ||
+        { tail -n 20 "$work/e2e/build.log" >&2; fail "dotnet build PdbSample"; }
+    CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER='{D643D291-34DE-476E-974D-062912349822}' \
+    CORECLR_PROFILER_PATH="$profiler" ILHEAP_MODE=blocks ILHEAP_INCLUDE=PdbSample \
+    ILHEAP_COUNTS="$work/e2e/counts.%p.jsonl" ILHEAP_REPORT="$work/e2e/report.%p" \
+        "$dotnet" "$work/e2e/out/PdbSample.dll" >"$work/e2e/run.out" 2>&1 || fail "PdbSample under the profiler: $(cat "$work/e2e/run.out")"
+    cover "$work/e2e/cov" 0 "$work"/e2e/counts.*.jsonl
+    # Classify(0): `if (x < 0)` ran, `return -1` did not, `else if (x == 0)` and `return 0` ran, the switch did not.
+    c=$(grep -n 'private static int Classify' "$work/e2e/src/Program.cs" | cut -d: -f1)
+    for want in "$((c + 2)),1" "$((c + 3)),0" "$((c + 4)),1" "$((c + 5)),1" "$((c + 6)),0" "$((c + 8)),0"; do
+        has "$work/e2e/cov.info" "^DA:$want\$"
+    done
+    has "$work/e2e/cov.out" '^PdbSample +[0-9.]+% \([0-9]+/[0-9]+\)'
+    hasnt "$work/e2e/cov.err" .
+    echo "ok  end to end: PdbSample's real block counts from the profiler -> the lines that ran"
+else
+    echo "SKIP (part): no profiler built: the end-to-end run is left out"
+fi
+
+# Consumers.
+if command -v genhtml >/dev/null; then
+    genhtml -o "$work/genhtml" "$work/one.info" >"$work/genhtml.log" 2>&1 || fail "genhtml failed: $(cat "$work/genhtml.log")"
+    ! grep -qi 'warning\|error' "$work/genhtml.log" || fail "genhtml warned: $(grep -i 'warning\|error' "$work/genhtml.log")"
+    [ -f "$work/genhtml/index.html" ] || fail "genhtml wrote no index.html"
+    echo "ok  genhtml $(genhtml --version | grep -o '[0-9][0-9.]*' | head -n 1) accepts the LCOV with no warning"
+else
+    echo "SKIP (part): genhtml not installed (Debian package lcov; scripts/deps.sh installs it)"
+fi
+# ReportGenerator: a NuGet dotnet tool, installed once per build directory.
+rg_dir="$(dirname "$work")/reportgenerator-5.5.12"
+if [ ! -x "$rg_dir/reportgenerator" ]; then
+    "$dotnet" tool install --tool-path "$rg_dir" dotnet-reportgenerator-globaltool --version 5.5.12 \
+        >"$work/rg-install.log" 2>&1 || rm -rf "$rg_dir"
+fi
+if [ -x "$rg_dir/reportgenerator" ]; then
+    "$rg_dir/reportgenerator" -reports:"$work/one.xml" -targetdir:"$work/rg" -reporttypes:Html \
+        >"$work/rg.log" 2>&1 || fail "ReportGenerator failed: $(tail -n 20 "$work/rg.log")"
+    ! grep -Eqi 'warning|error|exception' "$work/rg.log" || fail "ReportGenerator complained: $(grep -Ei 'warning|error|exception' "$work/rg.log")"
+    [ -f "$work/rg/index.html" ] || fail "ReportGenerator wrote no index.html"
+    grep -q 'CoverSample.Sample' "$work/rg/index.html" || fail "ReportGenerator's index.html has no CoverSample.Sample"
+    echo "ok  ReportGenerator 5.5.12 turns the Cobertura into HTML"
+else
+    echo "SKIP (part): ReportGenerator could not be installed from NuGet: $(tail -n 3 "$work/rg-install.log" 2>/dev/null)"
+fi
+echo "ok  tools_cover in $(($(date +%s) - start)) s"

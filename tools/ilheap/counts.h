@@ -1,0 +1,54 @@
+/* The profiler's counts files (ILHEAP_COUNTS, blocks mode; the format is in
+ * docs/coverage.md): a strict JSON-lines reader for exactly that format, and
+ * the merge of the same method's entries across files and processes. */
+#ifndef ILHEAP_TOOLS_COUNTS_H
+#define ILHEAP_TOOLS_COUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct counts_block {
+    uint32_t il_offset; /* original IL offset of the block's first instruction */
+    uint64_t hits;
+} counts_block_t;
+
+/* One method's counts, summed over every file that named it. */
+typedef struct counts_entry {
+    char *path;   /* the module as the runtime loaded it */
+    char *method; /* "Ns.Type::Method" (messages only) */
+    char mvid[37];
+    uint32_t token;
+    counts_block_t *blocks; /* ascending il_offset, distinct */
+    size_t block_count;
+    const char *file; /* where it was first seen (a counts_set_t.files string) */
+    uint64_t line;
+} counts_entry_t;
+
+typedef struct counts_set {
+    counts_entry_t *entries; /* merged and sorted by path, mvid, token after counts_finish */
+    size_t count, cap;
+    char **files; /* the files read, for entry->file */
+    size_t file_count;
+    uint64_t bad_lines;  /* lines rejected (each reported) */
+    uint64_t calls_only; /* calls-mode entries (no blocks), skipped */
+} counts_set_t;
+
+/* Reads one counts file into *set. A malformed line is
+ * reported as "ilheap cover: FILE:LINE: reason" and skipped (bad_lines).
+ * Returns 0, or the exit status when the file cannot be read at all
+ * (TOOL_EXIT_MISSING, _UNREADABLE, _SYSTEM: reported). */
+int counts_read(counts_set_t *set, const char *file);
+
+/* After the last file: sorts the entries by (path, mvid, token) and merges
+ * those with the same three (hits summed per IL offset). Entries of one
+ * module path are then contiguous. False when out of memory. */
+bool counts_finish(counts_set_t *set);
+
+void counts_free(counts_set_t *set);
+
+/* An MVID (16 bytes as stored in #GUID) as the counts spell it: lowercase
+ * 8-4-4-4-12, the first three groups little-endian (System.Guid's text). */
+void counts_mvid_text(const uint8_t guid[16], char out[37]);
+
+#endif

@@ -1,0 +1,626 @@
+/* From block counts to lines and branches, one module at a time: the DLL's
+ * bodies give the blocks (ilheap_rw_block_starts, as the profiler probes
+ * them) and the conditional branches, the PDB's sequence points give the
+ * lines, the counts give the hits. */
+#include "cover.h"
+#include "ilheap/rewrite.h"
+#include "pdb_load.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_POINT_LINES 10000u /* a sequence point longer than this is clipped (no real one is) */
+
+/* Scratch shared by the methods of a module. */
+typedef struct work {
+    const char *dll;
+    ilheap_pe_t *pe;
+    ilheap_pdb_t *pdb;
+    ilheap_rw_t *rw;
+    tool_clauses_t clauses;
+    ilheap_rw_id_t *ids;
+    size_t id_cap;
+    uint32_t *starts; /* block start offsets, ascending */
+    size_t start_cap;
+    uint64_t *hits; /* per block */
+    size_t hits_cap;
+    ilheap_pdb_sequence_point_t *points;
+    size_t point_cap;
+    uint64_t *bad;
+    tool_progress_t *progress;
+} work_t;
+
+static void problem(work_t *w, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+static void problem(work_t *w, const char *format, ...)
+{
+    tool_progress_clear(w->progress);
+    va_list args;
+    va_start(args, format);
+    fputs("ilheap cover: ", stderr);
+    vfprintf(stderr, format, args);
+    fputc('\n', stderr);
+    va_end(args);
+    (*w->bad)++;
+}
+
+static char *dup_str(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    return d != NULL ? memcpy(d, s, n) : NULL;
+}
+
+/* "Ns.Outer/Inner" for every TypeDef (Cecil's spelling, as coverlet writes). */
+static bool type_names(cov_module_t *mod, ilheap_pe_t *pe)
+{
+    uint32_t n = ilheap_pe_typedef_count(pe);
+    mod->types = calloc(n + 1u, sizeof *mod->types);
+    if (mod->types == NULL)
+        return false;
+    mod->type_count = n;
+    for (uint32_t rid = 1; rid <= n; rid++) {
+        char name[2048] = "";
+        size_t len = 0;
+        uint32_t chain[16], depth = 0, r = rid;
+        ilheap_pe_error_t err;
+        while (r != 0 && depth < 16) { /* innermost first */
+            chain[depth++] = r;
+            uint32_t outer = 0;
+            if (ilheap_pe_enclosing_type(pe, r, &outer, &err) != ILHEAP_OK)
+                outer = 0;
+            r = outer;
+        }
+        for (uint32_t i = depth; i-- > 0;) {
+            ilheap_pe_typedef_t t;
+            const char *ns = "", *nm = "?";
+            if (ilheap_pe_typedef(pe, chain[i], &t, &err) == ILHEAP_OK) {
+                if (ilheap_pe_string(pe, t.namespace_, &ns, NULL, &err) != ILHEAP_OK)
+                    ns = "";
+                if (ilheap_pe_string(pe, t.name, &nm, NULL, &err) != ILHEAP_OK)
+                    nm = "?";
+            }
+            int k = i + 1 == depth ? snprintf(name + len, sizeof name - len, "%s%s%s", ns, *ns ? "." : "", nm)
+                                   : snprintf(name + len, sizeof name - len, "/%s", nm);
+            if (k > 0)
+                len = len + (size_t)k < sizeof name ? len + (size_t)k : sizeof name - 1;
+        }
+        if ((mod->types[rid - 1] = dup_str(name)) == NULL)
+            return false;
+    }
+    return true;
+}
+
+static bool documents(cov_module_t *mod, work_t *w)
+{
+    ilheap_pdb_info_t info;
+    ilheap_pdb_get_info(w->pdb, &info);
+    mod->documents = calloc(info.document_count + 1u, sizeof *mod->documents);
+    mod->document_missing = calloc(info.document_count + 1u, sizeof *mod->document_missing);
+    if (mod->documents == NULL || mod->document_missing == NULL)
+        return false;
+    mod->document_count = info.document_count;
+    for (uint32_t d = 1; d <= info.document_count; d++) {
+        char name[4096];
+        size_t length;
+        ilheap_pe_error_t err;
+        if (ilheap_pdb_document_name(w->pdb, d, name, sizeof name, &length, &err) != ILHEAP_OK) {
+            problem(w, "%s: PDB document %u: %s", w->dll, d, err.message);
+            snprintf(name, sizeof name, "(unreadable document %u)", d);
+        }
+        if ((mod->documents[d - 1] = dup_str(name)) == NULL)
+            return false;
+    }
+    return true;
+}
+
+/* Index of the block holding IL offset `offset` (the last start <= it). */
+static size_t block_of(const uint32_t *starts, size_t n, uint32_t offset)
+{
+    size_t lo = 0, hi = n; /* starts[0] == 0 */
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (starts[mid] <= offset)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmp_line(const void *a, const void *b)
+{
+    const cov_line_t *x = a, *y = b;
+    if (x->document != y->document)
+        return x->document < y->document ? -1 : 1;
+    return x->number < y->number ? -1 : x->number > y->number;
+}
+
+/* The method's body into w->rw and its block starts into w->starts; false
+ * (reported) when it does not decode. */
+static bool load_blocks(work_t *w, const ilheap_pe_method_t *m, size_t *count)
+{
+    const uint8_t *p;
+    size_t avail, bad_at = 0;
+    ilheap_pe_error_t err;
+    ilheap_il_body_t body;
+    if (ilheap_pe_method_body(w->pe, m, &p, &avail, &err) != ILHEAP_OK) {
+        problem(w, "%s: method 0x%08x: %s", w->dll, m->token, err.message);
+        return false;
+    }
+    if (tool_decode(p, avail, &body, &w->clauses) != ILHEAP_OK || ilheap_rw_load(w->rw, &body, &bad_at) != ILHEAP_OK) {
+        problem(w, "%s: method 0x%08x: body does not decode: %s", w->dll, m->token, ilheap_last_message());
+        return false;
+    }
+    size_t n = 0;
+    ilheap_status_t st = ilheap_rw_block_starts(w->rw, w->ids, w->id_cap, &n);
+    if (st == ILHEAP_IL_DEST_TOO_SMALL) {
+        if (!tool_reserve((void **)&w->ids, &w->id_cap, n, sizeof *w->ids))
+            return false;
+        st = ilheap_rw_block_starts(w->rw, w->ids, w->id_cap, &n);
+    }
+    if (st != ILHEAP_OK || !tool_reserve((void **)&w->starts, &w->start_cap, n + 1, sizeof *w->starts) ||
+        !tool_reserve((void **)&w->hits, &w->hits_cap, n + 1, sizeof *w->hits)) {
+        problem(w, "%s: method 0x%08x: block starts: %s", w->dll, m->token, ilheap_last_message());
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ilheap_rw_insn_t insn;
+        ilheap_rw_get(w->rw, w->ids[i], &insn);
+        w->starts[i] = insn.offset;
+        w->hits[i] = 0;
+    }
+    qsort(w->starts, n, sizeof *w->starts, cmp_u32);
+    *count = n;
+    return n > 0;
+}
+
+/* Applies a counts entry to w->hits; false (reported, nothing applied) when
+ * an offset is not a block start of the body as it is now. */
+static bool apply_counts(work_t *w, const counts_entry_t *e, size_t n)
+{
+    for (size_t i = 0; i < e->block_count; i++) {
+        uint32_t off = e->blocks[i].il_offset;
+        size_t b = block_of(w->starts, n, off);
+        if (w->starts[b] != off) {
+            problem(w, "%s:%llu: %s (0x%08x): block offset %u is not a block start of the method in %s "
+                    "(changed since it was counted?): its counts are ignored",
+                    e->file, (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, off, w->dll);
+            for (size_t k = 0; k < n; k++)
+                w->hits[k] = 0;
+            return false;
+        }
+        w->hits[b] = e->blocks[i].hits;
+    }
+    return true;
+}
+
+static bool add_line(cov_method_t *cm, size_t *cap, uint32_t document, uint32_t number, uint64_t hits)
+{
+    if (!tool_reserve((void **)&cm->lines, cap, cm->line_count + 1, sizeof *cm->lines))
+        return false;
+    cm->lines[cm->line_count++] = (cov_line_t){document, number, hits};
+    return true;
+}
+
+/* (line, column) order of two positions. */
+static int pos_cmp(uint32_t l1, uint32_t c1, uint32_t l2, uint32_t c2)
+{
+    return l1 != l2 ? (l1 < l2 ? -1 : 1) : (c1 != c2 ? (c1 < c2 ? -1 : 1) : 0);
+}
+
+/* True when line l of the spanning point p belongs to a point nested in p
+ * (starting after p's start, ending before its end): that line then takes
+ * the nested point's count, not the span's. A switch expression has a point
+ * over the whole expression and one per arm; an arm never taken must read 0,
+ * not the expression's count (coverlet does the same). */
+static bool nested_owns(const ilheap_pdb_sequence_point_t *pts, size_t np, size_t pi, uint32_t l)
+{
+    const ilheap_pdb_sequence_point_t *p = &pts[pi];
+    for (size_t j = 0; j < np; j++) {
+        const ilheap_pdb_sequence_point_t *q = &pts[j];
+        if (j == pi || q->hidden || q->document != p->document || l < q->start_line || l > q->end_line)
+            continue;
+        if (pos_cmp(q->start_line, q->start_column, p->start_line, p->start_column) > 0 &&
+            pos_cmp(q->end_line, q->end_column, p->end_line, p->end_column) < 0)
+            return true;
+    }
+    return false;
+}
+
+/* Lines and branches of a method with sequence points. */
+static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_sequence_point_t *pts, size_t np,
+                               size_t nblocks, bool have_body)
+{
+    size_t line_cap = 0, branch_cap = 0;
+    for (size_t i = 0; i < np; i++) {
+        const ilheap_pdb_sequence_point_t *p = &pts[i];
+        if (p->hidden || p->document == 0)
+            continue;
+        uint64_t hits = have_body ? w->hits[block_of(w->starts, nblocks, p->il_offset)] : 0;
+        uint32_t last = p->end_line >= p->start_line ? p->end_line : p->start_line;
+        if (last - p->start_line > MAX_POINT_LINES)
+            last = p->start_line + MAX_POINT_LINES;
+        for (uint32_t l = p->start_line; l <= last; l++)
+            if ((last == p->start_line || !nested_owns(pts, np, i, l)) &&
+                !add_line(cm, &line_cap, p->document - 1, l, hits))
+                return false;
+    }
+    /* distinct lines, the largest hits of each */
+    if (cm->line_count > 1)
+        qsort(cm->lines, cm->line_count, sizeof *cm->lines, cmp_line);
+    size_t out = 0;
+    for (size_t i = 0; i < cm->line_count; i++) {
+        if (out > 0 && cmp_line(&cm->lines[out - 1], &cm->lines[i]) == 0) {
+            if (cm->lines[i].hits > cm->lines[out - 1].hits)
+                cm->lines[out - 1].hits = cm->lines[i].hits;
+            continue;
+        }
+        cm->lines[out++] = cm->lines[i];
+    }
+    cm->line_count = out;
+    cm->complexity = 1;
+    if (!have_body)
+        return true;
+    /* Conditional branches: outcomes are the blocks they lead to. A branch
+     * belongs to the line of the nearest non-hidden sequence point at or
+     * before it (compilers put the branch of an `if` under a hidden point
+     * after the condition's own); none: compiler-made code, no line. */
+    size_t sp = 0;
+    bool have_sp = false;
+    for (ilheap_rw_id_t id = ilheap_rw_first(w->rw); id != ILHEAP_RW_END; id = ilheap_rw_next(w->rw, id)) {
+        ilheap_rw_insn_t insn;
+        if (ilheap_rw_get(w->rw, id, &insn) != ILHEAP_OK)
+            continue;
+        const ilheap_il_opinfo_t *info = ilheap_il_opinfo(insn.opcode);
+        if (info == NULL || info->flow != ILHEAP_FLOW_COND)
+            continue;
+        for (size_t k = sp; k < np && pts[k].il_offset <= insn.offset; k++)
+            if (!pts[k].hidden && pts[k].document != 0)
+                sp = k, have_sp = true;
+        if (!have_sp)
+            continue;
+        uint32_t ntargets = insn.opcode == ILHEAP_OP_SWITCH ? insn.op.sw.count : 1;
+        const ilheap_rw_id_t *targets = insn.opcode == ILHEAP_OP_SWITCH ? insn.op.sw.targets : &insn.op.target;
+        ilheap_rw_id_t next = ilheap_rw_next(w->rw, id);
+        uint32_t outcomes = ntargets + 1;
+        if (!tool_reserve((void **)&cm->branches, &branch_cap, cm->branch_count + outcomes, sizeof *cm->branches))
+            return false;
+        for (uint32_t k = 0; k < outcomes; k++) {
+            ilheap_rw_id_t to = k < ntargets ? targets[k] : next;
+            uint64_t hits = 0;
+            ilheap_rw_insn_t t;
+            if (to != ILHEAP_RW_END && ilheap_rw_get(w->rw, to, &t) == ILHEAP_OK)
+                hits = w->hits[block_of(w->starts, nblocks, t.offset)];
+            cm->branches[cm->branch_count++] =
+                (cov_branch_t){pts[sp].document - 1, pts[sp].start_line, insn.offset, k, outcomes, hits};
+        }
+        cm->complexity += outcomes - 1;
+    }
+    return true;
+}
+
+/* The method's sequence points into w->points; false when the PDB's record is
+ * malformed (reported; the points read so far are kept). */
+static bool read_points(work_t *w, uint32_t rid, size_t *np)
+{
+    *np = 0;
+    ilheap_pdb_sequence_points_t walk;
+    ilheap_pdb_sequence_point_t p;
+    ilheap_pe_error_t err;
+    ilheap_pdb_info_t info;
+    ilheap_pdb_get_info(w->pdb, &info);
+    if (rid > info.method_count)
+        return true;
+    if (ilheap_pdb_sequence_points_begin(w->pdb, rid, &walk, &err) != ILHEAP_OK) {
+        problem(w, "%s: PDB of method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
+        return false;
+    }
+    int more;
+    while ((more = ilheap_pdb_next_sequence_point(&walk, &p, &err)) > 0) {
+        if (!tool_reserve((void **)&w->points, &w->point_cap, *np + 1, sizeof *w->points))
+            return false;
+        if (p.document > info.document_count)
+            p.document = 0;
+        w->points[(*np)++] = p;
+    }
+    if (more < 0) {
+        problem(w, "%s: PDB of method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
+        return false;
+    }
+    return true;
+}
+
+static void check_sources(cov_module_t *mod, work_t *w)
+{
+    bool *used = calloc(mod->document_count + 1u, sizeof *used);
+    if (used == NULL)
+        return;
+    for (size_t i = 0; i < mod->method_count; i++)
+        for (size_t l = 0; l < mod->methods[i].line_count; l++)
+            used[mod->methods[i].lines[l].document] = true;
+    for (uint32_t d = 0; d < mod->document_count; d++) {
+        struct stat st;
+        if (!used[d] || stat(mod->documents[d], &st) == 0)
+            continue;
+        mod->document_missing[d] = true;
+        mod->missing_sources++;
+        tool_progress_clear(w->progress);
+        fprintf(stderr, "ilheap cover: %s: source file %s (named by its PDB) does not exist\n", w->dll,
+                mod->documents[d]);
+    }
+    free(used);
+}
+
+void cov_assembly_name(const char *path, char *buf, size_t size)
+{
+    const char *base = tool_base_name(path);
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
+    snprintf(buf, size, "%.*s", (int)(stem < size ? stem : size - 1), base);
+}
+
+static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, size_t n)
+{
+    ilheap_pe_error_t err;
+    uint8_t guid[16];
+    char mvid[37];
+    if (ilheap_pe_module_mvid(w->pe, guid, &err) != ILHEAP_OK) {
+        problem(w, "%s: %s", w->dll, err.message);
+        return 0;
+    }
+    counts_mvid_text(guid, mvid);
+    if (!type_names(mod, w->pe))
+        return TOOL_EXIT_SYSTEM;
+    if (w->pdb != NULL && !documents(mod, w))
+        return TOOL_EXIT_SYSTEM;
+    uint32_t count = ilheap_pe_method_count(w->pe);
+    /* Each method's entry, if any, with the module's current MVID. */
+    const counts_entry_t **by_rid = calloc(count + 1u, sizeof *by_rid);
+    mod->methods = calloc(count + 1u, sizeof *mod->methods);
+    if (by_rid == NULL || mod->methods == NULL) {
+        free(by_rid);
+        return TOOL_EXIT_SYSTEM;
+    }
+    const char *stale_mvid = NULL;
+    size_t stale = 0;
+    for (size_t i = 0; i < n; i++) {
+        const counts_entry_t *e = &counts[i];
+        if (strcmp(e->mvid, mvid) != 0) {
+            if (stale_mvid == NULL || strcmp(stale_mvid, e->mvid) != 0) {
+                if (stale_mvid != NULL)
+                    problem(w, "%s: %zu methods were counted in a build with MVID %s, but the DLL is now %s "
+                            "(rebuilt since?): their counts are ignored", w->dll, stale, stale_mvid, mvid);
+                stale_mvid = e->mvid;
+                stale = 0;
+            }
+            stale++;
+            continue;
+        }
+        uint32_t rid = e->token & 0xFFFFFF;
+        if (rid == 0 || rid > count) {
+            problem(w, "%s:%llu: %s (0x%08x): no such method in %s (%u methods): its counts are ignored", e->file,
+                    (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, w->dll, count);
+            continue;
+        }
+        by_rid[rid] = e;
+    }
+    if (stale_mvid != NULL)
+        problem(w, "%s: %zu methods were counted in a build with MVID %s, but the DLL is now %s (rebuilt since?): "
+                "their counts are ignored", w->dll, stale, stale_mvid, mvid);
+    tool_progress_start(w->progress, "cover", count);
+    int rc = 0;
+    for (uint32_t rid = 1; rid <= count && rc == 0; rid++) {
+        tool_progress_update(w->progress, rid);
+        ilheap_pe_method_t m;
+        if (ilheap_pe_method(w->pe, rid, &m, &err) != ILHEAP_OK) {
+            problem(w, "%s: method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
+            continue;
+        }
+        const counts_entry_t *e = by_rid[rid];
+        if (!ilheap_pe_method_has_il(&m)) {
+            if (e != NULL)
+                problem(w, "%s:%llu: %s (0x%08x): the method has no IL body in %s: its counts are ignored", e->file,
+                        (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, w->dll);
+            continue;
+        }
+        size_t nblocks = 0, np = 0;
+        bool have_body = load_blocks(w, &m, &nblocks);
+        if (have_body && e != NULL && !apply_counts(w, e, nblocks))
+            e = NULL;
+        cov_method_t *cm = &mod->methods[mod->method_count++];
+        uint32_t owner = 0;
+        const char *name = "?";
+        if (ilheap_pe_method_owner(w->pe, rid, &owner, &err) != ILHEAP_OK || owner == 0 || owner > mod->type_count)
+            owner = 1;
+        if (ilheap_pe_method_name(w->pe, rid, &name, &err) != ILHEAP_OK)
+            name = "?";
+        cm->token = m.token;
+        cm->type = owner - 1;
+        cm->counted = e != NULL && have_body;
+        if ((cm->name = dup_str(name)) == NULL) {
+            rc = TOOL_EXIT_SYSTEM;
+            break;
+        }
+        mod->il_methods++;
+        if (have_body) {
+            cm->blocks = (uint32_t)nblocks;
+            for (size_t b = 0; b < nblocks; b++)
+                cm->blocks_hit += w->hits[b] != 0;
+            cm->entry_hits = w->hits[0];
+            mod->blocks += cm->blocks;
+            mod->blocks_hit += cm->blocks_hit;
+            mod->entered += cm->entry_hits != 0;
+        }
+        if (w->pdb == NULL)
+            continue;
+        read_points(w, rid, &np);
+        if (!lines_and_branches(w, cm, w->points, np, nblocks, have_body))
+            rc = TOOL_EXIT_SYSTEM;
+    }
+    tool_progress_end(w->progress);
+    free(by_rid);
+    if (rc == 0 && w->pdb != NULL)
+        check_sources(mod, w);
+    return rc;
+}
+
+int cov_build_module(cov_module_t *mod, const char *path, const counts_entry_t *counts, size_t n,
+                     tool_progress_t *progress, uint64_t *bad)
+{
+    memset(mod, 0, sizeof *mod);
+    work_t w = {.dll = path, .bad = bad, .progress = progress};
+    char name[512];
+    cov_assembly_name(path, name, sizeof name);
+    mod->path = dup_str(path);
+    mod->name = dup_str(name);
+    if (mod->path == NULL || mod->name == NULL)
+        return TOOL_EXIT_SYSTEM;
+    tool_input_t in;
+    tool_progress_clear(progress);
+    int rc = tool_load_and_open("cover", path, false, &in, &w.pe);
+    if (rc != 0) {
+        (*bad)++;
+        return rc == TOOL_EXIT_SYSTEM ? rc : 0;
+    }
+    mod->opened = true;
+    tool_pdb_t pdb;
+    int prc = tool_pdb_load("cover", path, w.pe, &pdb);
+    if (prc == TOOL_EXIT_SYSTEM) {
+        rc = prc;
+        goto done;
+    }
+    if (prc == TOOL_EXIT_MISSING)
+        mod->no_pdb = true; /* reported; a framework DLL has none: not an error */
+    else if (prc != 0)
+        (*bad)++;
+    else {
+        mod->has_pdb = true;
+        w.pdb = pdb.pdb;
+    }
+    if (ilheap_rw_create(&w.rw) != ILHEAP_OK)
+        rc = TOOL_EXIT_SYSTEM;
+    else
+        rc = build(mod, &w, counts, n);
+done:
+    ilheap_rw_destroy(w.rw);
+    tool_clauses_free(&w.clauses);
+    free(w.ids);
+    free(w.starts);
+    free(w.hits);
+    free(w.points);
+    tool_pdb_free(&pdb);
+    ilheap_pe_close(w.pe);
+    tool_input_free(&in);
+    return rc;
+}
+
+void cov_free_module(cov_module_t *mod)
+{
+    for (size_t i = 0; i < mod->method_count; i++) {
+        free(mod->methods[i].name);
+        free(mod->methods[i].lines);
+        free(mod->methods[i].branches);
+    }
+    free(mod->methods);
+    for (uint32_t d = 0; d < mod->document_count; d++)
+        free(mod->documents[d]);
+    free(mod->documents);
+    free(mod->document_missing);
+    for (uint32_t t = 0; t < mod->type_count; t++)
+        free(mod->types[t]);
+    free(mod->types);
+    free(mod->path);
+    free(mod->name);
+    memset(mod, 0, sizeof *mod);
+}
+
+void cov_add_method(cov_totals_t *t, const cov_method_t *m)
+{
+    for (size_t i = 0; i < m->line_count; i++) {
+        t->lines++;
+        t->lines_hit += m->lines[i].hits != 0;
+    }
+    for (size_t i = 0; i < m->branch_count; i++) {
+        t->branches++;
+        t->branches_hit += m->branches[i].hits != 0;
+    }
+    if (m->line_count != 0)
+        t->complexity += m->complexity;
+}
+
+static int cmp_line_hits_desc(const void *a, const void *b)
+{
+    const cov_line_t *x = a, *y = b;
+    int c = cmp_line(a, b);
+    return c != 0 ? c : (x->hits != y->hits ? (x->hits < y->hits ? 1 : -1) : 0);
+}
+
+size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit)
+{
+    if (n > 1)
+        qsort(lines, n, sizeof *lines, cmp_line_hits_desc);
+    size_t out = 0;
+    *hit = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (out > 0 && cmp_line(&lines[out - 1], &lines[i]) == 0)
+            continue; /* the first of a run has the largest hits */
+        lines[out++] = lines[i];
+        *hit += lines[i].hits != 0;
+    }
+    return out;
+}
+
+void cov_add_module(cov_totals_t *t, const cov_module_t *mod)
+{
+    /* Branches and complexity per method; lines once each: a line shared by
+     * methods (a property's get and set, a lambda inside its method) counts
+     * once, hit if any of them hit it, as coverlet counts. */
+    size_t total = 0;
+    for (size_t i = 0; i < mod->method_count; i++)
+        total += mod->methods[i].line_count;
+    cov_line_t *all = total != 0 ? malloc(total * sizeof *all) : NULL;
+    cov_totals_t sum = {0};
+    for (size_t i = 0; i < mod->method_count; i++)
+        cov_add_method(&sum, &mod->methods[i]);
+    if (all != NULL) {
+        size_t k = 0;
+        for (size_t i = 0; i < mod->method_count; i++)
+            for (size_t l = 0; l < mod->methods[i].line_count; l++)
+                all[k++] = mod->methods[i].lines[l];
+        uint64_t hit = 0;
+        sum.lines = cov_distinct_lines(all, total, &hit);
+        sum.lines_hit = hit;
+        free(all);
+    }
+    t->lines += sum.lines;
+    t->lines_hit += sum.lines_hit;
+    t->branches += sum.branches;
+    t->branches_hit += sum.branches_hit;
+    t->complexity += sum.complexity;
+}
+
+void cov_rate(char *buf, size_t size, uint64_t covered, uint64_t total)
+{
+    if (total == 0 || covered >= total) {
+        snprintf(buf, size, "1");
+        return;
+    }
+    /* 4 decimals, rounded down so that a rate below 1 never prints as 1 */
+    uint64_t r = (uint64_t)((long double)covered * 10000 / total);
+    if (r == 0) {
+        snprintf(buf, size, "0");
+        return;
+    }
+    snprintf(buf, size, "0.%04llu", (unsigned long long)r);
+    for (size_t n = strlen(buf); n > 0 && buf[n - 1] == '0'; n--)
+        buf[n - 1] = 0;
+}
