@@ -34,6 +34,7 @@ while [ $# -gt 0 ]; do
 done
 
 build=build/bench
+mkdir -p build
 if [ "$report_only" -eq 0 ]; then
 # ---------------------------------------------------------------- packages
 packages=(cmake gcc make pkg-config python3 libmimalloc-dev libjemalloc-dev gnuplot-nox)
