@@ -191,7 +191,7 @@ if [ "$profiler" != none ] && [ -f "$profiler" ]; then
     hasnt "$work/e2e/cov.err" .
     echo "ok  end to end: PdbSample's real block counts from the profiler -> the lines that ran"
 else
-    echo "SKIP (part): no profiler built: the end-to-end run is left out"
+    echo "SKIP (part): no profiler given (none built, or a sanitizer build, whose profiler loads only with its runtime preloaded): the end-to-end run is left out"
 fi
 
 # Consumers.
