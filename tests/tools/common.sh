@@ -41,7 +41,7 @@ expect_exit() {
     err=$("$@" 2>&1 >/dev/null)
     rc=$?
     [ "$rc" = "$want" ] || fail "$* exited $rc, expected $want; stderr: $err"
-    echo "$err" | grep -Eq -- "$pattern" || fail "$*: stderr does not match /$pattern/: $err"
+    grep -Eq -- "$pattern" <<<"$err" || fail "$*: stderr does not match /$pattern/: $err"
     echo "ok  exit $rc: $* -> $(echo "$err" | head -n 1)"
 }
 
@@ -56,6 +56,6 @@ check_ok() {
     out=$(ilheap rehome "$@" 2>&1)
     rc=$?
     [ "$rc" = 0 ] || fail "ilheap rehome $* exited $rc: $(echo "$out" | grep -v '^ ' | head -n 5)"
-    echo "$out" | grep -q '^checks     all [0-9]* bodies held' || fail "ilheap rehome $*: no 'all held' line: $out"
+    grep -q '^checks     all [0-9]* bodies held' <<<"$out" || fail "ilheap rehome $*: no 'all held' line: $out"
     bodies=$(echo "$out" | sed -n 's/^checks     all \([0-9]*\) bodies held.*/\1/p')
 }

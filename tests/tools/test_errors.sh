@@ -18,9 +18,9 @@ for cmd in scan rehome demo; do
     grep -q "^usage: ilheap $cmd" "$work/help.txt" || fail "ilheap $cmd --help: no usage line"
 done
 for cmd in scan rehome; do
-    ilheap $cmd --help | grep -q "5  malformed" || fail "ilheap $cmd --help does not document the exit codes"
+    grep -q "5  malformed" <<<"$(ilheap $cmd --help)" || fail "ilheap $cmd --help does not document the exit codes"
 done
-ilheap --help | grep -q rehome || fail "ilheap --help does not list rehome"
+grep -q rehome <<<"$(ilheap --help)" || fail "ilheap --help does not list rehome"
 
 for cmd in scan rehome; do
     expect_exit 2 "unknown option" -- ilheap $cmd --no-such-option
@@ -93,16 +93,16 @@ for bad in abc 0 -5 1x 0x 99999999999 ""; do
 done
 expect_exit 2 "--blocks needs a number of blocks" -- ilheap demo --blocks
 expect_exit 2 "--module needs" -- ilheap demo --module
-ilheap demo --help | grep -q "6  out of memory, window or address space" || fail "ilheap demo --help lists no exit statuses"
-ilheap demo --blocks 3 | grep -q "^blocks 3: lowest at base + 0x" || fail "ilheap demo --blocks 3 did not allocate 3 blocks"
-ilheap --version | tr -d '\r' | grep -Eq "^ilheap [0-9]+\.[0-9]+\.[0-9]+$" || fail "ilheap --version: $(ilheap --version 2>&1)" # Wine writes CRLF
+grep -q "6  out of memory, window or address space" <<<"$(ilheap demo --help)" || fail "ilheap demo --help lists no exit statuses"
+grep -q "^blocks 3: lowest at base + 0x" <<<"$(ilheap demo --blocks 3)" || fail "ilheap demo --blocks 3 did not allocate 3 blocks"
+grep -Eq "^ilheap [0-9]+\.[0-9]+\.[0-9]+$" <<<"$(ilheap --version | tr -d '\r')" || fail "ilheap --version: $(ilheap --version 2>&1)" # Wine writes CRLF
 
 # Running out of the window exits 6 (docs/cli.md), with the reason said once.
 expect_exit 6 "block 0 .*ENOSPACE|block 0 .*ETOOBIG" -- ilheap demo --window-for-test 0x1000 --blocks 10
 err=$(ilheap rehome --builtin --window-for-test 0x1000 2>&1 >/dev/null); rc=$?
 [ "$rc" = 6 ] || fail "rehome with SizeOfImage past the window exited $rc, expected 6: $err"
 [ "$(echo "$err" | wc -l)" = 1 ] || fail "rehome with SizeOfImage past the window: more than one line: $err"
-echo "$err" | grep -q "SizeOfImage 0x[0-9a-f]* leaves no room in the heap's window" || fail "rehome: the real cause is not said: $err"
+grep -q "SizeOfImage 0x[0-9a-f]* leaves no room in the heap's window" <<<"$err" || fail "rehome: the real cause is not said: $err"
 echo "ok  exit 6: rehome --window-for-test 0x1000 -> $err"
 # A window just above the image: the bodies either fit, or the run stops at
 # the first one that does not, with one line and exit 6 (never per-body failures).
@@ -111,7 +111,7 @@ image=$(ilheap rehome --builtin | sed -n 's/^image      SizeOfImage \(0x[0-9a-f]
 err=$(ilheap rehome --builtin --window-for-test $((image + 0x2000)) 2>&1 >/dev/null); rc=$?
 case "$rc" in
     0) ;;
-    6) [ "$(echo "$err" | wc -l)" = 1 ] && echo "$err" | grep -q "ran out of room at body" ||
+    6) [ "$(echo "$err" | wc -l)" = 1 ] && grep -q "ran out of room at body" <<<"$err" ||
            fail "rehome out of room: not one clear line: $err" ;;
     *) fail "rehome with a window just above the image exited $rc: $err" ;;
 esac
