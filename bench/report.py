@@ -288,7 +288,8 @@ def create_table(res, lines):
         lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
 
 
-def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite", "counts")):
+def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite", "counts",
+                                      "coverage")):
     kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
     for kind in kinds:
         keys = res.find(kind)
@@ -517,6 +518,50 @@ def counts_target(res):
     if r is None:
         return (what, "not measured: bench/profiler/counts.sh or dotnet missing", "–")
     return (what, f"{fmt_ratio(r)} (median of paired repetitions)", "met" if r <= 1.3 else "**MISSED**")
+
+
+# ---------------------------------------------------------------- line coverage against coverlet (issue 16)
+
+COV_VARIANTS = [("none", "no coverage"), ("coverlet", "coverlet (`--collect:\"XPlat Code Coverage\"`)"),
+                ("ilheap", "ilheap: profiler `blocks` + `ilheap cover`")]
+
+
+def coverage_overheads(res):
+    """Per repetition: (coverlet's overhead, ilheap's) over no coverage."""
+    keys = {v: res.one("coverage", variant=v) for v, _ in COV_VARIANTS}
+    if None in keys.values():
+        return []
+    n, c, i = (res.reps(keys[v], "wall_ms") for v in ("none", "coverlet", "ilheap"))
+    return [(c[r] / n[r] - 1, i[r] / n[r] - 1) for r in n if r in c and r in i and n[r]]
+
+
+def coverage_section(res, lines):
+    if not res.find("coverage"):
+        return
+    lines.append("\n## Line coverage against coverlet\n")
+    lines.append("`bench/coverage.sh --runs`: `dotnet test --no-build` of tests/coverage/Shop.Tests (45 xunit "
+                 "tests) with no coverage, with coverlet.collector, and under the profiler in `blocks` mode "
+                 "followed by `ilheap cover` (its time included), interleaved with the order rotated.\n")
+    lines.append("| variant | wall ms (median) | spread |")
+    lines.append("|---|---:|---:|")
+    for v, label in COV_VARIANTS:
+        k = res.one("coverage", variant=v)
+        if k is not None:
+            lines.append(f"| {label} | {fmt(res.median(k, 'wall_ms'), 0)} | {fmt_spread(res.spread(k, 'wall_ms'))} |")
+    k = res.one("coverage", variant="ilheap")
+    if k is not None and res.median(k, "cover_ms") is not None:
+        lines.append(f"\n`ilheap cover` itself: {fmt(res.median(k, 'cover_ms'), 0)} ms (median).")
+
+
+def coverage_target(res):
+    what = "line coverage: ilheap's overhead on `dotnet test` at most half of coverlet's"
+    o = coverage_overheads(res)
+    if not o:
+        return (what, "not measured: bench/coverage.sh, dotnet or the profiler missing", "–")
+    share = statistics.median([i / c for c, i in o if c > 0])
+    return (what, f"coverlet +{statistics.median([c for c, _ in o]) * 100:.0f}%, ilheap "
+                  f"+{statistics.median([i for _, i in o]) * 100:.0f}%: {share:.2f} of coverlet's "
+                  "(median of paired repetitions)", "met" if share <= 0.5 else "**MISSED**")
 
 
 # ---------------------------------------------------------------- profiler in the real runtime (issue 6)
@@ -777,6 +822,7 @@ def targets(res, lines, quick):
     rows.append(scan_target(res))
     rows.append(rewrite_target(res))
     rows.append(counts_target(res))
+    rows.append(coverage_target(res))
 
     lines.append("| target | figure | verdict |")
     lines.append("|---|---|---|")
@@ -1055,6 +1101,7 @@ def main():
     rewrite_section(res, L)
     prof_section(res, L)
     counts_section(res, L)
+    coverage_section(res, L)
 
     if made:
         L.append("\n## Plots\n")
