@@ -23,26 +23,13 @@
 # usage: run_counts.sh PROFILER_SO SOURCE_DIR WORK_DIR
 # ILHEAP_PROFILER_RUN_ENV="VAR=value ..." is added to the profiled runs only.
 set -u
-command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
-command -v python3 >/dev/null || { echo "SKIP: python3 not found (the counts checker)"; exit 77; }
-
 so=$1
 src=$2
 work=$3
-clsid='{D643D291-34DE-476E-974D-062912349822}'
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-value() {
-    sed -n "s/^$1=\([^ ]*\).*/\1/p" "$2" | head -n 1
-}
-
+source "$src/common.sh"
+command -v python3 >/dev/null || { echo "SKIP: python3 not found (the counts checker)"; exit 77; }
 mkdir -p "$work"
 rm -f "$work"/*.jsonl "$work"/*.report
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$work/dotnet-home"
 
 echo "== building the programs (offline)"
 for proj in Counts/CountsApp ProfTest/ProfTest Collectible/Collectible; do

@@ -18,27 +18,11 @@
 # ILHEAP_PROFILER_RUN_ENV="VAR=value ..." is added to the environment of the
 # profiled runs only (the ASan build preloads the sanitizer runtimes there).
 set -u
-command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
-
 so=$1
 src=$2
 work=$3
-clsid='{D643D291-34DE-476E-974D-062912349822}'
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# value KEY REPORT: the value of KEY= in a report (empty if absent)
-value() {
-    sed -n "s/^$1=\([^ ]*\).*/\1/p" "$2" | head -n 1
-}
-
+source "$src/common.sh"
 mkdir -p "$work"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$work/dotnet-home"
 
 echo "== building the test program (offline)"
 for proj in ProfTest Collectible; do

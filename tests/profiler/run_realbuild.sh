@@ -20,20 +20,14 @@
 #
 # usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR
 set -u
-command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
 so=$1
 src=$2/Ledger
 work=$3
-clsid='{D643D291-34DE-476E-974D-062912349822}'
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-value() { sed -n "s/^$1=\([^ ]*\).*/\1/p" "$2" | head -n 1; }
+source "$2/common.sh"
 
 rm -rf "$work"
 mkdir -p "$work"
 cp -r "$src" "$work/src"
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-export DOTNET_CLI_HOME="$work/dotnet-home"
 dll="$work/src/bin/Release/net10.0/Ledger.dll"
 
 # build NAME [VAR=value...]: a clean build of the project; output in NAME.log.
