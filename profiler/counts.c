@@ -15,6 +15,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "ilheap/instrument.h"
+
 #define SLAB_BYTES (64u * 1024u)
 
 typedef struct slab {
@@ -113,16 +115,17 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
 }
 
 int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const uint32_t *offsets, uint32_t n, int64_t *counters)
+                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters)
 {
     method_t m = {.token = token, .n = n, .counters = counters};
     m.name = strdup(name);
-    if (offsets) {
-        m.offsets = malloc((size_t)n * sizeof *offsets);
-        if (m.offsets)
-            memcpy(m.offsets, offsets, (size_t)n * sizeof *offsets);
+    int blocks = keys[0].kind == ILHEAP_PROBE_BLOCK;
+    if (blocks) {
+        m.offsets = malloc((size_t)n * sizeof *m.offsets);
+        for (uint32_t i = 0; m.offsets && i < n; i++)
+            m.offsets[i] = keys[i].il_offset;
     }
-    if (!m.name || (offsets && !m.offsets)) {
+    if (!m.name || (blocks && !m.offsets)) {
         free(m.name);
         free(m.offsets);
         return -1;
