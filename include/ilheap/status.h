@@ -93,6 +93,7 @@ extern "C" {
     X(ILHEAP_PE_BAD_DOCUMENT, 320, "bad PDB Document row or name blob")                    \
     X(ILHEAP_PE_BAD_SEQUENCE_POINTS, 321, "bad sequence points blob")                      \
     X(ILHEAP_PE_BAD_DEBUG_DIRECTORY, 322, "bad PE debug directory")                        \
+    X(ILHEAP_PE_BAD_SOURCE_LINK, 330, "bad Source Link JSON in a PDB")                     \
     /* 400..499: files and tools */                                                        \
     X(ILHEAP_EIO, 400, "could not read the file")
 
