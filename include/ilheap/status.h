@@ -93,6 +93,7 @@ extern "C" {
     X(ILHEAP_PE_BAD_DOCUMENT, 320, "bad PDB Document row or name blob")                    \
     X(ILHEAP_PE_BAD_SEQUENCE_POINTS, 321, "bad sequence points blob")                      \
     X(ILHEAP_PE_BAD_DEBUG_DIRECTORY, 322, "bad PE debug directory")                        \
+    X(ILHEAP_PE_BAD_SOURCE_LINK, 330, "bad Source Link JSON in a PDB")                     \
     /* 340..349: signatures (II.23.2) */                                                   \
     X(ILHEAP_SIG_TRUNCATED, 340, "signature blob ends inside an element")                  \
     X(ILHEAP_SIG_BAD_ELEMENT, 341, "element type or calling convention not valid there")   \
