@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "ilheap/heap.h"
-#include "name_pattern.h"
+#include "support.h"
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
@@ -121,9 +121,9 @@ int prof_config_in_scope(const prof_config_t *cfg, const char *name)
 {
     int in = cfg->include.n == 0;
     for (unsigned i = 0; !in && i < cfg->include.n; i++)
-        in = name_pattern_match(cfg->include.p[i], strlen(cfg->include.p[i]), name);
+        in = support_name_match(cfg->include.p[i], strlen(cfg->include.p[i]), name);
     for (unsigned i = 0; in && i < cfg->exclude.n; i++)
-        in = !name_pattern_match(cfg->exclude.p[i], strlen(cfg->exclude.p[i]), name);
+        in = !support_name_match(cfg->exclude.p[i], strlen(cfg->exclude.p[i]), name);
     return in;
 }
 
