@@ -9,10 +9,13 @@
  * that never came, or at Shutdown; the region is freed with the module's
  * record, after ModuleUnloadFinished. */
 #include "profiler.h"
+#include "ilheap/pe.h" /* ilheap_pe_guid_text */
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+
+#include "ilheap/instrument.h"
 
 #define SLAB_BYTES (64u * 1024u)
 
@@ -72,11 +75,11 @@ prof_counts_t *prof_counts_create(const char *module, const char *path, const GU
         free(k);
         return NULL;
     }
-    if (mvid)
-        snprintf(k->mvid, sizeof k->mvid, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 (unsigned)mvid->Data1, mvid->Data2, mvid->Data3, mvid->Data4[0], mvid->Data4[1],
-                 mvid->Data4[2], mvid->Data4[3], mvid->Data4[4], mvid->Data4[5], mvid->Data4[6],
-                 mvid->Data4[7]);
+    if (mvid) {
+        uint8_t bytes[16]; /* the GUID as stored: its fields little-endian */
+        memcpy(bytes, mvid, sizeof bytes);
+        ilheap_pe_guid_text(bytes, k->mvid);
+    }
     pthread_mutex_init(&k->lock, NULL);
     k->bytes = sizeof *k;
     account((int64_t)k->bytes);
@@ -112,16 +115,17 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
 }
 
 int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const uint32_t *offsets, uint32_t n, int64_t *counters)
+                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters)
 {
     method_t m = {.token = token, .n = n, .counters = counters};
     m.name = strdup(name);
-    if (offsets) {
-        m.offsets = malloc((size_t)n * sizeof *offsets);
-        if (m.offsets)
-            memcpy(m.offsets, offsets, (size_t)n * sizeof *offsets);
+    int blocks = keys[0].kind == ILHEAP_PROBE_BLOCK;
+    if (blocks) {
+        m.offsets = malloc((size_t)n * sizeof *m.offsets);
+        for (uint32_t i = 0; m.offsets && i < n; i++)
+            m.offsets[i] = keys[i].il_offset;
     }
-    if (!m.name || (offsets && !m.offsets)) {
+    if (!m.name || (blocks && !m.offsets)) {
         free(m.name);
         free(m.offsets);
         return -1;

@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "clr_abi.h"
+#include "ilheap/instrument.h"
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
@@ -256,10 +257,11 @@ typedef struct prof_counts prof_counts_t;
 prof_counts_t *prof_counts_create(const char *module, const char *path, const GUID *mvid);
 /* n zeroed 64-bit counters that never move; NULL without memory. */
 int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n);
-/* Gives a method whose body now holds probes its line (offsets NULL: calls
- * mode, one counter). 0, or -1 without memory. */
+/* Gives a method whose body now holds probes its line (keys: what each of
+ * the n counters counts; one ENTRY key in calls mode). 0, or -1 without
+ * memory. */
 int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const uint32_t *offsets, uint32_t n, int64_t *counters);
+                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters);
 /* Writes the module's lines to ILHEAP_COUNTS, once. */
 void prof_counts_write(prof_counts_t *k);
 /* Writes (if not yet) and frees the region: after ModuleUnloadFinished. */

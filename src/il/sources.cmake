@@ -13,3 +13,6 @@ list(APPEND ILHEAP_SOURCES ${ILHEAP_IL_SOURCES})
 # The codec decodes untrusted bodies: implicit narrowing or sign changes are
 # warnings here, as in src/pe.
 set_source_files_properties(${ILHEAP_IL_SOURCES} PROPERTIES COMPILE_OPTIONS -Wconversion)
+# The one instrumentation function (instrument.h), on the public rewriter API.
+list(APPEND ILHEAP_SOURCES src/il/instrument.c)
+set_source_files_properties(src/il/instrument.c PROPERTIES COMPILE_OPTIONS -Wconversion)

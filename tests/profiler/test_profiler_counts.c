@@ -107,15 +107,15 @@ static void *worker(void *arg)
         int64_t *c = prof_counts_reserve(shared_region, BLOCKS);
         if (!c)
             return (void *)1;
-        uint32_t offsets[BLOCKS];
+        ilheap_probe_key_t keys[BLOCKS];
         for (uint32_t b = 0; b < BLOCKS; b++) {
-            offsets[b] = b * 4;
+            keys[b] = (ilheap_probe_key_t){.il_offset = b * 4, .kind = ILHEAP_PROBE_BLOCK};
             c[b] = b; /* block b hit b times */
         }
         char name[64];
         snprintf(name, sizeof name, "Ns.T%u+\"Q\\%u\x01::M", (unsigned)t, (unsigned)i);
         uint32_t token = 0x06000000u | (uint32_t)(t * METHODS_PER_THREAD + i + 1);
-        if (prof_counts_publish(shared_region, token, name, offsets, BLOCKS, c) != 0)
+        if (prof_counts_publish(shared_region, token, name, keys, BLOCKS, c) != 0)
             return (void *)1;
     }
     return NULL;

@@ -519,9 +519,3 @@ void counts_free(counts_set_t *set)
     free(set->files);
     memset(set, 0, sizeof *set);
 }
-
-void counts_mvid_text(const uint8_t g[16], char out[37])
-{
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", g[3], g[2], g[1], g[0],
-             g[5], g[4], g[7], g[6], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]);
-}
