@@ -143,13 +143,11 @@ static void test_corelib_matches_srm(void)
     const char *srmdump = getenv("ILHEAP_SRMDUMP"), *dotnet = getenv("ILHEAP_DOTNET");
     if (srmdump == NULL || dotnet == NULL)
         SKIP("ILHEAP_SRMDUMP/ILHEAP_DOTNET not set (CMake sets them when the .NET SDK is found)");
-    char dir[512], why[600], path[1024], cmd[2048];
-    if (pe_test_find_framework(dir, sizeof dir, why, sizeof why) != 0)
-        SKIP("%s", why);
-    snprintf(path, sizeof path, "%s/System.Private.CoreLib.dll", dir);
+    char why[600], path[1024], cmd[2048];
     size_t size;
-    uint8_t *data = pe_test_read_file(path, &size);
-    ASSERT_NOT_NULL(data);
+    uint8_t *data = pe_test_framework_file("System.Private.CoreLib.dll", path, sizeof path, &size, why, sizeof why);
+    if (data == NULL)
+        SKIP("%s", why);
     ilheap_pe_t *pe;
     ilheap_pe_error_t err;
     ASSERT_STATUS(ilheap_pe_open(data, size, &pe, &err), ILHEAP_OK);
