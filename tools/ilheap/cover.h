@@ -44,12 +44,24 @@ typedef struct cov_method {
     size_t branch_count;
 } cov_method_t;
 
+/* What became of a counted module. */
+typedef enum cov_state {
+    COV_COVERED,    /* in the reports */
+    COV_NO_DLL,     /* no path it was counted at holds a readable DLL with its MVID: lost */
+    COV_BAD_PDB,    /* a PDB that does not read or is of another build: lost */
+    COV_NO_PDB,     /* none anywhere: left out, or lost when --include names it */
+    COV_NO_SOURCES, /* none of its source files exists (the SDK's): left out */
+} cov_state_t;
+
 typedef struct cov_module {
-    char *path; /* as in the counts */
+    char *path; /* the copy read (or, when none could be, the first counted) */
     char *name; /* assembly name: the file name without extension */
+    char mvid[37];
+    size_t copies; /* how many paths its counts named */
+    cov_state_t state;
+    bool named;    /* --include names it: no default exclusion */
     bool opened;   /* the DLL was read */
-    bool has_pdb;  /* a matching, readable PDB */
-    bool no_pdb;   /* none found (reported) */
+    bool has_pdb;  /* a matching, readable PDB (state COV_COVERED) */
     char **documents; /* document names (PDB Document rows, in rid order) */
     bool *document_missing;
     uint32_t document_count;
@@ -74,16 +86,39 @@ void cov_add_module(cov_totals_t *t, const cov_module_t *mod);
  * largest hits; returns how many remain, *hit how many of them have hits. */
 size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit);
 
-/* Builds *mod for module `path` from the entries counts[0..n) (all of that
- * path). Problems are reported on stderr, naming the file; *bad counts those
- * that make the exit status 5. Returns 0, or TOOL_EXIT_SYSTEM when out of
- * memory. */
-int cov_build_module(cov_module_t *mod, const char *path, const counts_entry_t *counts, size_t n,
-                     tool_progress_t *progress, uint64_t *bad);
+/* Builds *mod for the module counted at paths[0..npaths) with MVID `mvid`
+ * from its entries counts[0..n): reads the first of the paths that holds a
+ * readable DLL with that MVID, and its PDB; mod->state says what became of
+ * it. `named`: --include names it (a missing PDB is then an error, and
+ * nothing is left out by default). Problems are reported on stderr, naming
+ * the file; *bad counts those that make the exit status 5. Returns 0, or
+ * TOOL_EXIT_SYSTEM when out of memory. */
+int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npaths, bool named,
+                     const counts_entry_t *counts, size_t n, tool_progress_t *progress, uint64_t *bad);
 void cov_free_module(cov_module_t *mod);
 
 /* The assembly name of a module path: its file name without extension. */
 void cov_assembly_name(const char *path, char *buf, size_t size);
+
+/* The exit statuses of cover beyond tool.h's (docs/cli.md): no report is
+ * written with either, and an earlier one at the same path is removed. */
+enum {
+    COVER_EXIT_NO_COVERAGE = 7, /* nothing to report: no counts, nothing included, all left out */
+    COVER_EXIT_MODULE_LOST = 8, /* an included module could not be covered (DLL or PDB) */
+};
+
+/* What `ilheap cover` does, as options (ilheap collect calls cover_run). */
+typedef struct cover_options {
+    const char *const *counts; /* counts files */
+    size_t counts_count;
+    const char *cobertura, *lcov; /* reports to write (NULL: none) */
+    const char *include, *exclude; /* assembly-name patterns (NULL: none) */
+} cover_options_t;
+
+/* Reads the counts, builds every module, writes the reports and the summary
+ * (stdout); *totals (may be NULL) gets the totals of the reports. Returns the
+ * exit status (docs/cli.md). */
+int cover_run(const cover_options_t *options, cov_totals_t *totals);
 
 /* The writers: false when writing failed (reported). */
 bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t count);
