@@ -15,6 +15,7 @@
 
 static const char cover_help[] =
     "usage: ilheap cover COUNTS... [--cobertura FILE] [--lcov FILE] [--include GLOB] [--exclude GLOB]\n"
+    "                   [--exclude-by-attribute NAME,...] [--exclude-by-file GLOB,...] [--skip-auto-props]\n"
     "Turns the counts files of the profiler's blocks mode (ILHEAP_MODE=blocks, one\n"
     "JSON object per line and method) into line and branch coverage of every method\n"
     "with sequence points in every module they name, including methods never run\n"
@@ -29,9 +30,18 @@ static const char cover_help[] =
     "  --include GLOB    only assemblies whose name (file name without extension)\n"
     "                    matches; comma-separated, '*' is any run of characters\n"
     "  --exclude GLOB    leave out assemblies whose name matches (wins over --include)\n"
+    "  --exclude-by-attribute NAME,...  leave out assemblies, types, methods and\n"
+    "                    properties with these attributes (short or full name, with\n"
+    "                    or without 'Attribute'), besides [ExcludeFromCodeCoverage]\n"
+    "                    and [ExcludeFromCoverage], which always are\n"
+    "  --exclude-by-file GLOB,...  leave out methods whose source file matches\n"
+    "                    ('**' any directories, '*' within a name)\n"
+    "  --skip-auto-props leave out auto-implemented property accessors\n"
     "\n"
-    "Left out unless --include names them: assemblies without a PDB, and those none\n"
-    "of whose source files exists (the SDK's, the framework's).\n"
+    "Left out unless --include names them: test assemblies (they use xunit, NUnit,\n"
+    "MSTest or TUnit attributes, or have Microsoft.NET.Test.Sdk's entry point),\n"
+    "assemblies without a PDB, and those none of whose source files exists (the\n"
+    "SDK's, the framework's).\n"
     "Prints a summary table on stdout: per assembly, line and branch rates, or why\n"
     "it is not in the reports.\n";
 
@@ -113,7 +123,7 @@ static int build_modules(const cover_options_t *o, run_t *r)
         if ((o->include != NULL && !named) || (o->exclude != NULL && name_pattern_list_match(o->exclude, name)))
             continue;
         memset(&progress, 0, sizeof progress);
-        int rc = cov_build_module(&r->mods[r->nmods++], &set->paths[g.path_first], g.paths, named,
+        int rc = cov_build_module(&r->mods[r->nmods++], &set->paths[g.path_first], g.paths, named, &o->filters,
                                   &set->entries[g.first], g.count, &progress, &r->bad);
         if (rc != 0)
             return rc;
@@ -137,11 +147,17 @@ static void summary_row(tool_out_t *out, const cov_module_t *mod)
         [COV_BAD_PDB] = "bad PDB",
         [COV_NO_PDB] = "no PDB: left out",
         [COV_NO_SOURCES] = "no sources: left out",
+        [COV_EXCLUDED] = "excluded by attribute: left out",
+        [COV_TEST] = "test assembly: left out",
     };
     char name[41];
     snprintf(name, sizeof name, "%s", mod->name);
     if (mod->state != COV_COVERED) {
-        const char *text = mod->state == COV_NO_PDB && mod->named ? "no PDB" : why[mod->state];
+        char text[96];
+        if (mod->state == COV_TEST)
+            snprintf(text, sizeof text, "test assembly (%s): left out", mod->test_reason);
+        else
+            snprintf(text, sizeof text, "%s", mod->state == COV_NO_PDB && mod->named ? "no PDB" : why[mod->state]);
         tool_out_printf(out, "%-40s  %-46s", name, text);
         if (mod->opened)
             tool_out_printf(out, "  methods entered %llu/%llu, blocks hit %llu/%llu", (unsigned long long)mod->entered,
@@ -282,11 +298,17 @@ static int parse_args(int argc, char **argv, cover_options_t *o, const char **fi
 {
     size_t nfiles = 0;
     for (int i = 1; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--cobertura") == 0 ? &o->cobertura
-                            : strcmp(argv[i], "--lcov") == 0    ? &o->lcov
-                            : strcmp(argv[i], "--include") == 0 ? &o->include
-                            : strcmp(argv[i], "--exclude") == 0 ? &o->exclude
-                                                                : NULL;
+        const char **slot = strcmp(argv[i], "--cobertura") == 0              ? &o->cobertura
+                            : strcmp(argv[i], "--lcov") == 0                 ? &o->lcov
+                            : strcmp(argv[i], "--include") == 0              ? &o->include
+                            : strcmp(argv[i], "--exclude") == 0              ? &o->exclude
+                            : strcmp(argv[i], "--exclude-by-attribute") == 0 ? &o->filters.exclude_by_attribute
+                            : strcmp(argv[i], "--exclude-by-file") == 0      ? &o->filters.exclude_by_file
+                                                                             : NULL;
+        if (strcmp(argv[i], "--skip-auto-props") == 0) {
+            o->filters.skip_auto_props = true;
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s%s", cover_help, cover_exits);
             return -1;

@@ -5,6 +5,7 @@
 #define ILHEAP_TOOLS_COVER_H
 
 #include "counts.h"
+#include "members.h"
 #include "tool.h"
 
 #include <stdbool.h>
@@ -51,6 +52,8 @@ typedef enum cov_state {
     COV_BAD_PDB,    /* a PDB that does not read or is of another build: lost */
     COV_NO_PDB,     /* none anywhere: left out, or lost when --include names it */
     COV_NO_SOURCES, /* none of its source files exists (the SDK's): left out */
+    COV_EXCLUDED,   /* an exclusion attribute on the assembly: left out */
+    COV_TEST,       /* a test assembly: left out unless --include names it */
 } cov_state_t;
 
 typedef struct cov_module {
@@ -61,6 +64,7 @@ typedef struct cov_module {
     cov_state_t state;
     bool named;    /* --include names it: no default exclusion */
     bool opened;   /* the DLL was read */
+    const char *test_reason; /* COV_TEST: the framework seen (static text) */
     bool has_pdb;  /* a matching, readable PDB (state COV_COVERED) */
     char **documents; /* document names (PDB Document rows, in rid order) */
     bool *document_missing;
@@ -94,7 +98,8 @@ size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit);
  * the file; *bad counts those that make the exit status 5. Returns 0, or
  * TOOL_EXIT_SYSTEM when out of memory. */
 int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npaths, bool named,
-                     const counts_entry_t *counts, size_t n, tool_progress_t *progress, uint64_t *bad);
+                     const cov_filters_t *filters, const counts_entry_t *counts, size_t n, tool_progress_t *progress,
+                     uint64_t *bad);
 void cov_free_module(cov_module_t *mod);
 
 /* The assembly name of a module path: its file name without extension. */
@@ -113,6 +118,7 @@ typedef struct cover_options {
     size_t counts_count;
     const char *cobertura, *lcov; /* reports to write (NULL: none) */
     const char *include, *exclude; /* assembly-name patterns (NULL: none) */
+    cov_filters_t filters;         /* --exclude-by-attribute, --exclude-by-file, --skip-auto-props */
 } cover_options_t;
 
 /* Reads the counts, builds every module, writes the reports and the summary

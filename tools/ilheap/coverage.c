@@ -31,6 +31,9 @@ typedef struct work {
     size_t point_cap;
     uint64_t *bad;
     tool_progress_t *progress;
+    const cov_filters_t *filters;
+    cov_members_t members; /* flags NULL when they could not be read (reported) */
+    bool *doc_excluded;    /* by document index: --exclude-by-file matches it */
 } work_t;
 
 static void vsay(work_t *w, const char *format, va_list args)
@@ -118,6 +121,8 @@ static bool documents(cov_module_t *mod, work_t *w)
     if (mod->documents == NULL || mod->document_missing == NULL)
         return false;
     mod->document_count = info.document_count;
+    if ((w->doc_excluded = calloc(info.document_count + 1u, sizeof *w->doc_excluded)) == NULL)
+        return false;
     for (uint32_t d = 1; d <= info.document_count; d++) {
         char name[4096];
         size_t length;
@@ -128,6 +133,7 @@ static bool documents(cov_module_t *mod, work_t *w)
         }
         if ((mod->documents[d - 1] = dup_str(name)) == NULL)
             return false;
+        w->doc_excluded[d - 1] = w->filters != NULL && cov_path_glob_match(w->filters->exclude_by_file, name);
     }
     return true;
 }
@@ -423,11 +429,36 @@ static const counts_entry_t **index_counts(work_t *w, const counts_entry_t *coun
     return by_rid;
 }
 
-/* Method `rid` into mod->methods (when it has IL), with entry e's counts. */
+/* True when the method's source file is one --exclude-by-file names (its
+ * first line's, as coverlet decides). */
+static bool file_excluded(const work_t *w, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!w->points[i].hidden && w->points[i].document != 0)
+            return w->doc_excluded[w->points[i].document - 1];
+    return false;
+}
+
+/* Method-level figures of a method with a body. */
+static void add_blocks(cov_module_t *mod, cov_method_t *cm, const work_t *w, size_t nblocks)
+{
+    cm->blocks = (uint32_t)nblocks;
+    for (size_t b = 0; b < nblocks; b++)
+        cm->blocks_hit += w->hits[b] != 0;
+    cm->entry_hits = w->hits[0];
+    mod->blocks += cm->blocks;
+    mod->blocks_hit += cm->blocks_hit;
+    mod->entered += cm->entry_hits != 0;
+}
+
+/* Method `rid` into mod->methods (when it has IL and no filter leaves it
+ * out), with entry e's counts. */
 static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts_entry_t *e)
 {
     ilheap_pe_error_t err;
     ilheap_pe_method_t m;
+    if (w->members.flags != NULL && (w->members.flags[rid] & COV_MEMBER_EXCLUDED))
+        return 0;
     if (ilheap_pe_method(w->pe, rid, &m, &err) != ILHEAP_OK) {
         problem(w, "%s: method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
         return 0;
@@ -442,10 +473,16 @@ static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts
     bool have_body = load_blocks(w, &m, &nblocks);
     if (have_body && e != NULL && !apply_counts(w, e, nblocks))
         e = NULL;
+    if (w->pdb != NULL && read_points(w, rid, &np) && file_excluded(w, np))
+        return 0;
     cov_method_t *cm = &mod->methods[mod->method_count++];
     uint32_t owner = 0;
     const char *name = "?";
-    if (ilheap_pe_method_owner(w->pe, rid, &owner, &err) != ILHEAP_OK || owner == 0 || owner > mod->type_count)
+    if (w->members.flags != NULL)
+        owner = w->members.user_type[rid]; /* compiler-made types fold into the developer's */
+    else if (ilheap_pe_method_owner(w->pe, rid, &owner, &err) != ILHEAP_OK)
+        owner = 0;
+    if (owner == 0 || owner > mod->type_count)
         owner = 1;
     if (ilheap_pe_method_name(w->pe, rid, &name, &err) != ILHEAP_OK)
         name = "?";
@@ -455,19 +492,71 @@ static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts
     if ((cm->name = dup_str(name)) == NULL)
         return TOOL_EXIT_SYSTEM;
     mod->il_methods++;
-    if (have_body) {
-        cm->blocks = (uint32_t)nblocks;
-        for (size_t b = 0; b < nblocks; b++)
-            cm->blocks_hit += w->hits[b] != 0;
-        cm->entry_hits = w->hits[0];
-        mod->blocks += cm->blocks;
-        mod->blocks_hit += cm->blocks_hit;
-        mod->entered += cm->entry_hits != 0;
-    }
+    if (have_body)
+        add_blocks(mod, cm, w, nblocks);
     if (w->pdb == NULL)
         return 0;
-    read_points(w, rid, &np);
     return lines_and_branches(w, cm, w->points, np, nblocks, have_body) ? 0 : TOOL_EXIT_SYSTEM;
+}
+
+/* Appends the lines and branches of `from` to `into` (the method the
+ * developer wrote, holding a lambda, local function or state machine), each
+ * line once with the largest hits. False without memory. */
+static bool fold_into(cov_method_t *into, cov_method_t *from)
+{
+    size_t nl = into->line_count + from->line_count, nb = into->branch_count + from->branch_count;
+    cov_line_t *lines = realloc(into->lines, (nl + 1) * sizeof *lines);
+    if (lines == NULL)
+        return false;
+    into->lines = lines;
+    cov_branch_t *branches = realloc(into->branches, (nb + 1) * sizeof *branches);
+    if (branches == NULL)
+        return false;
+    into->branches = branches;
+    memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
+    memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
+    uint64_t hit;
+    into->line_count = cov_distinct_lines(lines, nl, &hit);
+    into->branch_count = nb;
+    into->complexity += from->complexity - 1;
+    from->line_count = from->branch_count = 0;
+    return true;
+}
+
+/* Compiler-made methods (lambdas, local functions, MoveNext of iterators and
+ * async methods) report under the method the developer wrote: their lines
+ * and branches move there, and they leave the list. */
+static bool fold_generated(cov_module_t *mod, const work_t *w)
+{
+    if (w->members.flags == NULL)
+        return true;
+    size_t *at = calloc(w->members.count + 1u, sizeof *at); /* index + 1 by rid */
+    if (at == NULL)
+        return false;
+    for (size_t i = 0; i < mod->method_count; i++)
+        at[mod->methods[i].token & 0xFFFFFF] = i + 1;
+    bool ok = true;
+    for (size_t i = 0; i < mod->method_count && ok; i++) {
+        cov_method_t *m = &mod->methods[i];
+        uint32_t rid = m->token & 0xFFFFFF, user = w->members.user_method[rid];
+        if ((w->members.flags[rid] & COV_MEMBER_GENERATED) && at[user] != 0 && at[user] != i + 1)
+            ok = fold_into(&mod->methods[at[user] - 1], m);
+    }
+    size_t out = 0;
+    for (size_t i = 0; i < mod->method_count; i++) {
+        cov_method_t *m = &mod->methods[i];
+        uint32_t rid = m->token & 0xFFFFFF, user = w->members.user_method[rid];
+        if ((w->members.flags[rid] & COV_MEMBER_GENERATED) && at[user] != 0 && at[user] != i + 1) {
+            free(m->name);
+            free(m->lines);
+            free(m->branches);
+            continue;
+        }
+        mod->methods[out++] = *m;
+    }
+    mod->method_count = out;
+    free(at);
+    return ok;
 }
 
 static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, size_t n)
@@ -491,6 +580,8 @@ static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, siz
     }
     tool_progress_end(w->progress);
     free(by_rid);
+    if (rc == 0 && !fold_generated(mod, w))
+        rc = TOOL_EXIT_SYSTEM;
     if (rc == 0 && w->pdb != NULL)
         report_sources(mod, w);
     return rc;
@@ -614,8 +705,29 @@ static int open_pdb(cov_module_t *mod, work_t *w, tool_pdb_t *pdb)
     return 0;
 }
 
+/* The module's members (what the developer wrote, the filters), and its
+ * state when an attribute leaves the assembly out or it is a test assembly
+ * (unless --include names it). A malformed row is reported (exit 5) and no
+ * member filter applies. */
+static void read_members(cov_module_t *mod, work_t *w)
+{
+    ilheap_pe_error_t err;
+    ilheap_status_t st = cov_members_read(&w->members, w->pe, w->filters, &err);
+    if (st != ILHEAP_OK) {
+        problem(w, "%s: %s", w->dll, st == ILHEAP_ENOMEM ? "out of memory for its members" : err.message);
+        return;
+    }
+    if (w->members.assembly_excluded)
+        mod->state = COV_EXCLUDED;
+    else if (w->members.test_assembly && !mod->named) {
+        mod->state = COV_TEST;
+        mod->test_reason = w->members.test_reason;
+    }
+}
+
 int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npaths, bool named,
-                     const counts_entry_t *counts, size_t n, tool_progress_t *progress, uint64_t *bad)
+                     const cov_filters_t *filters, const counts_entry_t *counts, size_t n, tool_progress_t *progress,
+                     uint64_t *bad)
 {
     memset(mod, 0, sizeof *mod);
     work_t w = {.bad = bad, .progress = progress};
@@ -639,12 +751,17 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
     w.dll = mod->path;
     if (npaths > 1)
         say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
-    tool_pdb_t pdb;
-    rc = open_pdb(mod, &w, &pdb);
+    w.filters = filters;
+    tool_pdb_t pdb = {0};
+    read_members(mod, &w);
+    if (mod->state == COV_COVERED)
+        rc = open_pdb(mod, &w, &pdb);
     if (rc == 0 && ilheap_rw_create(&w.rw) != ILHEAP_OK)
         rc = TOOL_EXIT_SYSTEM;
-    if (rc == 0)
+    if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST)
         rc = build(mod, &w, counts, n);
+    cov_members_free(&w.members);
+    free(w.doc_excluded);
     ilheap_rw_destroy(w.rw);
     tool_clauses_free(&w.clauses);
     free(w.ids);
