@@ -1,33 +1,28 @@
-/* ILHEAP_MODE=calls and blocks: counter probes inserted by the IL rewriter.
- *
- * calls: one probe before the first instruction, where only entering the
- * method runs it (a branch back to offset 0 still leads past it). blocks: one
- * probe at the start of every basic block (ilheap_rw_block_starts), where
- * every path into the block runs it (ILHEAP_RW_BLOCK_START). A probe adds 1
- * to a 64-bit counter in the module's counter region: pure IL, stack
- * neutral, no helper assembly. With ILHEAP_ATOMIC=1 it calls
- * Interlocked.Increment on the counter instead, so that threads lose no
- * update. Each thread keeps one rewriter and its buffers. */
+/* ILHEAP_MODE=calls and blocks: counter probes placed by the library's
+ * instrumentation (ilheap/instrument.h: a probe at the entry, or at every
+ * basic block), each adding 1 to a 64-bit counter in the module's counter
+ * region: pure IL, no helper assembly. With ILHEAP_ATOMIC=1 the probe calls
+ * Interlocked.Increment on the counter, so that threads lose no update. Each
+ * thread keeps one rewriter, one instrumenter and their buffers. */
 #include "profiler.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "ilheap/il.h"
+#include "ilheap/instrument.h"
 #include "ilheap/rewrite.h"
+#include "os.h"
 
 typedef struct scratch {
     ilheap_rw_t *rw;
+    ilheap_instr_t *instr;
     ilheap_il_clause_t *clauses;
     size_t clauses_cap;
-    ilheap_rw_id_t *starts;
-    size_t starts_cap;
-    uint32_t *offsets;
-    size_t offsets_cap;
 } scratch_t;
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static prof_os_tls_t scratch_key;
+static int scratch_key_ok;
+static prof_os_once_t scratch_once = PROF_OS_ONCE_INIT;
 
 static void scratch_free(void *p)
 {
@@ -35,44 +30,31 @@ static void scratch_free(void *p)
     if (!s)
         return;
     ilheap_rw_destroy(s->rw);
+    ilheap_instr_destroy(s->instr);
     free(s->clauses);
-    free(s->starts);
-    free(s->offsets);
     free(s);
 }
 
 static void scratch_key_make(void)
 {
-    pthread_key_create(&scratch_key, scratch_free);
+    scratch_key_ok = prof_os_tls_create(&scratch_key, scratch_free) == 0;
 }
 
 static scratch_t *scratch_get(void)
 {
-    pthread_once(&scratch_once, scratch_key_make);
-    scratch_t *s = pthread_getspecific(scratch_key);
+    prof_os_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_ok)
+        return NULL;
+    scratch_t *s = prof_os_tls_get(scratch_key);
     if (s)
         return s;
     s = calloc(1, sizeof *s);
-    if (!s || ilheap_rw_create(&s->rw) != ILHEAP_OK || pthread_setspecific(scratch_key, s) != 0) {
-        if (s)
-            ilheap_rw_destroy(s->rw);
-        free(s);
+    if (!s || ilheap_rw_create(&s->rw) != ILHEAP_OK || ilheap_instr_create(&s->instr) != ILHEAP_OK ||
+        prof_os_tls_set(scratch_key, s) != 0) {
+        scratch_free(s);
         return NULL;
     }
     return s;
-}
-
-static int reserve(void **p, size_t *cap, size_t n, size_t elem)
-{
-    if (n <= *cap)
-        return 0;
-    size_t c = n < 64 ? 64 : n + n / 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return -1;
-    *p = q;
-    *cap = c;
-    return 0;
 }
 
 /* The rewriter holds the body: decoded with room for all its clauses. */
@@ -81,43 +63,31 @@ static int load(scratch_t *s, const uint8_t *il, size_t il_size)
     ilheap_il_body_t body;
     ilheap_status_t st = ilheap_il_decode(il, il_size, &body, s->clauses, s->clauses_cap);
     if (st == ILHEAP_IL_CLAUSE_SPACE) {
-        if (reserve((void **)&s->clauses, &s->clauses_cap, body.clause_count, sizeof *s->clauses))
+        ilheap_il_clause_t *c = realloc(s->clauses, body.clause_count * sizeof *c);
+        if (!c)
             return -1;
+        s->clauses = c;
+        s->clauses_cap = body.clause_count;
         st = ilheap_il_decode(il, il_size, &body, s->clauses, s->clauses_cap);
     }
     size_t bad = 0;
     return st == ILHEAP_OK && ilheap_rw_load(s->rw, &body, &bad) == ILHEAP_OK ? 0 : -1;
 }
 
-/* The probe's instruction-level stack effect: Increment takes one item and
- * leaves one (the new value, dropped by the pop). */
-static ilheap_status_t increment_effect(void *ctx, uint16_t opcode, uint32_t token,
-                                        uint32_t *pops, uint32_t *pushes)
-{
-    if (opcode != ILHEAP_OP_CALL || token != *(const mdToken *)ctx)
-        return ILHEAP_IL_STACK_UNKNOWN;
-    *pops = 1;
-    *pushes = 1;
-    return ILHEAP_OK;
-}
+/* The counters of the probes: reserved in the module's counts. */
+typedef struct counter_source {
+    prof_counts_t *counts;
+    int64_t *counters; /* NULL until reserved */
+} counter_source_t;
 
-static size_t probe(int64_t *counter, mdToken increment, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+static ilheap_status_t reserve_counters(void *ctx, size_t n, uint64_t *addr)
 {
-    uint64_t addr = (uint64_t)(uintptr_t)counter;
-    int ptr64 = sizeof(void *) == 8;
-    if (!increment)
-        return ilheap_rw_counter64_probe(addr, ptr64, out);
-    /* ldc.i8 addr; conv.u; call Increment(int64&); pop */
-    size_t n = ilheap_rw_flag_probe(addr, ptr64, out); /* its first two: the address */
-    if (n < 2)
-        return 0;
-    memset(&out[2], 0, 2 * sizeof out[2]);
-    out[2].opcode = ILHEAP_OP_CALL;
-    out[2].offset = ILHEAP_RW_NEW;
-    out[2].op.token = increment;
-    out[3].opcode = ILHEAP_OP_POP;
-    out[3].offset = ILHEAP_RW_NEW;
-    return 4;
+    counter_source_t *src = ctx;
+    src->counters = n <= UINT32_MAX ? prof_counts_reserve(src->counts, (uint32_t)n) : NULL;
+    if (!src->counters)
+        return ILHEAP_ENOMEM;
+    *addr = (uint64_t)(uintptr_t)src->counters;
+    return ILHEAP_OK;
 }
 
 /* The method's name, and whether CoreLib's rules leave it alone. */
@@ -144,11 +114,39 @@ static int method_facts(ModuleID mod, mdMethodDef tok, int is_corelib, char *nam
     return rc;
 }
 
+/* The probes, through the library's one instrumentation function. */
+static int insert_probes(ModuleID mod, const prof_module_view_t *view, scratch_t *s, counter_source_t *src,
+                         const ilheap_probe_key_t **keys, size_t *n, prof_skip_t *why)
+{
+    const prof_config_t *cfg = &prof_g.config;
+    ilheap_instr_options_t opt = {
+        .mode = cfg->mode == PROF_MODE_BLOCKS ? ILHEAP_INSTR_BLOCKS : ILHEAP_INSTR_CALLS,
+        .ptr64 = sizeof(void *) == 8,
+        .counters = reserve_counters,
+        .ctx = src,
+    };
+    if (cfg->atomic && !(opt.increment = prof_modules_interlocked(view, mod))) {
+        *why = PROF_SKIP_interlocked_ref;
+        return -1;
+    }
+    src->counts = prof_modules_counts(view, mod);
+    if (!src->counts) {
+        *why = PROF_SKIP_counters;
+        return -1;
+    }
+    /* From the counters' reservation on, a failure wastes them (never published). */
+    ilheap_status_t st = ilheap_instr_body(s->instr, s->rw, &opt, keys, n);
+    if (st != ILHEAP_OK || *n == 0) {
+        *why = src->counters || st == ILHEAP_OK ? PROF_SKIP_rewriter_edit : PROF_SKIP_counters;
+        return -1;
+    }
+    return 0;
+}
+
 int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view,
                     const uint8_t *il, size_t il_size, prof_skip_t *why)
 {
     (void)fid;
-    const prof_config_t *cfg = &prof_g.config;
     char name[PROF_NAME_MAX * 4];
     if (method_facts(mod, tok, prof_modules_is_corelib(view), name, sizeof name, why) != 0)
         return -1;
@@ -161,56 +159,11 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
         *why = PROF_SKIP_rewriter_load;
         return -1;
     }
-    /* Where the probes go: the blocks' first instructions, or the entry. */
-    size_t n = 1;
-    if (cfg->mode == PROF_MODE_BLOCKS) {
-        ilheap_status_t st = ilheap_rw_block_starts(s->rw, s->starts, s->starts_cap, &n);
-        if (st == ILHEAP_IL_DEST_TOO_SMALL) {
-            if (reserve((void **)&s->starts, &s->starts_cap, n, sizeof *s->starts)) {
-                *why = PROF_SKIP_counters;
-                return -1;
-            }
-            st = ilheap_rw_block_starts(s->rw, s->starts, s->starts_cap, &n);
-        }
-        if (st != ILHEAP_OK || n == 0 || n > UINT32_MAX) {
-            *why = PROF_SKIP_rewriter_edit;
-            return -1;
-        }
-    } else {
-        if (reserve((void **)&s->starts, &s->starts_cap, 1, sizeof *s->starts)) {
-            *why = PROF_SKIP_counters;
-            return -1;
-        }
-        s->starts[0] = ilheap_rw_first(s->rw);
-    }
-    if (reserve((void **)&s->offsets, &s->offsets_cap, n, sizeof *s->offsets)) {
-        *why = PROF_SKIP_counters;
+    counter_source_t src = {0};
+    const ilheap_probe_key_t *keys = NULL;
+    size_t n = 0;
+    if (insert_probes(mod, view, s, &src, &keys, &n, why) != 0)
         return -1;
-    }
-    mdToken increment = 0;
-    if (cfg->atomic && !(increment = prof_modules_interlocked(view, mod))) {
-        *why = PROF_SKIP_interlocked_ref;
-        return -1;
-    }
-    prof_counts_t *counts = prof_modules_counts(view, mod);
-    int64_t *counters = counts ? prof_counts_reserve(counts, (uint32_t)n) : NULL;
-    if (!counters) {
-        *why = PROF_SKIP_counters;
-        return -1;
-    }
-    /* From here a failure wastes the reserved counters (never published). */
-    ilheap_rw_where_t where = cfg->mode == PROF_MODE_BLOCKS ? ILHEAP_RW_BLOCK_START : ILHEAP_RW_BEFORE;
-    ilheap_rw_set_inserted_stack_fn(s->rw, increment ? increment_effect : NULL, &increment);
-    for (size_t i = 0; i < n; i++) {
-        ilheap_rw_insn_t insn, p[ILHEAP_RW_PROBE_MAX];
-        size_t k = probe(&counters[i], increment, p);
-        if (ilheap_rw_get(s->rw, s->starts[i], &insn) != ILHEAP_OK || k == 0 ||
-            ilheap_rw_insert(s->rw, s->starts[i], where, p, k, NULL) != ILHEAP_OK) {
-            *why = PROF_SKIP_rewriter_edit;
-            return -1;
-        }
-        s->offsets[i] = insn.offset;
-    }
     size_t size = 0;
     if (ilheap_rw_encode(s->rw, NULL, 0, &size) != ILHEAP_OK) {
         *why = PROF_SKIP_rewriter_encode;
@@ -228,8 +181,7 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
     if (prof_install_set(mod, tok, view, body, size, fallback, why) != 0)
         return -1;
     /* The body is in: its line is owed even if the name's copy fails. */
-    if (prof_counts_publish(counts, tok, name, cfg->mode == PROF_MODE_BLOCKS ? s->offsets : NULL,
-                            (uint32_t)n, counters) != 0)
+    if (prof_counts_publish(src.counts, tok, name, keys, (uint32_t)n, src.counters) != 0)
         prof_diag("no memory to record method 0x%08x: its counts are lost", (unsigned)tok);
     return 0;
 }

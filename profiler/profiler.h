@@ -12,6 +12,8 @@
  *   instrument.c     calls and blocks: probes through the IL rewriter
  *   counts.c         counter memory per module, the counts file
  *   report.c         counters and the report written at Shutdown
+ *   os.h             what differs by OS (locks, thread storage, time, process,
+ *                    environment, files): os_linux.c, os_windows.c
  *
  * Calls go one way: callback -> rewrite -> instrument -> modules -> counts,
  * names, emit, image; report -> modules; rewrite -> report (counters).
@@ -31,14 +33,14 @@
 #include <string.h>
 
 #include "clr_abi.h"
+#include "ilheap/instrument.h"
+#include "os.h"
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
 
 /* The profiler's one export: the runtime's way in (class_factory.c). */
-__attribute__((visibility("default"))) HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid,
-                                                                         const GUID *riid,
-                                                                         void **ppv);
+PROF_EXPORT HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
 
 static inline int prof_guid_eq(const GUID *a, const GUID *b)
 {
@@ -101,9 +103,7 @@ int prof_config_in_scope(const prof_config_t *cfg, const char *name);
 int prof_expand_path(char *dst, size_t cap, const char *src);
 /* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
  * never writes to stdout or stderr), else one line on stderr. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
+PROF_PRINTF_LIKE(1, 2)
 void prof_diag(const char *fmt, ...);
 
 /* -------------------------------------------------------------- counters */
@@ -256,10 +256,11 @@ typedef struct prof_counts prof_counts_t;
 prof_counts_t *prof_counts_create(const char *module, const char *path, const GUID *mvid);
 /* n zeroed 64-bit counters that never move; NULL without memory. */
 int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n);
-/* Gives a method whose body now holds probes its line (offsets NULL: calls
- * mode, one counter). 0, or -1 without memory. */
+/* Gives a method whose body now holds probes its line (keys: what each of
+ * the n counters counts; one ENTRY key in calls mode). 0, or -1 without
+ * memory. */
 int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const uint32_t *offsets, uint32_t n, int64_t *counters);
+                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters);
 /* Writes the module's lines to ILHEAP_COUNTS, once. */
 void prof_counts_write(prof_counts_t *k);
 /* Writes (if not yet) and frees the region: after ModuleUnloadFinished. */

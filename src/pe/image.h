@@ -38,10 +38,14 @@ enum {
     ILHEAP__T_METHODDEF = 0x06,
     ILHEAP__T_PARAMPTR = 0x07,
     ILHEAP__T_PARAM = 0x08,
+    ILHEAP__T_MEMBERREF = 0x0A,
+    ILHEAP__T_STANDALONESIG = 0x11,
     ILHEAP__T_EVENTPTR = 0x13,
     ILHEAP__T_EVENT = 0x14,
     ILHEAP__T_PROPERTYPTR = 0x16,
     ILHEAP__T_PROPERTY = 0x17,
+    ILHEAP__T_TYPESPEC = 0x1B,
+    ILHEAP__T_METHODSPEC = 0x2B,
     ILHEAP__T_NESTEDCLASS = 0x29,
     ILHEAP__T_DOCUMENT = 0x30,
     ILHEAP__T_METHODDEBUGINFO = 0x31,
@@ -140,6 +144,11 @@ ilheap_status_t ilheap__pe_map_rva(const ilheap_pe_t *pe, uint32_t rva, uint64_t
 /* A #GUID index (1-based, 0 = none) into a 16-byte copy; `field` is where the
  * index was read, for the error report. */
 ilheap_status_t ilheap__pe_guid(const ilheap_pe_t *md, uint32_t index, uint64_t field, uint8_t out[16],
+                                ilheap_pe_error_t *error);
+
+/* The #Blob entry at `index` as a cursor over its bytes; `field` is where
+ * the index was read, for the error report. */
+ilheap_status_t ilheap__pe_blob(const ilheap_pe_t *md, uint32_t index, uint64_t field, ilheap__cursor_t *out,
                                 ilheap_pe_error_t *error);
 
 /* The file offset of row `rid` (1-based) of `table`; the caller has checked

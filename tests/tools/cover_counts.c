@@ -91,7 +91,7 @@ int main(int argc, char **argv)
     char mvid[37];
     uint8_t guid[16];
     ilheap_pe_module_mvid(pe, guid, &err);
-    counts_mvid_text(guid, mvid);
+    ilheap_pe_guid_text(guid, mvid);
     bool shift = false;
     int rc = 0;
     if (strcmp(argv[2], "--remvid") == 0 && argc == 4)

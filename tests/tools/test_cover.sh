@@ -141,13 +141,13 @@ nocov "$work/empty" 7 'no coverage: the counts files name no method' "$work/empt
 nocov "$work/typo" 7 "no coverage: no counted assembly matches --include Typo \\(counted: CoverSample\\)" "$work/one.jsonl" --include Typo
 nocov "$work/allout" 7 'no coverage: every counted assembly is excluded' "$work/one.jsonl" --exclude 'Cover*'
 counts "$dll" --path "$work/gone/CoverSample.dll" "$sign=5,3,2,5" >"$work/gone.jsonl"
-nocov "$work/gone" 8 "CoverSample: no copy of the DLL with MVID [0-9a-f-]{36} .*$work/gone/CoverSample\\.dll: no such file" "$work/gone.jsonl"
+nocov "$work/gone" 9 "CoverSample: no copy of the DLL with MVID [0-9a-f-]{36} .*$work/gone/CoverSample\\.dll: no such file" "$work/gone.jsonl"
 hasnt "$work/gone.out" 'usable PDB'
 mkdir -p "$work/trunc"
 head -c 1000 "$dll" >"$work/trunc/CoverSample.dll"
 counts "$dll" --path "$work/trunc/CoverSample.dll" "$sign=5,3,2,5" >"$work/trunc.jsonl"
-nocov "$work/trunc" 8 "trunc/CoverSample\\.dll: .*truncated" "$work/trunc.jsonl"
-echo "ok  never a silent pass: empty counts, --include Typo, all excluded (7); missing or truncated DLL (8); no report left"
+nocov "$work/trunc" 9 "trunc/CoverSample\\.dll: .*truncated" "$work/trunc.jsonl"
+echo "ok  never a silent pass: empty counts, --include Typo, all excluded (7); missing or truncated DLL (9); no report left"
 
 # Messages: a directory as counts file, a report that cannot be written.
 expect_exit 4 "ilheap cover: $work: is a directory, not a counts file" -- ilheap cover "$work"
@@ -217,16 +217,16 @@ cover "$work/nopdb" 0 "$work/one.jsonl" "$work/bad/NoPdb.jsonl"
 has "$work/nopdb.out" '^NoPdb +no PDB: left out +methods entered 1/[0-9]+, blocks hit 4/'
 has "$work/nopdb.info" "^DA:$i,5\$"
 hasnt "$work/nopdb.info" 'NoPdb'
-nocov "$work/nopdb2" 8 'NoPdb\.dll: no PDB' "$work/one.jsonl" "$work/bad/NoPdb.jsonl" --include 'NoPdb,CoverSample'
-nocov "$work/other" 8 'Other\.pdb: PDB id [0-9a-f]+ does not match' "$work/one.jsonl" "$work/bad/Other.jsonl"
+nocov "$work/nopdb2" 9 'NoPdb\.dll: no PDB' "$work/one.jsonl" "$work/bad/NoPdb.jsonl" --include 'NoPdb,CoverSample'
+nocov "$work/other" 9 'Other\.pdb: PDB id [0-9a-f]+ does not match' "$work/one.jsonl" "$work/bad/Other.jsonl"
 has "$work/other.out" '^Other +bad PDB'
-nocov "$work/cut" 8 'Cut\.pdb: not a readable portable PDB: .*file offset' "$work/one.jsonl" "$work/bad/Cut.jsonl"
-echo "ok  no PDB: left out by default (0), an error when included (8); mismatched and truncated PDB (8)"
+nocov "$work/cut" 9 'Cut\.pdb: not a readable portable PDB: .*file offset' "$work/one.jsonl" "$work/bad/Cut.jsonl"
+echo "ok  no PDB: left out by default (0), an error when included (9); mismatched and truncated PDB (9)"
 
 # Counts of a module that changed since: another MVID (an old counts file
 # beside a rebuilt DLL), no such method, offsets that are not block starts.
 counts "$dll" --mvid 01234567-89ab-cdef-0123-456789abcdef "$sign=5,3,2,5" >"$work/stale.jsonl"
-nocov "$work/stale" 8 "CoverSample: no copy of the DLL with MVID 01234567-89ab-cdef-0123-456789abcdef .*CoverSample\\.dll: MVID [0-9a-f-]{36} \\(rebuilt since the counts were written\\?\\)" "$work/stale.jsonl" "$work/one.jsonl"
+nocov "$work/stale" 9 "CoverSample: no copy of the DLL with MVID 01234567-89ab-cdef-0123-456789abcdef .*CoverSample\\.dll: MVID [0-9a-f-]{36} \\(rebuilt since the counts were written\\?\\)" "$work/stale.jsonl" "$work/one.jsonl"
 sed -E '1s/"token":"0x[0-9a-f]{8}"/"token":"0x06000999"/' "$work/one.jsonl" >"$work/token.jsonl"
 cover "$work/token" 5 "$work/token.jsonl"
 has "$work/token.err" 'token\.jsonl:1: CoverSample\.Sample::Sign \(0x06000999\): no such method in .*CoverSample\.dll'

@@ -5,7 +5,7 @@
  * its command line. */
 #include "commands.h"
 #include "cover.h"
-#include "name_pattern.h"
+#include "support.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +50,8 @@ static const char cover_exits[] =
     "exist; 4 a counts file cannot be read; 5 some input was bad (reported; the\n"
     "rest was written); 6 out of memory, or a report could not be written;\n"
     "7 no coverage: no counts, nothing included, or every assembly left out;\n"
-    "8 an included assembly could not be covered (its DLL or PDB is missing,\n"
-    "unreadable or of another build). With 7 and 8 no report is written (an\n"
+    "9 an included assembly could not be covered (its DLL or PDB is missing,\n"
+    "unreadable or of another build). With 7 and 9 no report is written (an\n"
     "earlier one at the same path is removed).\n";
 
 /* One counted module: its entries and its paths in the counts set. */
@@ -69,15 +69,15 @@ typedef struct run {
 } run_t;
 
 /* Step 1: every counts file into r->set, merged by module identity. */
-static int read_counts(const cover_options_t *o, run_t *r)
+static int read_counts(const cover_request_t *o, run_t *r)
 {
-    for (size_t i = 0; i < o->counts_count; i++) {
+    for (size_t i = 0; i < o->file_count; i++) {
         struct stat st;
-        if (stat(o->counts[i], &st) == 0 && S_ISDIR(st.st_mode)) {
-            fprintf(stderr, "ilheap cover: %s: is a directory, not a counts file\n", o->counts[i]);
+        if (stat(o->files[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "ilheap cover: %s: is a directory, not a counts file\n", o->files[i]);
             return TOOL_EXIT_UNREADABLE;
         }
-        int rc = counts_read(&r->set, o->counts[i]);
+        int rc = counts_read(&r->set, o->files[i]);
         if (rc != 0)
             return rc;
     }
@@ -104,7 +104,7 @@ static group_t next_group(const counts_set_t *set, size_t i, size_t path_from)
 }
 
 /* Step 2: each module the patterns let in, built. */
-static int build_modules(const cover_options_t *o, run_t *r)
+static int build_modules(const cover_request_t *o, run_t *r)
 {
     const counts_set_t *set = &r->set;
     r->mods = calloc(set->count + 1, sizeof *r->mods);
@@ -119,8 +119,8 @@ static int build_modules(const cover_options_t *o, run_t *r)
         r->groups++;
         char name[512];
         cov_assembly_name(set->paths[g.path_first].path, name, sizeof name);
-        bool named = o->include != NULL && name_pattern_list_match(o->include, name);
-        if ((o->include != NULL && !named) || (o->exclude != NULL && name_pattern_list_match(o->exclude, name)))
+        bool named = o->include != NULL && support_name_list_match(o->include, name);
+        if ((o->include != NULL && !named) || (o->exclude != NULL && support_name_list_match(o->exclude, name)))
             continue;
         memset(&progress, 0, sizeof progress);
         int rc = cov_build_module(&r->mods[r->nmods++], &set->paths[g.path_first], g.paths, named, &o->filters,
@@ -178,13 +178,13 @@ static void summary_row(tool_out_t *out, const cov_module_t *mod)
     tool_out_str(out, "\n");
 }
 
-/* Step 4 (always): the table on stdout. */
-static int summary(const run_t *r, cov_totals_t *all)
+/* Step 4 (always): the table, on `file`. */
+static int summary(FILE *file, const run_t *r, cov_totals_t *all)
 {
     tool_out_t *out = malloc(sizeof *out);
     if (out == NULL)
         return TOOL_EXIT_SYSTEM;
-    tool_out_init(out, stdout);
+    tool_out_init(out, file);
     tool_out_printf(out, "%-40s  %-22s  %-22s  %s\n", "assembly", "line rate", "branch rate", "methods");
     for (size_t i = 0; i < r->nmods; i++)
         summary_row(out, &r->mods[i]);
@@ -215,9 +215,9 @@ static void counted_names(const counts_set_t *set, char *buf, size_t size)
     }
 }
 
-/* Step 3: 8 when an included module was lost, 7 when nothing is left to
+/* Step 3: 9 when an included module was lost, 7 when nothing is left to
  * report (each said once), else 0. */
-static int coverage_status(const cover_options_t *o, const run_t *r)
+static int coverage_status(const cover_request_t *o, const run_t *r)
 {
     size_t covered = 0, lost = 0;
     for (size_t i = 0; i < r->nmods; i++) {
@@ -256,7 +256,7 @@ static void remove_report(const char *file)
         fprintf(stderr, "ilheap cover: %s: an earlier report could not be removed: %s\n", file, strerror(errno));
 }
 
-int cover_run(const cover_options_t *o, cov_totals_t *totals)
+int cover_run(const cover_request_t *o, cover_result_t *result)
 {
     run_t r = {0};
     int rc = read_counts(o, &r);
@@ -276,15 +276,18 @@ int cover_run(const cover_options_t *o, cov_totals_t *totals)
         if (status == 0 && o->lcov != NULL && !cov_write_lcov(o->lcov, r.mods, r.nmods))
             status = TOOL_EXIT_SYSTEM;
     }
-    if (rc == 0 && summary(&r, &all) != 0 && status == 0)
+    if (rc == 0 && o->table != NULL && summary(o->table, &r, &all) != 0 && status == 0)
         status = TOOL_EXIT_SYSTEM;
     if (status == 0 && r.bad != 0) {
         fprintf(stderr, "ilheap cover: %llu problem%s reported above; coverage of the rest was written\n",
                 (unsigned long long)r.bad, r.bad == 1 ? "" : "s");
         status = TOOL_EXIT_MALFORMED;
     }
-    if (totals != NULL)
-        *totals = all;
+    memset(result, 0, sizeof *result);
+    result->totals = all;
+    result->modules = r.nmods;
+    for (size_t i = 0; i < r.nmods; i++)
+        result->with_pdb += r.mods[i].state == COV_COVERED;
     for (size_t i = 0; i < r.nmods; i++)
         cov_free_module(&r.mods[i]);
     free(r.mods);
@@ -294,7 +297,7 @@ int cover_run(const cover_options_t *o, cov_totals_t *totals)
 
 /* The command line into *o; -1 when it is done (help printed), else an exit
  * status (0: go on). */
-static int parse_args(int argc, char **argv, cover_options_t *o, const char **files)
+static int parse_args(int argc, char **argv, cover_request_t *o, const char **files)
 {
     size_t nfiles = 0;
     for (int i = 1; i < argc; i++) {
@@ -330,20 +333,22 @@ static int parse_args(int argc, char **argv, cover_options_t *o, const char **fi
         fprintf(stderr, "ilheap cover: no counts file given\n%s", cover_help);
         return TOOL_EXIT_USAGE;
     }
-    o->counts = files;
-    o->counts_count = nfiles;
+    o->files = files;
+    o->file_count = nfiles;
     return 0;
 }
 
 int ilheap_cmd_cover(int argc, char **argv)
 {
-    cover_options_t o = {0};
+    cover_request_t o = {0};
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     if (files == NULL)
         return TOOL_EXIT_SYSTEM;
     int rc = parse_args(argc, argv, &o, files);
+    cover_result_t result;
+    o.table = stdout;
     if (rc == 0)
-        rc = cover_run(&o, NULL);
+        rc = cover_run(&o, &result);
     free(files);
     return rc < 0 ? TOOL_EXIT_OK : rc;
 }

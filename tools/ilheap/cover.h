@@ -109,26 +109,36 @@ void cov_assembly_name(const char *path, char *buf, size_t size);
  * written with either, and an earlier one at the same path is removed. */
 enum {
     COVER_EXIT_NO_COVERAGE = 7, /* nothing to report: no counts, nothing included, all left out */
-    COVER_EXIT_MODULE_LOST = 8, /* an included module could not be covered (DLL or PDB) */
+    COVER_EXIT_MODULE_LOST = 9, /* an included module could not be covered (DLL or PDB); not 8: collect's threshold */
 };
-
-/* What `ilheap cover` does, as options (ilheap collect calls cover_run). */
-typedef struct cover_options {
-    const char *const *counts; /* counts files */
-    size_t counts_count;
-    const char *cobertura, *lcov; /* reports to write (NULL: none) */
-    const char *include, *exclude; /* assembly-name patterns (NULL: none) */
-    cov_filters_t filters;         /* --exclude-by-attribute, --exclude-by-file, --skip-auto-props */
-} cover_options_t;
-
-/* Reads the counts, builds every module, writes the reports and the summary
- * (stdout); *totals (may be NULL) gets the totals of the reports. Returns the
- * exit status (docs/cli.md). */
-int cover_run(const cover_options_t *options, cov_totals_t *totals);
 
 /* The writers: false when writing failed (reported). */
 bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t count);
 bool cov_write_lcov(const char *file, const cov_module_t *mods, size_t count);
+
+/* One run of the cover pipeline: what `ilheap cover` does with its arguments
+ * (also called by `ilheap collect`). */
+typedef struct cover_request {
+    const char *const *files; /* counts files */
+    size_t file_count;
+    const char *cobertura, *lcov; /* reports to write, or NULL */
+    const char *include, *exclude; /* assembly-name pattern lists, or NULL */
+    FILE *table;                   /* the summary table; NULL: none */
+    cov_filters_t filters;         /* --exclude-by-attribute, --exclude-by-file, --skip-auto-props */
+} cover_request_t;
+
+typedef struct cover_result {
+    cov_totals_t totals; /* over the modules in the reports */
+    size_t modules;      /* modules counted that the patterns include */
+    size_t with_pdb;     /* modules in the reports */
+} cover_result_t;
+
+/* Reads the counts, merges them by module identity, builds the coverage of
+ * every included module, writes the reports and the table; returns cover's
+ * exit status (0, 3, 4, 5, 6, COVER_EXIT_NO_COVERAGE, COVER_EXIT_MODULE_LOST:
+ * docs/cli.md; problems reported on stderr) with *result filled as far as it
+ * got. With 7 and 9 no report is written and an earlier one is removed. */
+int cover_run(const cover_request_t *req, cover_result_t *result);
 
 /* A rate as Cobertura writes it: covered/total with up to 4 decimals, "1"
  * for an empty total. */

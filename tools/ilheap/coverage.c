@@ -3,6 +3,7 @@
  * them) and the conditional branches, the PDB's sequence points give the
  * lines, the counts give the hits. */
 #include "cover.h"
+#include "source_map.h"
 #include "ilheap/rewrite.h"
 #include "pdb_load.h"
 
@@ -45,7 +46,7 @@ static void vsay(work_t *w, const char *format, va_list args)
 }
 
 /* A note on stderr that does not change the exit status. */
-static void say(work_t *w, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+static void say(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
 static void say(work_t *w, const char *format, ...)
 {
     va_list args;
@@ -55,7 +56,7 @@ static void say(work_t *w, const char *format, ...)
 }
 
 /* A problem: reported, and the exit status becomes 5. */
-static void problem(work_t *w, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
 static void problem(work_t *w, const char *format, ...)
 {
     va_list args;
@@ -123,6 +124,8 @@ static bool documents(cov_module_t *mod, work_t *w)
     mod->document_count = info.document_count;
     if ((w->doc_excluded = calloc(info.document_count + 1u, sizeof *w->doc_excluded)) == NULL)
         return false;
+    source_map_t map; /* "/_/" paths of a deterministic build -> files here */
+    source_map_open(&map, "cover", w->dll, w->pdb);
     for (uint32_t d = 1; d <= info.document_count; d++) {
         char name[4096];
         size_t length;
@@ -131,10 +134,14 @@ static bool documents(cov_module_t *mod, work_t *w)
             problem(w, "%s: PDB document %u: %s", w->dll, d, err.message);
             snprintf(name, sizeof name, "(unreadable document %u)", d);
         }
-        if ((mod->documents[d - 1] = dup_str(name)) == NULL)
+        source_map_apply(&map, name, sizeof name);
+        if ((mod->documents[d - 1] = dup_str(name)) == NULL) {
+            source_map_close(&map);
             return false;
+        }
         w->doc_excluded[d - 1] = w->filters != NULL && cov_path_glob_match(w->filters->exclude_by_file, name);
     }
+    source_map_close(&map);
     return true;
 }
 
@@ -399,7 +406,11 @@ static void report_sources(cov_module_t *mod, work_t *w)
     }
     for (uint32_t d = 0; d < mod->document_count; d++)
         if (mod->document_missing[d])
-            say(w, "%s: source file %s (named by its PDB) does not exist", w->dll, mod->documents[d]);
+            say(w, "%s: source file %s (named by its PDB) does not exist%s", w->dll, mod->documents[d],
+                strncmp(mod->documents[d], "/_", 2) == 0
+                    ? " (a deterministic build's path: set ILHEAP_SOURCE_ROOT, or ilheap collect --source-root, "
+                      "to the directory it stands for)"
+                    : "");
 }
 
 void cov_assembly_name(const char *path, char *buf, size_t size)
@@ -636,7 +647,7 @@ static int open_one(cov_module_t *mod, work_t *w, const char *path, tool_input_t
     }
     if (ilheap_pe_module_mvid(w->pe, guid, &err) != ILHEAP_OK)
         snprintf(reason, size, "%s", err.message);
-    else if (counts_mvid_text(guid, mvid), strcmp(mvid, mod->mvid) == 0)
+    else if (ilheap_pe_guid_text(guid, mvid), strcmp(mvid, mod->mvid) == 0)
         return 0;
     else
         snprintf(reason, size, "MVID %s (rebuilt since the counts were written?)", mvid);

@@ -1,13 +1,13 @@
-/* ilheap rehome --instrument: probes inserted with the IL rewriter
- * (include/ilheap/rewrite.h), the body encoded into the module's heap, and
- * checked (edge_check.c). */
+/* ilheap rehome --instrument: probes placed by the library's instrumentation
+ * (include/ilheap/instrument.h), the body encoded into the module's heap,
+ * and checked (edge_check.c). */
 #include "instrument.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The probes' counters: a fake address (the code is written, never run), one
- * 4-byte counter per probe. */
+/* The probes' counters: a fake address (the code is written, never run),
+ * one 8-byte counter per probe, as the profiler's. */
 #define COUNTER_BASE 0x00007F0000001000ull
 
 bool tool_instr_parse(const char *name, tool_instr_mode_t *mode)
@@ -24,7 +24,8 @@ int tool_instr_init(tool_instr_t *t, tool_instr_mode_t mode)
 {
     memset(t, 0, sizeof *t);
     t->mode = mode;
-    if (ilheap_rw_create(&t->rw) != ILHEAP_OK || tool_edges_init(&t->edges) != 0) {
+    if (ilheap_rw_create(&t->rw) != ILHEAP_OK || ilheap_instr_create(&t->instr) != ILHEAP_OK ||
+        tool_edges_init(&t->edges) != 0) {
         tool_instr_free(t);
         return -1;
     }
@@ -34,44 +35,35 @@ int tool_instr_init(tool_instr_t *t, tool_instr_mode_t mode)
 void tool_instr_free(tool_instr_t *t)
 {
     ilheap_rw_destroy(t->rw);
+    ilheap_instr_destroy(t->instr);
     tool_edges_free(&t->edges);
-    free(t->starts);
     memset(t, 0, sizeof *t);
 }
 
-/* The inserting step of each mode. */
+static ilheap_status_t next_counters(void *ctx, size_t n, uint64_t *addr)
+{
+    tool_instr_t *t = ctx;
+    *addr = COUNTER_BASE + 8 * t->next_counter;
+    t->next_counter += n;
+    return ILHEAP_OK;
+}
+
+/* The probes of the mode, placed by the library (ilheap/instrument.h). */
 static bool insert_probes(tool_instr_t *t, uint32_t *probes, char *msg, size_t msg_size)
 {
-    ilheap_rw_insn_t probe[ILHEAP_RW_PROBE_MAX];
     *probes = 0;
-    if (t->mode == TOOL_INSTR_NONE || ilheap_rw_first(t->rw) == ILHEAP_RW_END)
+    if (t->mode == TOOL_INSTR_NONE)
         return true;
-    size_t n = 1;
-    ilheap_status_t st;
-    if (t->mode == TOOL_INSTR_BLOCKS) {
-        st = ilheap_rw_block_starts(t->rw, t->starts, t->start_cap, &n);
-        if (st == ILHEAP_IL_DEST_TOO_SMALL) {
-            if (!tool_reserve((void **)&t->starts, &t->start_cap, n, sizeof *t->starts))
-                return tool_why(msg, msg_size, "out of memory");
-            st = ilheap_rw_block_starts(t->rw, t->starts, t->start_cap, &n);
-        }
-        if (st != ILHEAP_OK)
-            return tool_why(msg, msg_size, "finding the block starts: %s", ilheap_last_message());
-    } else {
-        if (!tool_reserve((void **)&t->starts, &t->start_cap, 1, sizeof *t->starts))
-            return tool_why(msg, msg_size, "out of memory");
-        t->starts[0] = ilheap_rw_first(t->rw);
-    }
-    /* calls: before the first instruction only, so a branch back to it is not
-     * counted as another call; blocks: on every path into the block. */
-    ilheap_rw_where_t where = t->mode == TOOL_INSTR_BLOCKS ? ILHEAP_RW_BLOCK_START : ILHEAP_RW_BEFORE;
-    for (size_t i = 0; i < n; i++) {
-        size_t len = ilheap_rw_counter_probe(COUNTER_BASE + 4 * t->next_counter++, 1, probe);
-        st = ilheap_rw_insert(t->rw, t->starts[i], where, probe, len, NULL);
-        if (st != ILHEAP_OK)
-            return tool_why(msg, msg_size, "inserting a probe before instruction %u: %s", t->starts[i],
-                       ilheap_last_message());
-    }
+    ilheap_instr_options_t opt = {
+        .mode = t->mode == TOOL_INSTR_BLOCKS ? ILHEAP_INSTR_BLOCKS : ILHEAP_INSTR_CALLS,
+        .ptr64 = 1,
+        .counters = next_counters,
+        .ctx = t,
+    };
+    const ilheap_probe_key_t *keys;
+    size_t n;
+    if (ilheap_instr_body(t->instr, t->rw, &opt, &keys, &n) != ILHEAP_OK)
+        return tool_why(msg, msg_size, "inserting the probes: %s", ilheap_last_message());
     *probes = (uint32_t)n;
     return true;
 }

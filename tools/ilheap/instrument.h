@@ -8,6 +8,7 @@
 #include "tool.h"
 
 #include "ilheap/heap.h"
+#include "ilheap/instrument.h"
 #include "ilheap/rewrite.h"
 
 typedef enum tool_instr_mode {
@@ -20,9 +21,8 @@ typedef enum tool_instr_mode {
 typedef struct tool_instr {
     tool_instr_mode_t mode;
     ilheap_rw_t *rw;
+    ilheap_instr_t *instr;
     uint64_t next_counter;
-    ilheap_rw_id_t *starts;
-    size_t start_cap;
     tool_edges_t edges;
 } tool_instr_t;
 
