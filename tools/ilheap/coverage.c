@@ -34,7 +34,7 @@ typedef struct work {
     tool_progress_t *progress;
 } work_t;
 
-static void problem(work_t *w, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
 static void problem(work_t *w, const char *format, ...)
 {
     tool_progress_clear(w->progress);
