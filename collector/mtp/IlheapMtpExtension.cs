@@ -240,6 +240,12 @@ namespace Ilheap.Mtp
                 : r.ExitCode == IlheapTool.ExitThreshold ? "coverage below the threshold"
                 : $"ilheap collect failed (exit {r.ExitCode})";
             await Say(new ErrorMessageOutputDeviceData($"ilheap: {what}: {said}"), cancellation).ConfigureAwait(false);
+            Console.Error.WriteLine($"ilheap: {what}: {said}");
+            Console.Error.Flush();
+            // The platform gives an extension that runs after the test host no way to fail the run,
+            // and a runner may show none of its output: the test application ends with ilheap's status.
+            if (r.ExitCode == IlheapTool.ExitNoCoverage || r.ExitCode == IlheapTool.ExitThreshold)
+                Environment.Exit(r.ExitCode);
         }
 
         private Task Say(IOutputDeviceData data, CancellationToken cancellation) =>

@@ -14,7 +14,8 @@
 #      in a git repository): one merged report naming the real files; with
 #      --include Typo: exit 7;
 #   4. an MSTest.Sdk project on the Microsoft Testing Platform with ilheap.mtp:
-#      `dotnet test --ilheap-coverage` writes TestResults/coverage.cobertura.xml.
+#      `dotnet test --ilheap-coverage` writes TestResults/coverage.cobertura.xml;
+#      with an include that collects nothing the run fails, saying why.
 # usage: run.sh PACKAGES_DIR WORK_DIR   (exit 77 without dotnet)
 set -uo pipefail
 MIN_AGREEMENT=${ILHEAP_COVERAGE_MIN:-99}
@@ -149,6 +150,10 @@ else
   grep -q '<package name="Shop"' "$mtp_report" || fail "MTP: Shop is not in the report"
   echo "  MTP: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$mtp_report" | head -n 1)"
 fi
+
+(cd "$work/mtp" && dotnet test --project Shop.Mtp/Shop.Mtp.csproj --no-build --ilheap-coverage \
+  --ilheap-coverage-include Typo) >"$work/mtp-typo.log" 2>&1 && fail "MTP: --ilheap-coverage-include Typo did not fail the run"
+grep -q 'no coverage was collected' "$work/mtp-typo.log" || fail "MTP: no coverage not said: $(tail -n 8 "$work/mtp-typo.log")"
 
 echo "ilheap.collector test: $((SECONDS - started)) s"
 if [ $failures -ne 0 ]; then
