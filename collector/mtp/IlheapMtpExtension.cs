@@ -55,6 +55,7 @@ namespace Ilheap.Mtp
         public string? Ilheap;
         public string CountsDir = Path.Combine(Path.GetTempPath(), "ilheap-counts-" + Guid.NewGuid().ToString("N"));
         public string? Problem;
+        public List<KeyValuePair<string, string>>? Environment;
 
         public CoverageSettings Settings(ICommandLineOptions options)
         {
@@ -132,9 +133,17 @@ namespace Ilheap.Mtp
 
         public Task UpdateAsync(IEnvironmentVariables environmentVariables)
         {
+            foreach (var kv in _session.Environment ??= Compute())
+                environmentVariables.SetVariable(new EnvironmentVariable(kv.Key, kv.Value, false, true));
+            return Task.CompletedTask;
+        }
+
+        // Computed once: every test host of the session counts into the same directory.
+        private List<KeyValuePair<string, string>> Compute()
+        {
             string? ilheap = _session.FindTool();
             if (ilheap == null)
-                return Task.CompletedTask;
+                return new List<KeyValuePair<string, string>>();
             var args = new List<string> { "collect" };
             args.AddRange(_session.Settings(_options).FilterArguments(TestAssemblies()));
             args.AddRange(new[] { "--print-env", _session.CountsDir });
@@ -142,11 +151,9 @@ namespace Ilheap.Mtp
             if (r.ExitCode != 0)
             {
                 _session.Problem = $"ilheap collect --print-env failed (exit {r.ExitCode}): {r.Stderr.Trim()}";
-                return Task.CompletedTask;
+                return new List<KeyValuePair<string, string>>();
             }
-            foreach (var kv in IlheapTool.ParseEnvironment(r.Stdout))
-                environmentVariables.SetVariable(new EnvironmentVariable(kv.Key, kv.Value, false, true));
-            return Task.CompletedTask;
+            return IlheapTool.ParseEnvironment(r.Stdout);
         }
 
         // The test application itself is the test assembly: left out, as coverlet does.
@@ -213,7 +220,8 @@ namespace Ilheap.Mtp
             string? ilheap = _session.FindTool();
             if (ilheap == null || _session.Problem != null)
             {
-                await Say(new ErrorMessageOutputDeviceData("ilheap: " + _session.Problem), cancellation).ConfigureAwait(false);
+                await Fail(IlheapTool.ExitNoCoverage, "no coverage was collected: " + _session.Problem, cancellation)
+                    .ConfigureAwait(false);
                 return;
             }
             var settings = _session.Settings(_options);
@@ -239,13 +247,18 @@ namespace Ilheap.Mtp
             string what = r.ExitCode == IlheapTool.ExitNoCoverage ? "no coverage was collected"
                 : r.ExitCode == IlheapTool.ExitThreshold ? "coverage below the threshold"
                 : $"ilheap collect failed (exit {r.ExitCode})";
-            await Say(new ErrorMessageOutputDeviceData($"ilheap: {what}: {said}"), cancellation).ConfigureAwait(false);
-            Console.Error.WriteLine($"ilheap: {what}: {said}");
+            await Fail(r.ExitCode, $"{what}: {said}", cancellation).ConfigureAwait(false);
+        }
+
+        // The platform gives an extension that runs after the test host no way to fail the run, and
+        // `dotnet test` shows none of its output: the reason goes to stderr too, and the test
+        // application ends with ilheap collect's status.
+        private async Task Fail(int status, string message, CancellationToken cancellation)
+        {
+            await Say(new ErrorMessageOutputDeviceData("ilheap: " + message), cancellation).ConfigureAwait(false);
+            Console.Error.WriteLine("ilheap: " + message);
             Console.Error.Flush();
-            // The platform gives an extension that runs after the test host no way to fail the run,
-            // and a runner may show none of its output: the test application ends with ilheap's status.
-            if (r.ExitCode == IlheapTool.ExitNoCoverage || r.ExitCode == IlheapTool.ExitThreshold)
-                Environment.Exit(r.ExitCode);
+            System.Environment.Exit(status);
         }
 
         private Task Say(IOutputDeviceData data, CancellationToken cancellation) =>

@@ -10,9 +10,9 @@
 #   2. the collector's settings: Format=lcov, a Threshold that fails the run,
 #      an Include that collects nothing and fails it;
 #   3. `ilheap collect` (the package's linux-x64 one) on the solution of the
-#      xunit and NUnit projects built deterministically (ContinuousIntegrationBuild
-#      in a git repository): one merged report naming the real files; with
-#      --include Typo: exit 7;
+#      xunit and NUnit projects: one merged report; with --include Typo: exit 7;
+#      and on a deterministic build (ContinuousIntegrationBuild in a git
+#      repository): the report names the real files;
 #   4. an MSTest.Sdk project on the Microsoft Testing Platform with ilheap.mtp:
 #      `dotnet test --ilheap-coverage` writes TestResults/coverage.cobertura.xml;
 #      with an include that collects nothing the run fails, saying why.
@@ -114,11 +114,9 @@ fi
 grep -q 'no coverage was collected' "$work/typo.log" || fail "no coverage: not said: $(tail -n 5 "$work/typo.log")"
 [ -z "$(find "$work/results-typo" -name 'coverage.*')" ] || fail "no coverage: a report was attached anyway"
 
-step "ilheap collect on a deterministic build of the solution (xunit + NUnit)"
+step "ilheap collect: the solution of the xunit and NUnit projects, one merged report"
 ilheap="$work/nuget/ilheap.collector/$version/tools/linux-x64/ilheap"
 chmod +x "$ilheap" # NuGet does not keep the execute bit; the collector does the same
-(cd "$work/sln" && git init -q && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm s &&
-  git remote add origin https://github.com/example/shop.git) || fail "git init"
 cat >"$work/sln/Two.slnx" <<'EOF'
 <Solution>
   <Project Path="Shop/Shop.csproj" />
@@ -126,19 +124,29 @@ cat >"$work/sln/Two.slnx" <<'EOF'
   <Project Path="Shop.NUnit/Shop.NUnit.csproj" />
 </Solution>
 EOF
-(cd "$work/sln" && "$ilheap" collect --cobertura "$work/merged.xml" -- dotnet test Two.slnx -c Release \
-  -p:ContinuousIntegrationBuild=true -nodeReuse:false) >"$work/collect.log" 2>&1 ||
-  { tail -n 20 "$work/collect.log"; fail "ilheap collect -- dotnet test Two.slnx"; }
-[ "$(grep -c '<package name="Shop"' "$work/merged.xml" 2>/dev/null)" = 1 ] || fail "merged: Shop is not one package"
-grep -q "<source>$work/sln/" "$work/merged.xml" || fail "merged: the deterministic paths are not mapped: $(grep -m1 '<source>' "$work/merged.xml")"
-grep -aq '"documents":{"/_/\*"' "$work/sln/Shop/bin/Release/net10.0/Shop.pdb" || fail "Shop.pdb has no Source Link (not deterministic?)"
+(cd "$work/sln" && "$ilheap" collect --cobertura "$work/merged.xml" -- dotnet test Two.slnx --no-build) \
+  >"$work/collect.log" 2>&1 || { tail -n 20 "$work/collect.log"; fail "ilheap collect -- dotnet test Two.slnx"; }
 [ "$(grep -c 'Passed!' "$work/collect.log")" = 2 ] || fail "merged: not two test runs: $(grep -E 'Passed!|Failed!' "$work/collect.log")"
+[ "$(grep -c '<package name="Shop"' "$work/merged.xml" 2>/dev/null)" = 1 ] || fail "merged: Shop is not one package"
+merged=$(grep -o 'lines-covered="[0-9]*"' "$work/merged.xml" | head -n 1 | tr -dc 0-9)
+xunit=$(grep -o 'lines-covered="[0-9]*"' "$(find "$work/results-Shop.Tests-ilheap" -name coverage.cobertura.xml)" | head -n 1 | tr -dc 0-9)
+[ "${merged:-0}" -ge "${xunit:-1}" ] || fail "merged: $merged lines covered, fewer than the xunit project's $xunit alone"
 echo "  merged: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$work/merged.xml" | head -n 1)"
-(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Two.slnx -c Release \
-  --no-build) >"$work/collect-typo.log" 2>&1
+(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Two.slnx --no-build) \
+  >"$work/collect-typo.log" 2>&1
 rc=$?
 [ $rc = 7 ] || fail "ilheap collect --include Typo exited $rc, not 7"
 [ ! -f "$work/typo.xml" ] || fail "ilheap collect --include Typo wrote a report"
+
+step "ilheap collect: a deterministic build (ContinuousIntegrationBuild, Source Link in a git repository)"
+(cd "$work/sln" && git init -q && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm s &&
+  git remote add origin https://github.com/example/shop.git) || fail "git init"
+(cd "$work/sln" && "$ilheap" collect --cobertura "$work/det.xml" -- dotnet test Shop.NUnit -c Release \
+  -p:ContinuousIntegrationBuild=true -nodeReuse:false) >"$work/det.log" 2>&1 ||
+  { tail -n 20 "$work/det.log"; fail "ilheap collect -- dotnet test (deterministic)"; }
+grep -aq '"documents":{"/_/\*"' "$work/sln/Shop/bin/Release/net10.0/Shop.pdb" || fail "Shop.pdb has no Source Link (not deterministic?)"
+grep -q "<source>$work/sln/" "$work/det.xml" ||
+  fail "deterministic: the /_/ paths are not mapped: $(grep -m1 '<source>' "$work/det.xml")"
 
 step "the Microsoft Testing Platform: MSTest.Sdk with ilheap.mtp"
 (cd "$work/mtp" && dotnet test --project Shop.Mtp/Shop.Mtp.csproj --ilheap-coverage) >"$work/mtp.log" 2>&1 ||
