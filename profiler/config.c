@@ -24,10 +24,10 @@
 #include <string.h>
 
 #include "ilheap/heap.h"
-#include "name_pattern.h"
 #include "os.h"
+#include "support.h"
 
-PROF_PRINTF_LIKE(2, 3)
+SUPPORT_PRINTF_LIKE(2, 3)
 static int config_fail(prof_config_t *cfg, const char *fmt, ...)
 {
     va_list ap;
@@ -119,9 +119,9 @@ int prof_config_in_scope(const prof_config_t *cfg, const char *name)
 {
     int in = cfg->include.n == 0;
     for (unsigned i = 0; !in && i < cfg->include.n; i++)
-        in = name_pattern_match(cfg->include.p[i], strlen(cfg->include.p[i]), name);
+        in = support_name_match(cfg->include.p[i], strlen(cfg->include.p[i]), name);
     for (unsigned i = 0; in && i < cfg->exclude.n; i++)
-        in = !name_pattern_match(cfg->exclude.p[i], strlen(cfg->exclude.p[i]), name);
+        in = !support_name_match(cfg->exclude.p[i], strlen(cfg->exclude.p[i]), name);
     return in;
 }
 

@@ -108,6 +108,20 @@ ILHEAP_API void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size);
 /* The same, returning the status: *out is the block or NULL. */
 ILHEAP_API ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out);
 
+/* Makes the heap ready for size more bytes of blocks (alignment padding
+ * included): address space reserved and memory committed, and populated
+ * unless ILHEAP_NO_POPULATE, right above what is allocated now. The blocks
+ * that follow, up to that total, then take no lock and meet no page fault.
+ * A heap never reuses memory, so this is how a caller that knows what is
+ * coming (or a benchmark of the hot path) gets warm memory. Blocks of every
+ * thread share the room, and each thread takes its blocks in runs of up to
+ * 16 KiB, so several threads need a run more each.
+ * Returns ILHEAP_OK, or the status ilheap_heap_try_alloc would give for a
+ * block of size bytes (ILHEAP_EINVAL, ILHEAP_EZEROSIZE, ILHEAP_ETOOBIG,
+ * ILHEAP_ENOSPACE, ILHEAP_EOS_RESERVE, ILHEAP_EOS_COMMIT, ILHEAP_ENOMEM,
+ * ILHEAP_ERACE). */
+ILHEAP_API ilheap_status_t ilheap_heap_reserve(ilheap_heap_t *heap, size_t size);
+
 /* A consistent-enough snapshot (counters are read without stopping writers). */
 ILHEAP_API ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out);
 

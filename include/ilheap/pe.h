@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "ilheap/export.h"
+#include "ilheap/sig.h"
 #include "ilheap/status.h"
 
 #ifdef __cplusplus
@@ -231,6 +232,29 @@ ILHEAP_API ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint3
  * token order wins (overloads share a name). ILHEAP_ENOTFOUND when none. */
 ILHEAP_API ilheap_status_t ilheap_pe_find_method(const ilheap_pe_t *pe, const char *qualified_name,
                                                  uint32_t *token, ilheap_pe_error_t *error);
+
+/* Rows of metadata table `table` (0x00..0x2C, II.22); 0 for a table the
+ * image does not have, another number, or a bad handle. */
+ILHEAP_API uint32_t ilheap_pe_row_count(const ilheap_pe_t *pe, unsigned table);
+
+/* The signature blob of the row a token names, in the caller's buffer, and
+ * the kind to decode it as (include/ilheap/sig.h):
+ *   MethodDef 0x06: METHOD_DEF        MemberRef 0x0A: METHOD_REF or FIELD
+ *   StandAloneSig 0x11: LOCALS, METHOD_REF (calli) or FIELD
+ *   TypeSpec 0x1B: TYPESPEC           MethodSpec 0x2B: METHODSPEC (Instantiation)
+ *   Field 0x04: FIELD                 Property 0x17: PROPERTY
+ * kind and file_offset (the blob's first byte) may be NULL. ILHEAP_EINVAL
+ * for a token of another table, ILHEAP_PE_BAD_ROW for a row past the table. */
+ILHEAP_API ilheap_status_t ilheap_pe_signature(const ilheap_pe_t *pe, uint32_t token, const uint8_t **blob,
+                                               size_t *size, ilheap_sig_kind_t *kind, uint64_t *file_offset,
+                                               ilheap_pe_error_t *error);
+
+/* ilheap_pe_signature, then ilheap_sig_decode as its kind (flags 0) into
+ * *out and the arena; a decoding failure keeps its ILHEAP_SIG_* status and
+ * names the file offset of the byte. */
+ILHEAP_API ilheap_status_t ilheap_pe_decode_signature(const ilheap_pe_t *pe, uint32_t token,
+                                                      ilheap_sig_arena_t *arena, ilheap_sig_t *out,
+                                                      ilheap_pe_error_t *error);
 
 /* Lays the image out as the loader maps it: zero-fills region[0..SizeOfImage),
  * copies the headers to offset 0 and each section's raw data to its

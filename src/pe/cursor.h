@@ -292,10 +292,12 @@ static inline bool ilheap__encode_type_token(uint32_t token, uint32_t *coded)
 /* A GUID as text, lowercase 8-4-4-4-12 ("%08x-%04x-..."), from its 16 bytes
  * as stored (#GUID, a GUID struct in memory on a little-endian machine: the
  * first three fields little-endian, the last eight bytes in order). */
+static const uint8_t ilheap__guid_text_order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+
 static inline void ilheap__guid_text(const uint8_t g[16], char out[37])
 {
     static const char hex[] = "0123456789abcdef";
-    static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    const uint8_t *order = ilheap__guid_text_order;
     size_t k = 0;
     for (unsigned i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)

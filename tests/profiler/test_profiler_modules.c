@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "ilheap/com.h"
-#include "modules.h"
 #include "prof_test_util.h"
 #include "profiler.h"
+#include "support.h"
 #include "test.h"
 
 #define THREADS 8
@@ -169,7 +169,7 @@ static void start_profiler(const char *report)
 
 static uint8_t *map_image(void)
 {
-    return ilheap__os_image_region(IMAGE_SIZE);
+    return support_image_region(IMAGE_SIZE);
 }
 
 static uint64_t registry_live_modules(void)
@@ -274,7 +274,7 @@ static void test_module_life_under_concurrent_callbacks(void)
     uint8_t *new_base = map_image();
     ASSERT_NOT_NULL(new_base);
     ASSERT_NE_P(new_base, old_base);
-    ilheap__os_image_region_free(old_base, IMAGE_SIZE);
+    support_image_region_free(old_base, IMAGE_SIZE);
     atomic_store(&modules[0].base, new_base);
     uint64_t set_before = atomic_load(&bodies_set);
     jit_burst(0, 0, 1);
@@ -303,7 +303,7 @@ static void test_module_life_under_concurrent_callbacks(void)
         profiler->lpVtbl->ModuleUnloadFinished(profiler, module_id(i), CLR_S_OK);
         uint8_t *b = atomic_exchange(&modules[i].base, NULL);
         if (b)
-            ilheap__os_image_region_free(b, IMAGE_SIZE);
+            support_image_region_free(b, IMAGE_SIZE);
     }
     ASSERT_EQ_U(registry_live_modules(), 0);
     profiler->lpVtbl->Release(profiler);

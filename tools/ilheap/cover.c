@@ -3,7 +3,7 @@
  * XML, LCOV and a summary table. */
 #include "commands.h"
 #include "cover.h"
-#include "name_pattern.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -179,8 +179,8 @@ int cover_run(const cover_request_t *req, cover_result_t *result)
         const char *path = set.entries[i].path;
         char name[512];
         cov_assembly_name(path, name, sizeof name);
-        bool wanted = (include == NULL || name_pattern_list_match(include, name)) &&
-                      (exclude == NULL || !name_pattern_list_match(exclude, name));
+        bool wanted = (include == NULL || support_name_list_match(include, name)) &&
+                      (exclude == NULL || !support_name_list_match(exclude, name));
         if (wanted) {
             memset(&progress, 0, sizeof progress);
             rc = cov_build_module(&mods[nmods], path, &set.entries[i], end - i, &progress, &bad);

@@ -3,6 +3,7 @@
  * them) and the conditional branches, the PDB's sequence points give the
  * lines, the counts give the hits. */
 #include "cover.h"
+#include "source_map.h"
 #include "ilheap/rewrite.h"
 #include "pdb_load.h"
 
@@ -33,7 +34,7 @@ typedef struct work {
     tool_progress_t *progress;
 } work_t;
 
-static void problem(work_t *w, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
 static void problem(work_t *w, const char *format, ...)
 {
     tool_progress_clear(w->progress);
@@ -102,6 +103,8 @@ static bool documents(cov_module_t *mod, work_t *w)
     if (mod->documents == NULL || mod->document_missing == NULL)
         return false;
     mod->document_count = info.document_count;
+    source_map_t map; /* "/_/" paths of a deterministic build -> files here */
+    source_map_open(&map, "cover", w->dll, w->pdb);
     for (uint32_t d = 1; d <= info.document_count; d++) {
         char name[4096];
         size_t length;
@@ -110,9 +113,13 @@ static bool documents(cov_module_t *mod, work_t *w)
             problem(w, "%s: PDB document %u: %s", w->dll, d, err.message);
             snprintf(name, sizeof name, "(unreadable document %u)", d);
         }
-        if ((mod->documents[d - 1] = dup_str(name)) == NULL)
+        source_map_apply(&map, name, sizeof name);
+        if ((mod->documents[d - 1] = dup_str(name)) == NULL) {
+            source_map_close(&map);
             return false;
+        }
     }
+    source_map_close(&map);
     return true;
 }
 
@@ -354,8 +361,12 @@ static void check_sources(cov_module_t *mod, work_t *w)
         mod->document_missing[d] = true;
         mod->missing_sources++;
         tool_progress_clear(w->progress);
-        fprintf(stderr, "ilheap cover: %s: source file %s (named by its PDB) does not exist\n", w->dll,
-                mod->documents[d]);
+        fprintf(stderr, "ilheap cover: %s: source file %s (named by its PDB) does not exist%s\n", w->dll,
+                mod->documents[d],
+                strncmp(mod->documents[d], "/_", 2) == 0
+                    ? " (a deterministic build's path: set ILHEAP_SOURCE_ROOT, or ilheap collect --source-root, "
+                      "to the directory it stands for)"
+                    : "");
     }
     free(used);
 }

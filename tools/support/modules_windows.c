@@ -1,5 +1,5 @@
-/* Loaded modules on Windows (modules.h): the Toolhelp32 module list. */
-#include "modules.h"
+/* Loaded modules on Windows (support.h): the Toolhelp32 module list. */
+#include "support.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -7,7 +7,7 @@
 #include <windows.h>
 #include <tlhelp32.h>
 
-static int contains_ignoring_case(const char *text, const char *part)
+static bool contains_ignoring_case(const char *text, const char *part)
 {
     size_t n = strlen(part);
     for (; *text != '\0'; text++) {
@@ -16,20 +16,20 @@ static int contains_ignoring_case(const char *text, const char *part)
                tolower((unsigned char)text[i]) == tolower((unsigned char)part[i]))
             i++;
         if (i == n)
-            return 1;
+            return true;
     }
     return n == 0;
 }
 
-int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out)
+bool support_find_module(const char *name_part, support_module_t *out)
 {
     HMODULE main_program = GetModuleHandleW(NULL);
     HANDLE snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPMODULE | TH32CS_SNAPMODULE32, GetCurrentProcessId());
     if (snapshot == INVALID_HANDLE_VALUE)
-        return 0;
+        return false;
     MODULEENTRY32 entry;
     entry.dwSize = sizeof entry;
-    int found = 0;
+    bool found = false;
     for (BOOL more = Module32First(snapshot, &entry); more && !found; more = Module32Next(snapshot, &entry)) {
         int is_main = entry.hModule == main_program;
         if (name_part == NULL ? !is_main : !contains_ignoring_case(entry.szModule, name_part))
@@ -37,18 +37,18 @@ int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out)
         snprintf(out->name, sizeof out->name, "%s", entry.szExePath);
         out->base = (uintptr_t)entry.modBaseAddr;
         out->size = entry.modBaseSize; /* SizeOfImage */
-        found = 1;
+        found = true;
     }
     CloseHandle(snapshot);
     return found;
 }
 
-void *ilheap__os_image_region(size_t size)
+void *support_image_region(size_t size)
 {
     return VirtualAlloc(NULL, size, MEM_RESERVE | MEM_COMMIT, PAGE_READWRITE);
 }
 
-void ilheap__os_image_region_free(void *p, size_t size)
+void support_image_region_free(void *p, size_t size)
 {
     (void)size; /* MEM_RELEASE frees the whole region */
     if (p != NULL)

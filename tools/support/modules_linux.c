@@ -1,5 +1,5 @@
-/* Loaded modules on Linux (modules.h): the program headers of each object. */
-#include "modules.h"
+/* Loaded modules on Linux (support.h): the program headers of each object. */
+#include "support.h"
 
 #include <link.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 
 typedef struct module_search {
     const char *name_part;
-    ilheap_module_info_t *out;
+    support_module_t *out;
 } module_search_t;
 
 static int visit_object(struct dl_phdr_info *info, size_t info_size, void *context)
@@ -39,19 +39,19 @@ static int visit_object(struct dl_phdr_info *info, size_t info_size, void *conte
     return 1;
 }
 
-int ilheap__os_find_module(const char *name_part, ilheap_module_info_t *out)
+bool support_find_module(const char *name_part, support_module_t *out)
 {
     module_search_t search = {name_part, out};
     return dl_iterate_phdr(visit_object, &search) != 0;
 }
 
-void *ilheap__os_image_region(size_t size)
+void *support_image_region(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-void ilheap__os_image_region_free(void *p, size_t size)
+void support_image_region_free(void *p, size_t size)
 {
     if (p != NULL)
         munmap(p, size);

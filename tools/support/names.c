@@ -1,5 +1,5 @@
-/* Assembly-name patterns (see name_pattern.h). */
-#include "name_pattern.h"
+/* Assembly-name patterns (support.h). */
+#include "support.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -10,7 +10,7 @@ static int lower(int c)
 }
 
 /* `*` by backtracking to the last star: at most plen * strlen(name) steps. */
-bool name_pattern_match(const char *pattern, size_t plen, const char *name)
+bool support_name_match(const char *pattern, size_t plen, const char *name)
 {
     size_t p = 0, star = (size_t)-1;
     const char *n = name, *resume = NULL;
@@ -33,12 +33,12 @@ bool name_pattern_match(const char *pattern, size_t plen, const char *name)
     return p == plen;
 }
 
-bool name_pattern_list_match(const char *list, const char *name)
+bool support_name_list_match(const char *list, const char *name)
 {
     while (*list != 0) {
         const char *comma = strchr(list, ',');
         size_t len = comma != NULL ? (size_t)(comma - list) : strlen(list);
-        if (len != 0 && name_pattern_match(list, len, name))
+        if (len != 0 && support_name_match(list, len, name))
             return true;
         if (comma == NULL)
             break;
