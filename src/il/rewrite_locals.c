@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "ilheap/rewrite.h"
 #include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "status_internal.h"

@@ -21,7 +21,9 @@ typedef enum ilheap_fault_site {
     ILHEAP_FAULT_COMMIT = 1u << 1,
     ILHEAP_FAULT_RELEASE = 1u << 2,
     ILHEAP_FAULT_GAPS = 1u << 3, /* reading the memory map */
-    ILHEAP_FAULT_ALL_SITES = 0xF,
+    ILHEAP_FAULT_ALL_SITES = 0xF, /* the address-space sites above */
+    ILHEAP_FAULT_FILE = 1u << 8,    /* the counts files' calls (create, extend, map, ...) */
+    ILHEAP_FAULT_PROCESS = 1u << 9, /* process identity and liveness */
 } ilheap_fault_site_t;
 
 /* Arms a plan: the n-th (1-based) call to any site in site_mask returns
