@@ -523,6 +523,32 @@ ILHEAP_API ilheap_status_t ilheap_rw_encode_to_heap(ilheap_rw_t *rw, struct ilhe
  * the code size), or ILHEAP_RW_NEW when it was not encoded. */
 ILHEAP_API uint32_t ilheap_rw_new_offset(const ilheap_rw_t *rw, ilheap_rw_id_t id);
 
+/* One entry of an old-to-new IL offset map: the layout of COR_IL_MAP
+ * (corprof.h: ULONG32 oldOffset, ULONG32 newOffset, BOOL fAccurate), so an
+ * array of them goes to ICorProfilerInfo::SetILInstrumentedCodeMap as it
+ * is. */
+typedef struct ilheap_rw_il_map {
+    uint32_t old_offset; /* an instruction's offset in the body as loaded */
+    uint32_t new_offset; /* where running it starts in the encoded body */
+    int32_t accurate;    /* 1: the instruction is there unchanged; 0: it was replaced or removed */
+} ilheap_rw_il_map_t;
+
+/* The old-to-new map of the last successful encode: one entry per
+ * instruction of the body as loaded, in old-offset order (ascending, as the
+ * runtime needs). new_offset is where running the old instruction starts
+ * now: the code inserted at its block start (ILHEAP_RW_BLOCK_START) when
+ * there is some, else the instruction itself; a removed instruction's entry
+ * leads to what followed it (or the code's end); old offset 0, the method's
+ * entry, always leads to new offset 0, so code inserted before the first
+ * instruction (an entry probe) counts as the entry's. A `ret` turned into a
+ * store by ilheap_rw_single_exit maps to the store, not accurate. Inserted
+ * code has no entry of its own: a debugger maps it back to the entry below
+ * it. *count receives the number of entries; at most cap are written
+ * (ILHEAP_IL_DEST_TOO_SMALL when cap is too small: call again with *count;
+ * out may be NULL with cap 0 to ask). ILHEAP_EINVAL before any encode. */
+ILHEAP_API ilheap_status_t ilheap_rw_il_map(const ilheap_rw_t *rw, ilheap_rw_il_map_t *out, size_t cap,
+                                            size_t *count);
+
 /* ---------------------------------------------------------------------------
  * Helpers for instrumentation.
  * ------------------------------------------------------------------------- */

@@ -75,6 +75,7 @@ void ilheap__rw_reset(ilheap_rw_t *rw)
     rw->n = 0;
     rw->head = rw->tail = RW_END;
     rw->live = 0;
+    rw->loaded_n = 0;
     rw->sw_n = 0;
     rw->ncl = 0;
     rw->loaded = 0;

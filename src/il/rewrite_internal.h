@@ -76,6 +76,7 @@ struct ilheap_rw {
     uint64_t *val;   /* operand: immediate bits, token, target id, or switch first | count << 32 */
     uint32_t *next, *prev, *redir, *noff;
     uint32_t head, tail, live;
+    uint32_t loaded_n; /* instructions the load made: ids 0 .. loaded_n - 1 */
     uint32_t *sw; /* switch targets of every switch */
     size_t sw_n, sw_cap;
     ilheap_rw_clause_t *cl;

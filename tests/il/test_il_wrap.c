@@ -822,6 +822,67 @@ static void test_wrap_stack_bounds(void)
     ilheap_rw_destroy(rw);
 }
 
+/* ---- the old-to-new offset map ---------------------------------------- */
+
+static void test_il_map(void)
+{
+    begin();
+    int l = il_label(&A), n2 = il_label(&A), r = il_label(&A);
+    il_op(&A, ILHEAP_OP_NOP);                /* 0 */
+    il_op(&A, ILHEAP_OP_LDARG_0);            /* 1 */
+    il_br(&A, ILHEAP_OP_BRTRUE_S, l);        /* 2 */
+    il_mark(&A, n2);
+    il_op(&A, ILHEAP_OP_NOP);                /* 4 */
+    il_mark(&A, l);
+    il_mark(&A, r);
+    il_op(&A, ILHEAP_OP_RET);                /* 5 */
+    ilheap_rw_t *rw = load_asm(8, 0);
+    ilheap_rw_il_map_t map[8];
+    size_t count = 99;
+    ASSERT_STATUS(ilheap_rw_il_map(rw, map, 8, &count), ILHEAP_EINVAL); /* before an encode */
+    ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
+    size_t k = ilheap_rw_counter_probe(0x1000, 1, p);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, ilheap_rw_first(rw), ILHEAP_RW_BEFORE, p, k, NULL), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_insert(rw, id_at(rw, l), ILHEAP_RW_BLOCK_START, p, k, NULL), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_remove(rw, id_at(rw, n2)), ILHEAP_OK);
+    ilheap_rw_set_stack_fn(rw, test_effect, NULL);
+    encode_verify(rw, 0);
+    ASSERT_STATUS(ilheap_rw_il_map(rw, NULL, 0, &count), ILHEAP_IL_DEST_TOO_SMALL);
+    ASSERT_EQ_U(count, 5);
+    ASSERT_EQ_U(ilheap_rw_il_map(rw, map, 8, &count), ILHEAP_OK);
+    static const uint32_t old[5] = {0, 1, 2, 4, 5};
+    for (size_t i = 0; i < 5; i++)
+        ASSERT_EQ_U(map[i].old_offset, old[i]);
+    ASSERT_EQ_U(map[0].new_offset, 0);                 /* the entry probe counts as the entry's */
+    ASSERT_EQ_U(map[1].new_offset, 15 + 1);            /* after the probe and the nop */
+    ASSERT_EQ_U(map[2].new_offset, 15 + 2);
+    ASSERT_EQ_U(map[3].new_offset, 15 + 4);            /* removed: what followed, the probe at l */
+    ASSERT_EQ_U(map[4].new_offset, 15 + 4);            /* the probe at l's block start */
+    ASSERT_EQ_U(ilheap_rw_new_offset(rw, id_at(rw, r)), 15 + 4 + 15);
+    ASSERT_EQ_I(map[0].accurate, 1);
+    ASSERT_EQ_I(map[3].accurate, 0);
+    ASSERT_EQ_I(map[4].accurate, 1);
+    /* the brtrue.s's target in the new code is the probe, as the map says */
+    ASSERT_EQ_U(out.code[map[2].new_offset], ILHEAP_OP_BRTRUE_S);
+    ASSERT_EQ_U(map[2].new_offset + 2 + (int8_t)out.code[map[2].new_offset + 1], map[4].new_offset);
+    ilheap_rw_destroy(rw);
+
+    /* after a single exit and a wrap, the ret maps to its store, not accurate */
+    begin();
+    il_op(&A, ILHEAP_OP_LDC_I4_1);
+    il_op(&A, ILHEAP_OP_RET);
+    rw = load_asm(1, LOCALS);
+    ilheap_rw_handler_t fin = finally_probe();
+    wrap_whole(rw, 0, &fin, 1);
+    ASSERT_EQ_U(ilheap_rw_il_map(rw, map, 8, &count), ILHEAP_OK);
+    ASSERT_EQ_U(count, 2);
+    ASSERT_EQ_U(map[1].old_offset, 1);
+    ASSERT_EQ_U(out.code[map[1].new_offset], ILHEAP_OP_STLOC_0);
+    ASSERT_EQ_I(map[0].accurate, 1);
+    ASSERT_EQ_I(map[1].accurate, 0);
+    ilheap_rw_destroy(rw);
+}
+
 static void cleanup(void)
 {
     il_asm_free(&A);
@@ -836,4 +897,4 @@ TEST_MAIN(TEST(test_wrap_void_finally), TEST(test_wrap_value_return), TEST(test_
           TEST(test_refuse_clause_shapes), TEST(test_refuse_handler_instructions),
           TEST(test_refuse_branch_into_try), TEST(test_refuse_branch_out_of_try), TEST(test_refuse_table_order),
           TEST(test_ctor_body_start), TEST(test_ctor_no_base_call), TEST(test_wrap_sub_range),
-          TEST(test_wrap_stack_bounds), TEST(cleanup))
+          TEST(test_wrap_stack_bounds), TEST(test_il_map), TEST(cleanup))

@@ -337,6 +337,24 @@ static void check_originals(ilheap_rw_t *rw, uint32_t n)
     }
 }
 
+/* The offset map: one entry per original instruction, old offsets as
+ * loaded and ascending, new offsets in the code, the entry at 0. */
+static void check_map(ilheap_rw_t *rw, uint32_t n)
+{
+    static ilheap_rw_il_map_t map[1 << 14];
+    size_t count = 0;
+    ASSERT_EQ_U(ilheap_rw_il_map(rw, map, 1 << 14, &count), ILHEAP_OK);
+    ASSERT_EQ_U(count, n);
+    for (uint32_t id = 0; id < n; id++) {
+        ilheap_rw_insn_t x;
+        ASSERT_EQ_U(ilheap_rw_get(rw, id, &x), ILHEAP_OK);
+        ASSERT_EQ_U(map[id].old_offset, x.offset);
+        ASSERT_TRUE(id == 0 || map[id].old_offset > map[id - 1].old_offset);
+        ASSERT_LE_U(map[id].new_offset, out.code_size);
+        ASSERT_EQ_U(map[id].new_offset, id == 0 ? 0 : ilheap_rw_new_offset(rw, ilheap_rw_resolve(rw, id)));
+    }
+}
+
 static ilheap_rw_insn_t hcode[ILHEAP_RW_PROBE_MAX + 2], fcode[3];
 
 static ilheap_rw_insn_t mk(uint16_t op)
@@ -423,6 +441,7 @@ static void whole_wrap(void)
     verify_out("whole-body wrap");
     ASSERT_EQ_U(out.clause_count, B.clause_count + 1);
     check_originals(rw, n);
+    check_map(rw, n);
     ilheap_rw_destroy(rw);
 }
 
