@@ -27,7 +27,7 @@
 #include "os.h"
 #include "support.h"
 
-PROF_PRINTF_LIKE(2, 3)
+SUPPORT_PRINTF_LIKE(2, 3)
 static int config_fail(prof_config_t *cfg, const char *fmt, ...)
 {
     va_list ap;

@@ -22,9 +22,8 @@ typedef struct prof_os_once { void *init_once; } prof_os_once_t;
 #define PROF_OS_MUTEX_INIT {0}
 #define PROF_OS_RWLOCK_INIT {0}
 #define PROF_OS_ONCE_INIT {0}
-/* The DLL's exports; the printf checking of mingw-w64's C99 printf. */
+/* The DLL's one export. */
 #define PROF_EXPORT __declspec(dllexport)
-#define PROF_PRINTF_LIKE(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
 #else
 #include <pthread.h>
 typedef struct prof_os_mutex { pthread_mutex_t m; } prof_os_mutex_t;
@@ -34,7 +33,6 @@ typedef struct prof_os_once { pthread_once_t once; } prof_os_once_t;
 #define PROF_OS_RWLOCK_INIT {PTHREAD_RWLOCK_INITIALIZER}
 #define PROF_OS_ONCE_INIT {PTHREAD_ONCE_INIT}
 #define PROF_EXPORT __attribute__((visibility("default")))
-#define PROF_PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
 #endif
 
 /* ------------------------------------------------------------------ locks */

@@ -2,7 +2,6 @@
  * INIT_ONCE, fiber-local storage (its callback is the thread-exit
  * destructor), QueryPerformanceCounter, the UTF-16 environment and file
  * names. See os.h. */
-#define WIN32_LEAN_AND_MEAN
 #include <windows.h>
 
 #include "os.h"

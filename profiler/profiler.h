@@ -35,6 +35,7 @@
 #include "clr_abi.h"
 #include "ilheap/instrument.h"
 #include "os.h"
+#include "support.h"
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
@@ -103,7 +104,7 @@ int prof_config_in_scope(const prof_config_t *cfg, const char *name);
 int prof_expand_path(char *dst, size_t cap, const char *src);
 /* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
  * never writes to stdout or stderr), else one line on stderr. */
-PROF_PRINTF_LIKE(1, 2)
+SUPPORT_PRINTF_LIKE(1, 2)
 void prof_diag(const char *fmt, ...);
 
 /* -------------------------------------------------------------- counters */

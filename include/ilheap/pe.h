@@ -294,6 +294,36 @@ ILHEAP_API ilheap_status_t ilheap_pe_signature_text(const ilheap_pe_t *pe, uint3
 ILHEAP_API ilheap_status_t ilheap_pe_layout(const ilheap_pe_t *pe, void *region, size_t region_size,
                                             ilheap_pe_error_t *error);
 
+/* ---- Custom attributes and properties (src/pe/attributes.c) ---- */
+
+/* One CustomAttribute row (II.22.10), its coded indexes resolved. */
+typedef struct ilheap_pe_attribute {
+    uint32_t parent;            /* the owner's token: 0x20000001 the assembly, 0x02.. a type, 0x06.. a method,
+                                   0x17.. a property, 0x04.. a field, ... (HasCustomAttribute) */
+    uint32_t constructor;       /* its constructor: 0x06.. MethodDef or 0x0A.. MemberRef */
+    const char *type_namespace; /* the attribute type's namespace and name ("" for a generic */
+    const char *type_name;      /* attribute's instance, a TypeSpec); they live as long as the image */
+    uint32_t value;             /* #Blob index of the value */
+} ilheap_pe_attribute_t;
+
+/* Number of CustomAttribute rows, and one row by rid (1..count). */
+ILHEAP_API uint32_t ilheap_pe_attribute_count(const ilheap_pe_t *pe);
+ILHEAP_API ilheap_status_t ilheap_pe_attribute(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_attribute_t *out,
+                                               ilheap_pe_error_t *error);
+
+/* One Property row (II.22.34) with its owner and accessors. */
+typedef struct ilheap_pe_property {
+    uint32_t token;          /* 0x17000000 | rid */
+    uint16_t flags;          /* PropertyAttributes */
+    const char *name;        /* lives as long as the image */
+    uint32_t owner;          /* TypeDef rid (PropertyMap, II.22.35); 0 when no type lists it */
+    uint32_t getter, setter; /* MethodDef tokens (MethodSemantics, II.22.28); 0 when none */
+} ilheap_pe_property_t;
+
+ILHEAP_API uint32_t ilheap_pe_property_count(const ilheap_pe_t *pe);
+ILHEAP_API ilheap_status_t ilheap_pe_property(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_property_t *out,
+                                              ilheap_pe_error_t *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -94,6 +94,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (ilheap_pe_string(pe, td.namespace_, &s, NULL, &err) == ILHEAP_OK)
             sink ^= (uint8_t)s[0];
     }
+    for (uint32_t rid = 1; rid <= ilheap_pe_attribute_count(pe) && rid <= MAX_ROWS; rid++) {
+        ilheap_pe_attribute_t a;
+        if ((st = ilheap_pe_attribute(pe, rid, &a, &err)) == ILHEAP_OK)
+            sink ^= (uint8_t)(a.type_name[0] ^ a.type_namespace[0]);
+        else
+            check_failure(st, &err);
+    }
+    for (uint32_t rid = 1; rid <= ilheap_pe_property_count(pe) && rid <= MAX_ROWS; rid++) {
+        ilheap_pe_property_t p;
+        if ((st = ilheap_pe_property(pe, rid, &p, &err)) == ILHEAP_OK)
+            sink ^= (uint8_t)(p.name[0] ^ p.owner ^ p.getter ^ p.setter);
+        else
+            check_failure(st, &err);
+    }
     if (methods <= MAX_ROWS) { /* the fast walk agrees with the row-by-row API */
         char why[256];
         if (pe_check_cursor(pe, why, sizeof why) < 0)
