@@ -9,6 +9,7 @@
  * that never came, or at Shutdown; the region is freed with the module's
  * record, after ModuleUnloadFinished. */
 #include "profiler.h"
+#include "ilheap/pe.h" /* ilheap_pe_guid_text */
 
 #include <inttypes.h>
 #include <pthread.h>
@@ -74,11 +75,11 @@ prof_counts_t *prof_counts_create(const char *module, const char *path, const GU
         free(k);
         return NULL;
     }
-    if (mvid)
-        snprintf(k->mvid, sizeof k->mvid, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 (unsigned)mvid->Data1, mvid->Data2, mvid->Data3, mvid->Data4[0], mvid->Data4[1],
-                 mvid->Data4[2], mvid->Data4[3], mvid->Data4[4], mvid->Data4[5], mvid->Data4[6],
-                 mvid->Data4[7]);
+    if (mvid) {
+        uint8_t bytes[16]; /* the GUID as stored: its fields little-endian */
+        memcpy(bytes, mvid, sizeof bytes);
+        ilheap_pe_guid_text(bytes, k->mvid);
+    }
     pthread_mutex_init(&k->lock, NULL);
     k->bytes = sizeof *k;
     account((int64_t)k->bytes);

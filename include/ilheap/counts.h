@@ -218,10 +218,6 @@ ILHEAP_API ilheap_status_t ilheap_counts_snapshot(const ilheap_counts_t *c, cons
 typedef int (*ilheap_counts_sink_fn)(void *ctx, const char *text, size_t n);
 ILHEAP_API ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_counts_sink_fn sink, void *ctx);
 
-/* An MVID (16 bytes as stored in #GUID) as text: lowercase 8-4-4-4-12, the
- * first three groups little-endian (System.Guid's text). */
-ILHEAP_API void ilheap_counts_mvid_text(const uint8_t mvid[16], char out[37]);
-
 #ifdef __cplusplus
 }
 #endif

@@ -135,10 +135,7 @@ ILHEAP_API ilheap_status_t ilheap_pe_method(const ilheap_pe_t *pe, uint32_t rid,
 
 /* II.22.26: a body of IL is at the RVA when it is non-zero and the code type
  * (ImplFlags & 3) is IL (0); native (1), OPTIL (2) and runtime (3) are not. */
-static inline bool ilheap_pe_method_has_il(const ilheap_pe_method_t *m)
-{
-    return m->rva != 0 && (m->impl_flags & 3) == 0;
-}
+ILHEAP_API bool ilheap_pe_method_has_il(const ilheap_pe_method_t *m);
 
 /* The bytes of a method's body: a pointer to its first byte in the caller's
  * buffer and the bytes available from there to the end of its section's raw
@@ -148,21 +145,17 @@ ILHEAP_API ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const il
                                                  ilheap_pe_error_t *error);
 
 /* Walking every IL body in token order, fast (what `ilheap scan` does). The
- * cursor is the caller's and holds a snapshot of the MethodDef table's layout
+ * cursor is the caller's; it holds a snapshot of the MethodDef table's layout
  * and of the section that held the last body, all validated at open, so that
- * ilheap_pe_next_body is an inline loop over rows with no per-row checks but
- * the row count, and a call only when a body lies in another section. The
- * image must stay open while a cursor is used. */
+ * ilheap_pe_next_body is a loop over rows with no per-row checks but the row
+ * count. The image must stay open while a cursor is used. */
 typedef struct ilheap_pe_body_cursor {
     const ilheap_pe_t *pe;
-    uint32_t rid; /* the last MethodDef row looked at (0: none yet) */
-    struct {      /* private: filled by ilheap_pe_bodies_begin and the slow path */
-        uint32_t rows, row_size;
-        const uint8_t *row; /* row rid + 1 */
-        uint8_t rva_at, impl_at, flags_at;
-        uint32_t section_va, section_raw_size; /* the last body's section: RVA range with file bytes */
-        const uint8_t *section_data;           /* its first byte in the caller's buffer */
-    } internal;
+    uint32_t rid;         /* the last MethodDef row looked at (0: none yet) */
+    struct {              /* private: the walk's state, set by ilheap_pe_bodies_begin */
+        const void *p[2];
+        uint32_t u[6];
+    } private_;
 } ilheap_pe_body_cursor_t;
 
 /* One MethodDef with an IL body (ilheap_pe_method_has_il) and its bytes. */
@@ -180,42 +173,12 @@ typedef struct ilheap_pe_il_body {
 ILHEAP_API ilheap_status_t ilheap_pe_bodies_begin(const ilheap_pe_t *pe, ilheap_pe_body_cursor_t *cursor,
                                                   ilheap_pe_error_t *error);
 
-/* The out-of-line part of ilheap_pe_next_body: a body outside the cached
- * section (maps its RVA, reports an RVA with no file bytes). */
-ILHEAP_API int ilheap_pe_next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out,
-                                        ilheap_pe_error_t *error);
-
 /* The next MethodDef with an IL body after cursor->rid. Returns 1 and fills
  * *out; 0 when none is left; -1 when that method's RVA maps to no bytes of the
  * file: *error says why and where, out->token and out->rva name the method,
  * and the next call goes on after it. */
-static inline int ilheap_pe_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out,
-                                      ilheap_pe_error_t *error)
-{
-    while (cursor->rid < cursor->internal.rows) {
-        const uint8_t *row = cursor->internal.row;
-        cursor->internal.row = row + cursor->internal.row_size;
-        cursor->rid++;
-        /* II.22.26: RVA is a 4-byte constant, ImplFlags and Flags 2-byte ones. */
-        const uint8_t *r = row + cursor->internal.rva_at, *i = row + cursor->internal.impl_at;
-        uint32_t rva = (uint32_t)r[0] | (uint32_t)r[1] << 8 | (uint32_t)r[2] << 16 | (uint32_t)r[3] << 24;
-        uint16_t impl = (uint16_t)(i[0] | i[1] << 8);
-        if (rva == 0 || (impl & 3) != 0)
-            continue;
-        const uint8_t *f = row + cursor->internal.flags_at;
-        out->token = 0x06000000u | cursor->rid;
-        out->rva = rva;
-        out->impl_flags = impl;
-        out->flags = (uint16_t)(f[0] | f[1] << 8);
-        uint32_t delta = rva - cursor->internal.section_va;
-        if (rva < cursor->internal.section_va || delta >= cursor->internal.section_raw_size)
-            return ilheap_pe_next_body_slow(cursor, out, error);
-        out->data = cursor->internal.section_data + delta;
-        out->available = cursor->internal.section_raw_size - delta;
-        return 1;
-    }
-    return 0;
-}
+ILHEAP_API int ilheap_pe_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out,
+                                   ilheap_pe_error_t *error);
 
 /* Maps an RVA to the caller's buffer: pointer and bytes available up to the
  * end of the raw data of the section that holds it. Fails for an RVA in no
@@ -250,6 +213,12 @@ ILHEAP_API ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_
 
 /* The module's MVID (its Module row's GUID, 16 bytes as stored). */
 ILHEAP_API ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], ilheap_pe_error_t *error);
+
+/* A GUID (16 bytes as stored, e.g. an MVID) as text: lowercase
+ * 8-4-4-4-12, NUL-terminated ("1b4e28ba-2fa1-11d2-883f-0016d3cca427"), the
+ * form .NET's Guid.ToString() gives. A GUID struct in memory (little-endian
+ * fields, as on every machine .NET runs on) is the same 16 bytes. */
+ILHEAP_API void ilheap_pe_guid_text(const uint8_t guid[16], char out[37]);
 
 /* The TypeDef rid that encloses nested type `typedef_rid` (its NestedClass
  * row), or 0 in *enclosing_rid for a type that is not nested. */

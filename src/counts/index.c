@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pe/cursor.h"
 #include "status_internal.h"
 
 bool cf_grow(void *p, size_t *cap, size_t n, size_t elem)
@@ -139,7 +140,7 @@ ilheap_status_t ilheap_counts_module(const ilheap_counts_t *c, size_t i, ilheap_
     memcpy(out->mvid, m->mvid, 16);
     out->mvid_text[0] = 0;
     if (m->has_mvid)
-        ilheap_counts_mvid_text(m->mvid, out->mvid_text);
+        ilheap__guid_text(m->mvid, out->mvid_text);
     return ILHEAP_OK;
 }
 

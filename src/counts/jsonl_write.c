@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pe/cursor.h"
 #include "status_internal.h"
 
 static ilheap_status_t put(ilheap_counts_sink_fn sink, void *ctx, const char *text)
@@ -55,7 +56,7 @@ ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_count
         const cf_module_t *mod = &c->modules[m->module];
         char mvid[37] = "", token[32];
         if (mod->has_mvid)
-            ilheap_counts_mvid_text(mod->mvid, mvid);
+            ilheap__guid_text(mod->mvid, mvid);
         snprintf(token, sizeof token, ",\"token\":\"0x%08" PRIx32 "\"", m->token);
         if ((st = field(sink, ctx, "{\"module\":\"", mod->name)) == ILHEAP_OK &&
             (st = field(sink, ctx, ",\"path\":\"", mod->path)) == ILHEAP_OK &&

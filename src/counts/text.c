@@ -1,25 +1,13 @@
-/* The counts' text forms, written once: an MVID as System.Guid prints it,
- * and JSON string escaping. */
+/* The counts' text forms: an MVID's text read back into its bytes (the
+ * inverse of ilheap__guid_text, pe/cursor.h), and JSON string escaping. */
 #include "counts/counts_internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* The byte of each text position: the first three groups are little-endian. */
+/* The byte of each text position: the first three groups are little-endian,
+ * as ilheap__guid_text writes them. */
 static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-
-void ilheap_counts_mvid_text(const uint8_t mvid[16], char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        out[o++] = hex[mvid[order[i]] >> 4];
-        out[o++] = hex[mvid[order[i]] & 15];
-    }
-    out[o] = 0;
-}
 
 int cf_mvid_parse(const char *text, uint8_t out[16])
 {

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "ilheap/rewrite.h"
 #include "status_internal.h"
 
@@ -1369,48 +1370,6 @@ size_t ilheap_rw_flag_probe(uint64_t addr, int ptr64, ilheap_rw_insn_t out[ILHEA
 
 /* ---- locals ----------------------------------------------------------- */
 
-/* ECMA-335 II.23.2: compressed unsigned integers. */
-static int read_compressed(const uint8_t *p, size_t avail, uint32_t *v, size_t *len)
-{
-    if (avail < 1)
-        return 0;
-    if ((p[0] & 0x80) == 0) {
-        *v = p[0];
-        *len = 1;
-    } else if ((p[0] & 0xC0) == 0x80) {
-        if (avail < 2)
-            return 0;
-        *v = (uint32_t)(p[0] & 0x3F) << 8 | p[1];
-        *len = 2;
-    } else if ((p[0] & 0xE0) == 0xC0) {
-        if (avail < 4)
-            return 0;
-        *v = (uint32_t)(p[0] & 0x1F) << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-        *len = 4;
-    } else {
-        return 0;
-    }
-    return 1;
-}
-
-static size_t write_compressed(uint8_t *p, uint32_t v)
-{
-    if (v < 0x80) {
-        p[0] = (uint8_t)v;
-        return 1;
-    }
-    if (v < 0x4000) {
-        p[0] = (uint8_t)(0x80 | v >> 8);
-        p[1] = (uint8_t)v;
-        return 2;
-    }
-    p[0] = (uint8_t)(0xC0 | v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return 4;
-}
-
 ilheap_status_t ilheap_rw_locals_append(const uint8_t *sig, size_t size, const uint8_t *new_types,
                                         size_t new_types_size, uint32_t new_count, uint8_t **out,
                                         size_t *out_size, uint32_t *first_index)
@@ -1423,8 +1382,8 @@ ilheap_status_t ilheap_rw_locals_append(const uint8_t *sig, size_t size, const u
     uint32_t old = 0;
     size_t hdr = 0;
     if (size) {
-        size_t len;
-        if (sig[0] != 0x07 || !read_compressed(sig + 1, size - 1, &old, &len))
+        size_t len = ilheap__decode_compressed(sig + 1, size - 1, &old);
+        if (sig[0] != 0x07 || len == 0)
             return ilheap__fail(ILHEAP_IL_BAD_SIG, "%s",
                                 sig[0] != 0x07 ? "first byte is not LOCAL_SIG (0x07)"
                                                : "count runs past the blob");
@@ -1442,7 +1401,7 @@ ilheap_status_t ilheap_rw_locals_append(const uint8_t *sig, size_t size, const u
         return ilheap__fail(ILHEAP_ENOMEM, "%zu-byte signature", 5 + rest + new_types_size);
     size_t k = 0;
     b[k++] = 0x07;
-    k += write_compressed(b + k, old + new_count);
+    k += ilheap__encode_compressed(old + new_count, b + k); /* at most 0xFFFF: never 0 */
     if (rest)
         memcpy(b + k, sig + hdr, rest);
     k += rest;

@@ -226,6 +226,23 @@ ilheap_status_t ilheap__pe_guid(const ilheap_pe_t *md, uint32_t index, uint64_t 
     return ILHEAP_OK;
 }
 
+/* The #Blob entry at `index` (II.24.2.4: a compressed length, then the
+ * bytes) as a cursor over its bytes; `field` is where the index was read. */
+ilheap_status_t ilheap__pe_blob(const ilheap_pe_t *md, uint32_t index, uint64_t field, ilheap__cursor_t *out,
+                                ilheap_pe_error_t *error)
+{
+    ilheap__cursor_t heap;
+    ilheap__cursor_init(&heap, md->data, md->size, md->blobs.offset, md->blobs.present ? md->blobs.size : 0);
+    uint32_t length;
+    if (index >= ilheap__cursor_left(&heap) || !ilheap__cursor_skip(&heap, index) ||
+        !ilheap__read_compressed(&heap, &length))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, field, "#Blob index %#x is past the heap (%#zx bytes)",
+                               index, md->blobs.size);
+    if (!ilheap__cursor_sub(&heap, 0, length, out))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, heap.pos, "blob of %u bytes runs past #Blob", length);
+    return ILHEAP_OK;
+}
+
 /* Module (II.22.30): Generation, Name, Mvid (a #GUID index), EncId, EncBaseId. */
 ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], ilheap_pe_error_t *error)
 {
@@ -300,26 +317,48 @@ ilheap_status_t ilheap_pe_method_body(const ilheap_pe_t *pe, const ilheap_pe_met
     return map_pointer(pe, m->rva, m->row_offset, body, available, error);
 }
 
+bool ilheap_pe_method_has_il(const ilheap_pe_method_t *m)
+{
+    return m->rva != 0 && (m->impl_flags & 3) == 0;
+}
+
+/* The body cursor's private state (ilheap_pe_body_cursor_t.private_): the
+ * next MethodDef row, the row count and size, where RVA, ImplFlags and Flags
+ * sit in a row, and the last body's section (its RVA range with file bytes
+ * and its first byte in the caller's buffer). */
+#define WALK_ROW p[0]
+#define WALK_SECTION_DATA p[1]
+#define WALK_ROWS u[0]
+#define WALK_ROW_SIZE u[1]
+#define WALK_SECTION_VA u[2]
+#define WALK_SECTION_RAW_SIZE u[3]
+#define WALK_COLUMNS u[4] /* RVA, ImplFlags and Flags offsets, a byte each */
+
 ilheap_status_t ilheap_pe_bodies_begin(const ilheap_pe_t *pe, ilheap_pe_body_cursor_t *cursor,
                                        ilheap_pe_error_t *error)
 {
     memset(cursor, 0, sizeof *cursor);
     CHECK_HANDLE(pe, error, "bodies_begin");
-    /* Open proved every row of the table lies inside the buffer, so the
-     * inline walk reads rows without per-row checks; only rid against rows. */
+    /* Open proved every row of the table lies inside the buffer, so the walk
+     * reads rows without per-row checks; only rid against rows. */
     const ilheap__table_t *t = &pe->tables[ILHEAP__T_METHODDEF];
     cursor->pe = pe;
-    cursor->internal.rows = t->rows;
-    cursor->internal.row_size = t->row_size;
-    cursor->internal.row = pe->data + t->offset;
-    cursor->internal.rva_at = t->column_offset[MD_RVA];
-    cursor->internal.impl_at = t->column_offset[MD_IMPL_FLAGS];
-    cursor->internal.flags_at = t->column_offset[MD_FLAGS];
+    cursor->private_.WALK_ROWS = t->rows;
+    cursor->private_.WALK_ROW_SIZE = t->row_size;
+    cursor->private_.WALK_ROW = pe->data + t->offset;
+    cursor->private_.WALK_COLUMNS = (uint32_t)t->column_offset[MD_RVA] | (uint32_t)t->column_offset[MD_IMPL_FLAGS] << 8 |
+                                    (uint32_t)t->column_offset[MD_FLAGS] << 16;
     /* No section cached yet: the empty range sends the first body to the slow path. */
     return ILHEAP_OK;
 }
 
-int ilheap_pe_next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out, ilheap_pe_error_t *error)
+/* A body outside the cached section: maps its RVA (reporting one with no file
+ * bytes) and caches the section that holds it. Out of line, so that
+ * ilheap_pe_next_body stays a leaf without a stack frame. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out, ilheap_pe_error_t *error)
 {
     const ilheap_pe_t *pe = cursor->pe;
     if (!valid_handle(pe)) {
@@ -334,18 +373,54 @@ int ilheap_pe_next_body_slow(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_
         out->available = 0;
         return -1;
     }
-    /* Cache the section that holds it: bodies sit together (in .text). */
+    /* Bodies sit together (in .text): the next ones will likely hit. */
     for (unsigned i = 0; i < pe->section_count; i++) {
         const ilheap__section_t *s = &pe->sections[i];
         if (out->rva >= s->virtual_address && out->rva - s->virtual_address < s->raw_size) {
-            cursor->internal.section_va = s->virtual_address;
-            cursor->internal.section_raw_size = s->raw_size; /* at most the mapped size; in the file */
-            cursor->internal.section_data = pe->data + s->raw_pointer;
+            cursor->private_.WALK_SECTION_VA = s->virtual_address;
+            cursor->private_.WALK_SECTION_RAW_SIZE = s->raw_size; /* at most the mapped size; in the file */
+            cursor->private_.WALK_SECTION_DATA = pe->data + s->raw_pointer;
         }
     }
     out->data = pe->data + offset;
     out->available = available;
     return 1;
+}
+
+int ilheap_pe_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *out, ilheap_pe_error_t *error)
+{
+    uint32_t columns = cursor->private_.WALK_COLUMNS, rid = cursor->rid, rows = cursor->private_.WALK_ROWS;
+    uint32_t row_size = cursor->private_.WALK_ROW_SIZE;
+    unsigned rva_at = columns & 0xFF, impl_at = columns >> 8 & 0xFF;
+    const uint8_t *row = cursor->private_.WALK_ROW;
+    for (; rid < rows; row += row_size) {
+        rid++;
+        /* II.22.26: RVA is a 4-byte constant, ImplFlags and Flags 2-byte ones. */
+        uint32_t rva = ilheap__le32(row + rva_at);
+        uint16_t impl = ilheap__le16(row + impl_at);
+        if (rva == 0 || (impl & 3) != 0)
+            continue;
+        cursor->rid = rid;
+        cursor->private_.WALK_ROW = row + row_size;
+        out->token = METHODDEF_TOKEN | rid;
+        out->rva = rva;
+        out->impl_flags = impl;
+        out->flags = ilheap__le16(row + (columns >> 16 & 0xFF));
+        uint32_t delta = rva - cursor->private_.WALK_SECTION_VA;
+        if (rva < cursor->private_.WALK_SECTION_VA || delta >= cursor->private_.WALK_SECTION_RAW_SIZE)
+            return next_body_slow(cursor, out, error);
+        out->data = (const uint8_t *)cursor->private_.WALK_SECTION_DATA + delta;
+        out->available = cursor->private_.WALK_SECTION_RAW_SIZE - delta;
+        return 1;
+    }
+    cursor->rid = rid;
+    cursor->private_.WALK_ROW = row;
+    return 0;
+}
+
+void ilheap_pe_guid_text(const uint8_t guid[16], char out[37])
+{
+    ilheap__guid_text(guid, out);
 }
 
 ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out, size_t *length,

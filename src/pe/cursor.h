@@ -1,5 +1,8 @@
-/* A bounds-checked little-endian cursor over untrusted bytes, and checked
- * arithmetic: the only way the PE reader touches file data.
+/* A bounds-checked little-endian cursor over untrusted bytes, checked
+ * arithmetic, and ECMA-335's shared encodings (compressed integers, coded
+ * type tokens, GUID text): the only way the library touches file data, and
+ * the one owner of those encodings (the PE reader, the PDB reader, the
+ * signature codec and the IL rewriter's local signatures use them).
  *
  * A cursor is a window [pos, end) of one file buffer; positions are FILE
  * OFFSETS, so every failure can say where in the file it happened. Every read
@@ -145,6 +148,162 @@ static inline bool ilheap__read_u64(ilheap__cursor_t *c, uint64_t *out)
     *out = ilheap__le64(c->file + c->pos);
     c->pos += 8;
     return true;
+}
+
+/* ECMA-335 II.23.2 compressed unsigned integers: 1 byte (0xxxxxxx) up to
+ * 0x7F, 2 bytes (10xxxxxx) up to 0x3FFF, 4 bytes (110xxxxx) up to
+ * 0x1FFFFFFF, big-endian. */
+#define ILHEAP__COMPRESSED_MAX 0x1FFFFFFFu
+
+/* The bytes the shortest encoding of v takes (v <= ILHEAP__COMPRESSED_MAX). */
+static inline size_t ilheap__compressed_size(uint32_t v)
+{
+    return v < 0x80 ? 1 : v < 0x4000 ? 2 : 4;
+}
+
+/* Decodes the integer at p[0..avail): its length (1, 2 or 4), or 0 when the
+ * first byte is 111xxxxx or the bytes are cut short (*out untouched). A value
+ * in a longer form than it needs (0x80 0x05 for 5) decodes, as the runtime
+ * reads it; compare the length with ilheap__compressed_size to notice. */
+static inline size_t ilheap__decode_compressed(const uint8_t *p, size_t avail, uint32_t *out)
+{
+    if (avail == 0)
+        return 0;
+    if ((p[0] & 0x80) == 0) {
+        *out = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xC0) == 0x80) {
+        if (avail < 2)
+            return 0;
+        *out = (uint32_t)(p[0] & 0x3F) << 8 | p[1];
+        return 2;
+    }
+    if ((p[0] & 0xE0) == 0xC0 && avail >= 4) {
+        *out = (uint32_t)(p[0] & 0x1F) << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        return 4;
+    }
+    return 0;
+}
+
+/* Writes u (below 2^7, 2^14 or 2^29) in exactly n = 1, 2 or 4 bytes. */
+static inline size_t ilheap__put_compressed(uint32_t u, size_t n, uint8_t out[4])
+{
+    if (n == 1) {
+        out[0] = (uint8_t)u;
+    } else if (n == 2) {
+        out[0] = (uint8_t)(0x80 | u >> 8);
+        out[1] = (uint8_t)u;
+    } else {
+        out[0] = (uint8_t)(0xC0 | u >> 24);
+        out[1] = (uint8_t)(u >> 16);
+        out[2] = (uint8_t)(u >> 8);
+        out[3] = (uint8_t)u;
+    }
+    return n;
+}
+
+/* Writes the shortest encoding of v to out[0..4): its length, or 0 when v is
+ * past ILHEAP__COMPRESSED_MAX (nothing written). */
+static inline size_t ilheap__encode_compressed(uint32_t v, uint8_t out[4])
+{
+    if (v > ILHEAP__COMPRESSED_MAX)
+        return 0;
+    return ilheap__put_compressed(v, ilheap__compressed_size(v), out);
+}
+
+/* II.23.2 compressed signed integers: the value's two's complement in 7, 14
+ * or 29 bits, rotated left by one (the sign bit lands in bit 0), then encoded
+ * as an unsigned integer of that length. Ranges: -2^6..2^6-1, -2^13..2^13-1,
+ * -2^28..2^28-1. */
+#define ILHEAP__COMPRESSED_SIGNED_MIN (-0x10000000)
+#define ILHEAP__COMPRESSED_SIGNED_MAX 0x0FFFFFFF
+
+static inline size_t ilheap__decode_compressed_signed(const uint8_t *p, size_t avail, int32_t *out)
+{
+    uint32_t u;
+    size_t n = ilheap__decode_compressed(p, avail, &u);
+    if (n == 0)
+        return 0;
+    unsigned bits = n == 1 ? 7 : n == 2 ? 14 : 29;
+    int32_t magnitude = (int32_t)(u >> 1);
+    *out = (u & 1) ? magnitude - (int32_t)(1u << (bits - 1)) : magnitude;
+    return n;
+}
+
+/* Its length, or 0 when v is outside the 29-bit range (nothing written).
+ * The length follows from v's range, not from the rotated pattern: -8192
+ * rotates to 1 in 14 bits and must still take 2 bytes. */
+static inline size_t ilheap__encode_compressed_signed(int32_t v, uint8_t out[4])
+{
+    if (v < ILHEAP__COMPRESSED_SIGNED_MIN || v > ILHEAP__COMPRESSED_SIGNED_MAX)
+        return 0;
+    size_t n = v >= -0x40 && v < 0x40 ? 1 : v >= -0x2000 && v < 0x2000 ? 2 : 4;
+    unsigned bits = n == 1 ? 7 : n == 2 ? 14 : 29;
+    uint32_t u = ((uint32_t)v << 1 | (v < 0 ? 1u : 0u)) & ((1u << bits) - 1);
+    return ilheap__put_compressed(u, n, out);
+}
+
+/* The cursor forms: read at the cursor and move past; false (the cursor
+ * unmoved) when malformed or cut short. */
+static inline bool ilheap__read_compressed(ilheap__cursor_t *c, uint32_t *out)
+{
+    size_t n = ilheap__decode_compressed(c->file + c->pos, c->end - c->pos, out);
+    c->pos += n;
+    return n != 0;
+}
+
+static inline bool ilheap__read_compressed_signed(ilheap__cursor_t *c, int32_t *out)
+{
+    size_t n = ilheap__decode_compressed_signed(c->file + c->pos, c->end - c->pos, out);
+    c->pos += n;
+    return n != 0;
+}
+
+/* II.23.2.8 TypeDefOrRefOrSpecEncoded: a TypeDef, TypeRef or TypeSpec token
+ * as (rid << 2 | tag), tag 0 TypeDef, 1 TypeRef, 2 TypeSpec; tag 3 is not a
+ * table. False for tag 3 or rid 0 (*token untouched). */
+static inline bool ilheap__decode_type_token(uint32_t coded, uint32_t *token)
+{
+    static const uint32_t tables[3] = {0x02000000u, 0x01000000u, 0x1B000000u};
+    if ((coded & 3) == 3 || coded >> 2 == 0)
+        return false;
+    *token = tables[coded & 3] | coded >> 2;
+    return true;
+}
+
+/* The coded form of a TypeDef, TypeRef or TypeSpec token; false for another
+ * table, rid 0, or a rid too large for a compressed integer (2^27 and up). */
+static inline bool ilheap__encode_type_token(uint32_t token, uint32_t *coded)
+{
+    uint32_t rid = token & 0x00FFFFFFu, tag;
+    switch (token >> 24) {
+    case 0x02: tag = 0; break;
+    case 0x01: tag = 1; break;
+    case 0x1B: tag = 2; break;
+    default: return false;
+    }
+    if (rid == 0)
+        return false;
+    *coded = rid << 2 | tag;
+    return true;
+}
+
+/* A GUID as text, lowercase 8-4-4-4-12 ("%08x-%04x-..."), from its 16 bytes
+ * as stored (#GUID, a GUID struct in memory on a little-endian machine: the
+ * first three fields little-endian, the last eight bytes in order). */
+static inline void ilheap__guid_text(const uint8_t g[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    size_t k = 0;
+    for (unsigned i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hex[g[order[i]] >> 4];
+        out[k++] = hex[g[order[i]] & 15];
+    }
+    out[k] = '\0';
 }
 
 #endif

@@ -142,6 +142,11 @@ ilheap_status_t ilheap__pe_map_rva(const ilheap_pe_t *pe, uint32_t rva, uint64_t
 ilheap_status_t ilheap__pe_guid(const ilheap_pe_t *md, uint32_t index, uint64_t field, uint8_t out[16],
                                 ilheap_pe_error_t *error);
 
+/* The #Blob entry at `index` as a cursor over its bytes; `field` is where
+ * the index was read, for the error report. */
+ilheap_status_t ilheap__pe_blob(const ilheap_pe_t *md, uint32_t index, uint64_t field, ilheap__cursor_t *out,
+                                ilheap_pe_error_t *error);
+
 /* The file offset of row `rid` (1-based) of `table`; the caller has checked
  * 1 <= rid <= rows. */
 static inline size_t ilheap__row_offset(const ilheap_pe_t *pe, unsigned table, uint32_t rid)

@@ -36,60 +36,6 @@ static bool valid_pdb(const ilheap_pdb_t *pdb)
     return pdb != NULL && pdb->magic == PDB_HANDLE_MAGIC;
 }
 
-/* ECMA-335 II.23.2 compressed unsigned integer. */
-static bool read_compressed(ilheap__cursor_t *c, uint32_t *out)
-{
-    uint8_t b0, b1;
-    if (!ilheap__read_u8(c, &b0))
-        return false;
-    if ((b0 & 0x80) == 0) {
-        *out = b0;
-        return true;
-    }
-    if ((b0 & 0xC0) == 0x80) {
-        if (!ilheap__read_u8(c, &b1))
-            return false;
-        *out = (uint32_t)(b0 & 0x3F) << 8 | b1;
-        return true;
-    }
-    if ((b0 & 0xE0) == 0xC0 && ilheap__cursor_has(c, 3)) {
-        const uint8_t *p = ilheap__cursor_ptr(c);
-        *out = (uint32_t)(b0 & 0x1F) << 24 | (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
-        ilheap__cursor_skip(c, 3);
-        return true;
-    }
-    return false;
-}
-
-/* II.23.2 compressed signed integer: the unsigned encoding of the value
- * rotated left by one within its 7, 14 or 29 bits (sign in bit 0). */
-static bool read_compressed_signed(ilheap__cursor_t *c, int32_t *out)
-{
-    size_t start = c->pos;
-    uint32_t u;
-    if (!read_compressed(c, &u))
-        return false;
-    unsigned bits = c->pos - start == 1 ? 7 : c->pos - start == 2 ? 14 : 29;
-    int32_t magnitude = (int32_t)(u >> 1);
-    *out = (u & 1) ? magnitude - (int32_t)(1u << (bits - 1)) : magnitude;
-    return true;
-}
-
-/* The #Blob entry at `index` as a cursor; `field` is where the index was read. */
-static ilheap_status_t blob(const ilheap_pe_t *md, uint32_t index, uint64_t field, ilheap__cursor_t *out,
-                            ilheap_pe_error_t *error)
-{
-    ilheap__cursor_t heap;
-    ilheap__cursor_init(&heap, md->data, md->size, md->blobs.offset, md->blobs.present ? md->blobs.size : 0);
-    uint32_t length;
-    if (index >= ilheap__cursor_left(&heap) || !ilheap__cursor_skip(&heap, index) || !read_compressed(&heap, &length))
-        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, field, "#Blob index %#x is past the heap (%#zx bytes)",
-                               index, md->blobs.size);
-    if (!ilheap__cursor_sub(&heap, 0, length, out))
-        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HEAP_INDEX, heap.pos, "blob of %u bytes runs past #Blob", length);
-    return ILHEAP_OK;
-}
-
 /* #Pdb (Portable PDB v1.0): PDB id (20), EntryPoint (4), ReferencedTypeSystemTables
  * (8), then one row count per bit set. */
 static ilheap_status_t read_pdb_stream(ilheap_pdb_t *pdb, ilheap_pe_error_t *error)
@@ -201,7 +147,7 @@ ilheap_status_t ilheap_pdb_document(const ilheap_pdb_t *pdb, uint32_t rid, ilhea
     ilheap__cursor_t hash = {0};
     if ((st = ilheap__pe_guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH_ALGORITHM), row, d.hash_algorithm, error)) ||
         (st = ilheap__pe_guid(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_LANGUAGE), row, d.language, error)) ||
-        (st = blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH), row, &hash, error)))
+        (st = ilheap__pe_blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_HASH), row, &hash, error)))
         return st;
     d.hash = ilheap__cursor_ptr(&hash);
     d.hash_size = ilheap__cursor_left(&hash);
@@ -230,7 +176,7 @@ ilheap_status_t ilheap_pdb_document_name(const ilheap_pdb_t *pdb, uint32_t rid, 
     const ilheap_pe_t *md = &pdb->md;
     size_t row = ilheap__row_offset(md, ILHEAP__T_DOCUMENT, rid);
     ilheap__cursor_t name = {0};
-    if ((st = blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_NAME), row, &name, error)) != ILHEAP_OK)
+    if ((st = ilheap__pe_blob(md, ilheap__cell(md, ILHEAP__T_DOCUMENT, rid, DOC_NAME), row, &name, error)) != ILHEAP_OK)
         return st;
     /* Blob ::= separator part+; separator is an ASCII byte or 0 (none), each
      * part a compressed #Blob index of UTF-8 (0: empty part). */
@@ -245,10 +191,10 @@ ilheap_status_t ilheap_pdb_document_name(const ilheap_pdb_t *pdb, uint32_t rid, 
     for (bool first = true; ilheap__cursor_left(&name) != 0; first = false) {
         size_t part_at = name.pos;
         uint32_t index;
-        if (!read_compressed(&name, &index))
+        if (!ilheap__read_compressed(&name, &index))
             return ilheap__pe_fail(error, ILHEAP_PE_BAD_DOCUMENT, part_at, "Document %u: name part cut short", rid);
         ilheap__cursor_t part = {0};
-        if ((st = blob(md, index, part_at, &part, error)) != ILHEAP_OK)
+        if ((st = ilheap__pe_blob(md, index, part_at, &part, error)) != ILHEAP_OK)
             return st;
         if (!first && separator != 0)
             append(buf, size, &n, &separator, 1);
@@ -280,13 +226,13 @@ ilheap_status_t ilheap_pdb_sequence_points_begin(const ilheap_pdb_t *pdb, uint32
     if (index == 0)
         return ILHEAP_OK; /* no sequence points */
     ilheap__cursor_t c = {0};
-    if ((st = blob(md, index, row, &c, error)) != ILHEAP_OK)
+    if ((st = ilheap__pe_blob(md, index, row, &c, error)) != ILHEAP_OK)
         return st;
     /* Header: LocalSignature (StandAloneSig rid), then InitialDocument when
      * the row's Document is nil (the method spans several documents). */
     size_t at = c.pos;
     uint32_t local_signature;
-    if (!read_compressed(&c, &local_signature) || (document == 0 && !read_compressed(&c, &document)))
+    if (!ilheap__read_compressed(&c, &local_signature) || (document == 0 && !ilheap__read_compressed(&c, &document)))
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_SEQUENCE_POINTS, at, "method %#x: blob header cut short",
                                0x06000000u | method_rid);
     if (document == 0 || document > md->tables[ILHEAP__T_DOCUMENT].rows)
@@ -306,6 +252,73 @@ static int walk_fail(ilheap_pdb_sequence_points_t *walk, ilheap_pe_error_t *erro
     return -1;
 }
 
+/* A record's line delta and column delta (the column delta
+ * is unsigned when the line delta is 0, signed otherwise). NULL, or what is
+ * wrong. */
+static const char *read_deltas(ilheap__cursor_t *c, uint32_t *delta_lines, int32_t *delta_columns)
+{
+    if (!ilheap__read_compressed(c, delta_lines))
+        return "line delta malformed or cut short";
+    if (*delta_lines != 0)
+        return ilheap__read_compressed_signed(c, delta_columns) ? NULL : "column delta malformed or cut short";
+    uint32_t u;
+    if (!ilheap__read_compressed(c, &u))
+        return "column delta malformed or cut short";
+    if (u >= MAX_COLUMN)
+        return "column delta past 0xFFFF";
+    *delta_columns = (int32_t)u;
+    return NULL;
+}
+
+/* The start and end of a visible point: the first one's start is unsigned,
+ * later ones are signed deltas from the previous visible point. Fills *p and
+ * the walk's last start; NULL, or what is wrong. */
+static const char *read_visible(ilheap_pdb_sequence_points_t *walk, ilheap__cursor_t *c, uint32_t delta_lines,
+                                int32_t delta_columns, ilheap_pdb_sequence_point_t *p)
+{
+    int64_t start_line, start_column;
+    if (!walk->have_non_hidden) {
+        uint32_t line, column;
+        if (!ilheap__read_compressed(c, &line) || !ilheap__read_compressed(c, &column))
+            return "start line or column malformed or cut short";
+        start_line = line;
+        start_column = column;
+    } else {
+        int32_t dl, dc;
+        if (!ilheap__read_compressed_signed(c, &dl) || !ilheap__read_compressed_signed(c, &dc))
+            return "start line or column delta malformed or cut short";
+        start_line = (int64_t)walk->start_line + dl;
+        start_column = (int64_t)walk->start_column + dc;
+    }
+    int64_t end_line = start_line + delta_lines, end_column = start_column + delta_columns;
+    if (start_line < 0 || end_line >= MAX_LINE || start_line == ILHEAP_PDB_HIDDEN_LINE ||
+        end_line == ILHEAP_PDB_HIDDEN_LINE)
+        return "line out of range";
+    if (start_column < 0 || start_column >= MAX_COLUMN || end_column < 0 || end_column >= MAX_COLUMN)
+        return "column out of range";
+    p->start_line = (uint32_t)start_line;
+    p->end_line = (uint32_t)end_line;
+    p->start_column = (uint16_t)start_column;
+    p->end_column = (uint16_t)end_column;
+    walk->start_line = p->start_line;
+    walk->start_column = p->start_column;
+    walk->have_non_hidden = true;
+    return NULL;
+}
+
+/* A document record (a zero IL delta after the first record): the points
+ * that follow are in that document. NULL, or what is wrong. */
+static const char *read_document_record(ilheap_pdb_sequence_points_t *walk, ilheap__cursor_t *c)
+{
+    uint32_t document;
+    if (!ilheap__read_compressed(c, &document))
+        return "document record malformed or cut short";
+    if (document == 0 || document > walk->pdb->md.tables[ILHEAP__T_DOCUMENT].rows)
+        return "document record names no Document row";
+    walk->document = document;
+    return NULL;
+}
+
 int ilheap_pdb_next_sequence_point(ilheap_pdb_sequence_points_t *walk, ilheap_pdb_sequence_point_t *out,
                                    ilheap_pe_error_t *error)
 {
@@ -313,87 +326,46 @@ int ilheap_pdb_next_sequence_point(ilheap_pdb_sequence_points_t *walk, ilheap_pd
         ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "next_sequence_point: bad walk");
         return -1;
     }
-    const ilheap_pe_t *md = &walk->pdb->md;
-    ilheap__cursor_t c = {.file = md->data, .pos = walk->pos, .end = walk->end};
+    ilheap__cursor_t c = {.file = walk->pdb->md.data, .pos = walk->pos, .end = walk->end};
+    const char *why = NULL;
+    size_t record;
+    uint32_t delta_il;
     for (;;) {
         if (ilheap__cursor_left(&c) == 0) {
             walk->pos = c.pos;
             return 0;
         }
-        size_t record = c.pos;
-        uint32_t delta_il;
-        if (!read_compressed(&c, &delta_il))
+        record = c.pos;
+        if (!ilheap__read_compressed(&c, &delta_il))
             return walk_fail(walk, error, record, "IL offset delta malformed or cut short");
-        if (delta_il == 0 && !walk->first) {
-            /* A document record: the points that follow are in this document. */
-            uint32_t document;
-            if (!read_compressed(&c, &document))
-                return walk_fail(walk, error, record, "document record malformed or cut short");
-            if (document == 0 || document > md->tables[ILHEAP__T_DOCUMENT].rows)
-                return walk_fail(walk, error, record, "document record names no Document row");
-            walk->document = document;
-            continue;
-        }
-        uint32_t il_offset;
-        if (walk->first)
-            il_offset = delta_il;
-        else if (!ilheap__add_u32(walk->il_offset, delta_il, &il_offset))
-            return walk_fail(walk, error, record, "IL offset overflows");
-        if (il_offset >= MAX_LINE)
-            return walk_fail(walk, error, record, "IL offset past 2^29");
-        uint32_t delta_lines;
-        int32_t delta_columns;
-        if (!read_compressed(&c, &delta_lines))
-            return walk_fail(walk, error, record, "line delta malformed or cut short");
-        if (delta_lines == 0) {
-            uint32_t u;
-            if (!read_compressed(&c, &u))
-                return walk_fail(walk, error, record, "column delta malformed or cut short");
-            if (u >= MAX_COLUMN)
-                return walk_fail(walk, error, record, "column delta past 0xFFFF");
-            delta_columns = (int32_t)u;
-        } else if (!read_compressed_signed(&c, &delta_columns)) {
-            return walk_fail(walk, error, record, "column delta malformed or cut short");
-        }
-        ilheap_pdb_sequence_point_t p = {.il_offset = il_offset, .document = walk->document, .file_offset = record};
-        if (delta_lines == 0 && delta_columns == 0) {
-            p.hidden = true;
-            p.start_line = p.end_line = ILHEAP_PDB_HIDDEN_LINE;
-        } else {
-            int64_t start_line, start_column;
-            if (!walk->have_non_hidden) {
-                uint32_t line, column;
-                if (!read_compressed(&c, &line) || !read_compressed(&c, &column))
-                    return walk_fail(walk, error, record, "start line or column malformed or cut short");
-                start_line = line;
-                start_column = column;
-            } else {
-                int32_t dl, dc;
-                if (!read_compressed_signed(&c, &dl) || !read_compressed_signed(&c, &dc))
-                    return walk_fail(walk, error, record, "start line or column delta malformed or cut short");
-                start_line = (int64_t)walk->start_line + dl;
-                start_column = (int64_t)walk->start_column + dc;
-            }
-            int64_t end_line = start_line + delta_lines, end_column = start_column + delta_columns;
-            if (start_line < 0 || end_line >= MAX_LINE || start_line == ILHEAP_PDB_HIDDEN_LINE ||
-                end_line == ILHEAP_PDB_HIDDEN_LINE)
-                return walk_fail(walk, error, record, "line out of range");
-            if (start_column < 0 || start_column >= MAX_COLUMN || end_column < 0 || end_column >= MAX_COLUMN)
-                return walk_fail(walk, error, record, "column out of range");
-            p.start_line = (uint32_t)start_line;
-            p.end_line = (uint32_t)end_line;
-            p.start_column = (uint16_t)start_column;
-            p.end_column = (uint16_t)end_column;
-            walk->start_line = p.start_line;
-            walk->start_column = p.start_column;
-            walk->have_non_hidden = true;
-        }
-        walk->il_offset = il_offset;
-        walk->first = false;
-        walk->pos = c.pos;
-        *out = p;
-        return 1;
+        if (delta_il != 0 || walk->first)
+            break;
+        if ((why = read_document_record(walk, &c)) != NULL)
+            return walk_fail(walk, error, record, why);
     }
+    uint32_t il_offset;
+    if (walk->first)
+        il_offset = delta_il;
+    else if (!ilheap__add_u32(walk->il_offset, delta_il, &il_offset))
+        return walk_fail(walk, error, record, "IL offset overflows");
+    if (il_offset >= MAX_LINE)
+        return walk_fail(walk, error, record, "IL offset past 2^29");
+    uint32_t delta_lines;
+    int32_t delta_columns;
+    if ((why = read_deltas(&c, &delta_lines, &delta_columns)) != NULL)
+        return walk_fail(walk, error, record, why);
+    ilheap_pdb_sequence_point_t p = {.il_offset = il_offset, .document = walk->document, .file_offset = record};
+    if (delta_lines == 0 && delta_columns == 0) {
+        p.hidden = true;
+        p.start_line = p.end_line = ILHEAP_PDB_HIDDEN_LINE;
+    } else if ((why = read_visible(walk, &c, delta_lines, delta_columns, &p)) != NULL) {
+        return walk_fail(walk, error, record, why);
+    }
+    walk->il_offset = il_offset;
+    walk->first = false;
+    walk->pos = c.pos;
+    *out = p;
+    return 1;
 }
 
 ilheap_status_t ilheap_pe_debug_info(const ilheap_pe_t *pe, ilheap_pe_debug_info_t *out, ilheap_pe_error_t *error)

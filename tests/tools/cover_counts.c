@@ -71,7 +71,7 @@ int main(int argc, char **argv)
     char mvid[37];
     uint8_t guid[16];
     ilheap_pe_module_mvid(pe, guid, &err);
-    counts_mvid_text(guid, mvid);
+    ilheap_pe_guid_text(guid, mvid);
     bool shift = false;
     int rc = 0;
     for (int i = 2; i < argc && rc == 0; i++) {

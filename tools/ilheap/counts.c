@@ -195,8 +195,3 @@ void counts_free(counts_set_t *set)
     free(set->files);
     memset(set, 0, sizeof *set);
 }
-
-void counts_mvid_text(const uint8_t g[16], char out[37])
-{
-    ilheap_counts_mvid_text(g, out);
-}

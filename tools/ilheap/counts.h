@@ -49,8 +49,4 @@ bool counts_finish(counts_set_t *set);
 
 void counts_free(counts_set_t *set);
 
-/* An MVID (16 bytes as stored in #GUID) as the counts spell it: lowercase
- * 8-4-4-4-12, the first three groups little-endian (System.Guid's text). */
-void counts_mvid_text(const uint8_t guid[16], char out[37]);
-
 #endif

@@ -70,6 +70,38 @@ static void summary_row(tool_out_t *out, const cov_module_t *mod)
     tool_out_str(out, "\n");
 }
 
+/* The summary table: a row per module, the total over those with a PDB. */
+static int write_table(FILE *file, const cov_module_t *mods, size_t nmods, uint64_t calls_only)
+{
+    tool_out_t *out = malloc(sizeof *out);
+    if (out == NULL)
+        return TOOL_EXIT_SYSTEM;
+    tool_out_init(out, file);
+    tool_out_printf(out, "%-40s  %-22s  %-22s  %s\n", "assembly", "line rate", "branch rate", "methods");
+    cov_totals_t all = {0};
+    size_t without_pdb = 0;
+    for (size_t i = 0; i < nmods; i++) {
+        summary_row(out, &mods[i]);
+        if (mods[i].has_pdb)
+            cov_add_module(&all, &mods[i]);
+        else
+            without_pdb++;
+    }
+    tool_out_printf(out, "%-40s  %.1f%% (%llu/%llu) lines, %.1f%% (%llu/%llu) branches\n", "total (with PDBs)",
+                    all.lines ? 100.0 * (double)all.lines_hit / (double)all.lines : 100.0,
+                    (unsigned long long)all.lines_hit, (unsigned long long)all.lines,
+                    all.branches ? 100.0 * (double)all.branches_hit / (double)all.branches : 100.0,
+                    (unsigned long long)all.branches_hit, (unsigned long long)all.branches);
+    if (without_pdb != 0)
+        tool_out_printf(out, "%zu assemblies without a usable PDB: method-level figures only, "
+                        "not in the reports\n", without_pdb);
+    if (calls_only != 0)
+        tool_out_printf(out, "%llu calls-mode entries skipped (no blocks)\n", (unsigned long long)calls_only);
+    int rc = tool_out_flush(out) ? 0 : TOOL_EXIT_SYSTEM;
+    free(out);
+    return rc;
+}
+
 int ilheap_cmd_cover(int argc, char **argv)
 {
     const char *cobertura = NULL, *lcov = NULL, *include = NULL, *exclude = NULL;
@@ -108,11 +140,23 @@ int ilheap_cmd_cover(int argc, char **argv)
         free(files);
         return TOOL_EXIT_USAGE;
     }
+    cover_request_t req = {files, nfiles, cobertura, lcov, include, exclude, stdout};
+    cover_result_t result;
+    int rc = cover_run(&req, &result);
+    free(files);
+    return rc;
+}
+
+/* Reads the counts files, builds every wanted module, writes the reports and
+ * the table: the pipeline behind `ilheap cover` (and `ilheap collect`). */
+int cover_run(const cover_request_t *req, cover_result_t *result)
+{
+    memset(result, 0, sizeof *result);
+    const char *include = req->include, *exclude = req->exclude;
     counts_set_t set = {0};
     int rc = 0;
-    for (size_t i = 0; i < nfiles && rc == 0; i++)
-        rc = counts_read(&set, files[i]);
-    free(files);
+    for (size_t i = 0; i < req->file_count && rc == 0; i++)
+        rc = counts_read(&set, req->files[i]);
     if (rc == 0 && !counts_finish(&set)) {
         fprintf(stderr, "ilheap cover: out of memory\n");
         rc = TOOL_EXIT_SYSTEM;
@@ -145,41 +189,19 @@ int ilheap_cmd_cover(int argc, char **argv)
         i = end;
     }
     counts_free(&set);
-    if (rc == 0 && cobertura != NULL && !cov_write_cobertura(cobertura, mods, nmods))
+    if (rc == 0 && req->cobertura != NULL && !cov_write_cobertura(req->cobertura, mods, nmods))
         rc = TOOL_EXIT_SYSTEM;
-    if (rc == 0 && lcov != NULL && !cov_write_lcov(lcov, mods, nmods))
+    if (rc == 0 && req->lcov != NULL && !cov_write_lcov(req->lcov, mods, nmods))
         rc = TOOL_EXIT_SYSTEM;
-    if (rc == 0) {
-        tool_out_t *out = malloc(sizeof *out);
-        if (out == NULL) {
-            rc = TOOL_EXIT_SYSTEM;
-        } else {
-            tool_out_init(out, stdout);
-            tool_out_printf(out, "%-40s  %-22s  %-22s  %s\n", "assembly", "line rate", "branch rate", "methods");
-            cov_totals_t all = {0};
-            size_t without_pdb = 0;
-            for (size_t i = 0; i < nmods; i++) {
-                summary_row(out, &mods[i]);
-                if (mods[i].has_pdb)
-                    cov_add_module(&all, &mods[i]);
-                else
-                    without_pdb++;
-            }
-            tool_out_printf(out, "%-40s  %.1f%% (%llu/%llu) lines, %.1f%% (%llu/%llu) branches\n", "total (with PDBs)",
-                            all.lines ? 100.0 * (double)all.lines_hit / (double)all.lines : 100.0,
-                            (unsigned long long)all.lines_hit, (unsigned long long)all.lines,
-                            all.branches ? 100.0 * (double)all.branches_hit / (double)all.branches : 100.0,
-                            (unsigned long long)all.branches_hit, (unsigned long long)all.branches);
-            if (without_pdb != 0)
-                tool_out_printf(out, "%zu assemblies without a usable PDB: method-level figures only, "
-                                "not in the reports\n", without_pdb);
-            if (calls_only != 0)
-                tool_out_printf(out, "%llu calls-mode entries skipped (no blocks)\n", (unsigned long long)calls_only);
-            if (!tool_out_flush(out))
-                rc = TOOL_EXIT_SYSTEM;
-            free(out);
+    for (size_t i = 0; i < nmods; i++) {
+        result->modules++;
+        if (mods[i].has_pdb) {
+            result->with_pdb++;
+            cov_add_module(&result->totals, &mods[i]);
         }
     }
+    if (rc == 0 && req->table != NULL)
+        rc = write_table(req->table, mods, nmods, calls_only);
     for (size_t i = 0; i < nmods; i++)
         cov_free_module(&mods[i]);
     free(mods);

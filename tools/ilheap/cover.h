@@ -89,6 +89,27 @@ void cov_assembly_name(const char *path, char *buf, size_t size);
 bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t count);
 bool cov_write_lcov(const char *file, const cov_module_t *mods, size_t count);
 
+/* One run of the cover pipeline: what `ilheap cover` does with its arguments
+ * (also called by `ilheap collect`). */
+typedef struct cover_request {
+    const char *const *files; /* counts files */
+    size_t file_count;
+    const char *cobertura, *lcov; /* reports to write, or NULL */
+    const char *include, *exclude; /* assembly-name pattern lists, or NULL */
+    FILE *table;                   /* the summary table; NULL: none */
+} cover_request_t;
+
+typedef struct cover_result {
+    cov_totals_t totals; /* over the modules with a usable PDB */
+    size_t modules;      /* modules reported (the included ones named by the counts) */
+    size_t with_pdb;
+} cover_result_t;
+
+/* Reads the counts, builds the coverage and writes the reports and the table;
+ * returns cover's exit status (0, 3, 4, 5 or 6; problems reported on stderr)
+ * with *result filled as far as it got. */
+int cover_run(const cover_request_t *req, cover_result_t *result);
+
 /* A rate as Cobertura writes it: covered/total with up to 4 decimals, "1"
  * for an empty total. */
 void cov_rate(char *buf, size_t size, uint64_t covered, uint64_t total);

@@ -377,7 +377,7 @@ static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, siz
         problem(w, "%s: %s", w->dll, err.message);
         return 0;
     }
-    counts_mvid_text(guid, mvid);
+    ilheap_pe_guid_text(guid, mvid); /* the counts spell MVIDs as System.Guid does */
     if (!type_names(mod, w->pe))
         return TOOL_EXIT_SYSTEM;
     if (w->pdb != NULL && !documents(mod, w))

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# ilheap collect: its arguments, finding the profiler, the command's exit
+# status passed on, and the statuses of its own (no coverage 7, threshold 8);
+# with dotnet and the profiler, tests/pe/PdbSample run under it end to end,
+# from the build tree and from a package-like copy (ilheap and the profiler
+# side by side), and --print-env / --from.
+# usage: test_collect.sh ILHEAP DOTNET|none SOURCE_DIR WORK_DIR PROFILER|none
+ilheap_bin="$1" dotnet="$2" src="$3" work="$4" profiler="${5:-none}"
+. "$(dirname "$0")/common.sh"
+rm -rf "$work"
+mkdir -p "$work"
+has() { grep -Eq -- "$2" "$1" || fail "$1 lacks /$2/: $(head -c 2000 "$1")"; }
+
+# Arguments.
+expect_exit 2 'no command given' -- ilheap collect
+expect_exit 2 'unknown option' -- ilheap collect --bogus -- true
+expect_exit 2 'needs a value' -- ilheap collect --cobertura
+expect_exit 2 'give one of' -- ilheap collect --from "$work" -- true
+expect_exit 2 "expected line=N" -- ilheap collect --threshold line=101 -- true
+expect_exit 2 "expected line=N" -- ilheap collect --threshold lines=5 -- true
+expect_exit 2 "expected line=N" -- ilheap collect --threshold line=5,line=6 -- true
+expect_exit 2 "'\\[' without '\\]'" -- ilheap collect --include '[Shop' -- true
+expect_exit 2 "only wildcard" -- ilheap collect --include 'Sh?p' -- true
+expect_exit 2 "empty pattern|more than 64" -- ilheap collect --include "$(printf 'a%d,' $(seq 1 70))" -- true
+ilheap collect --help | grep -q '^exit status' || fail "--help has no exit status paragraph"
+echo "ok  usage errors (2), --help"
+
+# The profiler: given, wrong, missing.
+expect_exit 3 'no such file' -- ilheap collect --profiler "$work/none.so" -- true
+expect_exit 5 'neither an ELF nor a PE' -- ilheap collect --profiler /etc/hostname -- true
+mkdir -p "$work/alone"
+cp "$ilheap_bin" "$work/alone/ilheap"
+expect_exit 3 'no profiler next to .*alone/ilheap; looked for:' -- "$work/alone/ilheap" collect -- true
+
+if [ "$profiler" = none ] || [ ! -f "$profiler" ]; then
+    echo "SKIP (part): no profiler built (or a sanitizer build): the runs under it are left out"
+    exit 0
+fi
+# Commands: not found, their own status, a signal, no .NET process.
+expect_exit 127 'nosuchcommand: No such file' -- ilheap collect --profiler "$profiler" -- nosuchcommand
+expect_exit 3 '' -- ilheap collect --profiler "$profiler" -- sh -c 'exit 3'
+expect_exit 143 '' -- ilheap collect --profiler "$profiler" -- sh -c 'kill -TERM $$'
+expect_exit 7 'no \.NET process loaded the profiler' -- ilheap collect --profiler "$profiler" -- true
+echo "x" >"$work/counts.1"
+expect_exit 2 'counts files of an earlier run' -- ilheap collect --profiler "$profiler" --counts-dir "$work" -- true
+rm "$work/counts.1"
+
+# --print-env: the variables, coverlet's filters mapped to assembly names.
+ilheap collect --profiler "$profiler" --print-env "$work/env" --include '[Pdb*]*, Other' --exclude '[X]Y.Z' \
+    >"$work/env.txt" 2>"$work/env.err" || fail "--print-env: $(cat "$work/env.err")"
+has "$work/env.txt" "^CORECLR_PROFILER_PATH=$profiler\$"
+has "$work/env.txt" '^CORECLR_ENABLE_PROFILING=1$'
+has "$work/env.txt" '^ILHEAP_MODE=blocks$'
+has "$work/env.txt" "^ILHEAP_COUNTS=$work/env/counts\\.%p\$"
+has "$work/env.txt" '^ILHEAP_INCLUDE=Pdb\*,Other$'
+has "$work/env.txt" '^ILHEAP_EXCLUDE=X$'
+has "$work/env.err" "type filters are not supported; the whole assembly 'X' is taken"
+ilheap collect --profiler "$profiler" --print-env "$work/env2" >"$work/env2.txt" || fail "--print-env without filters"
+has "$work/env2.txt" '^ILHEAP_EXCLUDE=System\.\*,Microsoft\.\*,'
+echo "ok  command statuses (127, 3, 143), no .NET process (7), --print-env"
+
+[ "$dotnet" != none ] || skip "dotnet not found: the runs of a .NET program are left out"
+mkdir -p "$work/app/src"
+cp "$src"/tests/pe/PdbSample/* "$work/app/src/"
+"$dotnet" build "$work/app/src/PdbSample.csproj" -c Debug -o "$work/app/out" -nodeReuse:false \
+    -p:UseSharedCompilation=false >"$work/app/build.log" 2>&1 ||
+    { tail -n 20 "$work/app/build.log" >&2; fail "dotnet build PdbSample"; }
+app="$work/app/out/PdbSample.dll"
+"$dotnet" "$app" >"$work/plain.out" 2>&1 || fail "PdbSample: $(cat "$work/plain.out")"
+
+# From the build tree: the profiler found beside ilheap (../profiler).
+ilheap collect --include PdbSample --cobertura "$work/c.xml" --lcov "$work/c.info" -- "$dotnet" "$app" \
+    >"$work/run.out" 2>"$work/run.err" || fail "collect: exit $?: $(cat "$work/run.err")"
+cmp -s "$work/plain.out" "$work/run.out" || fail "the program's output changed under collect"
+has "$work/run.err" '^PdbSample +[0-9.]+% \([0-9]+/[0-9]+\)'
+has "$work/run.err" '^ilheap collect: [0-9]+ of [0-9]+ lines covered'
+has "$work/c.xml" '<coverage line-rate="0\.[0-9]+"'
+has "$work/c.info" '^SF:.*Program\.cs$'
+echo "ok  collect -- dotnet PdbSample.dll: reports written, output unchanged"
+
+# Thresholds and no coverage.
+expect_exit 0 '' -- ilheap collect --include PdbSample --threshold line=1,branch=1 -- "$dotnet" "$app"
+expect_exit 8 'line coverage .* is below the threshold 100%' -- \
+    ilheap collect --include PdbSample --threshold line=100 -- "$dotnet" "$app"
+expect_exit 7 'counted no method of the included assemblies \(Typo\)' -- \
+    ilheap collect --include Typo --cobertura "$work/typo.xml" -- "$dotnet" "$app"
+[ ! -f "$work/typo.xml" ] || fail "a report was written for a run with no coverage"
+cp -r "$work/app/out" "$work/nopdb"
+rm "$work/nopdb/PdbSample.pdb"
+obj_pdb=$(find "$work/app/src/obj" -name PdbSample.pdb) # the CodeView path: moved away for the run
+mv "$obj_pdb" "$obj_pdb.away"
+echo stale >"$work/nopdb.xml"
+expect_exit 7 'none with a PDB' -- ilheap collect --include PdbSample --cobertura "$work/nopdb.xml" -- \
+    "$dotnet" "$work/nopdb/PdbSample.dll"
+mv "$obj_pdb.away" "$obj_pdb"
+[ ! -f "$work/nopdb.xml" ] || fail "a report of an assembly without a PDB was left behind"
+expect_exit 1 '' -- ilheap collect --include PdbSample -- sh -c "\"$dotnet\" \"$app\" >/dev/null; exit 1"
+echo "ok  threshold met (0) and missed (8), no coverage (7: a typo, no PDB), the command's failure first (1)"
+
+# A package-like layout: ilheap and the profiler side by side, nothing typed.
+mkdir -p "$work/pkg"
+cp "$ilheap_bin" "$profiler" "$work/pkg/"
+"$work/pkg/ilheap" collect --include PdbSample --cobertura "$work/pkg.xml" --quiet -- "$dotnet" "$app" \
+    >/dev/null 2>"$work/pkg.err" || fail "collect from the package layout: $(cat "$work/pkg.err")"
+has "$work/pkg.xml" '<coverage line-rate='
+# --print-env, a run of one's own, --from: the same report.
+ilheap collect --include PdbSample --print-env "$work/manual" >"$work/manual.env" || fail "--print-env"
+env $(cat "$work/manual.env") "$dotnet" "$app" >/dev/null 2>&1 || fail "PdbSample under --print-env's environment"
+ilheap collect --include PdbSample --from "$work/manual" --cobertura "$work/manual.xml" --quiet 2>"$work/from.err" ||
+    fail "--from: $(cat "$work/from.err")"
+[ "$(grep -o 'lines-covered="[0-9]*"' "$work/manual.xml")" = "$(grep -o 'lines-covered="[0-9]*"' "$work/pkg.xml")" ] ||
+    fail "--from gave other totals than a collect run"
+echo "ok  package layout (profiler beside ilheap), --print-env + --from"
+echo "ilheap collect: all checks passed"
