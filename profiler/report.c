@@ -233,8 +233,13 @@ void prof_report_write(void)
     fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
     fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
             atomic_load(&c->live_heaps_collectible));
+    /* A counts file that could not be written turned counting off. */
+    if (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS || prof_g.counts_error[0])
+        fprintf(out, "counts_error=%s\n", prof_g.counts_error[0] ? prof_g.counts_error : "none");
     if (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS) {
         fprintf(out, "counts_path=%s\n", cfg->counts_path);
+        fprintf(out, "counts_lost=%" PRIuFAST64 "\n", atomic_load(&c->counts_lost));
+        fprintf(out, "counts_file_bytes=%" PRIu64 "\n", prof_counts_file_bytes());
         fprintf(out, "instrumented=%" PRIuFAST64 "\n", atomic_load(&c->instrumented));
         fprintf(out, "probes=%" PRIuFAST64 "\n", atomic_load(&c->probes));
         fprintf(out, "counts_written=%" PRIuFAST64 "\n", atomic_load(&c->counts_written));
