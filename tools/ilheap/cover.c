@@ -10,6 +10,7 @@
 
 static const char cover_help[] =
     "usage: ilheap cover COUNTS... [--cobertura FILE] [--lcov FILE] [--include GLOB] [--exclude GLOB]\n"
+    "       ilheap cover COUNTS --since SNAP [...]\n"
     "Turns the counts files of the profiler's blocks mode (ILHEAP_MODE=blocks, one\n"
     "JSON object per line and method) into line and branch coverage of every method\n"
     "with sequence points in every module they name, including methods never run\n"
@@ -23,6 +24,8 @@ static const char cover_help[] =
     "  --include GLOB    only assemblies whose name (file name without extension)\n"
     "                    matches; comma-separated, '*' is any run of characters\n"
     "  --exclude GLOB    leave out assemblies whose name matches (wins over --include)\n"
+    "  --since SNAP      only what ran after SNAP ('ilheap counts COUNTS --snapshot\n"
+    "                    SNAP') was taken; one COUNTS file, live or not\n"
     "\n"
     "Prints a summary table on stdout: per assembly, line and branch rates; for an\n"
     "assembly without a PDB, the methods entered and blocks hit.\n"
@@ -104,7 +107,7 @@ static int write_table(FILE *file, const cov_module_t *mods, size_t nmods, uint6
 
 int ilheap_cmd_cover(int argc, char **argv)
 {
-    const char *cobertura = NULL, *lcov = NULL, *include = NULL, *exclude = NULL;
+    const char *cobertura = NULL, *lcov = NULL, *include = NULL, *exclude = NULL, *since = NULL;
     const char **files = calloc((size_t)argc + 1, sizeof *files);
     size_t nfiles = 0;
     if (files == NULL)
@@ -114,6 +117,7 @@ int ilheap_cmd_cover(int argc, char **argv)
                             : strcmp(argv[i], "--lcov") == 0    ? &lcov
                             : strcmp(argv[i], "--include") == 0 ? &include
                             : strcmp(argv[i], "--exclude") == 0 ? &exclude
+                            : strcmp(argv[i], "--since") == 0   ? &since
                                                                 : NULL;
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s%s", cover_help, cover_exits);
@@ -135,12 +139,13 @@ int ilheap_cmd_cover(int argc, char **argv)
             files[nfiles++] = argv[i];
         }
     }
-    if (nfiles == 0) {
-        fprintf(stderr, "ilheap cover: no counts file given\n%s", cover_help);
+    if (nfiles == 0 || (since != NULL && nfiles != 1)) {
+        fprintf(stderr, "ilheap cover: %s\n%s", nfiles == 0 ? "no counts file given" : "--since takes one counts file",
+                cover_help);
         free(files);
         return TOOL_EXIT_USAGE;
     }
-    cover_request_t req = {files, nfiles, cobertura, lcov, include, exclude, stdout};
+    cover_request_t req = {files, nfiles, cobertura, lcov, include, exclude, stdout, since};
     cover_result_t result;
     int rc = cover_run(&req, &result);
     free(files);
@@ -156,7 +161,7 @@ int cover_run(const cover_request_t *req, cover_result_t *result)
     counts_set_t set = {0};
     int rc = 0;
     for (size_t i = 0; i < req->file_count && rc == 0; i++)
-        rc = counts_read(&set, req->files[i]);
+        rc = counts_read_since(&set, req->files[i], req->since);
     if (rc == 0 && !counts_finish(&set)) {
         fprintf(stderr, "ilheap cover: out of memory\n");
         rc = TOOL_EXIT_SYSTEM;

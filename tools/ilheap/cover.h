@@ -97,6 +97,7 @@ typedef struct cover_request {
     const char *cobertura, *lcov; /* reports to write, or NULL */
     const char *include, *exclude; /* assembly-name pattern lists, or NULL */
     FILE *table;                   /* the summary table; NULL: none */
+    const char *since;             /* a snapshot of the one counts file: only what ran after it; or NULL */
 } cover_request_t;
 
 typedef struct cover_result {
