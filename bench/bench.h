@@ -1,5 +1,5 @@
 /* The helpers shared by every part of the allocation benchmark (bench_alloc):
- * bench/util.c and bench/ilheap_warm.c define them. The child measurements'
+ * bench/util.c defines them. The child measurements'
  * entry points are in children.h. */
 #ifndef ILHEAP_BENCH_H
 #define ILHEAP_BENCH_H

@@ -43,10 +43,6 @@ static int wanted(const plan_t *plan, const char *group)
 
 static int have_impl(const char *impl)
 {
-#if !(defined(__has_include) && __has_include("ilheap/com.h"))
-    if (strcmp(impl, "ilheap-com") == 0)
-        return 0; /* the COM component is not on this branch yet */
-#endif
 #ifndef BENCH_MIMALLOC_PATH
     if (strcmp(impl, "mimalloc") == 0)
         return 0;
@@ -191,7 +187,6 @@ static int run_plan(const plan_t *plan)
                 }
             }
     }
-#if defined(__has_include) && __has_include("ilheap/com.h")
     if (wanted(plan, "lookup")) {
         /* 10 modules against 10,000: what the registry's size costs. */
         group_t *g = &groups[ngroups++];
@@ -201,7 +196,6 @@ static int run_plan(const plan_t *plan)
                 add(g, NULL, "modules=%d threads=%d lookups=%lld", modules, threads,
                     plan->quick ? 200000ll : 1000000ll);
     }
-#endif
     if (wanted(plan, "create"))
         for (size_t c = 0; c < sizeof map_counts / sizeof *map_counts; c++) {
             group_t *g = &groups[ngroups++];

@@ -13,8 +13,7 @@ int bench_alloc_child(const bench_args_t *args);
 /* One measurement of heap creation ("create ..." line). */
 int bench_create_child(const bench_args_t *args);
 
-/* Registry lookups with many modules ("lookup ..." line); needs the COM
- * component (include/ilheap/com.h). */
+/* Registry lookups with many modules ("lookup ..." line). */
 int bench_lookup_child(const bench_args_t *args);
 
 #endif

@@ -1,4 +1,4 @@
-/* Registry lookups (issue 3): one "lookup ..." line.
+/* Registry lookups: one "lookup ..." line.
  *
  * The child registers `modules` modules with the process-wide registry
  * (ilheap_GetILFunctionBodyAllocator; a heap reserves nothing before its
@@ -8,19 +8,12 @@
  * With threads=2 the lookups are split between two threads (lookups take the
  * registry's shared lock and must not serialize). */
 #include "children.h"
-
-#if defined(__has_include)
-#if __has_include("ilheap/com.h")
 #include "ilheap/com.h"
-#define BENCH_HAVE_COM 1
-#endif
-#endif
 
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
-#ifdef BENCH_HAVE_COM
 #define MAX_THREADS 16
 #define FIRST_ID 0x100000u
 #define ID_STEP 0x40u
@@ -112,11 +105,3 @@ int bench_lookup_child(const bench_args_t *args)
     fflush(stdout);
     return 0;
 }
-#else
-int bench_lookup_child(const bench_args_t *args)
-{
-    (void)args;
-    fprintf(stderr, "bench: no registry on this branch (include/ilheap/com.h)\n");
-    return 2;
-}
-#endif

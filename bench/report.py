@@ -1026,8 +1026,8 @@ def main():
              "keep freed memory (glibc `M_TRIM_THRESHOLD`; jemalloc `dirty_decay_ms:-1,muzzy_decay_ms:-1,"
              "lg_extent_max_active_fit:30`; mimalloc `MIMALLOC_ALLOW_DECOMMIT=0`) and `faults/alloc` shows "
              "they do. ilheap never reuses memory, so its warm state is a heap whose whole run is reserved, "
-             "committed and populated before the clock starts (`bench/ilheap_warm.c`, through the heap's "
-             "internals): the timed run is its hot path, the CAS bump.")
+             "committed and populated before the clock starts (`ilheap_heap_reserve`): the timed run is its "
+             "hot path, per-thread runs over the CAS bump.")
     L.append("- **bump**: an inlined pointer bump over an array, the floor. warm: the array is populated "
              "before the clock; fresh: it is populated by one `MADV_POPULATE_WRITE` inside the timed run "
              "(the cheapest possible way to get fresh memory).")

@@ -1,7 +1,7 @@
 /* The helpers every part of bench_alloc shares (bench.h): key=value
  * arguments, the clock, the program's own image. */
 #include "bench.h"
-#include "modules.h"
+#include "support.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +30,8 @@ long long bench_arg_int(const bench_args_t *args, const char *key, long long fal
 
 void bench_own_image(const void **base, size_t *size)
 {
-    ilheap_module_info_t self = {0};
-    ilheap__os_find_module(NULL, &self); /* the program itself */
+    support_module_t self = {0};
+    support_find_module(NULL, &self); /* the program itself */
     uintptr_t lo = self.base & ~(uintptr_t)4095;
     *base = (const void *)lo;
     *size = self.base + self.size - lo;

@@ -12,7 +12,8 @@
  *   same workload once untimed, free every block (newest first), then run it
  *   again timed. ilheap never reuses memory, so its warm state is a heap
  *   whose whole run is committed and populated before the clock starts
- *   (ilheap_warm.c): the timed run is its hot path, the CAS bump.
+ *   (ilheap_heap_reserve): the timed run is its hot path (per-thread runs
+ *   over the CAS bump), with no lock and no page fault.
  * bump: an inlined pointer bump over an array: the floor. warm: the array was
  *   populated before the clock starts; fresh: the array is populated in one
  *   MADV_POPULATE_WRITE call inside the timed run (the cheapest way to get
@@ -25,7 +26,7 @@
  *   give them two cores at once.
  */
 #include "children.h"
-#include "internal_api.h"
+#include "ilheap/com.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -36,15 +37,6 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
-
-/* impl=ilheap-com (issue 3): IMethodMalloc::Alloc through the vtable, once
- * the COM component is on main; nothing to change here when it lands. */
-#if defined(__has_include)
-#if __has_include("ilheap/com.h")
-#include "ilheap/com.h"
-#define BENCH_HAVE_COM 1
-#endif
-#endif
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -72,9 +64,7 @@ typedef enum impl {
 
 static const char *const impl_names[] = {
     "ilheap", "ilheap-nopopulate", "ilheap-tlab", "glibc", "mimalloc", "jemalloc", "bump", "ilheap-huge",
-#ifdef BENCH_HAVE_COM
     "ilheap-com",
-#endif
 };
 
 static void *(*mi_malloc_fn)(size_t);
@@ -87,9 +77,7 @@ typedef struct run {
     int warm;
     int threads;
     ilheap_heap_t *heap;
-#ifdef BENCH_HAVE_COM
-    IMethodMalloc *com;
-#endif
+    IMethodMalloc *com; /* impl=ilheap-com: Alloc through the vtable */
     pthread_barrier_t barrier;
 } run_t;
 
@@ -216,10 +204,8 @@ static void run_pass(worker_t *w, void **keep)
         break;
     }
     case IMPL_ILHEAP_COM: {
-#ifdef BENCH_HAVE_COM
         IMethodMalloc *m = r->com;
         ALLOC_LOOP(m->lpVtbl->Alloc(m, (ULONG)size));
-#endif
         break;
     }
     }
@@ -429,16 +415,14 @@ int bench_alloc_child(const bench_args_t *args)
             fprintf(stderr, "bench: heap: %s\n", ilheap_last_message());
             return 5;
         }
-        if (warm && ilheap__heap_prepopulate(run.heap, warm_bytes) != ILHEAP_OK) {
-            fprintf(stderr, "bench: could not prepopulate the heap\n");
+        if (warm && ilheap_heap_reserve(run.heap, warm_bytes) != ILHEAP_OK) {
+            fprintf(stderr, "bench: warm heap: %s\n", ilheap_last_message());
             return 5;
         }
-#ifdef BENCH_HAVE_COM
         if (run.impl == IMPL_ILHEAP_COM && ilheap_method_malloc_create(run.heap, 0, &run.com) != ILHEAP_OK) {
             fprintf(stderr, "bench: IMethodMalloc: %s\n", ilheap_last_message());
             return 5;
         }
-#endif
     }
 
     pthread_t ids[MAX_THREADS];

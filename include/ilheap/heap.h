@@ -108,6 +108,20 @@ ILHEAP_API void *ilheap_heap_alloc(ilheap_heap_t *heap, size_t size);
 /* The same, returning the status: *out is the block or NULL. */
 ILHEAP_API ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out);
 
+/* Makes the heap ready for size more bytes of blocks (alignment padding
+ * included): address space reserved and memory committed, and populated
+ * unless ILHEAP_NO_POPULATE, right above what is allocated now. The blocks
+ * that follow, up to that total, then take no lock and meet no page fault.
+ * A heap never reuses memory, so this is how a caller that knows what is
+ * coming (or a benchmark of the hot path) gets warm memory. Blocks of every
+ * thread share the room, and each thread takes its blocks in runs of up to
+ * 16 KiB, so several threads need a run more each.
+ * Returns ILHEAP_OK, or the status ilheap_heap_try_alloc would give for a
+ * block of size bytes (ILHEAP_EINVAL, ILHEAP_EZEROSIZE, ILHEAP_ETOOBIG,
+ * ILHEAP_ENOSPACE, ILHEAP_EOS_RESERVE, ILHEAP_EOS_COMMIT, ILHEAP_ENOMEM,
+ * ILHEAP_ERACE). */
+ILHEAP_API ilheap_status_t ilheap_heap_reserve(ilheap_heap_t *heap, size_t size);
+
 /* A consistent-enough snapshot (counters are read without stopping writers). */
 ILHEAP_API ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out);
 
@@ -117,6 +131,18 @@ ILHEAP_API uint64_t ilheap_heap_window(const ilheap_heap_t *heap);
 /* True when [p, p + size) lies inside the heap's window (base < p,
  * p + size <= base + window). A check for callers that receive pointers. */
 ILHEAP_API int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size);
+
+/* Called for each free range [start, end); a nonzero return stops the walk. */
+typedef int (*ilheap_free_range_fn)(void *context, uintptr_t start, uintptr_t end);
+
+/* The room a heap could use: the unmapped ranges of this process's address
+ * space that intersect [lo, hi), clipped to it and rounded inward to where a
+ * reservation may start (the page on Linux, 64 KiB on Windows), in
+ * ascending order, each of at least min_size bytes. A snapshot read from the
+ * OS at each call (the process map on Linux, VirtualQuery on Windows): costly,
+ * for reports. Returns ILHEAP_OK, ILHEAP_EINVAL (no visit) or ILHEAP_EOS_MAPS. */
+ILHEAP_API ilheap_status_t ilheap_free_ranges(uintptr_t lo, uintptr_t hi, size_t min_size,
+                                              ilheap_free_range_fn visit, void *context);
 
 #ifdef __cplusplus
 }

@@ -93,6 +93,16 @@ extern "C" {
     X(ILHEAP_PE_BAD_DOCUMENT, 320, "bad PDB Document row or name blob")                    \
     X(ILHEAP_PE_BAD_SEQUENCE_POINTS, 321, "bad sequence points blob")                      \
     X(ILHEAP_PE_BAD_DEBUG_DIRECTORY, 322, "bad PE debug directory")                        \
+    X(ILHEAP_PE_BAD_SOURCE_LINK, 330, "bad Source Link JSON in a PDB")                     \
+    /* 340..349: signatures (II.23.2) */                                                   \
+    X(ILHEAP_SIG_TRUNCATED, 340, "signature blob ends inside an element")                  \
+    X(ILHEAP_SIG_BAD_ELEMENT, 341, "element type or calling convention not valid there")   \
+    X(ILHEAP_SIG_TOO_DEEP, 342, "signature nests deeper than ILHEAP_SIG_MAX_DEPTH")        \
+    X(ILHEAP_SIG_BAD_COUNT, 343, "signature count or integer malformed or past the bytes left") \
+    X(ILHEAP_SIG_BAD_TOKEN, 344, "bad TypeDefOrRefOrSpecEncoded token in a signature")     \
+    X(ILHEAP_SIG_TRAILING, 345, "bytes after the end of the signature")                    \
+    X(ILHEAP_SIG_NO_ROOM, 346, "arena or output buffer too small for the signature")       \
+    X(ILHEAP_SIG_BAD_TREE, 347, "signature tree cannot be encoded")                        \
     /* 400..499: files and tools */                                                        \
     X(ILHEAP_EIO, 400, "could not read the file")                                          \
     X(ILHEAP_EOS_FILE, 401, "the OS refused a file operation")                              \

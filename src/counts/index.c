@@ -1,6 +1,7 @@
 /* A reader's index: the modules, methods, keys and (frozen) counters that
  * either form of counts file reads into, and the accessors of counts.h. */
 #include "counts/counts_internal.h"
+#include "pe/cursor.h" /* ilheap__guid_text */
 
 #include <stdlib.h>
 #include <string.h>

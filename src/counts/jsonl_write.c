@@ -1,6 +1,7 @@
 /* The JSON-lines export of a counts file: one line per method, the keys the
  * profiler wrote before its file format (docs/coverage.md). */
 #include "counts/counts_internal.h"
+#include "pe/cursor.h" /* ilheap__guid_text */
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,13 +1,10 @@
-/* The counts' text forms: an MVID's text read back into its bytes (the
- * inverse of ilheap__guid_text, pe/cursor.h), and JSON string escaping. */
+/* The counts' text forms: an MVID read back from its text (the text itself is
+ * ilheap__guid_text's), and JSON string escaping. */
 #include "counts/counts_internal.h"
+#include "pe/cursor.h" /* ilheap__guid_text: the one GUID text */
 
 #include <stdio.h>
 #include <string.h>
-
-/* The byte of each text position: the first three groups are little-endian,
- * as ilheap__guid_text writes them. */
-static const int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
 
 int cf_mvid_parse(const char *text, uint8_t out[16])
 {
@@ -27,7 +24,7 @@ int cf_mvid_parse(const char *text, uint8_t out[16])
                 return 0;
             v = v << 4 | d;
         }
-        out[order[i]] = (uint8_t)v;
+        out[ilheap__guid_text_order[i]] = (uint8_t)v;
     }
     return 1;
 }

@@ -69,8 +69,32 @@ static uintptr_t bump(ilheap_extent_t *extent, size_t size, uintptr_t align_mask
     }
 }
 
-/* Under the lock: bump, else commit more of the current extent, else reserve
- * a new chunk; repeat until the claim fits or growth fails. */
+/* Bytes between the extent's top (aligned) and end; under the lock. */
+static size_t room_below(const ilheap_heap_t *heap, ilheap_extent_t *extent, uintptr_t end)
+{
+    /* relaxed: under heap->lock; other threads only move top up, so the room is at most this. */
+    uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
+    uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
+    return start <= end ? end - start : 0;
+}
+
+/* Under the lock: makes the current extent hold size bytes above its top,
+ * committed: commits more of it, or reserves a chunk (which may become a new
+ * current extent, not yet committed: call again). */
+static ilheap_status_t make_room(ilheap_heap_t *heap, size_t size)
+{
+    /* relaxed: under heap->lock, which orders it against adopt_chunk's store. */
+    ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
+    if (extent != NULL) {
+        size_t room = room_below(heap, extent, extent->reserved_end);
+        if (room >= size)
+            return ilheap__heap_commit_to(heap, extent, extent->reserved_end - room + size, 1);
+    }
+    return ilheap__heap_grow(heap, size);
+}
+
+/* Under the lock: bump, else make room; repeat until the claim fits or
+ * growth fails. */
 static ilheap_status_t claim_slow(ilheap_heap_t *heap, size_t size, uintptr_t *out, ilheap_extent_t **from)
 {
     pthread_mutex_lock(&heap->lock);
@@ -78,23 +102,13 @@ static ilheap_status_t claim_slow(ilheap_heap_t *heap, size_t size, uintptr_t *o
     for (;;) {
         /* relaxed: under heap->lock, which orders it against adopt_chunk's store. */
         ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
-        if (extent != NULL) {
-            uintptr_t p = bump(extent, size, heap->align_mask);
-            if (p != 0) {
-                *out = p;
-                *from = extent;
-                break;
-            }
-            uintptr_t top = atomic_load_explicit(&extent->top, memory_order_relaxed);
-            uintptr_t start = (top + heap->align_mask) & ~heap->align_mask;
-            if (start <= extent->reserved_end && size <= extent->reserved_end - start) {
-                status = ilheap__heap_commit_to(heap, extent, start + size, 1);
-                if (status != ILHEAP_OK)
-                    break;
-                continue;
-            }
+        uintptr_t p = extent != NULL ? bump(extent, size, heap->align_mask) : 0;
+        if (p != 0) {
+            *out = p;
+            *from = extent;
+            break;
         }
-        status = ilheap__heap_grow(heap, size);
+        status = make_room(heap, size);
         if (status != ILHEAP_OK)
             break;
     }
@@ -176,11 +190,9 @@ static ilheap_status_t refill_run(ilheap_heap_t *heap, thread_run_t *run, size_t
     return ILHEAP_OK;
 }
 
-ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
+/* The checks every request makes: a live heap, a size that can fit. */
+static ilheap_status_t check_request(const ilheap_heap_t *heap, size_t size)
 {
-    if (out == NULL)
-        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
-    *out = NULL;
     if (heap == NULL) /* a destroyed heap is not checked: see ilheap_heap_destroy */
         return ilheap__fail(ILHEAP_EINVAL, "heap is NULL");
     if (size == 0)
@@ -189,6 +201,36 @@ ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **o
         return ilheap__fail(ILHEAP_ETOOBIG, "%zu bytes requested; the window above base %p holds at most %llu",
                             size, (void *)heap->base,
                             (unsigned long long)(heap->hi > heap->lo ? heap->hi - heap->lo : 0));
+    return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_heap_reserve(ilheap_heap_t *heap, size_t size)
+{
+    ilheap_status_t status = check_request(heap, size);
+    if (status != ILHEAP_OK)
+        return status;
+    pthread_mutex_lock(&heap->lock);
+    for (;;) {
+        /* relaxed (current, limit): under heap->lock, their only writer's lock. */
+        ilheap_extent_t *extent = atomic_load_explicit(&heap->current, memory_order_relaxed);
+        if (extent != NULL &&
+            room_below(heap, extent, atomic_load_explicit(&extent->limit, memory_order_relaxed)) >= size)
+            break;
+        if ((status = make_room(heap, size)) != ILHEAP_OK)
+            break;
+    }
+    pthread_mutex_unlock(&heap->lock);
+    return status;
+}
+
+ilheap_status_t ilheap_heap_try_alloc(ilheap_heap_t *heap, size_t size, void **out)
+{
+    if (out == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "out is NULL");
+    *out = NULL;
+    ilheap_status_t checked = check_request(heap, size);
+    if (checked != ILHEAP_OK)
+        return checked;
 
     uintptr_t p = 0;
     ilheap_status_t status = ILHEAP_OK;

@@ -5,7 +5,7 @@
 #ifndef ILHEAP_TEST_MAPS_UTIL_H
 #define ILHEAP_TEST_MAPS_UTIL_H
 
-#include "modules.h"
+#include "support.h"
 
 #include <stddef.h>
 #include <stdint.h>

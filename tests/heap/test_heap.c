@@ -113,8 +113,8 @@ static void test_create_arguments(void)
 
 static void test_zero_size_and_names(void)
 {
-    ilheap_module_info_t self = {"", 0, 0};
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self = {"", 0, 0};
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ilheap_heap_t *heap;
     ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, NULL, &heap), ILHEAP_OK);
     ASSERT_NULL(ilheap_heap_alloc(heap, 0));
@@ -131,8 +131,8 @@ static void test_zero_size_and_names(void)
 
 static void test_window_over_own_image(void)
 {
-    ilheap_module_info_t self = {"", 0, 0};
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self = {"", 0, 0};
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ASSERT_NE_U(self.base, 0);
     exercise_heap((void *)self.base, self.size, 4, 20000);
     exercise_heap((void *)self.base, 0, 4, 2000);
@@ -140,8 +140,8 @@ static void test_window_over_own_image(void)
 
 static void test_window_over_shared_library(void)
 {
-    ilheap_module_info_t library = {"", 0, 0};
-    if (!ilheap__os_find_module(TEST_SHARED_LIBRARY, &library))
+    support_module_t library = {"", 0, 0};
+    if (!support_find_module(TEST_SHARED_LIBRARY, &library))
         SKIP("%s not found among the loaded modules", TEST_SHARED_LIBRARY);
     exercise_heap((void *)library.base, library.size, 8, 20000);
     exercise_heap((void *)library.base, library.size, 16, 2000);
@@ -293,18 +293,27 @@ static void test_base_near_zero(void)
 
 /* Packing and statistics: in one free region the heap is one extent, so the
  * bytes used are exactly the padded sizes; reservation stays frugal. */
+/* A heap over a one-granule sandbox module with total bytes free above it
+ * (the window); release the module with test_unmap(region, test_granule()). */
+static ilheap_heap_t *sandbox_heap(size_t total, uintptr_t *region)
+{
+    *region = sandbox_module(total, test_granule());
+    ASSERT_NE_U(*region, 0);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    options.window = total;
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create((void *)*region, test_granule(), &options, &heap), ILHEAP_OK);
+    return heap;
+}
+
 static void test_statistics_add_up(void)
 {
     /* 512 MiB of free space (less in a 32-bit process, where that much in
      * one piece may not be free). */
     size_t total = sizeof(void *) >= 8 ? 512 * MIB : 192 * MIB, pg = test_granule();
-    uintptr_t region = sandbox_module(total, pg);
-    ASSERT_NE_U(region, 0);
-    ilheap_heap_options_t options;
-    ilheap_heap_options_init(&options);
-    options.window = total;
-    ilheap_heap_t *heap;
-    ASSERT_STATUS(ilheap_heap_create((void *)region, pg, &options, &heap), ILHEAP_OK);
+    uintptr_t region;
+    ilheap_heap_t *heap = sandbox_heap(total, &region);
     uint32_t state = 3;
     uint64_t requested = 0, used = 0, blocks = 0;
     uintptr_t last_end = 0;
@@ -346,10 +355,85 @@ static void test_statistics_add_up(void)
     test_unmap((void *)region, pg);
 }
 
+#if !defined(_WIN32)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+/* True when MADV_POPULATE_WRITE really makes pages resident here (not on
+ * kernels before 5.14; qemu user-mode accepts it and does nothing). */
+static int populate_makes_resident(void)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 0;
+    unsigned char in_core = 0;
+    int works = madvise(p, page, MADV_POPULATE_WRITE) == 0 && mincore(p, page, &in_core) == 0 && (in_core & 1);
+    munmap(p, page);
+    return works;
+}
+
+/* Pages of [start, end) that are not resident. */
+static size_t pages_not_resident(uintptr_t start, uintptr_t end)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), missing = 0;
+    unsigned char in_core;
+    for (uintptr_t a = start & ~(uintptr_t)(page - 1); a < end; a += page)
+        if (mincore((void *)a, page, &in_core) != 0 || (in_core & 1) == 0)
+            missing++;
+    return missing;
+}
+#endif
+
+/* ilheap_heap_reserve, on an empty heap and on one with blocks: the room is
+ * committed above the top (and resident where the system populates), and the
+ * blocks that follow fill it without another chunk. */
+static void test_reserve(void)
+{
+    size_t total = 64 * MIB;
+    uintptr_t region;
+    ilheap_heap_t *heap = sandbox_heap(total, &region);
+    ASSERT_STATUS(ilheap_heap_reserve(NULL, 1), ILHEAP_EINVAL);
+    ASSERT_STATUS(ilheap_heap_reserve(heap, 0), ILHEAP_EZEROSIZE);
+    ASSERT_STATUS(ilheap_heap_reserve(heap, total), ILHEAP_ETOOBIG);
+#if !defined(_WIN32)
+    int check_resident = populate_makes_resident();
+    if (!check_resident)
+        printf("  note: MADV_POPULATE_WRITE does not populate here: residency not checked\n");
+#endif
+    for (size_t size = 4 * MIB; size <= 8 * MIB; size += 4 * MIB) {
+        ASSERT_STATUS(ilheap_heap_reserve(heap, size), ILHEAP_OK);
+        ilheap_heap_stats_t before, after;
+        ASSERT_STATUS(ilheap_heap_stats(heap, &before), ILHEAP_OK);
+        ASSERT_GE_U(before.bytes_committed, before.bytes_used + size);
+        /* Runs of up to 16 KiB: blocks totalling size less two runs fit. */
+        uintptr_t first = 0, end = 0;
+        for (size_t taken = 0; taken + 256 <= size - 32 * KIB; taken += 256) {
+            uint8_t *p = ilheap_heap_alloc(heap, 256); /* not written: residency is the heap's doing */
+            ASSERT_NOT_NULL(p);
+            first = first == 0 ? (uintptr_t)p : first;
+            end = (uintptr_t)p + 256;
+        }
+        ASSERT_STATUS(ilheap_heap_stats(heap, &after), ILHEAP_OK);
+        ASSERT_EQ_U(after.chunks, before.chunks);
+#if !defined(_WIN32)
+        if (check_resident)
+            ASSERT_EQ_U(pages_not_resident(first, end), 0);
+#else
+        ASSERT_GT_U(end, first); /* no residency query here */
+#endif
+    }
+    heap_ranges_t ranges;
+    heap_ranges_read(heap, &ranges);
+    ASSERT_EQ_U(ranges.count, 1);
+    ilheap_heap_destroy(heap);
+    test_unmap((void *)region, test_granule());
+}
+
 static void test_no_populate_option(void)
 {
-    ilheap_module_info_t self = {"", 0, 0};
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self = {"", 0, 0};
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);
     options.flags = ILHEAP_NO_POPULATE;
@@ -369,8 +453,8 @@ static void test_no_populate_option(void)
  * kernel really used huge pages depends on its THP setting: printed only. */
 static void test_huge_pages_option(void)
 {
-    ilheap_module_info_t self = {"", 0, 0};
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self = {"", 0, 0};
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);
     options.flags = ILHEAP_HUGE_PAGES;
@@ -438,8 +522,8 @@ static void test_destroy_unmaps_everything(void)
  * streak on one heap, switching away strands at most one run (16 KiB). */
 static void test_alternating_heaps_strand_nothing(void)
 {
-    ilheap_module_info_t self = {"", 0, 0};
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self = {"", 0, 0};
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ilheap_heap_t *a, *b;
     ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, NULL, &a), ILHEAP_OK);
     ASSERT_STATUS(ilheap_heap_create((void *)self.base, self.size, NULL, &b), ILHEAP_OK);
@@ -579,8 +663,8 @@ static void test_page_size(void)
     ASSERT_EQ_I(ilheap__os_linux_set_page_size(real / 2), 0);
     ASSERT_EQ_U(ilheap__os_page_size(), page);
 
-    ilheap_module_info_t self;
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self;
+    ASSERT_TRUE(support_find_module(NULL, &self));
     maps_calls = misaligned_maps_calls = 0;
     ilheap__os_linux_set_mmap(mmap_checking_alignment);
     ilheap_heap_options_t options;
@@ -620,5 +704,5 @@ static void test_page_size(void)
 TEST_MAIN(TEST(test_page_size), TEST(test_create_arguments), TEST(test_default_window_beyond_2gib), TEST(test_alternating_heaps_strand_nothing), TEST(test_zero_size_and_names), TEST(test_window_over_own_image),
           TEST(test_window_over_shared_library), TEST(test_occupied_above_base),
           TEST(test_tiny_window_fills), TEST(test_base_near_top), TEST(test_base_near_zero),
-          TEST(test_statistics_add_up), TEST(test_no_populate_option), TEST(test_huge_pages_option),
+          TEST(test_statistics_add_up), TEST(test_reserve), TEST(test_no_populate_option), TEST(test_huge_pages_option),
           TEST(test_destroy_unmaps_everything))

@@ -53,8 +53,8 @@ static void run_threads(int threads)
     const char *env = getenv("ILHEAP_STRESS_BLOCKS");
     int total = env != NULL ? atoi(env) : 400000;
     int per_thread = total / threads;
-    ilheap_module_info_t self;
-    ASSERT_TRUE(ilheap__os_find_module(NULL, &self));
+    support_module_t self;
+    ASSERT_TRUE(support_find_module(NULL, &self));
     ilheap_heap_t *heap;
     ASSERT_STATUS(ilheap_heap_create((void *)self.base, 0, NULL, &heap), ILHEAP_OK);
     block_t *blocks = calloc((size_t)per_thread * (size_t)threads, sizeof *blocks);

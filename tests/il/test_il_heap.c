@@ -3,14 +3,14 @@
  * that allocate nothing. The module is this test program's own image. */
 #include "ilheap/ilheap.h" /* the umbrella header: heap.h and il.h together */
 #include "il_samples.h"
-#include "modules.h"
+#include "support.h"
 #include "test.h"
 
-/* The base of this program's own image (tools/modules/modules.h, per OS). */
+/* The base of this program's own image (tools/support/support.h, per OS). */
 static uintptr_t own_image_base(void)
 {
-    ilheap_module_info_t self;
-    return ilheap__os_find_module(NULL, &self) ? self.base : 0;
+    support_module_t self;
+    return support_find_module(NULL, &self) ? self.base : 0;
 }
 
 static ilheap_heap_t *heap_over_self(uint64_t window, const uint8_t **base)

@@ -4,7 +4,7 @@
  * heap's window and decodes with a probe before each plain ret. */
 #include "ilheap/ilheap.h"
 #include "ilheap/rewrite.h"
-#include "modules.h"
+#include "support.h"
 #include "test.h"
 
 /* ---- from docs/il-rewriter.md ---- */
@@ -39,8 +39,8 @@ static void *count_returns(ilheap_rw_t *rw, const ilheap_il_body_t *body,
 
 static ilheap_heap_t *heap_over_self(const uint8_t **base)
 {
-    ilheap_module_info_t self;
-    if (!ilheap__os_find_module(NULL, &self))
+    support_module_t self;
+    if (!support_find_module(NULL, &self))
         return NULL;
     ilheap_heap_options_t options;
     ilheap_heap_options_init(&options);

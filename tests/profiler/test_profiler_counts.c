@@ -9,26 +9,26 @@
 #include <unistd.h>
 
 #include "ilheap/counts.h"
-#include "name_pattern.h"
+#include "support.h"
 #include "profiler.h"
 #include "test.h"
 
 static void test_patterns(void)
 {
-    ASSERT_TRUE(name_pattern_list_match("x,Sys*", "System"));
-    ASSERT_FALSE(name_pattern_list_match("", "System"));
-    ASSERT_TRUE(name_pattern_match("*", 1, "anything"));
-    ASSERT_TRUE(name_pattern_match("*", 1, ""));
-    ASSERT_TRUE(name_pattern_match("System.*", 8, "System.Private.CoreLib"));
-    ASSERT_FALSE(name_pattern_match("System.*", 8, "MySystem.Core"));
-    ASSERT_TRUE(name_pattern_match("*Lib", 4, "System.Private.CoreLib"));
-    ASSERT_TRUE(name_pattern_match("a*b*c", 5, "aXXbYYc"));
-    ASSERT_FALSE(name_pattern_match("a*b*c", 5, "aXXbYY"));
-    ASSERT_TRUE(name_pattern_match("a*b*c", 5, "abcbc"));
-    ASSERT_TRUE(name_pattern_match("countsapp", 9, "CountsApp")); /* names are case-insensitive */
-    ASSERT_FALSE(name_pattern_match("CountsApp", 9, "CountsApp2"));
-    ASSERT_FALSE(name_pattern_match("", 0, "x"));
-    ASSERT_TRUE(name_pattern_match("**x**", 5, "x"));
+    ASSERT_TRUE(support_name_list_match("x,Sys*", "System"));
+    ASSERT_FALSE(support_name_list_match("", "System"));
+    ASSERT_TRUE(support_name_match("*", 1, "anything"));
+    ASSERT_TRUE(support_name_match("*", 1, ""));
+    ASSERT_TRUE(support_name_match("System.*", 8, "System.Private.CoreLib"));
+    ASSERT_FALSE(support_name_match("System.*", 8, "MySystem.Core"));
+    ASSERT_TRUE(support_name_match("*Lib", 4, "System.Private.CoreLib"));
+    ASSERT_TRUE(support_name_match("a*b*c", 5, "aXXbYYc"));
+    ASSERT_FALSE(support_name_match("a*b*c", 5, "aXXbYY"));
+    ASSERT_TRUE(support_name_match("a*b*c", 5, "abcbc"));
+    ASSERT_TRUE(support_name_match("countsapp", 9, "CountsApp")); /* names are case-insensitive */
+    ASSERT_FALSE(support_name_match("CountsApp", 9, "CountsApp2"));
+    ASSERT_FALSE(support_name_match("", 0, "x"));
+    ASSERT_TRUE(support_name_match("**x**", 5, "x"));
 }
 
 static const char *const vars[] = {"ILHEAP_MODE", "ILHEAP_INCLUDE", "ILHEAP_EXCLUDE", "ILHEAP_ATOMIC",

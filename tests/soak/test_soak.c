@@ -9,7 +9,7 @@
 #include "ilheap/heap.h"
 #include "ilheap/il.h"
 #include "ilheap/pe.h"
-#include "modules.h"
+#include "support.h"
 #include "test.h"
 
 #include <pthread.h>
@@ -87,7 +87,7 @@ static uint64_t rehome_assembly(const assembly_t *a)
     ilheap_pe_info_t info;
     ASSERT_STATUS(ilheap_pe_get_info(pe, &info), ILHEAP_OK);
     size_t image = info.size_of_image;
-    uint8_t *base = ilheap__os_image_region(image);
+    uint8_t *base = support_image_region(image);
     ASSERT_NOT_NULL(base);
     ASSERT_STATUS(ilheap_pe_layout(pe, base, image, &error), ILHEAP_OK);
     ilheap_heap_t *heap;
@@ -113,7 +113,7 @@ static uint64_t rehome_assembly(const assembly_t *a)
         bodies++;
     }
     ilheap_heap_destroy(heap);
-    ilheap__os_image_region_free(base, image);
+    support_image_region_free(base, image);
     ilheap_pe_close(pe);
     return bodies;
 }

@@ -2,7 +2,7 @@
  * process), a few IL-body-sized blocks, where they landed, the statistics. */
 #include "commands.h"
 #include "ilheap/heap.h"
-#include "modules.h"
+#include "support.h"
 #include "tool.h"
 
 #include <stdio.h>
@@ -54,8 +54,8 @@ int ilheap_cmd_demo(int argc, char **argv)
             return 2;
         }
     }
-    ilheap_module_info_t module;
-    if (!ilheap__os_find_module(want, &module)) {
+    support_module_t module;
+    if (!support_find_module(want, &module)) {
         fprintf(stderr, "ilheap demo: no loaded module matches '%s'\n", want);
         return 1;
     }

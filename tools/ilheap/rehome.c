@@ -84,7 +84,7 @@ static void count_out(run_t *r, uint64_t in, uint64_t size)
 }
 
 /* Reports a failed check (the first 20 in full) and counts it. */
-ILHEAP_PRINTF_LIKE(3, 4)
+SUPPORT_PRINTF_LIKE(3, 4)
 static void fail(run_t *r, uint32_t token, const char *format, ...)
 {
     tool_progress_clear(r->progress);
@@ -388,7 +388,7 @@ static void job_free(job_t *j)
     ilheap_heap_destroy(j->r.heap);
     tool_clauses_free(&j->ca);
     tool_clauses_free(&j->cb);
-    ilheap__os_image_region_free(j->region, j->info.size_of_image);
+    support_image_region_free(j->region, j->info.size_of_image);
     free(j->out);
     free(j->moved);
     free(j->nops);
@@ -411,7 +411,7 @@ static int job_prepare(job_t *j)
         j->instr_on = true;
         j->r.instr = &j->instr;
     }
-    j->region = ilheap__os_image_region(j->info.size_of_image);
+    j->region = support_image_region(j->info.size_of_image);
     ilheap_pe_error_t err;
     if (j->region != NULL && ilheap_pe_layout(j->pe, j->region, j->info.size_of_image, &err) != ILHEAP_OK) {
         fprintf(stderr, "ilheap rehome: %s: %s\n", j->in.path, err.message);

@@ -6,8 +6,7 @@
 
 #include "ilheap/il.h"
 #include "ilheap/pe.h"
-#include "modules.h"
-#include "status_internal.h" /* ILHEAP_PRINTF_LIKE: gnu_printf on mingw-w64 */
+#include "support.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -96,7 +95,7 @@ typedef struct tool_out {
 void tool_out_init(tool_out_t *out, FILE *file);
 void tool_out_str(tool_out_t *out, const char *s);
 void tool_out_u64(tool_out_t *out, uint64_t v);
-void tool_out_printf(tool_out_t *out, const char *format, ...) ILHEAP_PRINTF_LIKE(2, 3);
+void tool_out_printf(tool_out_t *out, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
 /* Writes what is buffered; false when the stream failed (e.g. a closed pipe). */
 bool tool_out_flush(tool_out_t *out);
 void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_il_body_t *body, bool with_new_rva,
@@ -125,7 +124,7 @@ bool tool_out_of_room(ilheap_status_t status);
 uint64_t tool_now_ns(void);
 
 /* Formats a failure's reason into buf; returns false (for `return tool_why(...)`). */
-bool tool_why(char *buf, size_t size, const char *format, ...) ILHEAP_PRINTF_LIKE(3, 4);
+bool tool_why(char *buf, size_t size, const char *format, ...) SUPPORT_PRINTF_LIKE(3, 4);
 
 /* Grows *array (of elem-byte items, realloc'd) to hold n; false when out of memory. */
 bool tool_reserve(void **array, size_t *cap, size_t n, size_t elem);
