@@ -24,6 +24,7 @@ namespace Ilheap.Collector
         private string? _ilheap, _countsDir;
         private readonly List<string> _testAssemblies = new List<string>();
         private readonly List<int> _testHosts = new List<int>();
+        private List<KeyValuePair<string, string>>? _environment;
 
         public override void Initialize(XmlElement? configurationElement, DataCollectionEvents events,
             DataCollectionSink dataSink, DataCollectionLogger logger, DataCollectionEnvironmentContext? environmentContext)
@@ -89,14 +90,21 @@ namespace Ilheap.Collector
         {
             if (_ilheap == null || _countsDir == null)
                 return Enumerable.Empty<KeyValuePair<string, string>>();
+            lock (_testHosts)
+                return _environment ??= Environment();
+        }
+
+        // Asked once: every test host of the session counts into the same directory.
+        private List<KeyValuePair<string, string>> Environment()
+        {
             var args = new List<string> { "collect" };
             args.AddRange(Filters());
-            args.AddRange(new[] { "--print-env", _countsDir });
-            var r = IlheapTool.Run(_ilheap, args);
+            args.AddRange(new[] { "--print-env", _countsDir! });
+            var r = IlheapTool.Run(_ilheap!, args);
             if (r.ExitCode != 0)
             {
                 Error($"ilheap collect --print-env failed (exit {r.ExitCode}): {r.Stderr.Trim()}");
-                return Enumerable.Empty<KeyValuePair<string, string>>();
+                return new List<KeyValuePair<string, string>>();
             }
             foreach (var line in r.Stderr.Split('\n').Where(l => l.Trim().Length != 0))
                 Warn(line.Trim());

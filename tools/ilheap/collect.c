@@ -20,7 +20,8 @@
 static const char default_exclude[] =
     "System.*,Microsoft.*,mscorlib,netstandard,WindowsBase,NuGet.*,Newtonsoft.Json,dotnet,MSBuild,VBCSCompiler,"
     "csc,testhost*,vstest.console,datacollector,xunit*,nunit*,NUnit3.TestAdapter,MSTest*,coverlet*,Castle.Core,"
-    "Moq,NSubstitute,FakeItEasy,FluentAssertions*,Shouldly,AutoFixture*,Humanizer*,Mono.Cecil*";
+    "Moq,NSubstitute,FakeItEasy,FluentAssertions*,Shouldly,AutoFixture*,Humanizer*,Mono.Cecil*,ilheap.collector,"
+    "ilheap.mtp";
 
 static const char collect_help[] =
     "usage: ilheap collect [OPTIONS] -- COMMAND [ARGS...]\n"

@@ -122,15 +122,52 @@ int counts_read(counts_set_t *set, const char *file)
     return rc;
 }
 
+/* The merge key: module identity (MVID) and method, then the path, so that
+ * the path an entry keeps after merging is the same on every run. */
 static int compare(const void *a, const void *b)
 {
     const counts_entry_t *x = a, *y = b;
-    int c = strcmp(x->path, y->path);
-    if (c == 0)
-        c = strcmp(x->mvid, y->mvid);
+    int c = strcmp(x->mvid, y->mvid);
     if (c == 0)
         c = x->token < y->token ? -1 : x->token > y->token;
+    if (c == 0)
+        c = strcmp(x->path, y->path);
     return c;
+}
+
+static int compare_path(const void *a, const void *b)
+{
+    const counts_path_t *x = a, *y = b;
+    int c = strcmp(x->mvid, y->mvid);
+    return c != 0 ? c : strcmp(x->path, y->path);
+}
+
+/* set->paths: the distinct (mvid, path) pairs of the entries. */
+static bool collect_paths(counts_set_t *set)
+{
+    counts_path_t *all = malloc((set->count + 1) * sizeof *all);
+    if (all == NULL)
+        return false;
+    for (size_t i = 0; i < set->count; i++) {
+        memcpy(all[i].mvid, set->entries[i].mvid, sizeof all[i].mvid);
+        all[i].path = set->entries[i].path; /* borrowed until copied below */
+    }
+    if (set->count > 1)
+        qsort(all, set->count, sizeof *all, compare_path);
+    size_t n = 0;
+    for (size_t i = 0; i < set->count; i++)
+        if (n == 0 || compare_path(&all[n - 1], &all[i]) != 0)
+            all[n++] = all[i];
+    for (size_t i = 0; i < n; i++)
+        if ((all[i].path = strdup(all[i].path)) == NULL) {
+            while (i-- > 0)
+                free(all[i].path);
+            free(all);
+            return false;
+        }
+    set->paths = all;
+    set->path_count = n;
+    return true;
 }
 
 /* into += from, as a union of ascending offsets (the same body's blocks). */
@@ -161,6 +198,8 @@ static bool merge(counts_entry_t *into, const counts_entry_t *from)
 
 bool counts_finish(counts_set_t *set)
 {
+    if (!collect_paths(set))
+        return false;
     if (set->count > 1)
         qsort(set->entries, set->count, sizeof *set->entries, compare);
     size_t out = 0;
@@ -168,7 +207,7 @@ bool counts_finish(counts_set_t *set)
         counts_entry_t *e = &set->entries[i];
         if (out > 0) {
             counts_entry_t *last = &set->entries[out - 1];
-            if (strcmp(last->path, e->path) == 0 && strcmp(last->mvid, e->mvid) == 0 && last->token == e->token) {
+            if (strcmp(last->mvid, e->mvid) == 0 && last->token == e->token) {
                 if (!merge(last, e))
                     return false;
                 entry_free(e);
@@ -193,5 +232,8 @@ void counts_free(counts_set_t *set)
     for (size_t i = 0; i < set->file_count; i++)
         free(set->files[i]);
     free(set->files);
+    for (size_t i = 0; i < set->path_count; i++)
+        free(set->paths[i].path);
+    free(set->paths);
     memset(set, 0, sizeof *set);
 }

@@ -25,13 +25,21 @@ typedef struct counts_entry {
     uint64_t line;    /* its line in JSON lines; in a counts file its number there, from 1 */
 } counts_entry_t;
 
+/* A module path the counts named, with the MVID counted there. */
+typedef struct counts_path {
+    char mvid[37];
+    char *path;
+} counts_path_t;
+
 typedef struct counts_set {
-    counts_entry_t *entries; /* merged and sorted by path, mvid, token after counts_finish */
+    counts_entry_t *entries; /* merged and sorted by mvid, token after counts_finish */
     size_t count, cap;
     char **files; /* the files read, for entry->file */
     size_t file_count;
     uint64_t bad_lines;  /* lines rejected (each reported) */
     uint64_t calls_only; /* calls-mode entries (no blocks), skipped */
+    counts_path_t *paths; /* after counts_finish: distinct (mvid, path), sorted so */
+    size_t path_count;
 } counts_set_t;
 
 /* Reads one counts file (either form) into *set. A malformed JSON line is
@@ -42,9 +50,12 @@ typedef struct counts_set {
  * reported). */
 int counts_read(counts_set_t *set, const char *file);
 
-/* After the last file: sorts the entries by (path, mvid, token) and merges
- * those with the same three (hits summed per IL offset). Entries of one
- * module path are then contiguous. False when out of memory. */
+/* After the last file: merges the entries by module identity, whatever the
+ * path: those with the same MVID and token are one (hits summed per IL
+ * offset; a module copied into two test projects is one module). Entries are
+ * then sorted by (mvid, token), so one module's are contiguous, and
+ * set->paths lists every path each MVID was counted at. False when out of
+ * memory. */
 bool counts_finish(counts_set_t *set);
 
 void counts_free(counts_set_t *set);
