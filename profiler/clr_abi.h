@@ -9,10 +9,13 @@
  * slot this profiler calls or implements, because a wrong index is a crash in
  * the runtime, not a compile error.
  *
- * Types on Linux x64 (and Windows x64): HRESULT, ULONG, DWORD, BOOL are 32-bit
- * (ULONG is NOT `unsigned long`); WCHAR is 16-bit (UTF-16); the IDs
- * (ModuleID, FunctionID, ...) are pointer-sized. STDMETHODCALLTYPE is
- * __stdcall on 32-bit Windows only.
+ * Types, the same on Linux and Windows (checked at the end): HRESULT, ULONG,
+ * DWORD, BOOL are 32-bit (on LP64 Linux ULONG is NOT `unsigned long`; on
+ * Windows it is, and 32-bit); WCHAR is 16-bit (UTF-16, wchar_t on Windows);
+ * the IDs (ModuleID, FunctionID, ...) are pointer-sized. On Windows the SDK's
+ * GUID, IUnknown and IClassFactory are used (com.h includes unknwn.h), with
+ * the same layout. STDMETHODCALLTYPE (CLR_CALL) is __stdcall on 32-bit
+ * Windows only; x64 has one calling convention.
  */
 #ifndef ILHEAP_PROFILER_CLR_ABI_H
 #define ILHEAP_PROFILER_CLR_ABI_H
@@ -29,7 +32,14 @@
 #define CLR_CALL
 #endif
 
+/* DWORD is 32-bit on both; windows.h (reached through com.h's unknwn.h)
+ * spells it unsigned long, and a repeated typedef must match it. The other
+ * types below are spelled as the Windows SDK spells them on both systems. */
+#if defined(_WIN32)
+typedef unsigned long DWORD;
+#else
 typedef uint32_t DWORD;
+#endif
 typedef int32_t BOOL;
 typedef uint16_t WCHAR; /* UTF-16 code unit */
 typedef uint8_t BYTE;
@@ -85,6 +95,10 @@ enum {
 typedef void (*clr_unused_slot_t)(void);
 
 /* ------------------------------------------------------------ IClassFactory */
+/* Under the guard the SDK's unknwn.h uses: on Windows its definition (the
+ * same slots, the same types in C) comes first, through com.h. */
+#ifndef __IClassFactory_INTERFACE_DEFINED__
+#define __IClassFactory_INTERFACE_DEFINED__
 typedef struct IClassFactory IClassFactory;
 typedef struct IClassFactoryVtbl {
     HRESULT(CLR_CALL *QueryInterface)(IClassFactory *self, const GUID *riid, void **ppv);
@@ -97,6 +111,7 @@ typedef struct IClassFactoryVtbl {
 struct IClassFactory {
     const IClassFactoryVtbl *lpVtbl;
 };
+#endif
 
 /* ------------------------------------------------- ICorProfilerCallback..11 */
 /* One table for the newest version: every older interface is a prefix of it.
@@ -507,6 +522,12 @@ static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineTypeRefByName) == 12, "slot");
 static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineMemberRef) == 14, "slot");
 static_assert(CLR_SLOT_(IMetaDataAssemblyEmitVtbl, DefineAssemblyRef) == 4, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleMetaData) == 21, "slot");
-static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout (LP64)");
+static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout");
+static_assert(sizeof(HRESULT) == 4 && sizeof(ULONG) == 4 && sizeof(DWORD) == 4, "32-bit");
+static_assert(sizeof(BOOL) == 4 && sizeof(ULONG32) == 4 && sizeof(mdToken) == 4, "32-bit");
+static_assert(sizeof(WCHAR) == 2 && sizeof(USHORT) == 2, "UTF-16 code units");
+static_assert(sizeof(GUID) == 16, "GUID");
+static_assert(sizeof(ModuleID) == sizeof(void *) && sizeof(UINT_PTR) == sizeof(void *), "IDs");
+static_assert(sizeof(IClassFactoryVtbl) == 5 * sizeof(void (*)(void)), "IClassFactory");
 
 #endif /* ILHEAP_PROFILER_CLR_ABI_H */

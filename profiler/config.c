@@ -22,14 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ilheap/heap.h"
+#include "os.h"
 #include "support.h"
 
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
+SUPPORT_PRINTF_LIKE(2, 3)
 static int config_fail(prof_config_t *cfg, const char *fmt, ...)
 {
     va_list ap;
@@ -72,7 +70,7 @@ static int parse_i32(const char *s, int32_t *out)
 int prof_expand_path(char *dst, size_t cap, const char *src)
 {
     char pid[24];
-    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    snprintf(pid, sizeof pid, "%lu", prof_os_pid());
     size_t o = 0;
     for (const char *s = src; *s; s++) {
         const char *piece = s;
@@ -187,14 +185,14 @@ int prof_config_load(prof_config_t *cfg)
     cfg->window = ILHEAP_DEFAULT_WINDOW;
 
     const char *v;
-    if ((v = getenv("ILHEAP_REPORT")) && *v &&
+    if ((v = prof_os_getenv("ILHEAP_REPORT")) && *v &&
         prof_expand_path(cfg->report_path, sizeof cfg->report_path, v))
         return config_fail(cfg, "ILHEAP_REPORT path too long");
-    if ((v = getenv("ILHEAP_MODULE_LOG")) && *v &&
+    if ((v = prof_os_getenv("ILHEAP_MODULE_LOG")) && *v &&
         prof_expand_path(cfg->module_log_path, sizeof cfg->module_log_path, v))
         return config_fail(cfg, "ILHEAP_MODULE_LOG path too long");
 
-    if ((v = getenv("ILHEAP_MODE")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_MODE")) && *v) {
         uint64_t n = 0;
         if (strcmp(v, "rehome") == 0) {
             cfg->mode = PROF_MODE_REHOME;
@@ -213,7 +211,7 @@ int prof_config_load(prof_config_t *cfg)
                                "(1..%u), got '%s'", PROF_MAX_PROLOGUE, v);
         }
     }
-    if ((v = getenv("ILHEAP_ALLOCATOR")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_ALLOCATOR")) && *v) {
         if (strcmp(v, "ilheap") == 0)
             cfg->allocator = PROF_ALLOC_ILHEAP;
         else if (strcmp(v, "clr") == 0)
@@ -221,19 +219,19 @@ int prof_config_load(prof_config_t *cfg)
         else
             return config_fail(cfg, "ILHEAP_ALLOCATOR must be ilheap or clr, got '%s'", v);
     }
-    if ((v = getenv("ILHEAP_DISABLE_R2R")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_DISABLE_R2R")) && *v) {
         if (strcmp(v, "1") == 0)
             cfg->disable_r2r = 1;
         else if (strcmp(v, "0") != 0)
             return config_fail(cfg, "ILHEAP_DISABLE_R2R must be 0 or 1, got '%s'", v);
     }
-    if ((v = getenv("ILHEAP_WINDOW")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_WINDOW")) && *v) {
         uint64_t w = 0;
         if (parse_u64(v, ILHEAP_MAX_WINDOW, &w) != 0 || w == 0)
             return config_fail(cfg, "ILHEAP_WINDOW must be 1..0xFFFFFFFF, got '%s'", v);
         cfg->window = w;
     }
-    if ((v = getenv("ILHEAP_ATOMIC")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_ATOMIC")) && *v) {
         if (strcmp(v, "1") == 0)
             cfg->atomic = 1;
         else if (strcmp(v, "0") != 0)
@@ -242,7 +240,7 @@ int prof_config_load(prof_config_t *cfg)
     /* Counting is for users: a full window must not lose counts. The other
      * modes exist to prove placement, so they never fall back by default. */
     cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
-    if ((v = getenv("ILHEAP_FALLBACK")) && *v) {
+    if ((v = prof_os_getenv("ILHEAP_FALLBACK")) && *v) {
         if (strcmp(v, "clr") == 0)
             cfg->fallback = 1;
         else if (strcmp(v, "none") == 0)
@@ -250,17 +248,17 @@ int prof_config_load(prof_config_t *cfg)
         else
             return config_fail(cfg, "ILHEAP_FALLBACK must be clr or none, got '%s'", v);
     }
-    if ((v = getenv("ILHEAP_INCLUDE")) && *v &&
+    if ((v = prof_os_getenv("ILHEAP_INCLUDE")) && *v &&
         parse_patterns(cfg, "ILHEAP_INCLUDE", v, &cfg->include) != 0)
         return -1;
-    if ((v = getenv("ILHEAP_EXCLUDE")) && *v &&
+    if ((v = prof_os_getenv("ILHEAP_EXCLUDE")) && *v &&
         parse_patterns(cfg, "ILHEAP_EXCLUDE", v, &cfg->exclude) != 0)
         return -1;
-    v = getenv("ILHEAP_COUNTS");
+    v = prof_os_getenv("ILHEAP_COUNTS");
     if (prof_expand_path(cfg->counts_path, sizeof cfg->counts_path,
                          v && *v ? v : "ilheap-counts.%p.jsonl"))
         return config_fail(cfg, "ILHEAP_COUNTS path too long");
-    if ((v = getenv("ILHEAP_REPLACE")) && *v && parse_replace(cfg, v) != 0)
+    if ((v = prof_os_getenv("ILHEAP_REPLACE")) && *v && parse_replace(cfg, v) != 0)
         return -1;
     return 0;
 }

@@ -12,10 +12,10 @@
 #include "ilheap/pe.h" /* ilheap_pe_guid_text */
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "ilheap/instrument.h"
+#include "os.h"
 
 #define SLAB_BYTES (64u * 1024u)
 
@@ -34,7 +34,7 @@ typedef struct method {
 } method_t;
 
 struct prof_counts {
-    pthread_mutex_t lock;
+    prof_os_mutex_t lock;
     char *module;  /* file name */
     char *path;    /* as the runtime reports it */
     char mvid[37];
@@ -45,7 +45,7 @@ struct prof_counts {
     int written;
 };
 
-static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
+static prof_os_mutex_t file_lock = PROF_OS_MUTEX_INIT;
 static FILE *counts_file;
 static int counts_file_failed;
 
@@ -80,7 +80,7 @@ prof_counts_t *prof_counts_create(const char *module, const char *path, const GU
         memcpy(bytes, mvid, sizeof bytes);
         ilheap_pe_guid_text(bytes, k->mvid);
     }
-    pthread_mutex_init(&k->lock, NULL);
+    prof_os_mutex_init(&k->lock);
     k->bytes = sizeof *k;
     account((int64_t)k->bytes);
     atomic_fetch_add(&prof_g.counters.counter_regions_live, 1);
@@ -91,7 +91,7 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
 {
     if (!k || n == 0)
         return NULL;
-    pthread_mutex_lock(&k->lock);
+    prof_os_mutex_lock(&k->lock);
     slab_t *s = k->slabs;
     if (!s || s->cap - s->used < n) {
         size_t cap = (SLAB_BYTES - sizeof *s) / sizeof(int64_t);
@@ -99,7 +99,7 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
             cap = n;
         s = calloc(1, sizeof *s + cap * sizeof(int64_t));
         if (!s) {
-            pthread_mutex_unlock(&k->lock);
+            prof_os_mutex_unlock(&k->lock);
             return NULL;
         }
         s->cap = cap;
@@ -110,7 +110,7 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
     }
     int64_t *p = s->counters + s->used;
     s->used += n;
-    pthread_mutex_unlock(&k->lock);
+    prof_os_mutex_unlock(&k->lock);
     return p;
 }
 
@@ -130,12 +130,12 @@ int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
         free(m.offsets);
         return -1;
     }
-    pthread_mutex_lock(&k->lock);
+    prof_os_mutex_lock(&k->lock);
     if (k->nmethods == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 64;
         method_t *t = realloc(k->methods, cap * sizeof *t);
         if (!t) {
-            pthread_mutex_unlock(&k->lock);
+            prof_os_mutex_unlock(&k->lock);
             free(m.name);
             free(m.offsets);
             return -1;
@@ -146,7 +146,7 @@ int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
         k->cap = cap;
     }
     k->methods[k->nmethods++] = m;
-    pthread_mutex_unlock(&k->lock);
+    prof_os_mutex_unlock(&k->lock);
     atomic_fetch_add(&prof_g.counters.instrumented, 1);
     atomic_fetch_add(&prof_g.counters.probes, n);
     return 0;
@@ -173,7 +173,7 @@ static FILE *open_file(void)
 {
     if (counts_file || counts_file_failed)
         return counts_file;
-    counts_file = fopen(prof_g.config.counts_path, "we");
+    counts_file = prof_os_open_output(prof_g.config.counts_path);
     if (!counts_file) {
         counts_file_failed = 1;
         prof_diag("cannot open ILHEAP_COUNTS %s: counts are lost", prof_g.config.counts_path);
@@ -185,14 +185,14 @@ void prof_counts_write(prof_counts_t *k)
 {
     if (!k)
         return;
-    pthread_mutex_lock(&k->lock);
+    prof_os_mutex_lock(&k->lock);
     if (k->written || k->nmethods == 0) {
         k->written = 1;
-        pthread_mutex_unlock(&k->lock);
+        prof_os_mutex_unlock(&k->lock);
         return;
     }
     k->written = 1;
-    pthread_mutex_lock(&file_lock);
+    prof_os_mutex_lock(&file_lock);
     FILE *out = open_file();
     for (size_t i = 0; out && i < k->nmethods; i++) {
         const method_t *m = &k->methods[i];
@@ -218,8 +218,8 @@ void prof_counts_write(prof_counts_t *k)
     }
     if (out)
         fflush(out);
-    pthread_mutex_unlock(&file_lock);
-    pthread_mutex_unlock(&k->lock);
+    prof_os_mutex_unlock(&file_lock);
+    prof_os_mutex_unlock(&k->lock);
 }
 
 void prof_counts_destroy(prof_counts_t *k)
@@ -240,6 +240,6 @@ void prof_counts_destroy(prof_counts_t *k)
     free(k->methods);
     free(k->module);
     free(k->path);
-    pthread_mutex_destroy(&k->lock);
+    prof_os_mutex_destroy(&k->lock);
     free(k);
 }

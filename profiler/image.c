@@ -7,11 +7,13 @@
  * the file's extent, the end of the last section's raw data. Both come from
  * ilheap_pe_read_headers over the first page at the base (always mapped when
  * the image is; the headers lie there in either layout). The room above the
- * image comes from the library's walk of the free address ranges. */
+ * image comes from the library's walk of the free address ranges
+ * (ilheap_free_ranges), rounded as a reservation would be. */
 #include "profiler.h"
 
+#include "ilheap/heap.h"
 #include "ilheap/pe.h"
-#include "os/os.h"
+#include "os.h"
 
 #define PEEK_LIMIT 4096u /* bytes readable at base */
 
@@ -51,12 +53,10 @@ void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t
     facts->free_2g = facts->free_4g = facts->gap_above = 0;
     facts->first_gap = facts->first_gap_size = 0;
     uint64_t b = (uint64_t)(uintptr_t)base;
-    uint64_t page = ilheap__os_page_size();
-    room_t r = {facts, (b + size + page - 1) & ~(page - 1), b + 0x80000000ull};
+    uint64_t unit = prof_os_granularity();
+    room_t r = {facts, (b + size + unit - 1) & ~(unit - 1), b + 0x80000000ull};
     uint64_t end_4g = b + 0x100000000ull;
     if (end_4g > UINTPTR_MAX)
         end_4g = UINTPTR_MAX;
-    int os_error = 0;
-    (void)ilheap__os_visit_gaps((uintptr_t)r.image_end, (uintptr_t)end_4g, 1, note_gap, &r,
-                                &os_error);
+    (void)ilheap_free_ranges((uintptr_t)r.image_end, (uintptr_t)end_4g, 1, note_gap, &r);
 }

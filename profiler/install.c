@@ -3,17 +3,9 @@
  * the written body with SetILFunctionBody (its window checked first). */
 #include "profiler.h"
 
-#include <time.h>
-
 #include "ilheap/com.h"
 #include "ilheap/status.h"
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+#include "os.h"
 
 uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t size,
                             int *fallback, prof_skip_t *why)
@@ -23,9 +15,9 @@ uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t
         *why = PROF_SKIP_encode;
         return NULL;
     }
-    uint64_t t0 = now_ns();
+    uint64_t t0 = prof_os_now_ns();
     uint8_t *p = view->malloc->lpVtbl->Alloc(view->malloc, (ULONG)size);
-    uint64_t t1 = now_ns();
+    uint64_t t1 = prof_os_now_ns();
     if (!p) {
         atomic_fetch_add(&view->stats->allocs_failed, 1);
         int status = (int)ilheap_last_status();

@@ -6,12 +6,12 @@
  * thread keeps one rewriter, one instrumenter and their buffers. */
 #include "profiler.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "ilheap/il.h"
 #include "ilheap/instrument.h"
 #include "ilheap/rewrite.h"
+#include "os.h"
 
 typedef struct scratch {
     ilheap_rw_t *rw;
@@ -20,8 +20,9 @@ typedef struct scratch {
     size_t clauses_cap;
 } scratch_t;
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static prof_os_tls_t scratch_key;
+static int scratch_key_ok;
+static prof_os_once_t scratch_once = PROF_OS_ONCE_INIT;
 
 static void scratch_free(void *p)
 {
@@ -36,18 +37,20 @@ static void scratch_free(void *p)
 
 static void scratch_key_make(void)
 {
-    pthread_key_create(&scratch_key, scratch_free);
+    scratch_key_ok = prof_os_tls_create(&scratch_key, scratch_free) == 0;
 }
 
 static scratch_t *scratch_get(void)
 {
-    pthread_once(&scratch_once, scratch_key_make);
-    scratch_t *s = pthread_getspecific(scratch_key);
+    prof_os_once(&scratch_once, scratch_key_make);
+    if (!scratch_key_ok)
+        return NULL;
+    scratch_t *s = prof_os_tls_get(scratch_key);
     if (s)
         return s;
     s = calloc(1, sizeof *s);
     if (!s || ilheap_rw_create(&s->rw) != ILHEAP_OK || ilheap_instr_create(&s->instr) != ILHEAP_OK ||
-        pthread_setspecific(scratch_key, s) != 0) {
+        prof_os_tls_set(scratch_key, s) != 0) {
         scratch_free(s);
         return NULL;
     }

@@ -11,14 +11,12 @@
 #include "profiler.h"
 
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "ilheap/com.h"
+#include "os.h"
 
 #define BUCKETS 1024u
 
@@ -36,7 +34,7 @@ typedef struct prof_module {
     int in_scope;          /* ILHEAP_INCLUDE / ILHEAP_EXCLUDE let it be rewritten */
     int is_corelib;
     int ilheap_heap;       /* the registry holds a heap for this module */
-    pthread_mutex_t lock;  /* guards the token set, counts and interlocked */
+    prof_os_mutex_t lock;  /* guards the token set, counts and interlocked */
     prof_counts_t *counts; /* calls, blocks: created at the first probe */
     int counts_failed;
     mdToken interlocked;   /* ILHEAP_ATOMIC: Increment's token here (0: none) */
@@ -48,9 +46,9 @@ typedef struct prof_module {
     struct prof_module *next;
 } prof_module_t;
 
-static pthread_rwlock_t table_lock = PTHREAD_RWLOCK_INITIALIZER;
+static prof_os_rwlock_t table_lock = PROF_OS_RWLOCK_INIT;
 static prof_module_t *table[BUCKETS];
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+static prof_os_mutex_t log_lock = PROF_OS_MUTEX_INIT;
 static FILE *module_log;
 
 static size_t bucket_of(ModuleID id)
@@ -79,7 +77,7 @@ void prof_modules_init(void)
                       ilheap_last_message());
     }
     if (prof_g.config.module_log_path[0]) {
-        module_log = fopen(prof_g.config.module_log_path, "we");
+        module_log = prof_os_open_output(prof_g.config.module_log_path);
         if (!module_log)
             prof_diag("cannot open ILHEAP_MODULE_LOG %s", prof_g.config.module_log_path);
     }
@@ -91,7 +89,7 @@ static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t siz
     prof_image_facts_t f = *pe;
     prof_image_read_maps(base, size, &f);
     uint64_t b = (uint64_t)(uintptr_t)base;
-    pthread_mutex_lock(&log_lock);
+    prof_os_mutex_lock(&log_lock);
     fprintf(module_log,
             "module id=%#" PRIxPTR " base=%#" PRIx64 " flags=%#x layout=%s size_of_image=%#x "
             "file_extent=%#" PRIx64 " registered_size=%#zx gap_above=%#" PRIx64
@@ -101,7 +99,7 @@ static void log_module(ModuleID id, const uint8_t *base, DWORD flags, size_t siz
             f.size_of_image, f.file_extent, size, f.gap_above, f.first_gap,
             f.first_gap ? f.first_gap - b : 0, f.first_gap_size, f.free_2g, f.free_4g, name);
     fflush(module_log);
-    pthread_mutex_unlock(&log_lock);
+    prof_os_mutex_unlock(&log_lock);
 }
 
 /* Gets the allocator the configuration asks for; NULL when unavailable. The
@@ -154,10 +152,38 @@ static void record_release(prof_module_t *m)
     if (m->fallback)
         m->fallback->lpVtbl->Release(m->fallback);
     prof_counts_destroy(m->counts); /* after ModuleUnloadFinished: no probe runs any more */
-    pthread_mutex_destroy(&m->lock);
+    prof_os_mutex_destroy(&m->lock);
     free(m->tokens);
     free(m->path);
     free(m);
+}
+
+/* 1 when a and b are equal but for ASCII case. */
+static int ascii_case_equal(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
+        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
+        if (x != y)
+            return 0;
+    }
+    return *a == *b;
+}
+
+/* The module's names from the runtime's (its full path): the file name for
+ * the report, and the assembly name the patterns see, the file name
+ * without ".dll"/".exe". */
+static void record_name(prof_module_t *m, const char *path)
+{
+    snprintf(m->name, sizeof m->name, "%.95s", prof_os_file_name(path));
+    m->path = strdup(path);
+    char stem[96];
+    snprintf(stem, sizeof stem, "%s", m->name);
+    char *dot = strrchr(stem, '.');
+    if (dot && (ascii_case_equal(dot, ".dll") || ascii_case_equal(dot, ".exe")))
+        *dot = '\0';
+    m->in_scope = prof_config_in_scope(&prof_g.config, stem);
+    m->is_corelib = strcmp(stem, "System.Private.CoreLib") == 0;
 }
 
 /* A record built outside the table (GetModuleInfo2, the PE header, the
@@ -182,19 +208,9 @@ static prof_module_t *record_build(ModuleID id, prof_image_facts_t *facts, char 
     m->base = base;
     m->flags = flags;
     atomic_init(&m->refs, 1); /* the table's */
-    pthread_mutex_init(&m->lock, NULL);
+    prof_os_mutex_init(&m->lock);
     prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
-    const char *slash = strrchr(name, '/');
-    snprintf(m->name, sizeof m->name, "%.95s", slash ? slash + 1 : name);
-    m->path = strdup(name);
-    /* The assembly name the patterns see: the file name without ".dll"/".exe". */
-    char stem[96];
-    snprintf(stem, sizeof stem, "%s", m->name);
-    char *dot = strrchr(stem, '.');
-    if (dot && (strcasecmp(dot, ".dll") == 0 || strcasecmp(dot, ".exe") == 0))
-        *dot = '\0';
-    m->in_scope = prof_config_in_scope(&prof_g.config, stem);
-    m->is_corelib = strcmp(stem, "System.Private.CoreLib") == 0;
+    record_name(m, name);
     if (base) {
         prof_image_read_pe(base, facts);
         if (facts->pe_ok)
@@ -214,11 +230,11 @@ static prof_module_t *record_build(ModuleID id, prof_image_facts_t *facts, char 
  * heap: only ModuleUnloadFinished does. */
 static prof_module_t *record_get(ModuleID id)
 {
-    pthread_rwlock_rdlock(&table_lock);
+    prof_os_read_lock(&table_lock);
     prof_module_t *m = find_locked(id);
     if (m)
         atomic_fetch_add(&m->refs, 1);
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_read_unlock(&table_lock);
     if (m)
         return m;
 
@@ -227,7 +243,7 @@ static prof_module_t *record_get(ModuleID id)
     prof_module_t *fresh = record_build(id, &facts, name, sizeof name);
     if (!fresh)
         return NULL;
-    pthread_rwlock_wrlock(&table_lock);
+    prof_os_write_lock(&table_lock);
     m = find_locked(id);
     if (!m) {
         size_t b = bucket_of(id);
@@ -237,7 +253,7 @@ static prof_module_t *record_get(ModuleID id)
         fresh = NULL;
     }
     atomic_fetch_add(&m->refs, 1);
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_write_unlock(&table_lock);
     if (fresh) { /* another thread's record won */
         if (fresh->base != m->base)
             prof_diag("module %#" PRIxPTR " reported at %p, recorded at %p: its unload was never "
@@ -270,7 +286,7 @@ void prof_modules_loaded(ModuleID id)
 
 void prof_modules_unloaded(ModuleID id)
 {
-    pthread_rwlock_wrlock(&table_lock);
+    prof_os_write_lock(&table_lock);
     prof_module_t **pp = &table[bucket_of(id)], *m = NULL;
     for (; *pp; pp = &(*pp)->next) {
         if ((*pp)->id == id) {
@@ -279,7 +295,7 @@ void prof_modules_unloaded(ModuleID id)
             break;
         }
     }
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_write_unlock(&table_lock);
     if (!m)
         return;
     atomic_fetch_add(&prof_g.counters.modules_unloaded, 1);
@@ -291,10 +307,8 @@ void prof_modules_unloaded(ModuleID id)
         atomic_fetch_add(&prof_g.counters.modules_failing, 1);
     /* JITs still inside the module (a view each) write into its heap: let
      * them finish first. No new view can find the record any more. */
-    while (atomic_load(&m->refs) > 1) {
-        struct timespec pause = {0, 50 * 1000};
-        nanosleep(&pause, NULL);
-    }
+    while (atomic_load(&m->refs) > 1)
+        prof_os_pause();
     if (m->ilheap_heap) {
         /* The heap's memory goes now: the module's code is gone. */
         if (ilheap_ModuleUnloaded((uintptr_t)id) == CLR_S_OK)
@@ -345,19 +359,19 @@ void prof_modules_view_end(prof_module_view_t *view)
 /* The record of a module still in the table, with a reference; NULL if none. */
 static prof_module_t *record_find(ModuleID id)
 {
-    pthread_rwlock_rdlock(&table_lock);
+    prof_os_read_lock(&table_lock);
     prof_module_t *m = find_locked(id);
     if (m)
         atomic_fetch_add(&m->refs, 1);
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_read_unlock(&table_lock);
     return m;
 }
 
 static prof_counts_t *counts_of(prof_module_t *m)
 {
-    pthread_mutex_lock(&m->lock);
+    prof_os_mutex_lock(&m->lock);
     prof_counts_t *k = m->counts;
-    pthread_mutex_unlock(&m->lock);
+    prof_os_mutex_unlock(&m->lock);
     return k;
 }
 
@@ -372,11 +386,11 @@ void prof_modules_unload_started(ModuleID id)
 
 void prof_modules_write_all_counts(void)
 {
-    pthread_rwlock_rdlock(&table_lock);
+    prof_os_read_lock(&table_lock);
     for (size_t b = 0; b < BUCKETS; b++)
         for (prof_module_t *m = table[b]; m; m = m->next)
             prof_counts_write(counts_of(m));
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_read_unlock(&table_lock);
 }
 
 int prof_modules_instrumented(ModuleID id, int *is_corelib)
@@ -403,7 +417,7 @@ prof_counts_t *prof_modules_counts(const prof_module_view_t *view, ModuleID id)
     prof_module_t *m = view->module;
     if (!m)
         return NULL;
-    pthread_mutex_lock(&m->lock);
+    prof_os_mutex_lock(&m->lock);
     if (!m->counts && !m->counts_failed) {
         GUID mvid, *have = NULL;
         IUnknown *unk = NULL;
@@ -419,7 +433,7 @@ prof_counts_t *prof_modules_counts(const prof_module_view_t *view, ModuleID id)
         m->counts_failed = m->counts == NULL;
     }
     prof_counts_t *k = m->counts;
-    pthread_mutex_unlock(&m->lock);
+    prof_os_mutex_unlock(&m->lock);
     return k;
 }
 
@@ -428,13 +442,13 @@ mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id)
     prof_module_t *m = view->module;
     if (!m)
         return 0;
-    pthread_mutex_lock(&m->lock);
+    prof_os_mutex_lock(&m->lock);
     if (!m->interlocked_tried) {
         m->interlocked = prof_emit_interlocked(id, m->is_corelib);
         m->interlocked_tried = 1;
     }
     mdToken t = m->interlocked;
-    pthread_mutex_unlock(&m->lock);
+    prof_os_mutex_unlock(&m->lock);
     return t;
 }
 
@@ -443,7 +457,7 @@ IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id
     prof_module_t *m = view->module;
     if (!m)
         return NULL;
-    pthread_mutex_lock(&m->lock);
+    prof_os_mutex_lock(&m->lock);
     if (!m->fallback_tried) {
         m->fallback_tried = 1;
         if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBodyAllocator(prof_g.info, id,
@@ -451,7 +465,7 @@ IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id
             m->fallback = NULL;
     }
     IMethodMalloc *f = m->fallback;
-    pthread_mutex_unlock(&m->lock);
+    prof_os_mutex_unlock(&m->lock);
     return f;
 }
 
@@ -490,9 +504,9 @@ int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token)
     prof_module_t *m = view->module;
     if (token == 0 || !m)
         return 0;
-    pthread_mutex_lock(&m->lock);
+    prof_os_mutex_lock(&m->lock);
     int claimed = set_insert(m, token) == 1;
-    pthread_mutex_unlock(&m->lock);
+    prof_os_mutex_unlock(&m->lock);
     return claimed;
 }
 
@@ -500,9 +514,9 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
 {
     prof_module_t *m = view->module;
     if (m) {
-        pthread_mutex_lock(&m->lock);
+        prof_os_mutex_lock(&m->lock);
         if (m->cap == 0) {
-            pthread_mutex_unlock(&m->lock);
+            prof_os_mutex_unlock(&m->lock);
             return;
         }
         /* Rebuild without the token: removal from linear probing needs the
@@ -519,7 +533,7 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
         } else {
             m->tokens = old; /* keep the claim: the method just stays as it is */
         }
-        pthread_mutex_unlock(&m->lock);
+        prof_os_mutex_unlock(&m->lock);
     }
 }
 
@@ -527,7 +541,7 @@ void prof_modules_write_summary(FILE *out)
 {
     uint64_t served = atomic_load(&prof_g.counters.modules_served);
     uint64_t failing = atomic_load(&prof_g.counters.modules_failing);
-    pthread_rwlock_rdlock(&table_lock);
+    prof_os_read_lock(&table_lock);
     for (size_t b = 0; b < BUCKETS; b++) {
         for (prof_module_t *m = table[b]; m; m = m->next) {
             uint64_t ok = atomic_load(&m->stats.allocs_ok);
@@ -541,7 +555,7 @@ void prof_modules_write_summary(FILE *out)
                         ilheap_status_name(atomic_load(&m->stats.last_failure)));
         }
     }
-    pthread_rwlock_unlock(&table_lock);
+    prof_os_read_unlock(&table_lock);
     fprintf(out, "modules_served=%" PRIu64 "\n", served);
     fprintf(out, "modules_failing=%" PRIu64 "\n", failing);
     ilheap_registry_stats_t rs;

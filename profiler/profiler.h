@@ -12,6 +12,8 @@
  *   instrument.c     calls and blocks: probes through the IL rewriter
  *   counts.c         counter memory per module, the counts file
  *   report.c         counters and the report written at Shutdown
+ *   os.h             what differs by OS (locks, thread storage, time, process,
+ *                    environment, files): os_linux.c, os_windows.c
  *
  * Calls go one way: callback -> rewrite -> instrument -> modules -> counts,
  * names, emit, image; report -> modules; rewrite -> report (counters).
@@ -32,14 +34,14 @@
 
 #include "clr_abi.h"
 #include "ilheap/instrument.h"
+#include "os.h"
+#include "support.h"
 
 /* {D643D291-34DE-476E-974D-062912349822}: the CORECLR_PROFILER value. */
 extern const GUID prof_CLSID_profiler;
 
 /* The profiler's one export: the runtime's way in (class_factory.c). */
-__attribute__((visibility("default"))) HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid,
-                                                                         const GUID *riid,
-                                                                         void **ppv);
+PROF_EXPORT HRESULT CLR_CALL DllGetClassObject(const GUID *rclsid, const GUID *riid, void **ppv);
 
 static inline int prof_guid_eq(const GUID *a, const GUID *b)
 {
@@ -102,9 +104,7 @@ int prof_config_in_scope(const prof_config_t *cfg, const char *name);
 int prof_expand_path(char *dst, size_t cap, const char *src);
 /* A diagnostic: into the report when ILHEAP_REPORT is set (the profiler then
  * never writes to stdout or stderr), else one line on stderr. */
-#if defined(__GNUC__)
-__attribute__((format(printf, 1, 2)))
-#endif
+SUPPORT_PRINTF_LIKE(1, 2)
 void prof_diag(const char *fmt, ...);
 
 /* -------------------------------------------------------------- counters */

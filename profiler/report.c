@@ -6,22 +6,11 @@
 #include "profiler.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "ilheap/heap.h"
-#include "os/os.h"
-
-static const char *const skip_names[PROF_SKIP_COUNT] = {
-#define PROF_SKIP_NAME(name, text) #name,
-    PROF_SKIP_LIST(PROF_SKIP_NAME)
-#undef PROF_SKIP_NAME
-};
-
-static const char *const skip_texts[PROF_SKIP_COUNT] = {
-#define PROF_SKIP_TEXT(name, text) text,
-    PROF_SKIP_LIST(PROF_SKIP_TEXT)
-#undef PROF_SKIP_TEXT
-};
+#include "os.h"
 
 void prof_report_init(void)
 {
@@ -127,8 +116,7 @@ static int count_free_range(void *context, uintptr_t start, uintptr_t end)
 static uint64_t count_free_ranges(void)
 {
     uint64_t n = 0;
-    int os_error = 0;
-    if (ilheap__os_visit_gaps(0, UINTPTR_MAX, 1, count_free_range, &n, &os_error) != ILHEAP_OS_OK)
+    if (ilheap_free_ranges(0, UINTPTR_MAX, 1, count_free_range, &n) != ILHEAP_OK)
         return 0;
     return n;
 }
@@ -151,23 +139,10 @@ static const char *mode_name(const prof_config_t *cfg, char *buf, size_t cap)
     return "?";
 }
 
-void prof_report_write(void)
+/* The settings the run had: the report's head. */
+static void write_config(FILE *out, const prof_config_t *cfg)
 {
-    const prof_config_t *cfg = &prof_g.config;
-    prof_counters_t *c = &prof_g.counters;
-    FILE *out = stderr;
-    if (cfg->report_path[0]) {
-        out = fopen(cfg->report_path, "we");
-        if (!out)
-            return; /* a guest with an output path never writes to the host's stderr */
-    }
     char buf[32];
-    uint64_t skipped = 0;
-    for (int i = 0; i < PROF_SKIP_COUNT; i++)
-        skipped += atomic_load(&c->skipped[i]);
-    uint64_t allocs = atomic_load(&c->allocations);
-    uint64_t checked = atomic_load(&c->window_checked);
-
     fprintf(out, "# ilheap-profiler report\n");
     fprintf(out, "runtime=%s\n", prof_g.runtime_version[0] ? prof_g.runtime_version : "unknown");
     fprintf(out, "config_error=%s\n", cfg->error[0] ? cfg->error : "none");
@@ -184,65 +159,185 @@ void prof_report_write(void)
         fprintf(out, "include=%s\n", cfg->include.p[i]);
     for (unsigned i = 0; i < cfg->exclude.n; i++)
         fprintf(out, "exclude=%s\n", cfg->exclude.p[i]);
-    fprintf(out, "methods_seen=%" PRIuFAST64 "\n", atomic_load(&c->jit_started));
-    fprintf(out, "rewritten=%" PRIuFAST64 "\n", atomic_load(&c->rewritten));
-    fprintf(out, "replaced=%" PRIuFAST64 "\n", atomic_load(&c->replaced));
-    fprintf(out, "rehomed_identical=%" PRIuFAST64 "\n", atomic_load(&c->rehomed_identical));
-    fprintf(out, "bodies_tiny=%" PRIuFAST64 "\n", atomic_load(&c->bodies_tiny));
-    fprintf(out, "bodies_fat=%" PRIuFAST64 "\n", atomic_load(&c->bodies_fat));
-    fprintf(out, "grew_tiny_to_fat=%" PRIuFAST64 "\n", atomic_load(&c->grew_tiny_to_fat));
-    static const char *const kinds[4] = {"catch", "filter", "finally", "fault"};
-    for (int i = 0; i < 4; i++)
-        fprintf(out, "clauses.%s=%" PRIuFAST64 "\n", kinds[i], atomic_load(&c->clauses[i]));
-    fprintf(out, "skipped=%" PRIu64 "\n", skipped);
+}
+
+static uint64_t load(const prof_counters_t *c, size_t at)
+{
+    return atomic_load((atomic_uint_fast64_t *)((char *)c + at));
+}
+
+/* The computed values: each writes its value into buf, or returns 0 to
+ * leave its line out. */
+typedef int (*value_fn)(const prof_counters_t *c, char *buf, size_t cap);
+
+static int v_skipped(const prof_counters_t *c, char *buf, size_t cap)
+{
+    uint64_t skipped = 0;
     for (int i = 0; i < PROF_SKIP_COUNT; i++)
-        fprintf(out, "skipped.%s=%" PRIuFAST64 "  # %s\n", skip_names[i],
-                atomic_load(&c->skipped[i]), skip_texts[i]);
-    fprintf(out, "allocations=%" PRIu64 "\n", allocs);
-    fprintf(out, "bytes_allocated=%" PRIuFAST64 "\n", atomic_load(&c->bytes_allocated));
-    fprintf(out, "alloc_ns_mean=%.1f\n",
-            allocs ? (double)atomic_load(&c->alloc_ns) / (double)allocs : 0.0);
-    uint64_t firsts = atomic_load(&c->first_allocs), rest = allocs - firsts;
-    fprintf(out, "alloc_first_per_module=%" PRIu64 "\n", firsts);
-    fprintf(out, "alloc_first_ns_mean=%.1f\n",
-            firsts ? (double)atomic_load(&c->first_alloc_ns) / (double)firsts : 0.0);
-    fprintf(out, "alloc_rest_ns_p50=%.0f\n", rest ? hist_percentile(c, 0.50, rest) : 0.0);
-    fprintf(out, "alloc_rest_ns_p90=%.0f\n", rest ? hist_percentile(c, 0.90, rest) : 0.0);
-    fprintf(out, "alloc_rest_ns_p99=%.0f\n", rest ? hist_percentile(c, 0.99, rest) : 0.0);
-    fprintf(out, "window=%#" PRIx64 "\n", cfg->window);
-    fprintf(out, "window_checked=%" PRIu64 "\n", checked);
-    fprintf(out, "window_violations=%" PRIuFAST64 "\n", atomic_load(&c->window_violations));
-    fprintf(out, "bodies_fallback=%" PRIuFAST64 "\n", atomic_load(&c->bodies_fallback));
-    fprintf(out, "window_below_base=%" PRIuFAST64 "\n", atomic_load(&c->below_base));
-    fprintf(out, "bodies_beyond_2gib=%" PRIuFAST64 "\n", atomic_load(&c->beyond_2gib));
-    if (checked) {
-        int64_t lo = atomic_load(&c->min_offset), hi = atomic_load(&c->max_end_offset);
-        fprintf(out, "offset_min=%s%#" PRIx64 "\n", lo < 0 ? "-" : "",
-                lo < 0 ? (uint64_t)0 - (uint64_t)lo : (uint64_t)lo);
-        fprintf(out, "offset_max_end=%s%#" PRIx64 "\n", hi < 0 ? "-" : "",
-                hi < 0 ? (uint64_t)0 - (uint64_t)hi : (uint64_t)hi);
+        skipped += atomic_load(&c->skipped[i]);
+    return snprintf(buf, cap, "%" PRIu64, skipped) > 0;
+}
+
+static int v_mean(char *buf, size_t cap, uint64_t total, uint64_t n)
+{
+    return snprintf(buf, cap, "%.1f", n ? (double)total / (double)n : 0.0) > 0;
+}
+
+static int v_alloc_mean(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_mean(buf, cap, atomic_load(&c->alloc_ns), atomic_load(&c->allocations));
+}
+
+static int v_first_mean(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_mean(buf, cap, atomic_load(&c->first_alloc_ns), atomic_load(&c->first_allocs));
+}
+
+/* A percentile of the Allocs after each module's first. */
+static int v_percentile(const prof_counters_t *c, char *buf, size_t cap, double q)
+{
+    uint64_t rest = atomic_load(&c->allocations) - atomic_load(&c->first_allocs);
+    return snprintf(buf, cap, "%.0f", rest ? hist_percentile(c, q, rest) : 0.0) > 0;
+}
+
+static int v_p50(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_percentile(c, buf, cap, 0.50);
+}
+
+static int v_p90(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_percentile(c, buf, cap, 0.90);
+}
+
+static int v_p99(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_percentile(c, buf, cap, 0.99);
+}
+
+static int v_window(const prof_counters_t *c, char *buf, size_t cap)
+{
+    (void)c;
+    return snprintf(buf, cap, "%#" PRIx64, prof_g.config.window) > 0;
+}
+
+/* A signed offset from a module's base, once a body was checked. */
+static int v_offset(const prof_counters_t *c, char *buf, size_t cap, int64_t v)
+{
+    if (!atomic_load(&c->window_checked))
+        return 0;
+    return snprintf(buf, cap, "%s%#" PRIx64, v < 0 ? "-" : "",
+                    v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v) > 0;
+}
+
+static int v_offset_min(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_offset(c, buf, cap, atomic_load(&c->min_offset));
+}
+
+static int v_offset_max_end(const prof_counters_t *c, char *buf, size_t cap)
+{
+    return v_offset(c, buf, cap, atomic_load(&c->max_end_offset));
+}
+
+static int v_counts_path(const prof_counters_t *c, char *buf, size_t cap)
+{
+    (void)c;
+    return snprintf(buf, cap, "%s", prof_g.config.counts_path) >= 0;
+}
+
+/* One line of the report: key=value, the value a counter (at) or computed
+ * (value), then "  # note" if any; counting lines only in the calls and
+ * blocks modes. */
+typedef struct report_row {
+    const char *key;
+    size_t at;
+    value_fn value;
+    int counting;
+    const char *note;
+} report_row_t;
+
+#define ROW(key, field) {key, offsetof(prof_counters_t, field), NULL, 0, NULL}
+#define COMPUTED(key, fn) {key, 0, fn, 0, NULL}
+#define COUNTING(key, field) {key, offsetof(prof_counters_t, field), NULL, 1, NULL}
+#define SKIP_ROW(name, text) {"skipped." #name, offsetof(prof_counters_t, skipped[PROF_SKIP_##name]), NULL, 0, text},
+
+static const report_row_t rows[] = {
+    ROW("methods_seen", jit_started),
+    ROW("rewritten", rewritten),
+    ROW("replaced", replaced),
+    ROW("rehomed_identical", rehomed_identical),
+    ROW("bodies_tiny", bodies_tiny),
+    ROW("bodies_fat", bodies_fat),
+    ROW("grew_tiny_to_fat", grew_tiny_to_fat),
+    ROW("clauses.catch", clauses[0]),
+    ROW("clauses.filter", clauses[1]),
+    ROW("clauses.finally", clauses[2]),
+    ROW("clauses.fault", clauses[3]),
+    COMPUTED("skipped", v_skipped),
+    PROF_SKIP_LIST(SKIP_ROW)
+    ROW("allocations", allocations),
+    ROW("bytes_allocated", bytes_allocated),
+    COMPUTED("alloc_ns_mean", v_alloc_mean),
+    ROW("alloc_first_per_module", first_allocs),
+    COMPUTED("alloc_first_ns_mean", v_first_mean),
+    COMPUTED("alloc_rest_ns_p50", v_p50),
+    COMPUTED("alloc_rest_ns_p90", v_p90),
+    COMPUTED("alloc_rest_ns_p99", v_p99),
+    COMPUTED("window", v_window),
+    ROW("window_checked", window_checked),
+    ROW("window_violations", window_violations),
+    ROW("bodies_fallback", bodies_fallback),
+    ROW("window_below_base", below_base),
+    ROW("bodies_beyond_2gib", beyond_2gib),
+    COMPUTED("offset_min", v_offset_min),
+    COMPUTED("offset_max_end", v_offset_max_end),
+    ROW("modules_loaded", modules_loaded),
+    ROW("modules_unloaded", modules_unloaded),
+    ROW("modules_flat", modules_flat),
+    ROW("modules_collectible", modules_collectible),
+    ROW("collectible_unloaded", collectible_unloaded),
+    ROW("heaps_created", heaps_created),
+    ROW("heaps_released", heaps_released),
+    ROW("live_heaps", live_heaps),
+    ROW("live_heaps_peak", live_heaps_peak),
+    ROW("live_heaps_collectible", live_heaps_collectible),
+    {"counts_path", 0, v_counts_path, 1, NULL},
+    COUNTING("instrumented", instrumented),
+    COUNTING("probes", probes),
+    COUNTING("counts_written", counts_written),
+    COUNTING("inlining_refused", inlining_refused),
+    COUNTING("counter_regions_live", counter_regions_live),
+    COUNTING("counter_bytes_live", counter_bytes_live),
+    COUNTING("counter_bytes_peak", counter_bytes_peak),
+};
+
+static void write_rows(FILE *out, const prof_counters_t *c, int counting)
+{
+    char buf[4200];
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        const report_row_t *r = &rows[i];
+        if (r->counting && !counting)
+            continue;
+        if (r->value && !r->value(c, buf, sizeof buf))
+            continue;
+        if (!r->value)
+            snprintf(buf, sizeof buf, "%" PRIu64, load(c, r->at));
+        fprintf(out, "%s=%s%s%s\n", r->key, buf, r->note ? "  # " : "", r->note ? r->note : "");
     }
-    fprintf(out, "modules_loaded=%" PRIuFAST64 "\n", atomic_load(&c->modules_loaded));
-    fprintf(out, "modules_unloaded=%" PRIuFAST64 "\n", atomic_load(&c->modules_unloaded));
-    fprintf(out, "modules_flat=%" PRIuFAST64 "\n", atomic_load(&c->modules_flat));
-    fprintf(out, "modules_collectible=%" PRIuFAST64 "\n", atomic_load(&c->modules_collectible));
-    fprintf(out, "collectible_unloaded=%" PRIuFAST64 "\n", atomic_load(&c->collectible_unloaded));
-    fprintf(out, "heaps_created=%" PRIuFAST64 "\n", atomic_load(&c->heaps_created));
-    fprintf(out, "heaps_released=%" PRIuFAST64 "\n", atomic_load(&c->heaps_released));
-    fprintf(out, "live_heaps=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps));
-    fprintf(out, "live_heaps_peak=%" PRIuFAST64 "\n", atomic_load(&c->live_heaps_peak));
-    fprintf(out, "live_heaps_collectible=%" PRIuFAST64 "\n",
-            atomic_load(&c->live_heaps_collectible));
-    if (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS) {
-        fprintf(out, "counts_path=%s\n", cfg->counts_path);
-        fprintf(out, "instrumented=%" PRIuFAST64 "\n", atomic_load(&c->instrumented));
-        fprintf(out, "probes=%" PRIuFAST64 "\n", atomic_load(&c->probes));
-        fprintf(out, "counts_written=%" PRIuFAST64 "\n", atomic_load(&c->counts_written));
-        fprintf(out, "inlining_refused=%" PRIuFAST64 "\n", atomic_load(&c->inlining_refused));
-        fprintf(out, "counter_regions_live=%" PRIuFAST64 "\n", atomic_load(&c->counter_regions_live));
-        fprintf(out, "counter_bytes_live=%" PRIuFAST64 "\n", atomic_load(&c->counter_bytes_live));
-        fprintf(out, "counter_bytes_peak=%" PRIuFAST64 "\n", atomic_load(&c->counter_bytes_peak));
+}
+
+void prof_report_write(void)
+{
+    const prof_config_t *cfg = &prof_g.config;
+    FILE *out = stderr;
+    if (cfg->report_path[0]) {
+        out = prof_os_open_output(cfg->report_path);
+        if (!out)
+            return; /* a guest with an output path never writes to the host's stderr */
     }
+    write_config(out, cfg);
+    write_rows(out, &prof_g.counters, cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS);
     prof_modules_write_summary(out);
     fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */

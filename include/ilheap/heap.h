@@ -132,6 +132,18 @@ ILHEAP_API uint64_t ilheap_heap_window(const ilheap_heap_t *heap);
  * p + size <= base + window). A check for callers that receive pointers. */
 ILHEAP_API int ilheap_heap_in_window(const ilheap_heap_t *heap, const void *p, size_t size);
 
+/* Called for each free range [start, end); a nonzero return stops the walk. */
+typedef int (*ilheap_free_range_fn)(void *context, uintptr_t start, uintptr_t end);
+
+/* The room a heap could use: the unmapped ranges of this process's address
+ * space that intersect [lo, hi), clipped to it and rounded inward to where a
+ * reservation may start (the page on Linux, 64 KiB on Windows), in
+ * ascending order, each of at least min_size bytes. A snapshot read from the
+ * OS at each call (the process map on Linux, VirtualQuery on Windows): costly,
+ * for reports. Returns ILHEAP_OK, ILHEAP_EINVAL (no visit) or ILHEAP_EOS_MAPS. */
+ILHEAP_API ilheap_status_t ilheap_free_ranges(uintptr_t lo, uintptr_t hi, size_t min_size,
+                                              ilheap_free_range_fn visit, void *context);
+
 #ifdef __cplusplus
 }
 #endif

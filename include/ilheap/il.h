@@ -143,59 +143,11 @@ typedef struct ilheap_il_body {
 ILHEAP_API ilheap_status_t ilheap_il_decode(const void *p, size_t avail, ilheap_il_body_t *body,
                                             ilheap_il_clause_t *clauses, size_t clause_cap);
 
-/* The two common shapes, decoded inline (most bodies are one of them): a
- * whole tiny body (II.25.4.2), or a whole fat body with no flags but
- * FatFormat and InitLocals, Size 3 and no sections (II.25.4.3). Makes exactly
- * the checks ilheap_il_decode makes for them and fills every field the same
- * way; returns 0 (body untouched) for anything else. */
-static inline int ilheap_il_decode_plain(const uint8_t *b, size_t avail, ilheap_il_body_t *body)
-{
-    uint32_t code_size, header_size;
-    if (avail != 0 && (b[0] & 3u) == 2u) {            /* CorILMethod_TinyFormat */
-        code_size = b[0] >> 2;
-        header_size = 1;
-        if (code_size > avail - 1)
-            return 0;
-        body->header = ILHEAP_IL_TINY;
-        body->init_locals = 0;
-        body->max_stack = ILHEAP_IL_TINY_MAX_STACK;
-        body->local_sig = 0;
-    } else if (avail >= 12) {
-        uint32_t word = (uint32_t)b[0] | (uint32_t)b[1] << 8;
-        code_size = (uint32_t)b[4] | (uint32_t)b[5] << 8 | (uint32_t)b[6] << 16 | (uint32_t)b[7] << 24;
-        header_size = 12;
-        /* Size 3 << 12 | FatFormat 0x3, optionally InitLocals 0x10; no MoreSects. */
-        if ((word & ~0x10u) != 0x3003u || code_size > avail - 12)
-            return 0;
-        body->header = ILHEAP_IL_FAT;
-        body->init_locals = (word & 0x10u) != 0;
-        body->max_stack = (uint16_t)(b[2] | b[3] << 8);
-        body->local_sig = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 | (uint32_t)b[11] << 24;
-    } else {
-        return 0;
-    }
-    body->code_size = code_size;
-    body->code = b + header_size;
-    body->clause_count = 0;
-    body->clauses = NULL;
-    body->section_count = 0;
-    body->quirks = 0;
-    body->header_size = header_size;
-    body->body_size = (size_t)header_size + code_size;
-    body->error_offset = 0;
-    return 1;
-}
-
-/* ilheap_il_decode with its common cases inline, for loops over many bodies:
- * the same results, arguments and messages. */
-static inline ilheap_status_t ilheap_il_decode_inline(const void *p, size_t avail, ilheap_il_body_t *body,
-                                                      ilheap_il_clause_t *clauses, size_t clause_cap)
-{
-    if (p != NULL && body != NULL && (clauses != NULL || clause_cap == 0) &&
-        ilheap_il_decode_plain((const uint8_t *)p, avail, body))
-        return ILHEAP_OK;
-    return ilheap_il_decode(p, avail, body, clauses, clause_cap);
-}
+/* The same as ilheap_il_decode (which decodes the two common shapes, a
+ * whole tiny body and a fat body without sections, on a short path first):
+ * the same results, arguments and messages. Kept for source compatibility. */
+ILHEAP_API ilheap_status_t ilheap_il_decode_inline(const void *p, size_t avail, ilheap_il_body_t *body,
+                                                   ilheap_il_clause_t *clauses, size_t clause_cap);
 
 /* Encoding modes. */
 typedef enum ilheap_il_mode {

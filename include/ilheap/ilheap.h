@@ -4,6 +4,7 @@
 
 #include "ilheap/status.h"
 #include "ilheap/pe.h"
+#include "ilheap/sig.h"
 #include "ilheap/heap.h"
 #include "ilheap/il.h"
 #include "ilheap/com.h"

@@ -114,6 +114,31 @@ typedef struct ilheap_pe_debug_info {
 ILHEAP_API ilheap_status_t ilheap_pe_debug_info(const ilheap_pe_t *pe, ilheap_pe_debug_info_t *out,
                                                 ilheap_pe_error_t *error);
 
+/* Source Link: the PDB's CustomDebugInformation record of kind
+ * CC110556-A091-4D38-9FEC-25AB9A351A6A, JSON {"documents": {PATH: URL, ...}}
+ * that a deterministic build (ContinuousIntegrationBuild=true, document
+ * paths "/_/src/...") writes. A PATH ending in '*' is a prefix: the rest of
+ * a document's path replaces the URL's '*'. Other keys are skipped; a
+ * malformed JSON is ILHEAP_PE_BAD_SOURCE_LINK with its file offset. */
+typedef struct ilheap_source_link ilheap_source_link_t;
+
+/* The PDB's Source Link, parsed (free with ilheap_source_link_free); *out is
+ * NULL, with ILHEAP_OK, when the PDB has none. */
+ILHEAP_API ilheap_status_t ilheap_pdb_source_link(const ilheap_pdb_t *pdb, ilheap_source_link_t **out,
+                                                  ilheap_pe_error_t *error);
+/* Parses Source Link JSON json[0..size) (untrusted; copied); error offsets are
+ * base + the position in json. An optional UTF-8 byte order mark may lead. */
+ILHEAP_API ilheap_status_t ilheap_source_link_parse(const void *json, size_t size, uint64_t base,
+                                                    ilheap_source_link_t **out, ilheap_pe_error_t *error);
+ILHEAP_API size_t ilheap_source_link_count(const ilheap_source_link_t *link);
+/* Entry i (in the JSON's order): its PATH and URL, owned by link; false past the end. */
+ILHEAP_API bool ilheap_source_link_entry(const ilheap_source_link_t *link, size_t i, const char **path,
+                                         const char **url);
+/* The entry that maps `document`: an exact PATH, else the longest prefix
+ * PATH (such as "/_/" followed by a star); false when none does. */
+ILHEAP_API bool ilheap_source_link_match(const ilheap_source_link_t *link, const char *document, size_t *index);
+ILHEAP_API void ilheap_source_link_free(ilheap_source_link_t *link);
+
 #ifdef __cplusplus
 }
 #endif

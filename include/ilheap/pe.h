@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "ilheap/export.h"
+#include "ilheap/sig.h"
 #include "ilheap/status.h"
 
 #ifdef __cplusplus
@@ -232,12 +233,96 @@ ILHEAP_API ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint3
 ILHEAP_API ilheap_status_t ilheap_pe_find_method(const ilheap_pe_t *pe, const char *qualified_name,
                                                  uint32_t *token, ilheap_pe_error_t *error);
 
+/* Rows of metadata table `table` (0x00..0x2C, II.22); 0 for a table the
+ * image does not have, another number, or a bad handle. */
+ILHEAP_API uint32_t ilheap_pe_row_count(const ilheap_pe_t *pe, unsigned table);
+
+/* The signature blob of the row a token names, in the caller's buffer, and
+ * the kind to decode it as (include/ilheap/sig.h):
+ *   MethodDef 0x06: METHOD_DEF        MemberRef 0x0A: METHOD_REF or FIELD
+ *   StandAloneSig 0x11: LOCALS, METHOD_REF (calli) or FIELD
+ *   TypeSpec 0x1B: TYPESPEC           MethodSpec 0x2B: METHODSPEC (Instantiation)
+ *   Field 0x04: FIELD                 Property 0x17: PROPERTY
+ * kind and file_offset (the blob's first byte) may be NULL. ILHEAP_EINVAL
+ * for a token of another table, ILHEAP_PE_BAD_ROW for a row past the table. */
+ILHEAP_API ilheap_status_t ilheap_pe_signature(const ilheap_pe_t *pe, uint32_t token, const uint8_t **blob,
+                                               size_t *size, ilheap_sig_kind_t *kind, uint64_t *file_offset,
+                                               ilheap_pe_error_t *error);
+
+/* ilheap_pe_signature, then ilheap_sig_decode as its kind (flags 0) into
+ * *out and the arena; a decoding failure keeps its ILHEAP_SIG_* status and
+ * names the file offset of the byte. */
+ILHEAP_API ilheap_status_t ilheap_pe_decode_signature(const ilheap_pe_t *pe, uint32_t token,
+                                                      ilheap_sig_arena_t *arena, ilheap_sig_t *out,
+                                                      ilheap_pe_error_t *error);
+
+/* Styles of the signature text (flags). The default spells types as C#
+ * does, for people: keywords for primitives, names without namespace or
+ * arity, "ref T", "T*", "T[,]", "delegate*<A, R>", generic parameters by
+ * name: "(int, ref List<T>)". ILHEAP_SIG_TEXT_CECIL spells them as
+ * Mono.Cecil's FullName, which is what coverlet writes in Cobertura's
+ * `signature` attribute: "(System.Int32,System.Collections.Generic.List`1<T>&)"
+ * (nested types "Ns.Outer/Inner", " modreq(..)", "[0...,0...]").
+ * ILHEAP_SIG_TEXT_RETURN puts the return type first: "void (int)". */
+#define ILHEAP_SIG_TEXT_CSHARP 0x0u
+#define ILHEAP_SIG_TEXT_CECIL 0x1u
+#define ILHEAP_SIG_TEXT_RETURN 0x2u
+
+/* A decoded signature as text into buf[0..size), NUL-terminated: a method's
+ * or property's "(parameters)", a local signature's "(locals)", a field's or
+ * TypeSpec's type, a MethodSpec's "<arguments>". Type names come from the
+ * image; generic parameters are named when method_token is the MethodDef the
+ * signature belongs to (its own and its type's), else "!0" / "!!0"; a name
+ * the metadata cannot give is its token. *length (may be NULL) gets the full
+ * length; ILHEAP_EINVAL, buf holding the text cut short, when it does not
+ * fit. */
+ILHEAP_API ilheap_status_t ilheap_pe_sig_text(const ilheap_pe_t *pe, const ilheap_sig_t *sig, uint32_t method_token,
+                                              unsigned style, char *buf, size_t size, size_t *length,
+                                              ilheap_pe_error_t *error);
+
+/* The same for the signature of a row (ilheap_pe_decode_signature, then
+ * ilheap_pe_sig_text): ilheap_pe_signature_text(pe, 0x06000001,
+ * ILHEAP_SIG_TEXT_CECIL, buf, sizeof buf, NULL, &err) gives coverlet's
+ * `signature` attribute of MethodDef 1. */
+ILHEAP_API ilheap_status_t ilheap_pe_signature_text(const ilheap_pe_t *pe, uint32_t token, unsigned style, char *buf,
+                                                    size_t size, size_t *length, ilheap_pe_error_t *error);
+
 /* Lays the image out as the loader maps it: zero-fills region[0..SizeOfImage),
  * copies the headers to offset 0 and each section's raw data to its
  * VirtualAddress. region_size must be at least info.size_of_image. The result
  * is what a profiler sees at the module base, so RVAs index it directly. */
 ILHEAP_API ilheap_status_t ilheap_pe_layout(const ilheap_pe_t *pe, void *region, size_t region_size,
                                             ilheap_pe_error_t *error);
+
+/* ---- Custom attributes and properties (src/pe/attributes.c) ---- */
+
+/* One CustomAttribute row (II.22.10), its coded indexes resolved. */
+typedef struct ilheap_pe_attribute {
+    uint32_t parent;            /* the owner's token: 0x20000001 the assembly, 0x02.. a type, 0x06.. a method,
+                                   0x17.. a property, 0x04.. a field, ... (HasCustomAttribute) */
+    uint32_t constructor;       /* its constructor: 0x06.. MethodDef or 0x0A.. MemberRef */
+    const char *type_namespace; /* the attribute type's namespace and name ("" for a generic */
+    const char *type_name;      /* attribute's instance, a TypeSpec); they live as long as the image */
+    uint32_t value;             /* #Blob index of the value */
+} ilheap_pe_attribute_t;
+
+/* Number of CustomAttribute rows, and one row by rid (1..count). */
+ILHEAP_API uint32_t ilheap_pe_attribute_count(const ilheap_pe_t *pe);
+ILHEAP_API ilheap_status_t ilheap_pe_attribute(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_attribute_t *out,
+                                               ilheap_pe_error_t *error);
+
+/* One Property row (II.22.34) with its owner and accessors. */
+typedef struct ilheap_pe_property {
+    uint32_t token;          /* 0x17000000 | rid */
+    uint16_t flags;          /* PropertyAttributes */
+    const char *name;        /* lives as long as the image */
+    uint32_t owner;          /* TypeDef rid (PropertyMap, II.22.35); 0 when no type lists it */
+    uint32_t getter, setter; /* MethodDef tokens (MethodSemantics, II.22.28); 0 when none */
+} ilheap_pe_property_t;
+
+ILHEAP_API uint32_t ilheap_pe_property_count(const ilheap_pe_t *pe);
+ILHEAP_API ilheap_status_t ilheap_pe_property(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_property_t *out,
+                                              ilheap_pe_error_t *error);
 
 #ifdef __cplusplus
 }

@@ -93,8 +93,26 @@ extern "C" {
     X(ILHEAP_PE_BAD_DOCUMENT, 320, "bad PDB Document row or name blob")                    \
     X(ILHEAP_PE_BAD_SEQUENCE_POINTS, 321, "bad sequence points blob")                      \
     X(ILHEAP_PE_BAD_DEBUG_DIRECTORY, 322, "bad PE debug directory")                        \
+    X(ILHEAP_PE_BAD_SOURCE_LINK, 330, "bad Source Link JSON in a PDB")                     \
+    /* 340..349: signatures (II.23.2) */                                                   \
+    X(ILHEAP_SIG_TRUNCATED, 340, "signature blob ends inside an element")                  \
+    X(ILHEAP_SIG_BAD_ELEMENT, 341, "element type or calling convention not valid there")   \
+    X(ILHEAP_SIG_TOO_DEEP, 342, "signature nests deeper than ILHEAP_SIG_MAX_DEPTH")        \
+    X(ILHEAP_SIG_BAD_COUNT, 343, "signature count or integer malformed or past the bytes left") \
+    X(ILHEAP_SIG_BAD_TOKEN, 344, "bad TypeDefOrRefOrSpecEncoded token in a signature")     \
+    X(ILHEAP_SIG_TRAILING, 345, "bytes after the end of the signature")                    \
+    X(ILHEAP_SIG_NO_ROOM, 346, "arena or output buffer too small for the signature")       \
+    X(ILHEAP_SIG_BAD_TREE, 347, "signature tree cannot be encoded")                        \
     /* 400..499: files and tools */                                                        \
-    X(ILHEAP_EIO, 400, "could not read the file")
+    X(ILHEAP_EIO, 400, "could not read the file")                                          \
+    X(ILHEAP_EOS_FILE, 401, "the OS refused a file operation")                              \
+    X(ILHEAP_ENOFILE, 402, "no such file")                                                 \
+    /* 500..599: counts files (counts.h) */                                                \
+    X(ILHEAP_COUNTS_NOT_COUNTS, 500, "not a counts file (neither ilheap's format nor JSON lines)") \
+    X(ILHEAP_COUNTS_VERSION, 501, "a counts file of a format version this reader does not know") \
+    X(ILHEAP_COUNTS_TRUNCATED, 502, "counts file truncated")                               \
+    X(ILHEAP_COUNTS_CORRUPT, 503, "counts file corrupt")                                   \
+    X(ILHEAP_COUNTS_MISMATCH, 504, "the snapshot is not one of this counts file")
 
 typedef enum ilheap_status {
 #define ILHEAP_STATUS_ENUM(name, value, message) name = value,

@@ -178,6 +178,50 @@ static ilheap_status_t decode_body(const uint8_t *b, size_t avail, ilheap_il_bod
     return decode_sections(b, avail, end, body, clauses, cap, err_off);
 }
 
+/* The two common shapes (most bodies are one of them): a whole tiny body
+ * (II.25.4.2), or a whole fat body with no flags but FatFormat and
+ * InitLocals, Size 3 and no sections (II.25.4.3). Makes exactly the checks
+ * decode_body makes for them and fills every field the same way; returns 0
+ * (body untouched) for anything else. */
+static inline int decode_plain(const uint8_t *b, size_t avail, ilheap_il_body_t *body)
+{
+    uint32_t code_size, header_size;
+    if (avail != 0 && (b[0] & IL_FORMAT_MASK) == IL_TINY_FORMAT) {
+        code_size = b[0] >> 2;
+        header_size = 1;
+        if (code_size > avail - 1)
+            return 0;
+        body->header = ILHEAP_IL_TINY;
+        body->init_locals = 0;
+        body->max_stack = ILHEAP_IL_TINY_MAX_STACK;
+        body->local_sig = 0;
+    } else if (avail >= IL_FAT_HEADER_SIZE) {
+        uint32_t word = il_rd16(b);
+        code_size = il_rd32(b + 4);
+        header_size = IL_FAT_HEADER_SIZE;
+        /* Size 3 << 12 | FatFormat 0x3, optionally InitLocals 0x10; no MoreSects. */
+        if ((word & ~IL_FLAG_INIT_LOCALS) != (IL_FAT_HEADER_DWORDS << 12 | IL_FAT_FORMAT) ||
+            code_size > avail - IL_FAT_HEADER_SIZE)
+            return 0;
+        body->header = ILHEAP_IL_FAT;
+        body->init_locals = (word & IL_FLAG_INIT_LOCALS) != 0;
+        body->max_stack = il_rd16(b + 2);
+        body->local_sig = il_rd32(b + 8);
+    } else {
+        return 0;
+    }
+    body->code_size = code_size;
+    body->code = b + header_size;
+    body->clause_count = 0;
+    body->clauses = NULL;
+    body->section_count = 0;
+    body->quirks = 0;
+    body->header_size = header_size;
+    body->body_size = (size_t)header_size + code_size;
+    body->error_offset = 0;
+    return 1;
+}
+
 /* Every field except sections[]: entries past section_count are not read by
  * anyone (the encoder and the checks stop at section_count), and clearing all
  * 8 of them (128 bytes) cost as much as decoding a tiny body. */
@@ -231,9 +275,15 @@ ilheap_status_t ilheap_il_decode(const void *p, size_t avail, ilheap_il_body_t *
         memset(body, 0, sizeof *body);
         return ilheap__fail(ILHEAP_EINVAL, "NULL %s", p == NULL ? "input" : "clause array");
     }
-    /* The common shapes first (il.h), with the same checks decode_body makes;
+    /* The common shapes first, with the same checks decode_body makes;
      * anything else, and every error, takes the general path. */
-    if (ilheap_il_decode_plain(p, avail, body))
+    if (decode_plain(p, avail, body))
         return ILHEAP_OK;
     return decode_general(p, avail, body, clauses, clause_cap);
+}
+
+ilheap_status_t ilheap_il_decode_inline(const void *p, size_t avail, ilheap_il_body_t *body,
+                                        ilheap_il_clause_t *clauses, size_t clause_cap)
+{
+    return ilheap_il_decode(p, avail, body, clauses, clause_cap);
 }

@@ -117,19 +117,11 @@ static int recorded_sections_match(const ilheap_il_body_t *body, uint32_t clause
     return sum == clause_count;
 }
 
-static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_edit_t *edit,
-                                 ilheap_il_mode_t mode, plan_t *pl)
+/* The code, clauses and header fields the edit gives, checked against
+ * their fields (II.25.4.3): never wrapped. */
+static ilheap_status_t plan_fields(const ilheap_il_body_t *body, const ilheap_il_edit_t *edit, plan_t *pl)
 {
-    static const ilheap_il_edit_t no_edit;
-    if (body == NULL)
-        return ilheap__fail(ILHEAP_EINVAL, "NULL body");
-    if (mode != ILHEAP_IL_COMPACT && mode != ILHEAP_IL_PRESERVE)
-        return ilheap__fail(ILHEAP_EINVAL, "unknown mode %d", (int)mode);
-    if (edit == NULL)
-        edit = &no_edit;
-    memset(pl, 0, sizeof *pl);
     uint32_t what = edit->what;
-
     pl->code = what & ILHEAP_IL_EDIT_CODE ? edit->code : body->code;
     pl->code_size = what & ILHEAP_IL_EDIT_CODE ? edit->code_size : body->code_size;
     pl->clauses = what & ILHEAP_IL_EDIT_CLAUSES ? edit->clauses : body->clauses;
@@ -142,8 +134,6 @@ static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_e
                             pl->code == NULL && pl->code_size  ? "code"
                             : pl->clauses == NULL && clause_count ? "clauses"
                                                                   : "prologue");
-
-    /* Values that must fit their fields (II.25.4.3): never wrapped. */
     uint64_t code_size = pl->code_size, prologue_size = pl->prologue_size; /* 64-bit on any size_t */
     if (code_size > UINT32_MAX || prologue_size > UINT32_MAX - code_size)
         return ilheap__fail(ILHEAP_IL_OVERFLOW, "code %zu + prologue %zu bytes > 4 GiB - 1",
@@ -166,26 +156,17 @@ static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_e
     }
     pl->local_sig = what & ILHEAP_IL_EDIT_LOCAL_SIG ? edit->local_sig : body->local_sig;
     pl->init_locals = (what & ILHEAP_IL_EDIT_INIT_LOCALS ? edit->init_locals : body->init_locals) != 0;
+    return ILHEAP_OK;
+}
 
-    /* Sections first: recorded (even empty) sections force a fat header. */
-    int keep_sections = mode == ILHEAP_IL_PRESERVE && !(what & ILHEAP_IL_EDIT_CLAUSES) &&
-                        recorded_sections_match(body, pl->clause_count);
-    ilheap_status_t st = keep_sections ? plan_preserved_sections(pl, body) : plan_compact_sections(pl);
-    if (st != ILHEAP_OK)
-        return st;
-
-    /* II.25.4.2: tiny only for code < 64 bytes, max stack <= 8, no locals,
-     * no sections (and no InitLocals flag to lose). */
-    int tiny_legal = pl->total_code <= ILHEAP_IL_TINY_MAX_CODE &&
-                     pl->max_stack <= ILHEAP_IL_TINY_MAX_STACK && pl->local_sig == 0 &&
-                     !pl->init_locals && pl->section_count == 0;
-    pl->fat = !(tiny_legal && (mode == ILHEAP_IL_COMPACT || body->header == ILHEAP_IL_TINY));
-
+/* The body's size: header, code, and the sections at the next 4-byte
+ * boundary (II.25.4.5). */
+static ilheap_status_t plan_size(plan_t *pl)
+{
     size_t size = (pl->fat ? IL_FAT_HEADER_SIZE : 1u) + (size_t)pl->total_code;
     if (size < pl->total_code)
         return ilheap__fail(ILHEAP_IL_OVERFLOW, "body size past the address space");
     if (pl->section_count) {
-        /* II.25.4.5: sections start at the next 4-byte boundary. */
         if (size > SIZE_MAX - 3)
             return ilheap__fail(ILHEAP_IL_OVERFLOW, "body size past the address space");
         size = (size + 3) & ~(size_t)3;
@@ -201,6 +182,37 @@ static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_e
     }
     pl->size = size;
     return ILHEAP_OK;
+}
+
+static ilheap_status_t make_plan(const ilheap_il_body_t *body, const ilheap_il_edit_t *edit,
+                                 ilheap_il_mode_t mode, plan_t *pl)
+{
+    static const ilheap_il_edit_t no_edit;
+    if (body == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "NULL body");
+    if (mode != ILHEAP_IL_COMPACT && mode != ILHEAP_IL_PRESERVE)
+        return ilheap__fail(ILHEAP_EINVAL, "unknown mode %d", (int)mode);
+    if (edit == NULL)
+        edit = &no_edit;
+    memset(pl, 0, sizeof *pl);
+    ilheap_status_t st = plan_fields(body, edit, pl);
+    if (st != ILHEAP_OK)
+        return st;
+
+    /* Sections first: recorded (even empty) sections force a fat header. */
+    int keep_sections = mode == ILHEAP_IL_PRESERVE && !(edit->what & ILHEAP_IL_EDIT_CLAUSES) &&
+                        recorded_sections_match(body, pl->clause_count);
+    st = keep_sections ? plan_preserved_sections(pl, body) : plan_compact_sections(pl);
+    if (st != ILHEAP_OK)
+        return st;
+
+    /* II.25.4.2: tiny only for code < 64 bytes, max stack <= 8, no locals,
+     * no sections (and no InitLocals flag to lose). */
+    int tiny_legal = pl->total_code <= ILHEAP_IL_TINY_MAX_CODE &&
+                     pl->max_stack <= ILHEAP_IL_TINY_MAX_STACK && pl->local_sig == 0 &&
+                     !pl->init_locals && pl->section_count == 0;
+    pl->fat = !(tiny_legal && (mode == ILHEAP_IL_COMPACT || body->header == ILHEAP_IL_TINY));
+    return plan_size(pl);
 }
 
 static uint8_t *write_clause(uint8_t *q, const ilheap_il_clause_t *c, uint32_t shift, int fat)

@@ -1,6 +1,14 @@
 # The IL method-body codec and the instruction-level rewriter.
-set(ILHEAP_IL_SOURCES src/il/decode.c src/il/encode.c src/il/check.c src/il/opcodes.c src/il/rewrite.c
-    src/il/to_heap.c src/il/rewrite_heap.c)
+# ILHEAP_IL_CORE_SOURCES: everything but the two files that need the heap,
+# with absolute paths, for targets that compile the codec and rewriter in
+# (the fuzz targets).
+set(ILHEAP_IL_CORE_SOURCES)
+foreach(f decode.c encode.c check.c opcodes.c rewrite.c rewrite_load.c rewrite_edit.c
+          rewrite_stack.c rewrite_encode.c rewrite_probe.c rewrite_locals.c)
+  list(APPEND ILHEAP_IL_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${f})
+endforeach()
+set(ILHEAP_IL_SOURCES ${ILHEAP_IL_CORE_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/to_heap.c
+    ${CMAKE_CURRENT_LIST_DIR}/rewrite_heap.c)
 list(APPEND ILHEAP_SOURCES ${ILHEAP_IL_SOURCES})
 # The codec decodes untrusted bodies: implicit narrowing or sign changes are
 # warnings here, as in src/pe.

@@ -1,7 +1,7 @@
 /* Fault points: a test can make any OS call, and any allocation of the
  * library's own memory, fail.
  *
- * Every function of the address-space contract (os.h) begins with
+ * Every function of the OS layer (os.h) begins with
  * ILHEAP__FAULT_POINT(site); every allocating function of memory.h passes
  * the site ILHEAP_FAULT_MEMORY. Normally that costs two loads (a hook and a
  * flag); when a test has armed a plan, the N-th call (counting every site the
@@ -25,9 +25,11 @@ typedef enum ilheap_fault_site {
     ILHEAP_FAULT_COMMIT = 1u << 1,
     ILHEAP_FAULT_RELEASE = 1u << 2,
     ILHEAP_FAULT_GAPS = 1u << 3, /* reading the memory map */
-    ILHEAP_FAULT_OS_SITES = 0xF, /* every call of os.h */
-    ILHEAP_FAULT_MEMORY = 1u << 4, /* every allocation of memory.h (result and os_error unused) */
-    ILHEAP_FAULT_ALL_SITES = 0x1F,
+    ILHEAP_FAULT_ADDRESS_SPACE = 0xF, /* the four sites above */
+    ILHEAP_FAULT_MEMORY = 1u << 4,  /* every allocation of memory.h (result and os_error unused) */
+    ILHEAP_FAULT_FILE = 1u << 8,    /* the counts files' calls (create, extend, map, ...) */
+    ILHEAP_FAULT_PROCESS = 1u << 9, /* process identity and liveness */
+    ILHEAP_FAULT_ALL_SITES = 0x31F,
 } ilheap_fault_site_t;
 
 /* Arms a plan: the n-th (1-based) call to any site in site_mask returns

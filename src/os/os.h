@@ -108,4 +108,92 @@ ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_
 void *ilheap__os_alloc_aligned(size_t alignment, size_t size);
 void ilheap__os_free_aligned(void *p);
 
+/* ------------------------------------------------------------------ files
+ * The counts files (src/counts): a file created under a temporary name and
+ * renamed into place, grown with its blocks allocated, and mapped shared, so
+ * that writes through the mapping reach the file and every process that maps
+ * it. Paths are UTF-8. Every call has a fault point (ILHEAP_FAULT_FILE). */
+
+/* A file: a descriptor on Linux, a HANDLE on Windows. */
+typedef intptr_t ilheap_os_file_t;
+#define ILHEAP_OS_NO_FILE ((ilheap_os_file_t)-1)
+
+/* Creates a new, empty file for reading and writing in path's directory,
+ * under a name of its own (written to tmp, at most tmp_cap bytes with the
+ * NUL) that no other file has, readable by others as a normal file is.
+ * Returns OK, or FAILED (the directory is missing or not writable, the name
+ * too long: *os_error says which). */
+ilheap_os_result_t ilheap__os_file_create_temp(const char *path, char *tmp, size_t tmp_cap, ilheap_os_file_t *file,
+                                               int *os_error);
+
+/* Gives the file at from the name to, replacing what was there in one step.
+ * A process that holds the replaced file open or mapped keeps it (it is only
+ * unnamed). */
+ilheap_os_result_t ilheap__os_file_rename(const char *from, const char *to, int *os_error);
+
+/* Removes the name path. */
+ilheap_os_result_t ilheap__os_file_remove(const char *path, int *os_error);
+
+/* Opens an existing file for reading (and mapping read-only). */
+ilheap_os_result_t ilheap__os_file_open_read(const char *path, ilheap_os_file_t *file, int *os_error);
+
+/* The file's size in bytes. FAILED also for a file that is not a regular
+ * file (a directory, a pipe). */
+ilheap_os_result_t ilheap__os_file_size(ilheap_os_file_t file, uint64_t *size, int *os_error);
+
+/* Grows the file to offset + size bytes (zeros from its old end), the
+ * blocks of [offset, offset + size) allocated now, so that a write through a
+ * mapping never meets a full disk (which would be a SIGBUS on Linux).
+ * Returns OK, NOMEM (ENOSPC, a quota) or FAILED. */
+ilheap_os_result_t ilheap__os_file_extend(ilheap_os_file_t file, uint64_t offset, uint64_t size, int *os_error);
+
+/* Writes data[0 .. size) at offset (all of it, or FAILED). */
+ilheap_os_result_t ilheap__os_file_write(ilheap_os_file_t file, uint64_t offset, const void *data, size_t size,
+                                         int *os_error);
+
+/* Maps [offset, offset + size) of the file, shared, read-write (writable)
+ * or read-only, at an address the system chooses (*addr). offset is a
+ * multiple of ilheap__os_granularity(); the range lies inside the file. */
+ilheap_os_result_t ilheap__os_file_map(ilheap_os_file_t file, uint64_t offset, size_t size, int writable, void **addr,
+                                       int *os_error);
+
+/* Unmaps a range ilheap__os_file_map returned (whole). */
+ilheap_os_result_t ilheap__os_file_unmap(void *addr, size_t size, int *os_error);
+
+/* Writes the mapped range's changes to the file now (its other readers see
+ * them already: this is for the disk). addr is the start of a mapping. */
+ilheap_os_result_t ilheap__os_file_sync(void *addr, size_t size, int *os_error);
+
+/* Closes the file (its mappings stay valid). */
+void ilheap__os_file_close(ilheap_os_file_t file);
+
+/* -------------------------------------------------------------- processes */
+
+/* What tells one process from another, over time: a pid is reused, the pair
+ * (pid, start) is not within one boot. */
+typedef struct ilheap_os_process {
+    uint64_t pid;
+    uint64_t start;   /* Linux: start time in clock ticks since boot; Windows: creation FILETIME */
+    uint8_t boot[16]; /* Linux: the boot id; Windows: zero (start is absolute) */
+} ilheap_os_process_t;
+
+/* The calling process. Fault point ILHEAP_FAULT_PROCESS. */
+ilheap_os_result_t ilheap__os_process_self(ilheap_os_process_t *self, int *os_error);
+
+/* Whether the process p is still running: *running 1 (the same pid with the
+ * same start, on this boot), or 0 (it ended, or the pid is another process's
+ * now). FAILED when the system cannot tell. Fault point ILHEAP_FAULT_PROCESS. */
+ilheap_os_result_t ilheap__os_process_running(const ilheap_os_process_t *p, int *running, int *os_error);
+
+/* -------------------------------------------------------------- the rest */
+
+/* Wall-clock time in nanoseconds since 1970 (for display and identities). */
+uint64_t ilheap__os_time_ns(void);
+
+/* 1 when os_error says the file or a directory of its path does not exist. */
+int ilheap__os_error_is_missing(int os_error);
+
+/* The system's text for an os_error, into buf (always NUL-terminated). */
+const char *ilheap__os_error_text(int os_error, char *buf, size_t cap);
+
 #endif /* ILHEAP_OS_H */

@@ -1,6 +1,6 @@
 list(APPEND ILHEAP_SOURCES src/os/fault.c src/os/memory.c)
 if(WIN32)
-  list(APPEND ILHEAP_SOURCES src/os/windows.c)
+  list(APPEND ILHEAP_SOURCES src/os/windows.c src/os/files_windows.c)
 else()
-  list(APPEND ILHEAP_SOURCES src/os/linux.c)
+  list(APPEND ILHEAP_SOURCES src/os/linux.c src/os/files_linux.c)
 endif()

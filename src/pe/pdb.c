@@ -6,6 +6,7 @@
  */
 #include "ilheap/pdb.h"
 #include "pe/image.h"
+#include "pe/pdb_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -421,4 +422,9 @@ ilheap_status_t ilheap_pe_debug_info(const ilheap_pe_t *pe, ilheap_pe_debug_info
         }
     }
     return ILHEAP_OK;
+}
+
+const ilheap_pe_t *ilheap__pdb_metadata(const ilheap_pdb_t *pdb)
+{
+    return valid_pdb(pdb) ? &pdb->md : NULL;
 }

@@ -98,7 +98,7 @@ mkdir -p "$prof"
 # above Shop.dll (often mapped flat into a gap a few KiB wide) comes from the
 # runtime's allocator (ILHEAP_FALLBACK=clr, bodies_fallback= in the report).
 run ilheap CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so" \
-    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop ILHEAP_COUNTS="$prof/counts.%p.jsonl" \
+    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop,Shop.Tests ILHEAP_COUNTS="$prof/counts.%p.jsonl" \
     ILHEAP_REPORT="$prof/report.%p.txt" ILHEAP_MODULE_LOG="$prof/modules.%p.txt" \
     DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 -- ||
     fail "the tests fail under the profiler"
@@ -146,6 +146,9 @@ if ! "$ilheap" cover "${counts[@]}" --cobertura "$work/ilheap.xml" --lcov "$work
     exit 1
 fi
 echo "ilheap cover: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$work/ilheap.xml" | head -n 1)"
+# The test assembly was counted too and is left out by default (it uses xunit).
+grep -Eq '^Shop\.Tests +test assembly \(Xunit\): left out' "$work/cover.log" ||
+    fail "Shop.Tests is not left out as a test assembly: $(cat "$work/cover.log")"
 # The totals a consumer reads: distinct lines, as coverlet counts them.
 totals() { grep -o 'lines-valid="[0-9]*"' "$1" | head -n 1; }
 [ "$(totals "$work/ilheap.xml")" = "$(totals "$work/coverlet.xml")" ] ||

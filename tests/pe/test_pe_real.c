@@ -107,14 +107,11 @@ static void test_shared_framework(void)
 /* Layout: every IL body's bytes sit at base + RVA, equal to the file's. */
 static void test_layout_corelib(void)
 {
-    char dir[512], why[600], path[1024];
-    if (pe_test_find_framework(dir, sizeof dir, why, sizeof why) != 0)
-        SKIP("%s", why);
-    snprintf(path, sizeof path, "%s/System.Private.CoreLib.dll", dir);
+    char why[600], path[1024];
     size_t size;
-    uint8_t *data = pe_test_read_file(path, &size);
+    uint8_t *data = pe_test_framework_file("System.Private.CoreLib.dll", path, sizeof path, &size, why, sizeof why);
     if (data == NULL)
-        SKIP("cannot read %s", path);
+        SKIP("%s", why);
     ilheap_pe_t *pe;
     ilheap_pe_error_t err;
     double t_open = now_seconds();

@@ -8,7 +8,9 @@
  * list must have one number per block; else it prints the block starts and
  * fails). --path: the "path" written (default DLL); --mvid: write this MVID
  * instead of the DLL's; --shift: add 1 to every offset but the first (offsets
- * that are not block starts). `--starts TYPE::METHOD` prints the starts. */
+ * that are not block starts). `--starts TYPE::METHOD` prints the starts.
+ * `--remvid OUT` writes a copy of DLL with another MVID (its one occurrence
+ * in the file, last byte flipped): another build of the same code. */
 #include "../pe/assemblies.h"
 #include "counts.h"
 #include "ilheap/pe.h"
@@ -52,6 +54,24 @@ static size_t starts_of(ilheap_pe_t *pe, ilheap_rw_t *rw, const char *name, uint
     return n;
 }
 
+/* A copy of the DLL at `out` whose MVID differs in its last byte; 1 when the
+ * MVID is not in the file exactly once. */
+static int remvid(const uint8_t *data, size_t size, const uint8_t guid[16], const char *out)
+{
+    size_t at = 0, found = 0;
+    for (size_t i = 0; i + 16 <= size; i++)
+        if (memcmp(data + i, guid, 16) == 0)
+            at = i, found++;
+    FILE *f = found == 1 ? fopen(out, "wb") : NULL;
+    if (f == NULL) {
+        fprintf(stderr, "cover_counts: the MVID is %zu times in the file, or %s cannot be written\n", found, out);
+        return 1;
+    }
+    bool ok = fwrite(data, 1, at + 15, f) == at + 15 && fputc(data[at + 15] ^ 0x5A, f) != EOF &&
+              fwrite(data + at + 16, 1, size - at - 16, f) == size - at - 16;
+    return fclose(f) == 0 && ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -74,7 +94,9 @@ int main(int argc, char **argv)
     ilheap_pe_guid_text(guid, mvid);
     bool shift = false;
     int rc = 0;
-    for (int i = 2; i < argc && rc == 0; i++) {
+    if (strcmp(argv[2], "--remvid") == 0 && argc == 4)
+        rc = remvid(data, size, guid, argv[3]);
+    for (int i = 2; i < argc && rc == 0 && strcmp(argv[2], "--remvid") != 0; i++) {
         uint32_t starts[512], token;
         if (strcmp(argv[i], "--path") == 0 && i + 1 < argc) {
             path = argv[++i];

@@ -111,4 +111,34 @@ ilheap collect --include PdbSample --from "$work/manual" --cobertura "$work/manu
 [ "$(grep -o 'lines-covered="[0-9]*"' "$work/manual.xml")" = "$(grep -o 'lines-covered="[0-9]*"' "$work/pkg.xml")" ] ||
     fail "--from gave other totals than a collect run"
 echo "ok  package layout (profiler beside ilheap), --print-env + --from"
+
+# A deterministic build (ContinuousIntegrationBuild): the PDB names "/_/..."
+# and carries Source Link; the report names the real files.
+if command -v git >/dev/null; then
+    det="$work/det"
+    mkdir -p "$det/repo"
+    cp "$src"/tests/pe/PdbSample/* "$det/repo/"
+    (cd "$det/repo" && git init -q && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm sample &&
+        git remote add origin https://github.com/example/sample.git) || fail "git init of the deterministic sample"
+    "$dotnet" build "$det/repo/PdbSample.csproj" -c Release -p:ContinuousIntegrationBuild=true -nodeReuse:false \
+        -p:UseSharedCompilation=false >"$det/build.log" 2>&1 ||
+        { tail -n 20 "$det/build.log" >&2; fail "dotnet build PdbSample (deterministic)"; }
+    dll="$det/repo/bin/Release/net10.0/PdbSample.dll"
+    ilheap scan "$dll" --lines | grep -q '^  /_/Program\.cs$' || fail "the deterministic PDB does not name /_/Program.cs"
+    grep -aq '"documents":{"/_/\*":"https://raw.githubusercontent.com/example/sample/' "${dll%.dll}.pdb" ||
+        fail "no Source Link JSON in the deterministic PDB"
+    (cd / && ilheap collect --include PdbSample --cobertura "$det/c.xml" --quiet -- "$dotnet" "$dll") \
+        >/dev/null 2>"$det/run.err" || fail "collect on the deterministic build: $(cat "$det/run.err")"
+    has "$det/c.xml" "<source>$det/repo/</source>"
+    ! grep -q 'does not exist' "$det/run.err" || fail "sources not found: $(cat "$det/run.err")"
+    # Copied elsewhere: found through --source-root.
+    mkdir -p "$det/elsewhere"
+    cp "$det"/repo/bin/Release/net10.0/* "$det/elsewhere/"
+    (cd / && ilheap collect --include PdbSample --source-root "$det/none:$det/repo" --cobertura "$det/c2.xml" --quiet -- \
+        "$dotnet" "$det/elsewhere/PdbSample.dll") >/dev/null 2>"$det/run2.err" || fail "collect --source-root: $(cat "$det/run2.err")"
+    has "$det/c2.xml" "<source>$det/repo/</source>"
+    echo "ok  deterministic build: /_/ paths mapped back (Source Link prefix; the assembly's parents; --source-root)"
+else
+    echo "SKIP (part): git not found: the deterministic build (Source Link needs a repository) is left out"
+fi
 echo "ilheap collect: all checks passed"

@@ -4,6 +4,8 @@
  * which ReportGenerator, Azure DevOps and GitLab read. */
 #include "cover.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,10 +33,11 @@ static int cmp_part(const void *a, const void *b)
     return x->method < y->method ? -1 : x->method > y->method;
 }
 
-static void xml_text(tool_out_t *out, const char *s)
+/* The first n bytes of s (up to its NUL), escaped for XML. */
+static void xml_text_n(tool_out_t *out, const char *s, size_t n)
 {
     char one[2] = {0, 0};
-    for (const unsigned char *p = (const unsigned char *)s; *p != 0; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p != 0 && n-- > 0; p++) {
         switch (*p) {
         case '&': tool_out_str(out, "&amp;"); break;
         case '<': tool_out_str(out, "&lt;"); break;
@@ -47,6 +50,11 @@ static void xml_text(tool_out_t *out, const char *s)
             tool_out_str(out, one);
         }
     }
+}
+
+static void xml_text(tool_out_t *out, const char *s)
+{
+    xml_text_n(out, s, SIZE_MAX);
 }
 
 /* "50" or "33.33" (coverlet rounds percentages to 2 decimals). */
@@ -186,11 +194,13 @@ static size_t common_dir(const cov_module_t *mods, const part_t *parts, size_t n
     return len;
 }
 
-static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const part_t *parts, size_t n)
+/* <coverage> with the totals over the reported modules, and <sources>;
+ * returns the length of the source directory stripped from file names. */
+static size_t head(tool_out_t *out, const cov_module_t *mods, size_t count, const part_t *parts, size_t n)
 {
     cov_totals_t all = {0};
     for (size_t i = 0; i < count; i++)
-        if (mods[i].has_pdb)
+        if (mods[i].state == COV_COVERED)
             cov_add_module(&all, &mods[i]);
     tool_out_str(out, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<coverage");
     rates(out, &all);
@@ -202,16 +212,16 @@ static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const
     const char *base;
     size_t base_len = common_dir(mods, parts, n, &base);
     if (base_len != 0) {
-        char *dir = malloc(base_len + 1);
-        if (dir == NULL)
-            return false;
-        memcpy(dir, base, base_len);
-        dir[base_len] = 0;
         tool_out_str(out, "    <source>");
-        xml_text(out, dir);
+        xml_text_n(out, base, base_len);
         tool_out_str(out, "</source>\n");
-        free(dir);
     }
+    return base_len;
+}
+
+static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const part_t *parts, size_t n)
+{
+    size_t base_len = head(out, mods, count, parts, n);
     tool_out_str(out, "  </sources>\n  <packages>\n");
     for (size_t i = 0; i < n;) {
         uint32_t module = parts[i].module;
@@ -277,7 +287,7 @@ bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t coun
     size_t n = 0, cap = 0;
     bool ok = true;
     for (size_t i = 0; ok && i < count; i++) {
-        if (!mods[i].has_pdb)
+        if (mods[i].state != COV_COVERED)
             continue;
         for (size_t m = 0; ok && m < mods[i].method_count; m++) {
             const cov_method_t *cm = &mods[i].methods[m];
@@ -297,7 +307,7 @@ bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t coun
         qsort(parts, n, sizeof *parts, cmp_part);
     FILE *f = ok ? fopen(file, "wb") : NULL;
     if (ok && f == NULL) {
-        perror(file);
+        fprintf(stderr, "ilheap cover: %s: cannot write the Cobertura report: %s\n", file, strerror(errno));
         free(parts);
         return false;
     }

@@ -5,6 +5,7 @@
 #include "collect.h"
 #include "commands.h"
 #include "process.h"
+#include "source_map.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,7 +20,8 @@
 static const char default_exclude[] =
     "System.*,Microsoft.*,mscorlib,netstandard,WindowsBase,NuGet.*,Newtonsoft.Json,dotnet,MSBuild,VBCSCompiler,"
     "csc,testhost*,vstest.console,datacollector,xunit*,nunit*,NUnit3.TestAdapter,MSTest*,coverlet*,Castle.Core,"
-    "Moq,NSubstitute,FakeItEasy,FluentAssertions*,Shouldly,AutoFixture*,Humanizer*,Mono.Cecil*";
+    "Moq,NSubstitute,FakeItEasy,FluentAssertions*,Shouldly,AutoFixture*,Humanizer*,Mono.Cecil*,ilheap.collector,"
+    "ilheap.mtp";
 
 static const char collect_help[] =
     "usage: ilheap collect [OPTIONS] -- COMMAND [ARGS...]\n"
@@ -42,6 +44,9 @@ static const char collect_help[] =
     "                     the runtime's, the SDK's and test frameworks' assemblies\n"
     "                     (System.*, Microsoft.*, xunit*, ...) are left out as well.\n"
     "  --threshold line=N[,branch=M]  fail (exit 8) below N% of lines or M% of branches\n"
+    "  --source-root DIRS where a deterministic build's \"/_/\" paths are (':'-separated;\n"
+    "                     default: ILHEAP_SOURCE_ROOT, then the assembly's directory\n"
+    "                     and the working directory and their parents)\n"
     "  --profiler PATH    the profiler library, instead of the one found\n"
     "  --counts-dir DIR   keep the counts and the profiler's reports in DIR (new or\n"
     "                     without counts files) instead of a temporary directory\n"
@@ -61,6 +66,7 @@ static const char collect_help[] =
 
 typedef struct collect_opts {
     const char *cobertura, *lcov, *include, *exclude, *profiler, *counts_dir, *print_env, *from, *threshold_spec;
+    const char *source_root;
     bool quiet;
     collect_threshold_t threshold;
     char **command; /* NULL-terminated, or NULL */
@@ -77,7 +83,7 @@ static const char **opt_slot(collect_opts_t *o, const char *arg)
         {"--include", offsetof(collect_opts_t, include)},       {"--exclude", offsetof(collect_opts_t, exclude)},
         {"--profiler", offsetof(collect_opts_t, profiler)},     {"--counts-dir", offsetof(collect_opts_t, counts_dir)},
         {"--print-env", offsetof(collect_opts_t, print_env)},   {"--from", offsetof(collect_opts_t, from)},
-        {"--threshold", offsetof(collect_opts_t, threshold_spec)},
+        {"--threshold", offsetof(collect_opts_t, threshold_spec)}, {"--source-root", offsetof(collect_opts_t, source_root)},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(arg, table[i].name) == 0)
@@ -404,6 +410,8 @@ int ilheap_cmd_collect(int argc, char **argv)
         return rc < 0 ? TOOL_EXIT_OK : rc;
     if (!filter_list("--include", o.include, &o.include_list) || !filter_list("--exclude", o.exclude, &o.exclude_list))
         rc = TOOL_EXIT_USAGE;
+    if (o.source_root != NULL)
+        source_map_set_roots(o.source_root);
     char profiler[4096];
     if (rc == 0 && o.from == NULL)
         rc = collect_find_profiler(o.profiler, profiler, sizeof profiler);

@@ -1,6 +1,6 @@
 /* The profiler's counts files (ILHEAP_COUNTS, blocks mode; the format is in
- * docs/coverage.md): a strict JSON-lines reader for exactly that format, and
- * the merge of the same method's entries across files and processes. */
+ * docs/coverage.md), read through the library (include/ilheap/counts.h),
+ * and the merge of the same method's entries across files and processes. */
 #ifndef ILHEAP_TOOLS_COUNTS_H
 #define ILHEAP_TOOLS_COUNTS_H
 
@@ -22,27 +22,40 @@ typedef struct counts_entry {
     counts_block_t *blocks; /* ascending il_offset, distinct */
     size_t block_count;
     const char *file; /* where it was first seen (a counts_set_t.files string) */
-    uint64_t line;
+    uint64_t line;    /* its line in JSON lines; in a counts file its number there, from 1 */
 } counts_entry_t;
 
+/* A module path the counts named, with the MVID counted there. */
+typedef struct counts_path {
+    char mvid[37];
+    char *path;
+} counts_path_t;
+
 typedef struct counts_set {
-    counts_entry_t *entries; /* merged and sorted by path, mvid, token after counts_finish */
+    counts_entry_t *entries; /* merged and sorted by mvid, token after counts_finish */
     size_t count, cap;
     char **files; /* the files read, for entry->file */
     size_t file_count;
     uint64_t bad_lines;  /* lines rejected (each reported) */
     uint64_t calls_only; /* calls-mode entries (no blocks), skipped */
+    counts_path_t *paths; /* after counts_finish: distinct (mvid, path), sorted so */
+    size_t path_count;
 } counts_set_t;
 
-/* Reads one counts file into *set. A malformed line is
- * reported as "ilheap cover: FILE:LINE: reason" and skipped (bad_lines).
- * Returns 0, or the exit status when the file cannot be read at all
- * (TOOL_EXIT_MISSING, _UNREADABLE, _SYSTEM: reported). */
+/* Reads one counts file (either form) into *set. A malformed JSON line is
+ * reported as "ilheap cover: FILE:LINE: reason" and skipped; a damaged counts
+ * file, one that lost methods or replaced a running process's file, is
+ * reported (bad_lines counts each). Returns 0, or the exit status when the
+ * file cannot be read at all (TOOL_EXIT_MISSING, _UNREADABLE, _SYSTEM:
+ * reported). */
 int counts_read(counts_set_t *set, const char *file);
 
-/* After the last file: sorts the entries by (path, mvid, token) and merges
- * those with the same three (hits summed per IL offset). Entries of one
- * module path are then contiguous. False when out of memory. */
+/* After the last file: merges the entries by module identity, whatever the
+ * path: those with the same MVID and token are one (hits summed per IL
+ * offset; a module copied into two test projects is one module). Entries are
+ * then sorted by (mvid, token), so one module's are contiguous, and
+ * set->paths lists every path each MVID was counted at. False when out of
+ * memory. */
 bool counts_finish(counts_set_t *set);
 
 void counts_free(counts_set_t *set);

@@ -1,21 +1,28 @@
 /* ilheap cover: counts files of the profiler's blocks mode -> line and branch
- * coverage of every method of every module they name (issue 16), as Cobertura
- * XML, LCOV and a summary table. */
+ * coverage of every method of every module they name, as Cobertura XML, LCOV
+ * and a summary table. cover_run is the pipeline, in named steps (read the
+ * counts, build each module, decide the status, write); ilheap_cmd_cover is
+ * its command line. */
 #include "commands.h"
 #include "cover.h"
 #include "support.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char cover_help[] =
     "usage: ilheap cover COUNTS... [--cobertura FILE] [--lcov FILE] [--include GLOB] [--exclude GLOB]\n"
+    "                   [--exclude-by-attribute NAME,...] [--exclude-by-file GLOB,...] [--skip-auto-props]\n"
     "Turns the counts files of the profiler's blocks mode (ILHEAP_MODE=blocks, one\n"
     "JSON object per line and method) into line and branch coverage of every method\n"
     "with sequence points in every module they name, including methods never run\n"
-    "(0 hits). Counts of the same module (path and MVID) and method are summed\n"
-    "across files. Each module is read from its path, with its portable PDB\n"
-    "(embedded, or beside it, or at its CodeView path; the id must match).\n"
+    "(0 hits). Counts of one module (its MVID) are merged whatever the path it was\n"
+    "counted at (a library copied into two test projects is one module) and summed\n"
+    "across files; the DLL is read from any of those paths that still holds it, with\n"
+    "its portable PDB (embedded, or beside it, or at its CodeView path).\n"
     "\n"
     "  COUNTS            counts files (ILHEAP_COUNTS of each process)\n"
     "  --cobertura FILE  write Cobertura XML (as coverlet writes it)\n"
@@ -23,46 +30,147 @@ static const char cover_help[] =
     "  --include GLOB    only assemblies whose name (file name without extension)\n"
     "                    matches; comma-separated, '*' is any run of characters\n"
     "  --exclude GLOB    leave out assemblies whose name matches (wins over --include)\n"
+    "  --exclude-by-attribute NAME,...  leave out assemblies, types, methods and\n"
+    "                    properties with these attributes (short or full name, with\n"
+    "                    or without 'Attribute'), besides [ExcludeFromCodeCoverage]\n"
+    "                    and [ExcludeFromCoverage], which always are\n"
+    "  --exclude-by-file GLOB,...  leave out methods whose source file matches\n"
+    "                    ('**' any directories, '*' within a name)\n"
+    "  --skip-auto-props leave out auto-implemented property accessors\n"
     "\n"
-    "Prints a summary table on stdout: per assembly, line and branch rates; for an\n"
-    "assembly without a PDB, the methods entered and blocks hit.\n"
-    "Reported on stderr and not fatal: an assembly without a PDB (method-level\n"
-    "figures only), a source file named by a PDB that does not exist.\n"
-    "Reported on stderr, coverage of the rest still written, exit 5: a malformed\n"
-    "counts line (FILE:LINE), an assembly that cannot be read, a PDB that does not\n"
-    "match or does not read, counts of a module that changed (other MVID, no such\n"
-    "method, offsets that are not block starts of the method now).\n";
+    "Left out unless --include names them: test assemblies (they use xunit, NUnit,\n"
+    "MSTest or TUnit attributes, or have Microsoft.NET.Test.Sdk's entry point),\n"
+    "assemblies without a PDB, and those none of whose source files exists (the\n"
+    "SDK's, the framework's).\n"
+    "Prints a summary table on stdout: per assembly, line and branch rates, or why\n"
+    "it is not in the reports.\n";
 
-/* The --help exit paragraph of cover (its 1 is unused, 3 and 4 are about the
- * counts files). */
 static const char cover_exits[] =
     "\nexit status: 0 coverage written; 2 bad arguments; 3 a counts file does not\n"
     "exist; 4 a counts file cannot be read; 5 some input was bad (reported; the\n"
-    "rest was written); 6 out of memory, or a report could not be written.\n";
+    "rest was written); 6 out of memory, or a report could not be written;\n"
+    "7 no coverage: no counts, nothing included, or every assembly left out;\n"
+    "9 an included assembly could not be covered (its DLL or PDB is missing,\n"
+    "unreadable or of another build). With 7 and 9 no report is written (an\n"
+    "earlier one at the same path is removed).\n";
+
+/* One counted module: its entries and its paths in the counts set. */
+typedef struct group {
+    size_t first, count;      /* set.entries */
+    size_t path_first, paths; /* set.paths */
+} group_t;
+
+/* What a run found, for the status and the messages. */
+typedef struct run {
+    counts_set_t set;
+    cov_module_t *mods;
+    size_t nmods, groups;
+    uint64_t bad;
+} run_t;
+
+/* Step 1: every counts file into r->set, merged by module identity. */
+static int read_counts(const cover_request_t *o, run_t *r)
+{
+    for (size_t i = 0; i < o->file_count; i++) {
+        struct stat st;
+        if (stat(o->files[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "ilheap cover: %s: is a directory, not a counts file\n", o->files[i]);
+            return TOOL_EXIT_UNREADABLE;
+        }
+        int rc = counts_read(&r->set, o->files[i]);
+        if (rc != 0)
+            return rc;
+    }
+    if (!counts_finish(&r->set)) {
+        fprintf(stderr, "ilheap cover: out of memory\n");
+        return TOOL_EXIT_SYSTEM;
+    }
+    r->bad = r->set.bad_lines;
+    return 0;
+}
+
+/* The module starting at entry i: its entries and paths (both sorted by MVID). */
+static group_t next_group(const counts_set_t *set, size_t i, size_t path_from)
+{
+    group_t g = {i, 0, path_from, 0};
+    while (i + g.count < set->count && strcmp(set->entries[i + g.count].mvid, set->entries[i].mvid) == 0)
+        g.count++;
+    while (g.path_first < set->path_count && strcmp(set->paths[g.path_first].mvid, set->entries[i].mvid) != 0)
+        g.path_first++;
+    while (g.path_first + g.paths < set->path_count &&
+           strcmp(set->paths[g.path_first + g.paths].mvid, set->entries[i].mvid) == 0)
+        g.paths++;
+    return g;
+}
+
+/* Step 2: each module the patterns let in, built. */
+static int build_modules(const cover_request_t *o, run_t *r)
+{
+    const counts_set_t *set = &r->set;
+    r->mods = calloc(set->count + 1, sizeof *r->mods);
+    if (r->mods == NULL)
+        return TOOL_EXIT_SYSTEM;
+    tool_progress_t progress;
+    size_t path_from = 0;
+    for (size_t i = 0; i < set->count;) {
+        group_t g = next_group(set, i, path_from);
+        i += g.count;
+        path_from = g.path_first + g.paths;
+        r->groups++;
+        char name[512];
+        cov_assembly_name(set->paths[g.path_first].path, name, sizeof name);
+        bool named = o->include != NULL && support_name_list_match(o->include, name);
+        if ((o->include != NULL && !named) || (o->exclude != NULL && support_name_list_match(o->exclude, name)))
+            continue;
+        memset(&progress, 0, sizeof progress);
+        int rc = cov_build_module(&r->mods[r->nmods++], &set->paths[g.path_first], g.paths, named, &o->filters,
+                                  &set->entries[g.first], g.count, &progress, &r->bad);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void percent_of(char *buf, size_t size, uint64_t hit, uint64_t total)
+{
+    if (total == 0)
+        snprintf(buf, size, "-");
+    else
+        snprintf(buf, size, "%.1f%% (%llu/%llu)", 100.0 * (double)hit / (double)total, (unsigned long long)hit,
+                 (unsigned long long)total);
+}
 
 static void summary_row(tool_out_t *out, const cov_module_t *mod)
 {
+    static const char *const why[] = {
+        [COV_NO_DLL] = "not read: no DLL with its MVID",
+        [COV_BAD_PDB] = "bad PDB",
+        [COV_NO_PDB] = "no PDB: left out",
+        [COV_NO_SOURCES] = "no sources: left out",
+        [COV_EXCLUDED] = "excluded by attribute: left out",
+        [COV_TEST] = "test assembly: left out",
+    };
     char name[41];
     snprintf(name, sizeof name, "%s", mod->name);
-    if (!mod->opened) {
-        tool_out_printf(out, "%-40s  (not read)\n", name);
-        return;
-    }
-    if (!mod->has_pdb) {
-        tool_out_printf(out, "%-40s  %-22s  %-22s  methods entered %llu/%llu, blocks hit %llu/%llu\n", name,
-                        mod->no_pdb ? "no PDB" : "bad PDB", "-", (unsigned long long)mod->entered,
-                        (unsigned long long)mod->il_methods, (unsigned long long)mod->blocks_hit,
-                        (unsigned long long)mod->blocks);
+    if (mod->state != COV_COVERED) {
+        char text[96];
+        if (mod->state == COV_TEST)
+            snprintf(text, sizeof text, "test assembly (%s): left out", mod->test_reason);
+        else
+            snprintf(text, sizeof text, "%s", mod->state == COV_NO_PDB && mod->named ? "no PDB" : why[mod->state]);
+        tool_out_printf(out, "%-40s  %-46s", name, text);
+        if (mod->opened)
+            tool_out_printf(out, "  methods entered %llu/%llu, blocks hit %llu/%llu", (unsigned long long)mod->entered,
+                            (unsigned long long)mod->il_methods, (unsigned long long)mod->blocks_hit,
+                            (unsigned long long)mod->blocks);
+        tool_out_str(out, "\n");
         return;
     }
     cov_totals_t t = {0};
     cov_add_module(&t, mod);
     char lines[48], branches[48];
-    snprintf(lines, sizeof lines, "%.1f%% (%llu/%llu)", t.lines ? 100.0 * (double)t.lines_hit / (double)t.lines : 100.0,
-             (unsigned long long)t.lines_hit, (unsigned long long)t.lines);
-    snprintf(branches, sizeof branches, "%.1f%% (%llu/%llu)",
-             t.branches ? 100.0 * (double)t.branches_hit / (double)t.branches : 100.0,
-             (unsigned long long)t.branches_hit, (unsigned long long)t.branches);
+    percent_of(lines, sizeof lines, t.lines_hit, t.lines);
+    percent_of(branches, sizeof branches, t.branches_hit, t.branches);
     tool_out_printf(out, "%-40s  %-22s  %-22s  methods entered %llu/%llu", name, lines, branches,
                     (unsigned long long)mod->entered, (unsigned long long)mod->il_methods);
     if (mod->missing_sources != 0)
@@ -70,66 +178,152 @@ static void summary_row(tool_out_t *out, const cov_module_t *mod)
     tool_out_str(out, "\n");
 }
 
-/* The summary table: a row per module, the total over those with a PDB. */
-static int write_table(FILE *file, const cov_module_t *mods, size_t nmods, uint64_t calls_only)
+/* Step 4 (always): the table, on `file`. */
+static int summary(FILE *file, const run_t *r, cov_totals_t *all)
 {
     tool_out_t *out = malloc(sizeof *out);
     if (out == NULL)
         return TOOL_EXIT_SYSTEM;
     tool_out_init(out, file);
     tool_out_printf(out, "%-40s  %-22s  %-22s  %s\n", "assembly", "line rate", "branch rate", "methods");
-    cov_totals_t all = {0};
-    size_t without_pdb = 0;
-    for (size_t i = 0; i < nmods; i++) {
-        summary_row(out, &mods[i]);
-        if (mods[i].has_pdb)
-            cov_add_module(&all, &mods[i]);
-        else
-            without_pdb++;
-    }
-    tool_out_printf(out, "%-40s  %.1f%% (%llu/%llu) lines, %.1f%% (%llu/%llu) branches\n", "total (with PDBs)",
-                    all.lines ? 100.0 * (double)all.lines_hit / (double)all.lines : 100.0,
-                    (unsigned long long)all.lines_hit, (unsigned long long)all.lines,
-                    all.branches ? 100.0 * (double)all.branches_hit / (double)all.branches : 100.0,
-                    (unsigned long long)all.branches_hit, (unsigned long long)all.branches);
-    if (without_pdb != 0)
-        tool_out_printf(out, "%zu assemblies without a usable PDB: method-level figures only, "
-                        "not in the reports\n", without_pdb);
-    if (calls_only != 0)
-        tool_out_printf(out, "%llu calls-mode entries skipped (no blocks)\n", (unsigned long long)calls_only);
-    int rc = tool_out_flush(out) ? 0 : TOOL_EXIT_SYSTEM;
+    for (size_t i = 0; i < r->nmods; i++)
+        summary_row(out, &r->mods[i]);
+    char lines[48], branches[48];
+    percent_of(lines, sizeof lines, all->lines_hit, all->lines);
+    percent_of(branches, sizeof branches, all->branches_hit, all->branches);
+    tool_out_printf(out, "%-40s  %s lines, %s branches\n", "total (in the reports)", lines, branches);
+    if (r->set.calls_only != 0)
+        tool_out_printf(out, "%llu calls-mode entries skipped (no blocks)\n", (unsigned long long)r->set.calls_only);
+    bool ok = tool_out_flush(out);
     free(out);
-    return rc;
+    return ok ? 0 : TOOL_EXIT_SYSTEM;
 }
 
-int ilheap_cmd_cover(int argc, char **argv)
+/* The names of the counted modules, for the message when none is included. */
+static void counted_names(const counts_set_t *set, char *buf, size_t size)
 {
-    const char *cobertura = NULL, *lcov = NULL, *include = NULL, *exclude = NULL;
-    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    size_t len = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < set->path_count && len + 1 < size; i++) {
+        char name[512];
+        cov_assembly_name(set->paths[i].path, name, sizeof name);
+        if (i > 0 && strcmp(set->paths[i - 1].mvid, set->paths[i].mvid) == 0)
+            continue; /* the same module at another path */
+        int k = snprintf(buf + len, size - len, "%s%s", len ? ", " : "", name);
+        if (k > 0)
+            len = len + (size_t)k < size ? len + (size_t)k : size - 1;
+    }
+}
+
+/* Step 3: 9 when an included module was lost, 7 when nothing is left to
+ * report (each said once), else 0. */
+static int coverage_status(const cover_request_t *o, const run_t *r)
+{
+    size_t covered = 0, lost = 0;
+    for (size_t i = 0; i < r->nmods; i++) {
+        const cov_module_t *m = &r->mods[i];
+        covered += m->state == COV_COVERED;
+        lost += m->state == COV_NO_DLL || m->state == COV_BAD_PDB || (m->state == COV_NO_PDB && m->named);
+    }
+    if (lost != 0) {
+        fprintf(stderr, "ilheap cover: %zu included assembl%s could not be covered (above): no report written\n",
+                lost, lost == 1 ? "y" : "ies");
+        return COVER_EXIT_MODULE_LOST;
+    }
+    if (covered != 0)
+        return 0;
+    char names[1024];
+    counted_names(&r->set, names, sizeof names);
+    if (r->set.count == 0)
+        fprintf(stderr, "ilheap cover: no coverage: the counts files name no method%s\n",
+                r->set.calls_only != 0 ? " with blocks (only calls-mode entries: run with ILHEAP_MODE=blocks)" : "");
+    else if (r->nmods == 0 && o->include != NULL)
+        fprintf(stderr, "ilheap cover: no coverage: no counted assembly matches --include %s (counted: %s)\n",
+                o->include, names);
+    else if (r->nmods == 0)
+        fprintf(stderr, "ilheap cover: no coverage: every counted assembly is excluded by --exclude %s (counted: %s)\n",
+                o->exclude != NULL ? o->exclude : "", names);
+    else
+        fprintf(stderr, "ilheap cover: no coverage: no included assembly has a PDB and sources (counted: %s)\n",
+                names);
+    return COVER_EXIT_NO_COVERAGE;
+}
+
+/* Removes an earlier report at `file`, so that it is not read as this run's. */
+static void remove_report(const char *file)
+{
+    if (file != NULL && unlink(file) != 0 && errno != ENOENT)
+        fprintf(stderr, "ilheap cover: %s: an earlier report could not be removed: %s\n", file, strerror(errno));
+}
+
+int cover_run(const cover_request_t *o, cover_result_t *result)
+{
+    run_t r = {0};
+    int rc = read_counts(o, &r);
+    if (rc == 0)
+        rc = build_modules(o, &r);
+    int status = rc == 0 ? coverage_status(o, &r) : rc;
+    cov_totals_t all = {0};
+    for (size_t i = 0; i < r.nmods; i++)
+        if (r.mods[i].state == COV_COVERED)
+            cov_add_module(&all, &r.mods[i]);
+    if (status == COVER_EXIT_NO_COVERAGE || status == COVER_EXIT_MODULE_LOST) {
+        remove_report(o->cobertura);
+        remove_report(o->lcov);
+    } else if (status == 0) {
+        if (o->cobertura != NULL && !cov_write_cobertura(o->cobertura, r.mods, r.nmods))
+            status = TOOL_EXIT_SYSTEM;
+        if (status == 0 && o->lcov != NULL && !cov_write_lcov(o->lcov, r.mods, r.nmods))
+            status = TOOL_EXIT_SYSTEM;
+    }
+    if (rc == 0 && o->table != NULL && summary(o->table, &r, &all) != 0 && status == 0)
+        status = TOOL_EXIT_SYSTEM;
+    if (status == 0 && r.bad != 0) {
+        fprintf(stderr, "ilheap cover: %llu problem%s reported above; coverage of the rest was written\n",
+                (unsigned long long)r.bad, r.bad == 1 ? "" : "s");
+        status = TOOL_EXIT_MALFORMED;
+    }
+    memset(result, 0, sizeof *result);
+    result->totals = all;
+    result->modules = r.nmods;
+    for (size_t i = 0; i < r.nmods; i++)
+        result->with_pdb += r.mods[i].state == COV_COVERED;
+    for (size_t i = 0; i < r.nmods; i++)
+        cov_free_module(&r.mods[i]);
+    free(r.mods);
+    counts_free(&r.set);
+    return status;
+}
+
+/* The command line into *o; -1 when it is done (help printed), else an exit
+ * status (0: go on). */
+static int parse_args(int argc, char **argv, cover_request_t *o, const char **files)
+{
     size_t nfiles = 0;
-    if (files == NULL)
-        return TOOL_EXIT_SYSTEM;
     for (int i = 1; i < argc; i++) {
-        const char **slot = strcmp(argv[i], "--cobertura") == 0 ? &cobertura
-                            : strcmp(argv[i], "--lcov") == 0    ? &lcov
-                            : strcmp(argv[i], "--include") == 0 ? &include
-                            : strcmp(argv[i], "--exclude") == 0 ? &exclude
-                                                                : NULL;
+        const char **slot = strcmp(argv[i], "--cobertura") == 0              ? &o->cobertura
+                            : strcmp(argv[i], "--lcov") == 0                 ? &o->lcov
+                            : strcmp(argv[i], "--include") == 0              ? &o->include
+                            : strcmp(argv[i], "--exclude") == 0              ? &o->exclude
+                            : strcmp(argv[i], "--exclude-by-attribute") == 0 ? &o->filters.exclude_by_attribute
+                            : strcmp(argv[i], "--exclude-by-file") == 0      ? &o->filters.exclude_by_file
+                                                                             : NULL;
+        if (strcmp(argv[i], "--skip-auto-props") == 0) {
+            o->filters.skip_auto_props = true;
+            continue;
+        }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("%s%s", cover_help, cover_exits);
-            free(files);
-            return TOOL_EXIT_OK;
+            return -1;
         }
         if (slot != NULL) {
             if (i + 1 >= argc || *slot != NULL) {
                 fprintf(stderr, "ilheap cover: %s %s\n", argv[i], i + 1 >= argc ? "needs a value" : "given twice");
-                free(files);
                 return TOOL_EXIT_USAGE;
             }
             *slot = argv[++i];
         } else if (argv[i][0] == '-' && argv[i][1] != 0) {
             fprintf(stderr, "ilheap cover: unknown option '%s'\n%s", argv[i], cover_help);
-            free(files);
             return TOOL_EXIT_USAGE;
         } else {
             files[nfiles++] = argv[i];
@@ -137,78 +331,24 @@ int ilheap_cmd_cover(int argc, char **argv)
     }
     if (nfiles == 0) {
         fprintf(stderr, "ilheap cover: no counts file given\n%s", cover_help);
-        free(files);
         return TOOL_EXIT_USAGE;
     }
-    cover_request_t req = {files, nfiles, cobertura, lcov, include, exclude, stdout};
-    cover_result_t result;
-    int rc = cover_run(&req, &result);
-    free(files);
-    return rc;
+    o->files = files;
+    o->file_count = nfiles;
+    return 0;
 }
 
-/* Reads the counts files, builds every wanted module, writes the reports and
- * the table: the pipeline behind `ilheap cover` (and `ilheap collect`). */
-int cover_run(const cover_request_t *req, cover_result_t *result)
+int ilheap_cmd_cover(int argc, char **argv)
 {
-    memset(result, 0, sizeof *result);
-    const char *include = req->include, *exclude = req->exclude;
-    counts_set_t set = {0};
-    int rc = 0;
-    for (size_t i = 0; i < req->file_count && rc == 0; i++)
-        rc = counts_read(&set, req->files[i]);
-    if (rc == 0 && !counts_finish(&set)) {
-        fprintf(stderr, "ilheap cover: out of memory\n");
-        rc = TOOL_EXIT_SYSTEM;
-    }
-    if (rc != 0) {
-        counts_free(&set);
-        return rc;
-    }
-    uint64_t bad = set.bad_lines, calls_only = set.calls_only;
-    /* One module per distinct path (entries of a path are contiguous). */
-    cov_module_t *mods = calloc(set.count + 1, sizeof *mods);
-    size_t nmods = 0;
-    tool_progress_t progress;
-    if (mods == NULL)
-        rc = TOOL_EXIT_SYSTEM;
-    for (size_t i = 0; i < set.count && rc == 0;) {
-        size_t end = i;
-        while (end < set.count && strcmp(set.entries[end].path, set.entries[i].path) == 0)
-            end++;
-        const char *path = set.entries[i].path;
-        char name[512];
-        cov_assembly_name(path, name, sizeof name);
-        bool wanted = (include == NULL || support_name_list_match(include, name)) &&
-                      (exclude == NULL || !support_name_list_match(exclude, name));
-        if (wanted) {
-            memset(&progress, 0, sizeof progress);
-            rc = cov_build_module(&mods[nmods], path, &set.entries[i], end - i, &progress, &bad);
-            nmods++;
-        }
-        i = end;
-    }
-    counts_free(&set);
-    if (rc == 0 && req->cobertura != NULL && !cov_write_cobertura(req->cobertura, mods, nmods))
-        rc = TOOL_EXIT_SYSTEM;
-    if (rc == 0 && req->lcov != NULL && !cov_write_lcov(req->lcov, mods, nmods))
-        rc = TOOL_EXIT_SYSTEM;
-    for (size_t i = 0; i < nmods; i++) {
-        result->modules++;
-        if (mods[i].has_pdb) {
-            result->with_pdb++;
-            cov_add_module(&result->totals, &mods[i]);
-        }
-    }
-    if (rc == 0 && req->table != NULL)
-        rc = write_table(req->table, mods, nmods, calls_only);
-    for (size_t i = 0; i < nmods; i++)
-        cov_free_module(&mods[i]);
-    free(mods);
-    if (rc == 0 && bad != 0) {
-        fprintf(stderr, "ilheap cover: %llu problems reported above; coverage of the rest was written\n",
-                (unsigned long long)bad);
-        rc = TOOL_EXIT_MALFORMED;
-    }
-    return rc;
+    cover_request_t o = {0};
+    const char **files = calloc((size_t)argc + 1, sizeof *files);
+    if (files == NULL)
+        return TOOL_EXIT_SYSTEM;
+    int rc = parse_args(argc, argv, &o, files);
+    cover_result_t result;
+    o.table = stdout;
+    if (rc == 0)
+        rc = cover_run(&o, &result);
+    free(files);
+    return rc < 0 ? TOOL_EXIT_OK : rc;
 }

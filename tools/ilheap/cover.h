@@ -5,6 +5,7 @@
 #define ILHEAP_TOOLS_COVER_H
 
 #include "counts.h"
+#include "members.h"
 #include "tool.h"
 
 #include <stdbool.h>
@@ -44,12 +45,27 @@ typedef struct cov_method {
     size_t branch_count;
 } cov_method_t;
 
+/* What became of a counted module. */
+typedef enum cov_state {
+    COV_COVERED,    /* in the reports */
+    COV_NO_DLL,     /* no path it was counted at holds a readable DLL with its MVID: lost */
+    COV_BAD_PDB,    /* a PDB that does not read or is of another build: lost */
+    COV_NO_PDB,     /* none anywhere: left out, or lost when --include names it */
+    COV_NO_SOURCES, /* none of its source files exists (the SDK's): left out */
+    COV_EXCLUDED,   /* an exclusion attribute on the assembly: left out */
+    COV_TEST,       /* a test assembly: left out unless --include names it */
+} cov_state_t;
+
 typedef struct cov_module {
-    char *path; /* as in the counts */
+    char *path; /* the copy read (or, when none could be, the first counted) */
     char *name; /* assembly name: the file name without extension */
+    char mvid[37];
+    size_t copies; /* how many paths its counts named */
+    cov_state_t state;
+    bool named;    /* --include names it: no default exclusion */
     bool opened;   /* the DLL was read */
-    bool has_pdb;  /* a matching, readable PDB */
-    bool no_pdb;   /* none found (reported) */
+    const char *test_reason; /* COV_TEST: the framework seen (static text) */
+    bool has_pdb;  /* a matching, readable PDB (state COV_COVERED) */
     char **documents; /* document names (PDB Document rows, in rid order) */
     bool *document_missing;
     uint32_t document_count;
@@ -74,16 +90,27 @@ void cov_add_module(cov_totals_t *t, const cov_module_t *mod);
  * largest hits; returns how many remain, *hit how many of them have hits. */
 size_t cov_distinct_lines(cov_line_t *lines, size_t n, uint64_t *hit);
 
-/* Builds *mod for module `path` from the entries counts[0..n) (all of that
- * path). Problems are reported on stderr, naming the file; *bad counts those
- * that make the exit status 5. Returns 0, or TOOL_EXIT_SYSTEM when out of
- * memory. */
-int cov_build_module(cov_module_t *mod, const char *path, const counts_entry_t *counts, size_t n,
-                     tool_progress_t *progress, uint64_t *bad);
+/* Builds *mod for the module counted at paths[0..npaths) with MVID `mvid`
+ * from its entries counts[0..n): reads the first of the paths that holds a
+ * readable DLL with that MVID, and its PDB; mod->state says what became of
+ * it. `named`: --include names it (a missing PDB is then an error, and
+ * nothing is left out by default). Problems are reported on stderr, naming
+ * the file; *bad counts those that make the exit status 5. Returns 0, or
+ * TOOL_EXIT_SYSTEM when out of memory. */
+int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npaths, bool named,
+                     const cov_filters_t *filters, const counts_entry_t *counts, size_t n, tool_progress_t *progress,
+                     uint64_t *bad);
 void cov_free_module(cov_module_t *mod);
 
 /* The assembly name of a module path: its file name without extension. */
 void cov_assembly_name(const char *path, char *buf, size_t size);
+
+/* The exit statuses of cover beyond tool.h's (docs/cli.md): no report is
+ * written with either, and an earlier one at the same path is removed. */
+enum {
+    COVER_EXIT_NO_COVERAGE = 7, /* nothing to report: no counts, nothing included, all left out */
+    COVER_EXIT_MODULE_LOST = 9, /* an included module could not be covered (DLL or PDB); not 8: collect's threshold */
+};
 
 /* The writers: false when writing failed (reported). */
 bool cov_write_cobertura(const char *file, const cov_module_t *mods, size_t count);
@@ -97,17 +124,20 @@ typedef struct cover_request {
     const char *cobertura, *lcov; /* reports to write, or NULL */
     const char *include, *exclude; /* assembly-name pattern lists, or NULL */
     FILE *table;                   /* the summary table; NULL: none */
+    cov_filters_t filters;         /* --exclude-by-attribute, --exclude-by-file, --skip-auto-props */
 } cover_request_t;
 
 typedef struct cover_result {
-    cov_totals_t totals; /* over the modules with a usable PDB */
-    size_t modules;      /* modules reported (the included ones named by the counts) */
-    size_t with_pdb;
+    cov_totals_t totals; /* over the modules in the reports */
+    size_t modules;      /* modules counted that the patterns include */
+    size_t with_pdb;     /* modules in the reports */
 } cover_result_t;
 
-/* Reads the counts, builds the coverage and writes the reports and the table;
- * returns cover's exit status (0, 3, 4, 5 or 6; problems reported on stderr)
- * with *result filled as far as it got. */
+/* Reads the counts, merges them by module identity, builds the coverage of
+ * every included module, writes the reports and the table; returns cover's
+ * exit status (0, 3, 4, 5, 6, COVER_EXIT_NO_COVERAGE, COVER_EXIT_MODULE_LOST:
+ * docs/cli.md; problems reported on stderr) with *result filled as far as it
+ * got. With 7 and 9 no report is written and an earlier one is removed. */
 int cover_run(const cover_request_t *req, cover_result_t *result);
 
 /* A rate as Cobertura writes it: covered/total with up to 4 decimals, "1"

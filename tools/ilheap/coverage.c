@@ -3,6 +3,7 @@
  * them) and the conditional branches, the PDB's sequence points give the
  * lines, the counts give the hits. */
 #include "cover.h"
+#include "source_map.h"
 #include "ilheap/rewrite.h"
 #include "pdb_load.h"
 
@@ -31,17 +32,36 @@ typedef struct work {
     size_t point_cap;
     uint64_t *bad;
     tool_progress_t *progress;
+    const cov_filters_t *filters;
+    cov_members_t members; /* flags NULL when they could not be read (reported) */
+    bool *doc_excluded;    /* by document index: --exclude-by-file matches it */
 } work_t;
 
-static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
-static void problem(work_t *w, const char *format, ...)
+static void vsay(work_t *w, const char *format, va_list args)
 {
     tool_progress_clear(w->progress);
-    va_list args;
-    va_start(args, format);
     fputs("ilheap cover: ", stderr);
     vfprintf(stderr, format, args);
     fputc('\n', stderr);
+}
+
+/* A note on stderr that does not change the exit status. */
+static void say(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
+static void say(work_t *w, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsay(w, format, args);
+    va_end(args);
+}
+
+/* A problem: reported, and the exit status becomes 5. */
+static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
+static void problem(work_t *w, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    vsay(w, format, args);
     va_end(args);
     (*w->bad)++;
 }
@@ -102,6 +122,10 @@ static bool documents(cov_module_t *mod, work_t *w)
     if (mod->documents == NULL || mod->document_missing == NULL)
         return false;
     mod->document_count = info.document_count;
+    if ((w->doc_excluded = calloc(info.document_count + 1u, sizeof *w->doc_excluded)) == NULL)
+        return false;
+    source_map_t map; /* "/_/" paths of a deterministic build -> files here */
+    source_map_open(&map, "cover", w->dll, w->pdb);
     for (uint32_t d = 1; d <= info.document_count; d++) {
         char name[4096];
         size_t length;
@@ -110,9 +134,14 @@ static bool documents(cov_module_t *mod, work_t *w)
             problem(w, "%s: PDB document %u: %s", w->dll, d, err.message);
             snprintf(name, sizeof name, "(unreadable document %u)", d);
         }
-        if ((mod->documents[d - 1] = dup_str(name)) == NULL)
+        source_map_apply(&map, name, sizeof name);
+        if ((mod->documents[d - 1] = dup_str(name)) == NULL) {
+            source_map_close(&map);
             return false;
+        }
+        w->doc_excluded[d - 1] = w->filters != NULL && cov_path_glob_match(w->filters->exclude_by_file, name);
     }
+    source_map_close(&map);
     return true;
 }
 
@@ -339,25 +368,49 @@ static bool read_points(work_t *w, uint32_t rid, size_t *np)
     return true;
 }
 
-static void check_sources(cov_module_t *mod, work_t *w)
+/* Marks the documents that the methods use and that do not exist; returns
+ * how many are used, *missing how many of them are gone. */
+static uint32_t check_sources(cov_module_t *mod, uint32_t *missing)
 {
     bool *used = calloc(mod->document_count + 1u, sizeof *used);
+    uint32_t n = 0;
+    *missing = 0;
     if (used == NULL)
-        return;
+        return 0;
     for (size_t i = 0; i < mod->method_count; i++)
         for (size_t l = 0; l < mod->methods[i].line_count; l++)
             used[mod->methods[i].lines[l].document] = true;
     for (uint32_t d = 0; d < mod->document_count; d++) {
         struct stat st;
+        n += used[d];
         if (!used[d] || stat(mod->documents[d], &st) == 0)
             continue;
         mod->document_missing[d] = true;
-        mod->missing_sources++;
-        tool_progress_clear(w->progress);
-        fprintf(stderr, "ilheap cover: %s: source file %s (named by its PDB) does not exist\n", w->dll,
-                mod->documents[d]);
+        (*missing)++;
     }
     free(used);
+    return n;
+}
+
+/* A module none of whose sources exists (the SDK's, built elsewhere) is left
+ * out unless --include names it; else each missing source is reported. */
+static void report_sources(cov_module_t *mod, work_t *w)
+{
+    uint32_t missing, used = check_sources(mod, &missing);
+    mod->missing_sources = missing;
+    if (missing == 0)
+        return;
+    if (missing == used && !mod->named) {
+        mod->state = COV_NO_SOURCES;
+        return;
+    }
+    for (uint32_t d = 0; d < mod->document_count; d++)
+        if (mod->document_missing[d])
+            say(w, "%s: source file %s (named by its PDB) does not exist%s", w->dll, mod->documents[d],
+                strncmp(mod->documents[d], "/_", 2) == 0
+                    ? " (a deterministic build's path: set ILHEAP_SOURCE_ROOT, or ilheap collect --source-root, "
+                      "to the directory it stands for)"
+                    : "");
 }
 
 void cov_assembly_name(const char *path, char *buf, size_t size)
@@ -368,43 +421,14 @@ void cov_assembly_name(const char *path, char *buf, size_t size)
     snprintf(buf, size, "%.*s", (int)(stem < size ? stem : size - 1), base);
 }
 
-static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, size_t n)
+/* Each method's counts entry (by rid), checked against the module. */
+static const counts_entry_t **index_counts(work_t *w, const counts_entry_t *counts, size_t n, uint32_t count)
 {
-    ilheap_pe_error_t err;
-    uint8_t guid[16];
-    char mvid[37];
-    if (ilheap_pe_module_mvid(w->pe, guid, &err) != ILHEAP_OK) {
-        problem(w, "%s: %s", w->dll, err.message);
-        return 0;
-    }
-    ilheap_pe_guid_text(guid, mvid); /* the counts spell MVIDs as System.Guid does */
-    if (!type_names(mod, w->pe))
-        return TOOL_EXIT_SYSTEM;
-    if (w->pdb != NULL && !documents(mod, w))
-        return TOOL_EXIT_SYSTEM;
-    uint32_t count = ilheap_pe_method_count(w->pe);
-    /* Each method's entry, if any, with the module's current MVID. */
     const counts_entry_t **by_rid = calloc(count + 1u, sizeof *by_rid);
-    mod->methods = calloc(count + 1u, sizeof *mod->methods);
-    if (by_rid == NULL || mod->methods == NULL) {
-        free(by_rid);
-        return TOOL_EXIT_SYSTEM;
-    }
-    const char *stale_mvid = NULL;
-    size_t stale = 0;
+    if (by_rid == NULL)
+        return NULL;
     for (size_t i = 0; i < n; i++) {
         const counts_entry_t *e = &counts[i];
-        if (strcmp(e->mvid, mvid) != 0) {
-            if (stale_mvid == NULL || strcmp(stale_mvid, e->mvid) != 0) {
-                if (stale_mvid != NULL)
-                    problem(w, "%s: %zu methods were counted in a build with MVID %s, but the DLL is now %s "
-                            "(rebuilt since?): their counts are ignored", w->dll, stale, stale_mvid, mvid);
-                stale_mvid = e->mvid;
-                stale = 0;
-            }
-            stale++;
-            continue;
-        }
         uint32_t rid = e->token & 0xFFFFFF;
         if (rid == 0 || rid > count) {
             problem(w, "%s:%llu: %s (0x%08x): no such method in %s (%u methods): its counts are ignored", e->file,
@@ -413,104 +437,342 @@ static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, siz
         }
         by_rid[rid] = e;
     }
-    if (stale_mvid != NULL)
-        problem(w, "%s: %zu methods were counted in a build with MVID %s, but the DLL is now %s (rebuilt since?): "
-                "their counts are ignored", w->dll, stale, stale_mvid, mvid);
+    return by_rid;
+}
+
+/* True when the method's source file is one --exclude-by-file names (its
+ * first line's, as coverlet decides). */
+static bool file_excluded(const work_t *w, size_t np)
+{
+    for (size_t i = 0; i < np; i++)
+        if (!w->points[i].hidden && w->points[i].document != 0)
+            return w->doc_excluded[w->points[i].document - 1];
+    return false;
+}
+
+/* Method-level figures of a method with a body. */
+static void add_blocks(cov_module_t *mod, cov_method_t *cm, const work_t *w, size_t nblocks)
+{
+    cm->blocks = (uint32_t)nblocks;
+    for (size_t b = 0; b < nblocks; b++)
+        cm->blocks_hit += w->hits[b] != 0;
+    cm->entry_hits = w->hits[0];
+    mod->blocks += cm->blocks;
+    mod->blocks_hit += cm->blocks_hit;
+    mod->entered += cm->entry_hits != 0;
+}
+
+/* Method `rid` into mod->methods (when it has IL and no filter leaves it
+ * out), with entry e's counts. */
+static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts_entry_t *e)
+{
+    ilheap_pe_error_t err;
+    ilheap_pe_method_t m;
+    if (w->members.flags != NULL && (w->members.flags[rid] & COV_MEMBER_EXCLUDED))
+        return 0;
+    if (ilheap_pe_method(w->pe, rid, &m, &err) != ILHEAP_OK) {
+        problem(w, "%s: method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
+        return 0;
+    }
+    if (!ilheap_pe_method_has_il(&m)) {
+        if (e != NULL)
+            problem(w, "%s:%llu: %s (0x%08x): the method has no IL body in %s: its counts are ignored", e->file,
+                    (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, w->dll);
+        return 0;
+    }
+    size_t nblocks = 0, np = 0;
+    bool have_body = load_blocks(w, &m, &nblocks);
+    if (have_body && e != NULL && !apply_counts(w, e, nblocks))
+        e = NULL;
+    if (w->pdb != NULL && read_points(w, rid, &np) && file_excluded(w, np))
+        return 0;
+    cov_method_t *cm = &mod->methods[mod->method_count++];
+    uint32_t owner = 0;
+    const char *name = "?";
+    if (w->members.flags != NULL)
+        owner = w->members.user_type[rid]; /* compiler-made types fold into the developer's */
+    else if (ilheap_pe_method_owner(w->pe, rid, &owner, &err) != ILHEAP_OK)
+        owner = 0;
+    if (owner == 0 || owner > mod->type_count)
+        owner = 1;
+    if (ilheap_pe_method_name(w->pe, rid, &name, &err) != ILHEAP_OK)
+        name = "?";
+    cm->token = m.token;
+    cm->type = owner - 1;
+    cm->counted = e != NULL && have_body;
+    if ((cm->name = dup_str(name)) == NULL)
+        return TOOL_EXIT_SYSTEM;
+    mod->il_methods++;
+    if (have_body)
+        add_blocks(mod, cm, w, nblocks);
+    if (w->pdb == NULL)
+        return 0;
+    return lines_and_branches(w, cm, w->points, np, nblocks, have_body) ? 0 : TOOL_EXIT_SYSTEM;
+}
+
+/* Appends the lines and branches of `from` to `into` (the method the
+ * developer wrote, holding a lambda, local function or state machine), each
+ * line once with the largest hits. False without memory. */
+static bool fold_into(cov_method_t *into, cov_method_t *from)
+{
+    size_t nl = into->line_count + from->line_count, nb = into->branch_count + from->branch_count;
+    cov_line_t *lines = realloc(into->lines, (nl + 1) * sizeof *lines);
+    if (lines == NULL)
+        return false;
+    into->lines = lines;
+    cov_branch_t *branches = realloc(into->branches, (nb + 1) * sizeof *branches);
+    if (branches == NULL)
+        return false;
+    into->branches = branches;
+    memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
+    memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
+    uint64_t hit;
+    into->line_count = cov_distinct_lines(lines, nl, &hit);
+    into->branch_count = nb;
+    into->complexity += from->complexity - 1;
+    from->line_count = from->branch_count = 0;
+    return true;
+}
+
+/* Compiler-made methods (lambdas, local functions, MoveNext of iterators and
+ * async methods) report under the method the developer wrote: their lines
+ * and branches move there, and they leave the list. */
+static bool fold_generated(cov_module_t *mod, const work_t *w)
+{
+    if (w->members.flags == NULL)
+        return true;
+    size_t *at = calloc(w->members.count + 1u, sizeof *at); /* index + 1 by rid */
+    if (at == NULL)
+        return false;
+    for (size_t i = 0; i < mod->method_count; i++)
+        at[mod->methods[i].token & 0xFFFFFF] = i + 1;
+    bool ok = true;
+    for (size_t i = 0; i < mod->method_count && ok; i++) {
+        cov_method_t *m = &mod->methods[i];
+        uint32_t rid = m->token & 0xFFFFFF, user = w->members.user_method[rid];
+        if ((w->members.flags[rid] & COV_MEMBER_GENERATED) && at[user] != 0 && at[user] != i + 1)
+            ok = fold_into(&mod->methods[at[user] - 1], m);
+    }
+    size_t out = 0;
+    for (size_t i = 0; i < mod->method_count; i++) {
+        cov_method_t *m = &mod->methods[i];
+        uint32_t rid = m->token & 0xFFFFFF, user = w->members.user_method[rid];
+        if ((w->members.flags[rid] & COV_MEMBER_GENERATED) && at[user] != 0 && at[user] != i + 1) {
+            free(m->name);
+            free(m->lines);
+            free(m->branches);
+            continue;
+        }
+        mod->methods[out++] = *m;
+    }
+    mod->method_count = out;
+    free(at);
+    return ok;
+}
+
+static int build(cov_module_t *mod, work_t *w, const counts_entry_t *counts, size_t n)
+{
+    if (!type_names(mod, w->pe))
+        return TOOL_EXIT_SYSTEM;
+    if (w->pdb != NULL && !documents(mod, w))
+        return TOOL_EXIT_SYSTEM;
+    uint32_t count = ilheap_pe_method_count(w->pe);
+    const counts_entry_t **by_rid = index_counts(w, counts, n, count);
+    mod->methods = calloc(count + 1u, sizeof *mod->methods);
+    if (by_rid == NULL || mod->methods == NULL) {
+        free(by_rid);
+        return TOOL_EXIT_SYSTEM;
+    }
     tool_progress_start(w->progress, "cover", count);
     int rc = 0;
     for (uint32_t rid = 1; rid <= count && rc == 0; rid++) {
         tool_progress_update(w->progress, rid);
-        ilheap_pe_method_t m;
-        if (ilheap_pe_method(w->pe, rid, &m, &err) != ILHEAP_OK) {
-            problem(w, "%s: method 0x%08x: %s", w->dll, 0x06000000u | rid, err.message);
-            continue;
-        }
-        const counts_entry_t *e = by_rid[rid];
-        if (!ilheap_pe_method_has_il(&m)) {
-            if (e != NULL)
-                problem(w, "%s:%llu: %s (0x%08x): the method has no IL body in %s: its counts are ignored", e->file,
-                        (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, w->dll);
-            continue;
-        }
-        size_t nblocks = 0, np = 0;
-        bool have_body = load_blocks(w, &m, &nblocks);
-        if (have_body && e != NULL && !apply_counts(w, e, nblocks))
-            e = NULL;
-        cov_method_t *cm = &mod->methods[mod->method_count++];
-        uint32_t owner = 0;
-        const char *name = "?";
-        if (ilheap_pe_method_owner(w->pe, rid, &owner, &err) != ILHEAP_OK || owner == 0 || owner > mod->type_count)
-            owner = 1;
-        if (ilheap_pe_method_name(w->pe, rid, &name, &err) != ILHEAP_OK)
-            name = "?";
-        cm->token = m.token;
-        cm->type = owner - 1;
-        cm->counted = e != NULL && have_body;
-        if ((cm->name = dup_str(name)) == NULL) {
-            rc = TOOL_EXIT_SYSTEM;
-            break;
-        }
-        mod->il_methods++;
-        if (have_body) {
-            cm->blocks = (uint32_t)nblocks;
-            for (size_t b = 0; b < nblocks; b++)
-                cm->blocks_hit += w->hits[b] != 0;
-            cm->entry_hits = w->hits[0];
-            mod->blocks += cm->blocks;
-            mod->blocks_hit += cm->blocks_hit;
-            mod->entered += cm->entry_hits != 0;
-        }
-        if (w->pdb == NULL)
-            continue;
-        read_points(w, rid, &np);
-        if (!lines_and_branches(w, cm, w->points, np, nblocks, have_body))
-            rc = TOOL_EXIT_SYSTEM;
+        rc = build_method(mod, w, rid, by_rid[rid]);
     }
     tool_progress_end(w->progress);
     free(by_rid);
+    if (rc == 0 && !fold_generated(mod, w))
+        rc = TOOL_EXIT_SYSTEM;
     if (rc == 0 && w->pdb != NULL)
-        check_sources(mod, w);
+        report_sources(mod, w);
     return rc;
 }
 
-int cov_build_module(cov_module_t *mod, const char *path, const counts_entry_t *counts, size_t n,
-                     tool_progress_t *progress, uint64_t *bad)
+/* True when the DLL has a PDB to look for: embedded, beside it or at its
+ * CodeView path (tool_pdb_load reports the missing ones; a module left out
+ * by default for having none is not worth a line). */
+static bool pdb_present(const char *dll, const ilheap_pe_t *pe)
+{
+    ilheap_pe_debug_info_t d;
+    if (ilheap_pe_debug_info(pe, &d, NULL) != ILHEAP_OK || d.has_embedded_pdb)
+        return true;
+    char beside[4096];
+    const char *dot = strrchr(tool_base_name(dll), '.');
+    size_t stem = dot != NULL ? (size_t)(dot - dll) : strlen(dll);
+    struct stat st;
+    if (stem + 5 <= sizeof beside) {
+        memcpy(beside, dll, stem);
+        memcpy(beside + stem, ".pdb", 5);
+        if (stat(beside, &st) == 0)
+            return true;
+    }
+    return d.has_codeview && stat(d.codeview_path, &st) == 0;
+}
+
+static void close_copy(work_t *w, tool_input_t *in)
+{
+    ilheap_pe_close(w->pe);
+    w->pe = NULL;
+    tool_input_free(in);
+}
+
+/* Opens `path` into *in and w->pe when it holds the module (its MVID): 0;
+ * else 1 with *reason set (nothing left open); TOOL_EXIT_SYSTEM. */
+static int open_one(cov_module_t *mod, work_t *w, const char *path, tool_input_t *in, char *reason, size_t size)
+{
+    struct stat st;
+    uint8_t guid[16];
+    char mvid[37];
+    ilheap_pe_error_t err;
+    if (stat(path, &st) != 0) {
+        snprintf(reason, size, "no such file");
+        return 1;
+    }
+    int rc = tool_load_and_open("cover", path, false, in, &w->pe);
+    if (rc == TOOL_EXIT_SYSTEM)
+        return rc;
+    if (rc != 0) {
+        snprintf(reason, size, "cannot be read (above)");
+        return 1;
+    }
+    if (ilheap_pe_module_mvid(w->pe, guid, &err) != ILHEAP_OK)
+        snprintf(reason, size, "%s", err.message);
+    else if (ilheap_pe_guid_text(guid, mvid), strcmp(mvid, mod->mvid) == 0)
+        return 0;
+    else
+        snprintf(reason, size, "MVID %s (rebuilt since the counts were written?)", mvid);
+    close_copy(w, in);
+    return 1;
+}
+
+/* Opens a copy of the module among the paths it was counted at (a module
+ * copied into several test projects is one module): the first that holds its
+ * MVID and has a PDB, else the first that holds its MVID; into *in, w->pe
+ * and mod->path. 0 when found; 1 when none is (each path and why reported);
+ * TOOL_EXIT_SYSTEM. */
+static int open_copy(cov_module_t *mod, work_t *w, const counts_path_t *paths, size_t npaths, tool_input_t *in)
+{
+    char why[4096] = "", reason[256];
+    size_t len = 0, fallback = npaths;
+    for (size_t i = 0; i < npaths; i++) {
+        int rc = open_one(mod, w, paths[i].path, in, reason, sizeof reason);
+        if (rc == 0 && (pdb_present(paths[i].path, w->pe) || i + 1 == npaths)) {
+            fallback = i;
+            break;
+        }
+        if (rc == 0) { /* no PDB beside this copy: another may have one */
+            fallback = fallback < npaths ? fallback : i;
+            close_copy(w, in);
+            continue;
+        }
+        if (rc != 1)
+            return rc;
+        int k = snprintf(why + len, sizeof why - len, "%s%s: %s", len ? "; " : "", paths[i].path, reason);
+        if (k > 0)
+            len = len + (size_t)k < sizeof why ? len + (size_t)k : sizeof why - 1;
+    }
+    if (fallback == npaths) {
+        say(w, "%s: no copy of the DLL with MVID %s at the %s counted: %s", mod->name, mod->mvid,
+            npaths == 1 ? "path" : "paths", why);
+        return 1;
+    }
+    int rc = w->pe != NULL ? 0 : open_one(mod, w, paths[fallback].path, in, reason, sizeof reason);
+    if (rc != 0)
+        return rc;
+    free(mod->path);
+    return (mod->path = dup_str(paths[fallback].path)) != NULL ? 0 : TOOL_EXIT_SYSTEM;
+}
+
+/* The module's PDB into *pdb and w->pdb, and mod->state when there is none
+ * to use. 0, or TOOL_EXIT_SYSTEM. */
+static int open_pdb(cov_module_t *mod, work_t *w, tool_pdb_t *pdb)
+{
+    memset(pdb, 0, sizeof *pdb);
+    if (!mod->named && !pdb_present(w->dll, w->pe)) {
+        mod->state = COV_NO_PDB; /* the framework's, the SDK's: left out quietly */
+        return 0;
+    }
+    int prc = tool_pdb_load("cover", w->dll, w->pe, pdb);
+    if (prc == TOOL_EXIT_SYSTEM)
+        return prc;
+    if (prc == TOOL_EXIT_MISSING)
+        mod->state = COV_NO_PDB;
+    else if (prc != 0)
+        mod->state = COV_BAD_PDB;
+    else {
+        mod->has_pdb = true;
+        w->pdb = pdb->pdb;
+    }
+    return 0;
+}
+
+/* The module's members (what the developer wrote, the filters), and its
+ * state when an attribute leaves the assembly out or it is a test assembly
+ * (unless --include names it). A malformed row is reported (exit 5) and no
+ * member filter applies. */
+static void read_members(cov_module_t *mod, work_t *w)
+{
+    ilheap_pe_error_t err;
+    ilheap_status_t st = cov_members_read(&w->members, w->pe, w->filters, &err);
+    if (st != ILHEAP_OK) {
+        problem(w, "%s: %s", w->dll, st == ILHEAP_ENOMEM ? "out of memory for its members" : err.message);
+        return;
+    }
+    if (w->members.assembly_excluded)
+        mod->state = COV_EXCLUDED;
+    else if (w->members.test_assembly && !mod->named) {
+        mod->state = COV_TEST;
+        mod->test_reason = w->members.test_reason;
+    }
+}
+
+int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npaths, bool named,
+                     const cov_filters_t *filters, const counts_entry_t *counts, size_t n, tool_progress_t *progress,
+                     uint64_t *bad)
 {
     memset(mod, 0, sizeof *mod);
-    work_t w = {.dll = path, .bad = bad, .progress = progress};
+    work_t w = {.bad = bad, .progress = progress};
     char name[512];
-    cov_assembly_name(path, name, sizeof name);
-    mod->path = dup_str(path);
+    cov_assembly_name(paths[0].path, name, sizeof name);
+    memcpy(mod->mvid, paths[0].mvid, sizeof mod->mvid);
+    mod->copies = npaths;
+    mod->named = named;
+    mod->path = dup_str(paths[0].path);
     mod->name = dup_str(name);
     if (mod->path == NULL || mod->name == NULL)
         return TOOL_EXIT_SYSTEM;
-    tool_input_t in;
+    tool_input_t in = {0};
     tool_progress_clear(progress);
-    int rc = tool_load_and_open("cover", path, false, &in, &w.pe);
+    int rc = open_copy(mod, &w, paths, npaths, &in);
     if (rc != 0) {
-        (*bad)++;
-        return rc == TOOL_EXIT_SYSTEM ? rc : 0;
+        mod->state = COV_NO_DLL;
+        return rc == 1 ? 0 : rc;
     }
     mod->opened = true;
-    tool_pdb_t pdb;
-    int prc = tool_pdb_load("cover", path, w.pe, &pdb);
-    if (prc == TOOL_EXIT_SYSTEM) {
-        rc = prc;
-        goto done;
-    }
-    if (prc == TOOL_EXIT_MISSING)
-        mod->no_pdb = true; /* reported; a framework DLL has none: not an error */
-    else if (prc != 0)
-        (*bad)++;
-    else {
-        mod->has_pdb = true;
-        w.pdb = pdb.pdb;
-    }
-    if (ilheap_rw_create(&w.rw) != ILHEAP_OK)
+    w.dll = mod->path;
+    if (npaths > 1)
+        say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
+    w.filters = filters;
+    tool_pdb_t pdb = {0};
+    read_members(mod, &w);
+    if (mod->state == COV_COVERED)
+        rc = open_pdb(mod, &w, &pdb);
+    if (rc == 0 && ilheap_rw_create(&w.rw) != ILHEAP_OK)
         rc = TOOL_EXIT_SYSTEM;
-    else
+    if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST)
         rc = build(mod, &w, counts, n);
-done:
+    cov_members_free(&w.members);
+    free(w.doc_excluded);
     ilheap_rw_destroy(w.rw);
     tool_clauses_free(&w.clauses);
     free(w.ids);

@@ -4,6 +4,7 @@
  * methods on it), BRDA per outcome of each conditional branch. */
 #include "cover.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,7 +108,7 @@ bool cov_write_lcov(const char *file, const cov_module_t *mods, size_t count)
 {
     FILE *f = fopen(file, "wb");
     if (f == NULL) {
-        perror(file);
+        fprintf(stderr, "ilheap cover: %s: cannot write the LCOV report: %s\n", file, strerror(errno));
         return false;
     }
     tool_out_t *out = malloc(sizeof *out);
@@ -118,6 +119,8 @@ bool cov_write_lcov(const char *file, const cov_module_t *mods, size_t count)
         tool_out_init(out, f);
     for (size_t i = 0; ok && i < count; i++) {
         const cov_module_t *mod = &mods[i];
+        if (mod->state != COV_COVERED)
+            continue;
         bool *used = calloc(mod->document_count + 1u, sizeof *used);
         if (used == NULL) {
             ok = false;

@@ -1,0 +1,69 @@
+/* The JSON-lines export of a counts file: one line per method, the keys the
+ * profiler wrote before its file format (docs/coverage.md). */
+#include "counts/counts_internal.h"
+#include "pe/cursor.h" /* ilheap__guid_text */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "status_internal.h"
+
+static ilheap_status_t put(ilheap_counts_sink_fn sink, void *ctx, const char *text)
+{
+    return sink(ctx, text, strlen(text)) == 0 ? ILHEAP_OK : ILHEAP_EIO;
+}
+
+/* "key":"escaped value" and a comma before it unless first. */
+static ilheap_status_t field(ilheap_counts_sink_fn sink, void *ctx, const char *head, const char *value)
+{
+    ilheap_status_t st = put(sink, ctx, head);
+    if (st == ILHEAP_OK)
+        st = cf_json_string(value, sink, ctx);
+    return st == ILHEAP_OK ? put(sink, ctx, "\"") : st;
+}
+
+/* "calls":N for an entry probe, else "blocks":[...] of the block probes. */
+static ilheap_status_t counts_of(const ilheap_counts_t *c, size_t i, ilheap_counts_sink_fn sink, void *ctx)
+{
+    const cf_method_t *m = &c->methods[i];
+    char buf[96];
+    if (cf_key_unpack(c->keys[m->first]).kind == ILHEAP_PROBE_ENTRY) {
+        snprintf(buf, sizeof buf, ",\"calls\":%" PRIu64 "}\n", ilheap_counts_hits(c, i, 0));
+        return put(sink, ctx, buf);
+    }
+    ilheap_status_t st = put(sink, ctx, ",\"blocks\":[");
+    int first = 1;
+    for (size_t p = 0; st == ILHEAP_OK && p < m->probes; p++) {
+        ilheap_probe_key_t k = cf_key_unpack(c->keys[m->first + p]);
+        if (k.kind != ILHEAP_PROBE_BLOCK)
+            continue; /* edges have no JSON-lines form */
+        snprintf(buf, sizeof buf, "%s{\"il_offset\":%" PRIu32 ",\"hits\":%" PRIu64 "}", first ? "" : ",", k.il_offset,
+                 ilheap_counts_hits(c, i, p));
+        first = 0;
+        st = put(sink, ctx, buf);
+    }
+    return st == ILHEAP_OK ? put(sink, ctx, "]}\n") : st;
+}
+
+ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_counts_sink_fn sink, void *ctx)
+{
+    if (c == NULL || sink == NULL)
+        return ilheap__fail(ILHEAP_EINVAL, "ilheap_counts_write_jsonl: a NULL argument");
+    ilheap_status_t st = ILHEAP_OK;
+    for (size_t i = 0; st == ILHEAP_OK && i < c->nmethods; i++) {
+        const cf_method_t *m = &c->methods[i];
+        const cf_module_t *mod = &c->modules[m->module];
+        char mvid[37] = "", token[32];
+        if (mod->has_mvid)
+            ilheap__guid_text(mod->mvid, mvid);
+        snprintf(token, sizeof token, ",\"token\":\"0x%08" PRIx32 "\"", m->token);
+        if ((st = field(sink, ctx, "{\"module\":\"", mod->name)) == ILHEAP_OK &&
+            (st = field(sink, ctx, ",\"path\":\"", mod->path)) == ILHEAP_OK &&
+            (st = field(sink, ctx, ",\"mvid\":\"", mvid)) == ILHEAP_OK &&
+            (st = field(sink, ctx, ",\"method\":\"", m->name)) == ILHEAP_OK &&
+            (st = put(sink, ctx, token)) == ILHEAP_OK)
+            st = counts_of(c, i, sink, ctx);
+    }
+    return st == ILHEAP_EIO ? ilheap__fail(ILHEAP_EIO, "writing the JSON lines") : st;
+}
