@@ -73,6 +73,9 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
     prof_report_init();
     if (prof_config_load(&prof_g.config) != 0)
         prof_diag("%s; observing only", prof_g.config.error);
+    /* The counts file exists from the start, or nothing is counted. */
+    if ((prof_g.config.mode == PROF_MODE_CALLS || prof_g.config.mode == PROF_MODE_BLOCKS) && prof_counts_start() != 0)
+        prof_g.config.mode = PROF_MODE_OFF;
     void *info = NULL;
     HRESULT hr = unk->lpVtbl->QueryInterface(unk, &clr_IID_ICorProfilerInfo5, &info);
     if (CLR_FAILED(hr) || !info) {
@@ -111,9 +114,10 @@ static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
 {
     (void)self;
     /* Heaps and counters are never released here: methods may still be
-     * JIT-compiled from our bodies, and run, while the runtime winds down. */
+     * JIT-compiled from our bodies, and run, while the runtime winds down.
+     * The counts are in their file already: it only gets its completion mark. */
     prof_rejit_stop();
-    prof_modules_write_all_counts();
+    prof_counts_finish();
     prof_report_write();
     return CLR_S_OK;
 }
@@ -128,10 +132,11 @@ static HRESULT CLR_CALL cb_ModuleLoadFinished(ICorProfilerCallback11 *self, Modu
     return CLR_S_OK;
 }
 
+/* A module's counts are in the file already: nothing to do at its unload. */
 static HRESULT CLR_CALL cb_ModuleUnloadStarted(ICorProfilerCallback11 *self, ModuleID id)
 {
     (void)self;
-    prof_modules_unload_started(id);
+    (void)id;
     return CLR_S_OK;
 }
 
