@@ -4,7 +4,6 @@
 // (and coverage.info for Format=lcov), attached to the run as coverlet's is.
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Xml;
@@ -23,7 +22,8 @@ namespace Ilheap.Collector
         private CoverageSettings _settings = new CoverageSettings();
         private string? _ilheap, _countsDir;
         private readonly List<string> _testAssemblies = new List<string>();
-        private readonly List<int> _testHosts = new List<int>();
+        private readonly object _lock = new object();
+        private List<KeyValuePair<string, string>>? _environment;
 
         public override void Initialize(XmlElement? configurationElement, DataCollectionEvents events,
             DataCollectionSink dataSink, DataCollectionLogger logger, DataCollectionEnvironmentContext? environmentContext)
@@ -37,7 +37,6 @@ namespace Ilheap.Collector
                 Warn(problem);
             events.SessionStart += OnSessionStart;
             events.SessionEnd += OnSessionEnd;
-            events.TestHostLaunched += OnTestHostLaunched;
             try
             {
                 _ilheap = IlheapTool.Find(Path.GetDirectoryName(typeof(IlheapDataCollector).Assembly.Location)!);
@@ -72,12 +71,6 @@ namespace Ilheap.Collector
             }
         }
 
-        private void OnTestHostLaunched(object? sender, TestHostLaunchedEventArgs e)
-        {
-            lock (_testHosts)
-                _testHosts.Add(e.TestHostProcessId);
-        }
-
         private List<string> Filters()
         {
             lock (_testAssemblies)
@@ -89,41 +82,25 @@ namespace Ilheap.Collector
         {
             if (_ilheap == null || _countsDir == null)
                 return Enumerable.Empty<KeyValuePair<string, string>>();
+            lock (_lock)
+                return _environment ??= Environment();
+        }
+
+        // Asked once: every test host of the session counts into the same directory.
+        private List<KeyValuePair<string, string>> Environment()
+        {
             var args = new List<string> { "collect" };
             args.AddRange(Filters());
-            args.AddRange(new[] { "--print-env", _countsDir });
-            var r = IlheapTool.Run(_ilheap, args);
+            args.AddRange(new[] { "--print-env", _countsDir! });
+            var r = IlheapTool.Run(_ilheap!, args);
             if (r.ExitCode != 0)
             {
                 Error($"ilheap collect --print-env failed (exit {r.ExitCode}): {r.Stderr.Trim()}");
-                return Enumerable.Empty<KeyValuePair<string, string>>();
+                return new List<KeyValuePair<string, string>>();
             }
             foreach (var line in r.Stderr.Split('\n').Where(l => l.Trim().Length != 0))
                 Warn(line.Trim());
             return IlheapTool.ParseEnvironment(r.Stdout);
-        }
-
-        // The counts are complete once every test host has exited.
-        private void WaitForTestHosts(TimeSpan limit)
-        {
-            var deadline = DateTime.UtcNow + limit;
-            List<int> hosts;
-            lock (_testHosts)
-                hosts = _testHosts.ToList();
-            foreach (int pid in hosts)
-            {
-                try
-                {
-                    using var p = Process.GetProcessById(pid);
-                    var left = deadline - DateTime.UtcNow;
-                    if (left > TimeSpan.Zero)
-                        p.WaitForExit((int)left.TotalMilliseconds);
-                }
-                catch (ArgumentException)
-                {
-                    // already gone
-                }
-            }
         }
 
         private void OnSessionEnd(object? sender, SessionEndEventArgs e)
@@ -133,12 +110,12 @@ namespace Ilheap.Collector
             string outDir = Path.Combine(Path.GetTempPath(), "ilheap-report-" + Guid.NewGuid().ToString("N"));
             try
             {
-                WaitForTestHosts(TimeSpan.FromSeconds(30));
                 Directory.CreateDirectory(outDir);
                 var reports = _settings.Formats.Select(f =>
                     f == "lcov" ? ("--lcov", Path.Combine(outDir, "coverage.info"))
                                 : ("--cobertura", Path.Combine(outDir, "coverage.cobertura.xml"))).ToList();
-                var args = new List<string> { "collect", "--quiet", "--from", _countsDir };
+                // A test host may still be ending: ilheap waits (at most 60 s) for the writers of the counts.
+                var args = new List<string> { "collect", "--quiet", "--wait", "60", "--from", _countsDir };
                 args.AddRange(Filters());
                 args.AddRange(_settings.ReportArguments());
                 foreach (var (option, file) in reports)
@@ -206,7 +183,6 @@ namespace Ilheap.Collector
             {
                 _events.SessionStart -= OnSessionStart;
                 _events.SessionEnd -= OnSessionEnd;
-                _events.TestHostLaunched -= OnTestHostLaunched;
             }
             base.Dispose(disposing);
         }

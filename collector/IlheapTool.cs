@@ -4,6 +4,7 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Linq;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -39,22 +40,28 @@ namespace Ilheap.Collector
             return os + "-" + arch;
         }
 
-        /// <summary>The package's `ilheap` for this machine: tools/RID/ of the package holding
-        /// `assemblyDir` (build/netstandard2.0/ or lib/netstandard2.0/). Throws with what is
-        /// missing when there is none.</summary>
+        /// <summary>The package's `ilheap` for this machine: in tools/RID/ of the package, which the
+        /// build names in the runtime option Ilheap.ToolsDir (ilheap.mtp, whose DLL is copied to the
+        /// test's output) or which holds `assemblyDir` (build/netstandard2.0/ of ilheap.collector,
+        /// loaded from the package). Throws saying what is missing when there is none.</summary>
         public static string Find(string assemblyDir)
         {
             string rid = RuntimeId();
             string exe = rid.StartsWith("win", StringComparison.Ordinal) ? "ilheap.exe" : "ilheap";
-            string package = Path.GetFullPath(Path.Combine(assemblyDir, "..", ".."));
-            string path = Path.Combine(package, "tools", rid, exe);
-            if (File.Exists(path))
-                return MakeRunnable(path);
-            var have = Directory.Exists(Path.Combine(package, "tools"))
-                ? string.Join(", ", Directory.GetDirectories(Path.Combine(package, "tools")))
-                : "none";
+            var tools = new List<string>();
+            if (AppContext.GetData("Ilheap.ToolsDir") is string configured && configured.Length != 0)
+                tools.Add(configured);
+            tools.Add(Path.GetFullPath(Path.Combine(assemblyDir, "..", "..", "tools")));
+            foreach (var dir in tools)
+            {
+                string path = Path.Combine(dir, rid, exe);
+                if (File.Exists(path))
+                    return MakeRunnable(path);
+            }
+            var have = tools.Where(Directory.Exists).SelectMany(Directory.GetDirectories).ToList();
             throw new InvalidOperationException(
-                $"ilheap: no native ilheap for {rid} in this package (looked for {path}; the package has: {have})");
+                $"no native ilheap for {rid} in the package (looked in {string.Join(" and ", tools)}; " +
+                $"it has: {(have.Count == 0 ? "none" : string.Join(", ", have))})");
         }
 
         [DllImport("libc", SetLastError = true)]
@@ -78,7 +85,7 @@ namespace Ilheap.Collector
                 File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
             string copy = Path.Combine(dir, Path.GetFileName(path));
             if (chmod(copy, Convert.ToUInt32("755", 8)) != 0)
-                throw new InvalidOperationException($"ilheap: {path} is not executable and a copy could not be made so");
+                throw new InvalidOperationException($"{path} is not executable and a copy could not be made so");
             return copy;
         }
 

@@ -1,7 +1,8 @@
 /* How the runtime gets in: DllGetClassObject hands out a class factory whose
  * CreateInstance makes the one callback object.
  *
- * CoreCLR on Linux dlopens CORECLR_PROFILER_PATH, calls DllGetClassObject with
+ * CoreCLR dlopens (Linux) or LoadLibrary's (Windows) CORECLR_PROFILER_PATH,
+ * looks up the one export, calls DllGetClassObject with
  * the CLSID from CORECLR_PROFILER and IID_IClassFactory, then CreateInstance
  * (NULL, IID_ICorProfilerCallback2) and QueryInterface for Callback11 down to
  * Callback3, keeping the newest that answers. */

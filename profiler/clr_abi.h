@@ -9,10 +9,13 @@
  * slot this profiler calls or implements, because a wrong index is a crash in
  * the runtime, not a compile error.
  *
- * Types on Linux x64 (and Windows x64): HRESULT, ULONG, DWORD, BOOL are 32-bit
- * (ULONG is NOT `unsigned long`); WCHAR is 16-bit (UTF-16); the IDs
- * (ModuleID, FunctionID, ...) are pointer-sized. STDMETHODCALLTYPE is
- * __stdcall on 32-bit Windows only.
+ * Types, the same on Linux and Windows (checked at the end): HRESULT, ULONG,
+ * DWORD, BOOL are 32-bit (on LP64 Linux ULONG is NOT `unsigned long`; on
+ * Windows it is, and 32-bit); WCHAR is 16-bit (UTF-16, wchar_t on Windows);
+ * the IDs (ModuleID, FunctionID, ...) are pointer-sized. On Windows the SDK's
+ * GUID, IUnknown and IClassFactory are used (com.h includes unknwn.h), with
+ * the same layout. STDMETHODCALLTYPE (CLR_CALL) is __stdcall on 32-bit
+ * Windows only; x64 has one calling convention.
  */
 #ifndef ILHEAP_PROFILER_CLR_ABI_H
 #define ILHEAP_PROFILER_CLR_ABI_H
@@ -29,7 +32,14 @@
 #define CLR_CALL
 #endif
 
+/* DWORD is 32-bit on both; windows.h (reached through com.h's unknwn.h)
+ * spells it unsigned long, and a repeated typedef must match it. The other
+ * types below are spelled as the Windows SDK spells them on both systems. */
+#if defined(_WIN32)
+typedef unsigned long DWORD;
+#else
 typedef uint32_t DWORD;
+#endif
 typedef int32_t BOOL;
 typedef uint16_t WCHAR; /* UTF-16 code unit */
 typedef uint8_t BYTE;
@@ -68,6 +78,9 @@ typedef uintptr_t UINT_PTR;
 enum {
     COR_PRF_MONITOR_MODULE_LOADS = 0x00000004,
     COR_PRF_MONITOR_JIT_COMPILATION = 0x00000020,
+    COR_PRF_MONITOR_ENTERLEAVE = 0x00001000,     /* the ELT hooks (bench/elt) */
+    COR_PRF_MONITOR_CACHE_SEARCHES = 0x00020000, /* JITCachedFunctionSearch*: ReadyToRun code */
+    COR_PRF_ENABLE_REJIT = 0x00040000,           /* RequestReJIT, at Initialize only */
     COR_PRF_DISABLE_ALL_NGEN_IMAGES = (int)0x80000000u,
 };
 
@@ -85,6 +98,10 @@ enum {
 typedef void (*clr_unused_slot_t)(void);
 
 /* ------------------------------------------------------------ IClassFactory */
+/* Under the guard the SDK's unknwn.h uses: on Windows its definition (the
+ * same slots, the same types in C) comes first, through com.h. */
+#ifndef __IClassFactory_INTERFACE_DEFINED__
+#define __IClassFactory_INTERFACE_DEFINED__
 typedef struct IClassFactory IClassFactory;
 typedef struct IClassFactoryVtbl {
     HRESULT(CLR_CALL *QueryInterface)(IClassFactory *self, const GUID *riid, void **ppv);
@@ -97,6 +114,7 @@ typedef struct IClassFactoryVtbl {
 struct IClassFactory {
     const IClassFactoryVtbl *lpVtbl;
 };
+#endif
 
 /* ------------------------------------------------- ICorProfilerCallback..11 */
 /* One table for the newest version: every older interface is a prefix of it.
@@ -239,6 +257,14 @@ struct ICorProfilerCallback11 {
 };
 #define CLR_CALLBACK11_SLOTS 98
 
+/* corprof.idl COR_IL_MAP: an original IL offset and its offset in the new
+ * body (SetILInstrumentedCodeMap). */
+typedef struct COR_IL_MAP {
+    ULONG32 oldOffset;
+    ULONG32 newOffset;
+    BOOL fAccurate;
+} COR_IL_MAP;
+
 /* ------------------------------------------------------ ICorProfilerInfo..5 */
 /* Slots up to ICorProfilerInfo5::SetEventMask2 (82); only the ones called are
  * typed. */
@@ -280,7 +306,8 @@ typedef struct ICorProfilerInfo5Vtbl {
     clr_unused_slot_t GetAssemblyInfo;                /* 26 */
     clr_unused_slot_t SetFunctionReJIT;               /* 27 */
     clr_unused_slot_t ForceGC;                        /* 28 */
-    clr_unused_slot_t SetILInstrumentedCodeMap;       /* 29 */
+    HRESULT(CLR_CALL *SetILInstrumentedCodeMap)(PI_, FunctionID id, BOOL start_jit, ULONG n,
+                                                COR_IL_MAP map[]); /* 29 */
     clr_unused_slot_t GetInprocInspectionInterface;   /* 30 */
     clr_unused_slot_t GetInprocInspectionIThisThread; /* 31 */
     clr_unused_slot_t GetThreadContext;               /* 32 */
@@ -314,7 +341,8 @@ typedef struct ICorProfilerInfo5Vtbl {
     clr_unused_slot_t RequestProfilerDetach;               /* 58 */
     clr_unused_slot_t SetFunctionIDMapper2;                /* 59 */
     clr_unused_slot_t GetStringLayout2;                    /* 60 */
-    clr_unused_slot_t SetEnterLeaveFunctionHooks3;         /* 61 */
+    HRESULT(CLR_CALL *SetEnterLeaveFunctionHooks3)(PI_, void *enter3, void *leave3,
+                                                   void *tailcall3); /* 61 */
     clr_unused_slot_t SetEnterLeaveFunctionHooks3WithInfo; /* 62 */
     clr_unused_slot_t GetFunctionEnter3Info;               /* 63 */
     clr_unused_slot_t GetFunctionLeave3Info;               /* 64 */
@@ -331,9 +359,10 @@ typedef struct ICorProfilerInfo5Vtbl {
                                       DWORD *flags);                   /* 70 */
     /* ICorProfilerInfo4: 10 methods, slots 71..80 */
     clr_unused_slot_t EnumThreads;             /* 71 */
-    clr_unused_slot_t InitializeCurrentThread; /* 72 */
-    clr_unused_slot_t RequestReJIT;            /* 73 */
-    clr_unused_slot_t RequestRevert;           /* 74 */
+    HRESULT(CLR_CALL *InitializeCurrentThread)(PI_); /* 72 */
+    HRESULT(CLR_CALL *RequestReJIT)(PI_, ULONG n, ModuleID modules[], mdMethodDef methods[]); /* 73 */
+    HRESULT(CLR_CALL *RequestRevert)(PI_, ULONG n, ModuleID modules[], mdMethodDef methods[],
+                                     HRESULT status[]); /* 74 */
     clr_unused_slot_t GetCodeInfo3;            /* 75 */
     clr_unused_slot_t GetFunctionFromIP2;      /* 76 */
     clr_unused_slot_t GetReJITIDs;             /* 77 */
@@ -394,7 +423,7 @@ typedef struct IMetaDataImportVtbl {
     clr_unused_slot_t unused_31_to_59[29];   /* GetMemberRefProps .. GetParamProps */
     HRESULT(CLR_CALL *GetCustomAttributeByName)(MI_, mdToken obj, const WCHAR *name,
                                                 const void **data, ULONG *cb_data); /* 60 */
-    clr_unused_slot_t IsValidToken;          /* 61 */
+    BOOL(CLR_CALL *IsValidToken)(MI_, mdToken tk); /* 61: BOOL, not HRESULT */
     HRESULT(CLR_CALL *GetNestedClassProps)(MI_, mdTypeDef nested, mdTypeDef *enclosing); /* 62 */
 } IMetaDataImportVtbl;
 #undef MI_
@@ -459,6 +488,27 @@ struct IMetaDataAssemblyEmit {
     const IMetaDataAssemblyEmitVtbl *lpVtbl;
 };
 
+/* ---------------------------------------------- ICorProfilerFunctionControl */
+/* What GetReJITParameters is given: the new body and its IL map for one
+ * ReJIT request (corprof.idl). SetILFunctionBody copies the buffer. */
+typedef struct ICorProfilerFunctionControl ICorProfilerFunctionControl;
+#define FC_ ICorProfilerFunctionControl *self
+typedef struct ICorProfilerFunctionControlVtbl {
+    HRESULT(CLR_CALL *QueryInterface)(FC_, const GUID *riid, void **ppv); /* 0 */
+    ULONG(CLR_CALL *AddRef)(FC_);                                         /* 1 */
+    ULONG(CLR_CALL *Release)(FC_);                                        /* 2 */
+    HRESULT(CLR_CALL *SetCodegenFlags)(FC_, DWORD flags);                 /* 3 */
+    HRESULT(CLR_CALL *SetILFunctionBody)(FC_, ULONG cb, LPCBYTE header);  /* 4 */
+    HRESULT(CLR_CALL *SetILInstrumentedCodeMap)(FC_, ULONG n, COR_IL_MAP map[]); /* 5 */
+} ICorProfilerFunctionControlVtbl;
+#undef FC_
+struct ICorProfilerFunctionControl {
+    const ICorProfilerFunctionControlVtbl *lpVtbl;
+};
+static_assert(sizeof(ICorProfilerFunctionControlVtbl) == 6 * sizeof(void (*)(void)),
+              "ICorProfilerFunctionControl has 6 vtable entries");
+static_assert(sizeof(COR_IL_MAP) == 12, "corprof.idl COR_IL_MAP");
+
 /* GetModuleMetaData open flags (cor.h CorOpenFlags). */
 enum { CLR_OF_READ = 0x0, CLR_OF_WRITE = 0x1 };
 
@@ -469,6 +519,7 @@ extern const GUID clr_IID_ICorProfilerInfo5;
 extern const GUID clr_IID_IMetaDataImport;
 extern const GUID clr_IID_IMetaDataEmit;
 extern const GUID clr_IID_IMetaDataAssemblyEmit;
+extern const GUID clr_IID_ICorProfilerFunctionControl;
 
 /* ------------------------------------------------- slot positions, checked */
 #define CLR_SLOT_(vtbl, member) (offsetof(vtbl, member) / sizeof(void (*)(void)))
@@ -480,6 +531,11 @@ static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleLoadFinished) == 14, "
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleUnloadStarted) == 15, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleUnloadFinished) == 16, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, JITCompilationStarted) == 23, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, JITCachedFunctionSearchStarted) == 25, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITCompilationStarted) == 83, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, GetReJITParameters) == 84, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITCompilationFinished) == 85, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITError) == 86, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ExceptionCLRCatcherExecute) == 71,
               "ICorProfilerCallback ends at 71");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, HandleDestroyed) == 79, "Callback2 ends");
@@ -497,6 +553,13 @@ static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetILToNativeMapping) == 35, "Inf
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetNotifiedExceptionClauseInfo) == 56, "Info2");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetRuntimeInformation) == 67, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleInfo2) == 70, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetILInstrumentedCodeMap) == 29, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEnterLeaveFunctionHooks3) == 61, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, InitializeCurrentThread) == 72, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, RequestReJIT) == 73, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, RequestRevert) == 74, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, IsValidToken) == 61, "slot");
+static_assert(CLR_SLOT_(ICorProfilerFunctionControlVtbl, SetILFunctionBody) == 4, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetObjectSize2) == 80, "Info4 ends at 80");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEventMask2) == 82, "slot");
 static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetTypeDefProps) == 12, "slot");
@@ -507,6 +570,12 @@ static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineTypeRefByName) == 12, "slot");
 static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineMemberRef) == 14, "slot");
 static_assert(CLR_SLOT_(IMetaDataAssemblyEmitVtbl, DefineAssemblyRef) == 4, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleMetaData) == 21, "slot");
-static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout (LP64)");
+static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout");
+static_assert(sizeof(HRESULT) == 4 && sizeof(ULONG) == 4 && sizeof(DWORD) == 4, "32-bit");
+static_assert(sizeof(BOOL) == 4 && sizeof(ULONG32) == 4 && sizeof(mdToken) == 4, "32-bit");
+static_assert(sizeof(WCHAR) == 2 && sizeof(USHORT) == 2, "UTF-16 code units");
+static_assert(sizeof(GUID) == 16, "GUID");
+static_assert(sizeof(ModuleID) == sizeof(void *) && sizeof(UINT_PTR) == sizeof(void *), "IDs");
+static_assert(sizeof(IClassFactoryVtbl) == 5 * sizeof(void (*)(void)), "IClassFactory");
 
 #endif /* ILHEAP_PROFILER_CLR_ABI_H */

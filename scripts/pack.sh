@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the NuGet package ilheap.collector (the VSTest data collector, with
-# the native `ilheap` command and the CoreCLR profiler for linux-x64 and
-# linux-arm64 under tools/RID/) into build/packages/. The arm64 natives are
+# Builds the NuGet packages ilheap.collector (the VSTest data collector) and
+# ilheap.mtp (the Microsoft Testing Platform extension), each with the native
+# `ilheap` command and the CoreCLR profiler for linux-x64 and linux-arm64
+# under tools/RID/, into build/packages/. The arm64 natives are
 # cross-built (as scripts/test-arm64.sh does) with zlib linked statically from
 # Debian's arm64 multiarch package, so nothing is missing on the target, and
 # run under qemu here to prove it. win-x64 joins when the Windows profiler
@@ -83,21 +84,29 @@ check linux-x64
 native linux-arm64 cmake/aarch64-linux-gnu.cmake /usr/lib/aarch64-linux-gnu/libz.a
 check linux-arm64 "$qemu" -L /usr/aarch64-linux-gnu
 
-say "packing ilheap.collector $version"
 mkdir -p "$out"
-rm -f "$out"/ilheap.collector.*.nupkg
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-if ! dotnet pack collector/ilheap.collector.csproj -c Release -o "$out" -p:Version="$version" \
-       -p:IlheapNativeDir="$work/native" --artifacts-path "$work/dotnet" -nodeReuse:false \
-       >"$work/pack.log" 2>&1; then
-  tail -n 30 "$work/pack.log"
-  say "FAILED: dotnet pack (log: $work/pack.log)"
-  exit 1
-fi
-pkg=$out/ilheap.collector.$version.nupkg
-for f in build/netstandard2.0/ilheap.collector.dll build/netstandard2.0/ilheap.collector.targets \
-  tools/linux-x64/ilheap tools/linux-x64/libilheap_profiler.so tools/linux-arm64/ilheap \
-  tools/linux-arm64/libilheap_profiler.so; do
-  unzip -l "$pkg" "$f" >/dev/null || { say "FAILED: $f is not in $pkg"; exit 1; }
-done
-say "wrote $pkg ($(du -k "$pkg" | cut -f1) KiB) in $((SECONDS - started)) s"
+# pack ID PROJECT FILES...: the package, then a check that it holds FILES.
+pack() {
+  local id=$1 project=$2
+  shift 2
+  say "packing $id $version"
+  rm -f "$out/$id".*.nupkg
+  if ! dotnet pack "$project" -c Release -o "$out" -p:Version="$version" -p:IlheapNativeDir="$work/native" \
+         --artifacts-path "$work/dotnet-$id" -nodeReuse:false -p:UseSharedCompilation=false >"$work/$id.log" 2>&1; then
+    tail -n 30 "$work/$id.log"
+    say "FAILED: dotnet pack $id (log: $work/$id.log)"
+    exit 1
+  fi
+  local pkg=$out/$id.$version.nupkg f
+  for f in "$@" tools/linux-x64/ilheap tools/linux-x64/libilheap_profiler.so tools/linux-arm64/ilheap \
+    tools/linux-arm64/libilheap_profiler.so; do
+    unzip -l "$pkg" "$f" >/dev/null || { say "FAILED: $f is not in $pkg"; exit 1; }
+  done
+  say "wrote $pkg ($(du -k "$pkg" | cut -f1) KiB)"
+}
+pack ilheap.collector collector/ilheap.collector.csproj build/netstandard2.0/ilheap.collector.dll \
+  build/netstandard2.0/ilheap.collector.targets
+pack ilheap.mtp collector/mtp/ilheap.mtp.csproj lib/netstandard2.0/ilheap.mtp.dll buildTransitive/ilheap.mtp.props \
+  build/ilheap.mtp.props
+say "done in $((SECONDS - started)) s"

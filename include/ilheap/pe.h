@@ -256,6 +256,37 @@ ILHEAP_API ilheap_status_t ilheap_pe_decode_signature(const ilheap_pe_t *pe, uin
                                                       ilheap_sig_arena_t *arena, ilheap_sig_t *out,
                                                       ilheap_pe_error_t *error);
 
+/* Styles of the signature text (flags). The default spells types as C#
+ * does, for people: keywords for primitives, names without namespace or
+ * arity, "ref T", "T*", "T[,]", "delegate*<A, R>", generic parameters by
+ * name: "(int, ref List<T>)". ILHEAP_SIG_TEXT_CECIL spells them as
+ * Mono.Cecil's FullName, which is what coverlet writes in Cobertura's
+ * `signature` attribute: "(System.Int32,System.Collections.Generic.List`1<T>&)"
+ * (nested types "Ns.Outer/Inner", " modreq(..)", "[0...,0...]").
+ * ILHEAP_SIG_TEXT_RETURN puts the return type first: "void (int)". */
+#define ILHEAP_SIG_TEXT_CSHARP 0x0u
+#define ILHEAP_SIG_TEXT_CECIL 0x1u
+#define ILHEAP_SIG_TEXT_RETURN 0x2u
+
+/* A decoded signature as text into buf[0..size), NUL-terminated: a method's
+ * or property's "(parameters)", a local signature's "(locals)", a field's or
+ * TypeSpec's type, a MethodSpec's "<arguments>". Type names come from the
+ * image; generic parameters are named when method_token is the MethodDef the
+ * signature belongs to (its own and its type's), else "!0" / "!!0"; a name
+ * the metadata cannot give is its token. *length (may be NULL) gets the full
+ * length; ILHEAP_EINVAL, buf holding the text cut short, when it does not
+ * fit. */
+ILHEAP_API ilheap_status_t ilheap_pe_sig_text(const ilheap_pe_t *pe, const ilheap_sig_t *sig, uint32_t method_token,
+                                              unsigned style, char *buf, size_t size, size_t *length,
+                                              ilheap_pe_error_t *error);
+
+/* The same for the signature of a row (ilheap_pe_decode_signature, then
+ * ilheap_pe_sig_text): ilheap_pe_signature_text(pe, 0x06000001,
+ * ILHEAP_SIG_TEXT_CECIL, buf, sizeof buf, NULL, &err) gives coverlet's
+ * `signature` attribute of MethodDef 1. */
+ILHEAP_API ilheap_status_t ilheap_pe_signature_text(const ilheap_pe_t *pe, uint32_t token, unsigned style, char *buf,
+                                                    size_t size, size_t *length, ilheap_pe_error_t *error);
+
 /* Lays the image out as the loader maps it: zero-fills region[0..SizeOfImage),
  * copies the headers to offset 0 and each section's raw data to its
  * VirtualAddress. region_size must be at least info.size_of_image. The result

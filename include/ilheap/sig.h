@@ -203,7 +203,10 @@ struct ilheap_sig {
     uint32_t count;                  /* params */
     bool has_sentinel;               /* METHOD_REF: a SENTINEL before params[sentinel] */
     uint32_t sentinel;
-    bool canonical;                  /* every compressed integer in its shortest form */
+    bool canonical;                  /* every compressed integer in its shortest form (and a
+                                        CMOD_INTERNAL's flag 0 or 1): encoding gives the blob back.
+                                        Of the whole blob: set on the signature decoded, not on an
+                                        FNPTR's */
     ilheap_sig_param_t ret;
     const ilheap_sig_param_t *params;
     const uint8_t *blob;             /* the bytes decoded (offsets are into them) */

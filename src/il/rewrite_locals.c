@@ -6,6 +6,7 @@
 #include "il/rewrite_internal.h"
 #include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "ilheap/rewrite.h"
+#include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "status_internal.h"
 
 ilheap_status_t ilheap_rw_locals_append(const uint8_t *sig, size_t size, const uint8_t *new_types,

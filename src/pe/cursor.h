@@ -262,18 +262,19 @@ static inline bool ilheap__read_compressed_signed(ilheap__cursor_t *c, int32_t *
 
 /* II.23.2.8 TypeDefOrRefOrSpecEncoded: a TypeDef, TypeRef or TypeSpec token
  * as (rid << 2 | tag), tag 0 TypeDef, 1 TypeRef, 2 TypeSpec; tag 3 is not a
- * table. False for tag 3 or rid 0 (*token untouched). */
+ * table. False for tag 3, rid 0, or a rid past a token's 24 bits (*token
+ * untouched). */
 static inline bool ilheap__decode_type_token(uint32_t coded, uint32_t *token)
 {
     static const uint32_t tables[3] = {0x02000000u, 0x01000000u, 0x1B000000u};
-    if ((coded & 3) == 3 || coded >> 2 == 0)
+    if ((coded & 3) == 3 || coded >> 2 == 0 || coded >> 2 > 0x00FFFFFFu)
         return false;
     *token = tables[coded & 3] | coded >> 2;
     return true;
 }
 
 /* The coded form of a TypeDef, TypeRef or TypeSpec token; false for another
- * table, rid 0, or a rid too large for a compressed integer (2^27 and up). */
+ * table or rid 0. */
 static inline bool ilheap__encode_type_token(uint32_t token, uint32_t *coded)
 {
     uint32_t rid = token & 0x00FFFFFFu, tag;

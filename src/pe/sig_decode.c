@@ -122,6 +122,7 @@ static ilheap_status_t read_handle(decoder_t *d, ilheap_sig_type_t *n)
         if (st != ILHEAP_OK)
             return st;
         n->u.internal.required = required != 0;
+        d->canonical &= required <= 1; /* the encoder writes 0 or 1 */
     }
     if (!ilheap__cursor_has(&d->c, size))
         return ilheap__sig_fail(d->error, ILHEAP_SIG_TRUNCATED, d->c.pos, "%u-byte TypeHandle cut short", size);

@@ -149,6 +149,19 @@ long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *d
     return (long)count;
 }
 
+uint8_t *pe_test_framework_file(const char *name, char *path, size_t path_size, size_t *size, char *why,
+                                size_t why_size)
+{
+    char dir[512];
+    if (pe_test_find_framework(dir, sizeof dir, why, why_size) != 0)
+        return NULL;
+    snprintf(path, path_size, "%s/%s", dir, name);
+    uint8_t *data = pe_test_read_file(path, size);
+    if (data == NULL)
+        snprintf(why, why_size, "cannot read %s", path);
+    return data;
+}
+
 double pe_test_now(void)
 {
     struct timespec ts;

@@ -32,6 +32,12 @@ long pe_test_each_framework_dll(void (*visit)(const char *name, const uint8_t *d
                                               void *ctx),
                                 void *ctx, char *dir, size_t dir_size, char *why, size_t why_size);
 
+/* The framework's file `name` ("System.Private.CoreLib.dll") read whole:
+ * its path in path[0..path_size), its bytes (free() them). NULL, with the
+ * reason in why (no runtime, or unreadable), when there is none. */
+uint8_t *pe_test_framework_file(const char *name, char *path, size_t path_size, size_t *size, char *why,
+                                size_t why_size);
+
 /* The whole file in a malloc'd buffer of exactly its size (so ASan sees any
  * read past its end); NULL on failure. */
 uint8_t *pe_test_read_file(const char *path, size_t *size);

@@ -18,6 +18,31 @@ static void check_failure(ilheap_status_t st, const ilheap_pe_error_t *err)
         abort();
 }
 
+/* Every signature row decodes or fails cleanly, and each MethodDef's renders
+ * as text in both spellings (names looked up in whatever the tables say). */
+static void check_signatures(const ilheap_pe_t *pe)
+{
+    static const uint8_t tables[] = {0x06, 0x0A, 0x11, 0x04, 0x17, 0x1B, 0x2B};
+    static uint64_t memory[1 << 14];
+    ilheap_pe_error_t err;
+    for (size_t k = 0; k < sizeof tables; k++)
+        for (uint32_t rid = 1; rid <= ilheap_pe_row_count(pe, tables[k]) && rid <= MAX_ROWS; rid++) {
+            uint32_t token = (uint32_t)tables[k] << 24 | rid;
+            ilheap_sig_arena_t arena = {memory, sizeof memory, 0};
+            ilheap_sig_t sig;
+            ilheap_status_t st = ilheap_pe_decode_signature(pe, token, &arena, &sig, &err);
+            if (st != ILHEAP_OK) {
+                check_failure(st, &err);
+                continue;
+            }
+            char text[512];
+            for (unsigned style = 0; style < 4; style++)
+                if ((st = ilheap_pe_sig_text(pe, &sig, token, style, text, sizeof text, NULL, &err)) != ILHEAP_OK &&
+                    (st != ILHEAP_EINVAL || strlen(text) != sizeof text - 1))
+                    abort();
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -95,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     uint32_t token;
     ilheap_pe_find_method(pe, "System.Object::ToString", &token, NULL);
+    check_signatures(pe);
 
     ilheap_pe_info_t info;
     if (ilheap_pe_get_info(pe, &info) != ILHEAP_OK)

@@ -113,6 +113,9 @@ static void test_type_tokens(void)
     ASSERT_EQ_U(token, 0x1B000002);
     ASSERT_FALSE(ilheap__decode_type_token(0x07, &token)); /* tag 3 */
     ASSERT_FALSE(ilheap__decode_type_token(0x01, &token)); /* rid 0 */
+    ASSERT_FALSE(ilheap__decode_type_token(0x04000001, &token)); /* rid 2^24 */
+    ASSERT_TRUE(ilheap__decode_type_token(0x03FFFFFD, &token));
+    ASSERT_EQ_U(token, 0x01FFFFFF);
     ASSERT_FALSE(ilheap__encode_type_token(0x06000001, &coded)); /* a MethodDef */
     ASSERT_FALSE(ilheap__encode_type_token(0x02000000, &coded));
     ASSERT_TRUE(ilheap__encode_type_token(0x1BFFFFFF, &coded));

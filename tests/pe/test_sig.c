@@ -5,7 +5,10 @@
  * trailing bytes, no room, trees that are not signatures) has its status
  * and offset. */
 #include "ilheap/sig.h"
+#include "sig_check.h"
 #include "test.h"
+
+#include <dirent.h>
 
 #define TYPEREF(rid) ((rid) << 2 | 1) /* TypeDefOrRefOrSpecEncoded */
 #define TYPEDEF(rid) ((rid) << 2)
@@ -332,6 +335,7 @@ static void test_bad_tokens_and_counts(void)
     DECODE_FAILS(ILHEAP_SIG_TYPESPEC, ILHEAP_SIG_BAD_TOKEN, 1, 0x12, 0x07); /* tag 3 */
     DECODE_FAILS(ILHEAP_SIG_TYPESPEC, ILHEAP_SIG_BAD_TOKEN, 1, 0x11, 0x01); /* rid 0 */
     DECODE_FAILS(ILHEAP_SIG_TYPESPEC, ILHEAP_SIG_BAD_TOKEN, 1, 0x20, 0x03, 0x08);
+    DECODE_FAILS(ILHEAP_SIG_TYPESPEC, ILHEAP_SIG_BAD_TOKEN, 1, 0x12, 0xC4, 0x00, 0x00, 0x01); /* rid 2^24 */
     /* counts past the bytes left, up to the largest compressed integer */
     DECODE_FAILS(ILHEAP_SIG_METHOD_DEF, ILHEAP_SIG_BAD_COUNT, 1, 0x00, 0xDF, 0xFF, 0xFF, 0xFF, 0x01);
     DECODE_FAILS(ILHEAP_SIG_LOCALS, ILHEAP_SIG_BAD_COUNT, 1, 0x07, 0x03, 0x08, 0x08);
@@ -539,8 +543,56 @@ static void test_public_encodings(void)
     ASSERT_FALSE(ilheap_sig_decode_type_token(3, NULL));
 }
 
+/* The fuzzer's seeds (tests/corpus/sig: seed-* from make_sig_corpus, which
+ * decode; crash-* found by fuzzing) hold its contract, and so does each
+ * with every byte replaced by a few values (sig_check.h). */
+static void test_corpus_and_mutations(void)
+{
+    DIR *d = opendir(ILHEAP_SIG_CORPUS);
+    if (d == NULL)
+        TEST_FAIL_("cannot open %s", ILHEAP_SIG_CORPUS);
+    size_t seeds = 0, decoded = 0, mutants = 0, mutants_decoded = 0;
+    char why[128], path[1024];
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", ILHEAP_SIG_CORPUS, e->d_name);
+        uint8_t b[4096];
+        FILE *f = fopen(path, "rb");
+        ASSERT_NOT_NULL(f);
+        size_t n = fread(b, 1, sizeof b, f);
+        fclose(f);
+        int rc = sig_check_bytes(b, n, why, sizeof why);
+        if (rc < 0)
+            TEST_FAIL_("%s: %s", e->d_name, why);
+        bool seed = strncmp(e->d_name, "seed-", 5) == 0;
+        seeds += seed;
+        decoded += seed && rc == 1;
+        static const uint8_t values[] = {0x00, 0x41, 0x7F, 0xC0, 0xFF};
+        for (size_t i = 1; i < n; i++)
+            for (size_t v = 0; v < sizeof values; v++) {
+                uint8_t keep = b[i];
+                b[i] = values[v];
+                if ((rc = sig_check_bytes(b, n, why, sizeof why)) < 0)
+                    TEST_FAIL_("%s with byte %zu = %#x: %s", e->d_name, i, values[v], why);
+                b[i] = keep;
+                mutants++;
+                mutants_decoded += (size_t)rc;
+            }
+    }
+    closedir(d);
+    fprintf(stderr, "  %zu seeds (%zu decode), %zu mutants (%zu decode)\n", seeds, decoded, mutants,
+            mutants_decoded);
+    ASSERT_GT_U(seeds, 20);
+    ASSERT_EQ_U(decoded, seeds);
+    ASSERT_GT_U(mutants_decoded, 0);
+    ASSERT_LT_U(mutants_decoded, mutants);
+}
+
 TEST_MAIN(TEST(test_method_def), TEST(test_vararg_call_site), TEST(test_every_simple_element),
           TEST(test_classes_and_generics), TEST(test_pointers_arrays_fnptr), TEST(test_locals_fields_properties),
           TEST(test_many_modifiers), TEST(test_runtime_internal), TEST(test_bad_elements_and_headers),
           TEST(test_bad_tokens_and_counts), TEST(test_non_canonical), TEST(test_depth), TEST(test_no_room),
-          TEST(test_encode_built_trees), TEST(test_bad_arguments), TEST(test_public_encodings))
+          TEST(test_encode_built_trees), TEST(test_bad_arguments), TEST(test_public_encodings),
+          TEST(test_corpus_and_mutations))

@@ -4,9 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
+#include "ilheap/heap.h"
 #include "prof_test_util.h"
 #include "profiler.h"
 #include "test.h"
@@ -84,7 +83,7 @@ static const char *const config_vars[] = {
 static void clear_env(void)
 {
     for (size_t i = 0; i < sizeof config_vars / sizeof *config_vars; i++)
-        unsetenv(config_vars[i]);
+        prof_test_setenv(config_vars[i], NULL);
 }
 
 static void test_config_defaults_and_values(void)
@@ -98,12 +97,12 @@ static void test_config_defaults_and_values(void)
     ASSERT_EQ_X(cfg.window, 0xFFFFFFFF);
     ASSERT_EQ_I(cfg.has_replace, 0);
 
-    setenv("ILHEAP_MODE", "prologue:7", 1);
-    setenv("ILHEAP_ALLOCATOR", "clr", 1);
-    setenv("ILHEAP_DISABLE_R2R", "1", 1);
-    setenv("ILHEAP_WINDOW", "0x7FFFFFFF", 1);
-    setenv("ILHEAP_REPLACE", "My.Space.Type::Get=-5", 1);
-    setenv("ILHEAP_REPORT", "/tmp/r.txt", 1);
+    prof_test_setenv("ILHEAP_MODE", "prologue:7");
+    prof_test_setenv("ILHEAP_ALLOCATOR", "clr");
+    prof_test_setenv("ILHEAP_DISABLE_R2R", "1");
+    prof_test_setenv("ILHEAP_WINDOW", "0x7FFFFFFF");
+    prof_test_setenv("ILHEAP_REPLACE", "My.Space.Type::Get=-5");
+    prof_test_setenv("ILHEAP_REPORT", "/tmp/r.txt");
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
     ASSERT_STR_EQ(cfg.error, "");
     ASSERT_EQ_I(cfg.mode, PROF_MODE_PROLOGUE);
@@ -120,14 +119,14 @@ static void test_config_defaults_and_values(void)
 
     /* "%p" is the process id, in every output path. */
     char want[128];
-    snprintf(want, sizeof want, "/tmp/d/report.%ld.txt", (long)getpid());
-    setenv("ILHEAP_REPORT", "/tmp/d/report.%p.txt", 1);
-    setenv("ILHEAP_MODULE_LOG", "/tmp/d/report.%p.txt", 1);
+    snprintf(want, sizeof want, "/tmp/d/report.%lu.txt", prof_os_pid());
+    prof_test_setenv("ILHEAP_REPORT", "/tmp/d/report.%p.txt");
+    prof_test_setenv("ILHEAP_MODULE_LOG", "/tmp/d/report.%p.txt");
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
     ASSERT_STR_EQ(cfg.report_path, want);
     ASSERT_STR_EQ(cfg.module_log_path, want);
     char small[8];
-    int pid_len = snprintf(NULL, 0, "%ld", (long)getpid());
+    int pid_len = snprintf(NULL, 0, "%lu", prof_os_pid());
     ASSERT_EQ_I(prof_expand_path(small, sizeof small, "a%pb"), pid_len + 2 < (int)sizeof small ? 0 : -1);
     ASSERT_EQ_I(prof_expand_path(small, sizeof small, "12345678"), -1);
     ASSERT_EQ_I(prof_expand_path(small, sizeof small, "%%x"), 0);
@@ -154,8 +153,8 @@ static void test_config_rejects(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         prof_config_t cfg;
         clear_env();
-        setenv("ILHEAP_REPLACE", "Keep.Me::M=1", 1);
-        setenv(bad[i].var, bad[i].value, 1);
+        prof_test_setenv("ILHEAP_REPLACE", "Keep.Me::M=1");
+        prof_test_setenv(bad[i].var, bad[i].value);
         if (prof_config_load(&cfg) != -1)
             TEST_FAIL_("%s=%s accepted", bad[i].var, bad[i].value);
         if (cfg.error[0] == '\0' || cfg.mode != PROF_MODE_OFF || cfg.has_replace)
@@ -239,19 +238,28 @@ static void test_image_pe_header(void)
     ASSERT_EQ_I(f.pe_ok, 0);
 }
 
+static int first_range(void *context, uintptr_t start, uintptr_t end)
+{
+    uintptr_t *range = context;
+    range[0] = start;
+    range[1] = end;
+    return 1;
+}
+
 static void test_image_maps(void)
 {
-    /* An "image" of one page with its neighbour page freed: room right above. */
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    uint8_t *img = mmap(NULL, 2 * page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    ASSERT_TRUE(img != MAP_FAILED);
-    munmap(img + page, page);
+    /* A pretend image of one unit that ends where a free range starts: room
+     * right above it (the walk only reads the map, never the image). */
+    size_t unit = prof_os_granularity();
+    uintptr_t range[2] = {0, 0};
+    ASSERT_STATUS(ilheap_free_ranges(16 * unit, UINTPTR_MAX, 2 * unit, first_range, range), ILHEAP_OK);
+    ASSERT_TRUE(range[0] != 0);
     prof_image_facts_t f;
     memset(&f, 0, sizeof f);
-    prof_image_read_maps(img, page, &f);
-    munmap(img, page);
-    ASSERT_GE_U(f.gap_above, page);
-    ASSERT_GE_U(f.free_2g, page);
+    prof_image_read_maps((const uint8_t *)(range[0] - unit), unit, &f);
+    ASSERT_GE_U(f.gap_above, 2 * unit);
+    ASSERT_EQ_X(f.first_gap, range[0]);
+    ASSERT_GE_U(f.free_2g, 2 * unit);
     ASSERT_TRUE(f.free_2g <= f.free_4g);
     ASSERT_TRUE(f.free_4g <= 0x100000000ull);
 }

@@ -9,12 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include "ilheap/com.h"
 #include "prof_test_util.h"
 #include "profiler.h"
+#include "support.h"
 #include "test.h"
 
 #define THREADS 8
@@ -160,8 +159,8 @@ static void start_profiler(const char *report)
     fake_vtbl.GetILFunctionBody = fi_GetILFunctionBody;
     fake_vtbl.SetILFunctionBody = fi_SetILFunctionBody;
     fake_vtbl.GetRuntimeInformation = fi_GetRuntimeInformation;
-    setenv("ILHEAP_MODE", "prologue:7", 1);
-    setenv("ILHEAP_REPORT", report, 1);
+    prof_test_setenv("ILHEAP_MODE", "prologue:7");
+    prof_test_setenv("ILHEAP_REPORT", report);
     profiler = prof_test_create_callback();
     if (profiler &&
         profiler->lpVtbl->Initialize(profiler, (IUnknown *)(void *)&fake_info) != CLR_S_OK)
@@ -170,8 +169,7 @@ static void start_profiler(const char *report)
 
 static uint8_t *map_image(void)
 {
-    void *p = mmap(NULL, IMAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return support_image_region(IMAGE_SIZE);
 }
 
 static uint64_t registry_live_modules(void)
@@ -221,7 +219,8 @@ static char report_path[256];
 
 static void test_module_life_under_concurrent_callbacks(void)
 {
-    snprintf(report_path, sizeof report_path, "/tmp/ilheap-modules-test.%ld.txt", (long)getpid());
+    /* In the working directory (the test's build directory), on both systems. */
+    snprintf(report_path, sizeof report_path, "ilheap-modules-test.%lu.txt", prof_os_pid());
     start_profiler(report_path);
     ASSERT_NOT_NULL(profiler);
     prof_counters_t *c = &prof_g.counters;
@@ -275,7 +274,7 @@ static void test_module_life_under_concurrent_callbacks(void)
     uint8_t *new_base = map_image();
     ASSERT_NOT_NULL(new_base);
     ASSERT_NE_P(new_base, old_base);
-    munmap(old_base, IMAGE_SIZE);
+    support_image_region_free(old_base, IMAGE_SIZE);
     atomic_store(&modules[0].base, new_base);
     uint64_t set_before = atomic_load(&bodies_set);
     jit_burst(0, 0, 1);
@@ -304,7 +303,7 @@ static void test_module_life_under_concurrent_callbacks(void)
         profiler->lpVtbl->ModuleUnloadFinished(profiler, module_id(i), CLR_S_OK);
         uint8_t *b = atomic_exchange(&modules[i].base, NULL);
         if (b)
-            munmap(b, IMAGE_SIZE);
+            support_image_region_free(b, IMAGE_SIZE);
     }
     ASSERT_EQ_U(registry_live_modules(), 0);
     profiler->lpVtbl->Release(profiler);

@@ -107,9 +107,14 @@ static bool find_root(const source_map_t *m, const char *rel, char *out, size_t 
             return true;
         p = end != NULL ? end + 1 : p + len;
     }
-    char cwd[4096];
-    return try_parents(m->dll_dir, rel, out, size) ||
-           (getcwd(cwd, sizeof cwd) != NULL && try_parents(cwd, rel, out, size));
+    char cwd[4096], nuget[4096];
+    if (try_parents(m->dll_dir, rel, out, size) || (getcwd(cwd, sizeof cwd) != NULL && try_parents(cwd, rel, out, size)))
+        return true;
+    /* NuGet's package folder is a source root too (a test project's generated Program.cs comes from one) */
+    const char *packages = getenv("NUGET_PACKAGES"), *home = getenv("HOME");
+    if (packages == NULL && home != NULL && snprintf(nuget, sizeof nuget, "%s/.nuget/packages", home) < (int)sizeof nuget)
+        packages = nuget;
+    return packages != NULL && try_root(packages, strlen(packages), rel, out, size);
 }
 
 bool source_map_apply(source_map_t *m, char *path, size_t size)

@@ -4,7 +4,8 @@
  * the compiler's "/_/", "/_1/", ...; the root it stands for is found as the
  * first of: the source roots given (--source-root, ILHEAP_SOURCE_ROOT), the
  * assembly's directory and its parents, the working directory and its
- * parents, where the rest of the path is an existing file. */
+ * parents, NuGet's package folder ($NUGET_PACKAGES, ~/.nuget/packages), where
+ * the rest of the path is an existing file. */
 #ifndef ILHEAP_TOOLS_SOURCE_MAP_H
 #define ILHEAP_TOOLS_SOURCE_MAP_H
 

@@ -13,10 +13,16 @@
 //        SrmDump --lines FILE... each method's sequence points from the assembly's
 //                                portable PDB (embedded or beside it), exactly as
 //                                `ilheap scan FILE --lines --jsonl` prints them (issue 16)
+//        SrmDump --sigs FILE     every MethodDef, MemberRef, StandAloneSig, Field,
+//                                Property, TypeSpec and MethodSpec signature decoded
+//                                by SRM's SignatureDecoder, one "TOKEN TEXT" line each,
+//                                in the form tests/pe/test_sig_srm.c renders ilheap's
+//                                decoded trees (SigText below)
 // Exit: 0 ok, 1 usage or unreadable file, 2 some bodies could not be read
 // (each reported on stderr with its token).
 using System;
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Diagnostics;
 using System.IO;
 using System.Reflection;
@@ -30,7 +36,7 @@ internal static class Program
     private static int Main(string[] args)
     {
         int bench = 0;
-        bool lines = false;
+        bool lines = false, sigs = false;
         var paths = new List<string>();
         for (int i = 0; i < args.Length; i++)
         {
@@ -38,13 +44,17 @@ internal static class Program
                 i++;
             else if (args[i] == "--lines")
                 lines = true;
+            else if (args[i] == "--sigs")
+                sigs = true;
             else if (!args[i].StartsWith("--", StringComparison.Ordinal))
                 paths.Add(args[i]);
             else
                 return Usage();
         }
-        if (paths.Count == 0 || (bench > 0 && paths.Count != 1))
+        if (paths.Count == 0 || (bench > 0 && paths.Count != 1) || (sigs && paths.Count != 1))
             return Usage();
+        if (sigs)
+            return SigText.Dump(paths[0]);
 
         int status = 0;
         foreach (string path in paths)
@@ -147,7 +157,7 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: SrmDump FILE... | SrmDump --bench N FILE | SrmDump --lines FILE...");
+        Console.Error.WriteLine("usage: SrmDump FILE... | SrmDump --bench N FILE | SrmDump --lines FILE... | SrmDump --sigs FILE");
         return 1;
     }
 
@@ -253,4 +263,109 @@ internal static class Program
         Console.WriteLine($"srm bodies={bodies} passes={passes} best_s={best:F6} ns_per_body={best * 1e9 / Math.Max(1, bodies):F1} bodies_per_s={bodies / best:F0} checksum={checksum}");
         return 0;
     }
+}
+
+// --sigs: SRM's SignatureDecoder with a provider that spells each type in
+// blob order, the form test_sig_srm.c gives ilheap's trees:
+//   primitives by their System name (Int32, String, Void, TypedReference ...)
+//   "class 0x01000005" / "valuetype 0x02000003" (the CLASS or VALUETYPE byte;
+//   a bare token where the signature has none: in a modifier)
+//   "ptr T", "ref T", "pinned T", "szarray T", "array(rank;sizes;bounds) T",
+//   "modreq(0x01000007) T", "modopt(...) T", "generic(class 0x..;A,B)", "!0", "!!1",
+//   "fnptr(METHOD)"; a method "method(hdr=0x20 gen=0 req=2 ret=T params=A,B)"
+//   (req: the parameters before a vararg SENTINEL), "field(T)", "locals(A,B)",
+//   "inst(A,B)" for a MethodSpec, the type alone for a TypeSpec.
+internal sealed class SigText : ISignatureTypeProvider<string, object?>
+{
+    public static int Dump(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var pe = new PEReader(stream, PEStreamOptions.PrefetchEntireImage);
+            var md = pe.GetMetadataReader();
+            var p = new SigText();
+            var output = new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16);
+            foreach (var h in md.MethodDefinitions)
+                Line(output, h, () => Method(md.GetMethodDefinition(h).DecodeSignature(p, null)));
+            foreach (var h in md.MemberReferences)
+            {
+                var m = md.GetMemberReference(h);
+                Line(output, h, () => m.GetKind() == MemberReferenceKind.Method
+                                          ? Method(m.DecodeMethodSignature(p, null))
+                                          : $"field({m.DecodeFieldSignature(p, null)})");
+            }
+            for (int rid = 1; rid <= md.GetTableRowCount(TableIndex.StandAloneSig); rid++)
+            {
+                var h = MetadataTokens.StandaloneSignatureHandle(rid);
+                var s = md.GetStandaloneSignature(h);
+                Line(output, h, () => s.GetKind() == StandaloneSignatureKind.Method
+                                          ? Method(s.DecodeMethodSignature(p, null))
+                                          : $"locals({string.Join(",", s.DecodeLocalSignature(p, null))})");
+            }
+            foreach (var t in md.TypeDefinitions)
+                foreach (var h in md.GetTypeDefinition(t).GetFields())
+                    Line(output, h, () => $"field({md.GetFieldDefinition(h).DecodeSignature(p, null)})");
+            foreach (var t in md.TypeDefinitions)
+                foreach (var h in md.GetTypeDefinition(t).GetProperties())
+                    Line(output, h, () => Method(md.GetPropertyDefinition(h).DecodeSignature(p, null)));
+            for (int rid = 1; rid <= md.GetTableRowCount(TableIndex.TypeSpec); rid++)
+            {
+                var h = MetadataTokens.TypeSpecificationHandle(rid);
+                Line(output, h, () => md.GetTypeSpecification(h).DecodeSignature(p, null));
+            }
+            for (int rid = 1; rid <= md.GetTableRowCount(TableIndex.MethodSpec); rid++)
+            {
+                var h = MetadataTokens.MethodSpecificationHandle(rid);
+                Line(output, h, () => $"inst({string.Join(",", md.GetMethodSpecification(h).DecodeSignature(p, null))})");
+            }
+            output.Flush();
+            return 0;
+        }
+        catch (Exception e) when (e is IOException || e is BadImageFormatException || e is UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"SrmDump: {path}: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static void Line(StreamWriter output, EntityHandle h, Func<string> text)
+    {
+        string t;
+        try
+        {
+            t = text();
+        }
+        catch (BadImageFormatException e)
+        {
+            t = "error " + e.Message;
+        }
+        output.Write($"0x{MetadataTokens.GetToken(h):x8} ");
+        output.WriteLine(t);
+    }
+
+    private static string Method(MethodSignature<string> m) =>
+        $"method(hdr=0x{m.Header.RawValue:x2} gen={m.GenericParameterCount} req={m.RequiredParameterCount} " +
+        $"ret={m.ReturnType} params={string.Join(",", m.ParameterTypes)})";
+
+    private static string Token(EntityHandle h, byte rawTypeKind) =>
+        (rawTypeKind == 0x11 ? "valuetype " : rawTypeKind == 0x12 ? "class " : "") + $"0x{MetadataTokens.GetToken(h):x8}";
+
+    public string GetPrimitiveType(PrimitiveTypeCode typeCode) => typeCode.ToString();
+    public string GetTypeFromDefinition(MetadataReader reader, TypeDefinitionHandle handle, byte rawTypeKind) => Token(handle, rawTypeKind);
+    public string GetTypeFromReference(MetadataReader reader, TypeReferenceHandle handle, byte rawTypeKind) => Token(handle, rawTypeKind);
+    public string GetTypeFromSpecification(MetadataReader reader, object? context, TypeSpecificationHandle handle, byte rawTypeKind) => Token(handle, rawTypeKind);
+    public string GetSZArrayType(string elementType) => "szarray " + elementType;
+    public string GetArrayType(string elementType, ArrayShape shape) =>
+        $"array({shape.Rank};{string.Join(",", shape.Sizes)};{string.Join(",", shape.LowerBounds)}) {elementType}";
+    public string GetPointerType(string elementType) => "ptr " + elementType;
+    public string GetByReferenceType(string elementType) => "ref " + elementType;
+    public string GetPinnedType(string elementType) => "pinned " + elementType;
+    public string GetGenericInstantiation(string genericType, ImmutableArray<string> typeArguments) =>
+        $"generic({genericType};{string.Join(",", typeArguments)})";
+    public string GetGenericTypeParameter(object? context, int index) => "!" + index;
+    public string GetGenericMethodParameter(object? context, int index) => "!!" + index;
+    public string GetFunctionPointerType(MethodSignature<string> signature) => $"fnptr({Method(signature)})";
+    public string GetModifiedType(string modifier, string unmodifiedType, bool isRequired) =>
+        (isRequired ? "modreq(" : "modopt(") + modifier + ") " + unmodifiedType;
 }
