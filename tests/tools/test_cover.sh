@@ -138,6 +138,7 @@ nocov() {
 }
 : >"$work/empty.jsonl"
 nocov "$work/empty" 7 'no coverage: the counts files name no method' "$work/empty.jsonl"
+nocov "$work/empty2" 7 'the profiler counted no method of the included assemblies \(CoverSample\)' "$work/empty.jsonl" --include CoverSample
 nocov "$work/typo" 7 "no coverage: no counted assembly matches --include Typo \\(counted: CoverSample\\)" "$work/one.jsonl" --include Typo
 nocov "$work/allout" 7 'no coverage: every counted assembly is excluded' "$work/one.jsonl" --exclude 'Cover*'
 counts "$dll" --path "$work/gone/CoverSample.dll" "$sign=5,3,2,5" >"$work/gone.jsonl"
