@@ -540,8 +540,10 @@ static bool fold_into(cov_method_t *into, cov_method_t *from)
     if (branches == NULL)
         return false;
     into->branches = branches;
-    memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
-    memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
+    if (from->line_count != 0) /* memcpy's source may not be NULL, even for 0 bytes */
+        memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
+    if (from->branch_count != 0)
+        memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
     uint64_t hit;
     into->line_count = cov_distinct_lines(lines, nl, &hit);
     into->branch_count = nb;
