@@ -540,9 +540,9 @@ static bool fold_into(cov_method_t *into, cov_method_t *from)
     if (branches == NULL)
         return false;
     into->branches = branches;
-    if (from->line_count != 0) /* memcpy's source may not be NULL, even for 0 bytes */
+    if (from->line_count) /* memcpy from NULL is undefined even for 0 bytes */
         memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
-    if (from->branch_count != 0)
+    if (from->branch_count)
         memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
     uint64_t hit;
     into->line_count = cov_distinct_lines(lines, nl, &hit);
