@@ -46,4 +46,9 @@ void ilheap__gaps_released(uintptr_t start, size_t size);
  * snapshot proves old; tests that free address space behind its back). */
 void ilheap__gaps_invalidate(void);
 
+/* Forgets the snapshot and frees its memory (otherwise kept for the life of
+ * the process): the next choice reads the map into a new array. For tests
+ * that count the library's allocations from a known state. */
+void ilheap__gaps_free(void);
+
 #endif
