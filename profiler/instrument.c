@@ -124,6 +124,7 @@ static int insert_probes(ModuleID mod, const prof_module_view_t *view, scratch_t
         .ptr64 = sizeof(void *) == 8,
         .counters = reserve_counters,
         .ctx = src,
+        .flags = cfg->edges ? ILHEAP_INSTR_EDGES : 0,
     };
     if (cfg->atomic && !(opt.increment = prof_modules_interlocked(view, mod))) {
         *why = PROF_SKIP_interlocked_ref;

@@ -22,7 +22,7 @@ static const char counts_help[] =
     "                   (probes) and hits (the sum of the counters)\n"
     "  --jsonl          every method of every file as one JSON object per line on\n"
     "                   stdout (module, path, mvid, method, token, then calls or\n"
-    "                   blocks: the profiler's format of before)\n"
+    "                   blocks, and the edge probes' edges and branch_runs)\n"
     "  --snapshot SNAP  copy FILE's counters as they are at this instant to SNAP;\n"
     "                   'ilheap cover FILE --since SNAP' then reports only what ran\n"
     "                   after it\n"
