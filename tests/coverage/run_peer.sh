@@ -23,9 +23,9 @@ set -u
 MIN_AGREEMENT=${ILHEAP_COVERAGE_MIN:-99.5}
 # Branches: the share of the lines with branches on which ilheap's (covered,
 # outcomes) equal coverlet's (docs/coverage.md "Branches as a developer sees
-# them": 80% measured against coverlet 6.0.4, every difference explained
-# there); a floor against regressions.
-MIN_BRANCH_AGREEMENT=${ILHEAP_BRANCH_MIN:-78}
+# them": 85.2% (69 of 81) measured against coverlet 6.0.4, every difference
+# explained there: coverlet's own errors); a floor against regressions.
+MIN_BRANCH_AGREEMENT=${ILHEAP_BRANCH_MIN:-83}
 so=$(realpath -m "$1")
 ilheap=$(realpath -m "$2")
 src=$(realpath "$3")

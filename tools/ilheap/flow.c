@@ -209,15 +209,11 @@ static void apply_probes(cov_flow_t *f, const counts_edge_t *probes, size_t npro
  * block that it alone enters has that block's count; the one outcome left of
  * a branch is its runs less the others (the profiler placed its probes so
  * that this settles every two-way branch). */
-static void settled_outcomes(cov_flow_t *f, const bool *open, uint32_t *into)
+static void settled_outcomes(cov_flow_t *f, const bool *open)
 {
-    for (size_t b = 0; b < f->nblocks; b++)
-        into[b] = 0;
-    for (size_t e = 0; e < f->nedges; e++)
-        into[f->edges[e].to] += into[f->edges[e].to] < 2;
     for (size_t e = 0; e < f->nedges; e++) {
         cov_edge_t *x = &f->edges[e];
-        if (!x->known && x->branch != NO_OFFSET && into[x->to] == 1 && !open[x->to])
+        if (!x->known && x->branch != NO_OFFSET && f->into[x->to] == 1 && !open[x->to])
             x->known = true, x->count = f->hits[x->to];
     }
     for (size_t e = 0; e < f->nedges;) {
@@ -283,15 +279,18 @@ static bool analyse(cov_flow_t *f, cov_returns_t *returns, const counts_edge_t *
     bool *open = open_blocks(f);
     if (open == NULL)
         return false;
-    uint32_t *into = malloc((f->nblocks + 1) * sizeof *into);
-    if (into == NULL) {
+    f->into = calloc(f->nblocks + 1, sizeof *f->into);
+    if (f->into == NULL) {
         free(open);
         return false;
     }
+    for (size_t e = 0; e < f->nedges; e++) /* edges into each block: 0, 1, or 2 for more */
+        f->into[f->edges[e].to] += f->into[f->edges[e].to] < 2;
+    for (size_t b = 0; b < f->nblocks; b++)
+        f->into[b] = open[b] ? 2 : f->into[b];
     apply_probes(f, probes, nprobes);
-    settled_outcomes(f, open, into);
+    settled_outcomes(f, open);
     solve_edges(f, open);
-    free(into);
     free(open);
     return true;
 }
@@ -343,6 +342,7 @@ void cov_flow_end(cov_flow_t *f)
     free(f->offsets);
     free(f->dead_from);
     free(f->runs);
+    free(f->into);
     free(f->edges);
     memset(f, 0, sizeof *f);
 }
@@ -406,6 +406,95 @@ static bool cached_delegate(const cov_flow_t *f, size_t i)
     return false;
 }
 
+/* The local an ldloc (1) or stloc (2) names, in *local; 0 for another opcode. */
+static int local_access(const ilheap_rw_insn_t *x, uint32_t *local)
+{
+    uint16_t op = x->opcode;
+    if (op >= 0x06 && op <= 0x0D) { /* ldloc.0-3, stloc.0-3 */
+        *local = (uint32_t)((op - 0x06) & 3);
+        return op <= 0x09 ? 1 : 2;
+    }
+    *local = (uint32_t)x->op.i;
+    return op == 0x11 || op == 0xFE0C ? 1 : op == 0x13 || op == 0xFE0E ? 2 : 0;
+}
+
+/* The index of the `stloc local` that the ldloc at index j reads: walking
+ * back through its block, and into the block before when that one only
+ * falls into it; f->ninsn when another store or path may come first. */
+static size_t store_of(const cov_flow_t *f, size_t j, uint32_t local)
+{
+    for (size_t k = j; k-- > 0 && j - k <= 8;) {
+        size_t b = block_index(f, f->offsets[k + 1]);
+        ilheap_rw_insn_t x;
+        const ilheap_il_opinfo_t *info = info_of(f->rw, f->ids[k], &x);
+        bool falls = info != NULL && (info->flow == ILHEAP_FLOW_NEXT || info->flow == ILHEAP_FLOW_CALL ||
+                                      info->flow == ILHEAP_FLOW_COND || info->flow == ILHEAP_FLOW_BREAK);
+        if (info == NULL || (f->starts[b] == f->offsets[k + 1] && (f->into[b] != 1 || !falls)))
+            break; /* k + 1 starts a block that other paths enter */
+        uint32_t l;
+        if (x.opcode == ILHEAP_OP_LDLOCA || x.opcode == 0x12 /* ldloca.s */)
+            break;
+        int access = local_access(&x, &l);
+        if (access == 2 && l == local)
+            return k;
+    }
+    return f->ninsn;
+}
+
+/* The field whose value the instruction at index j pushes: an ldfld or
+ * ldsfld's, or through dup, isinst and a local stored just before; 0 when
+ * the value comes another way. */
+static uint32_t value_field(const cov_flow_t *f, size_t j, int depth)
+{
+    ilheap_rw_insn_t x;
+    uint32_t local;
+    if (depth > 4 || !info_of(f->rw, f->ids[j], &x))
+        return 0;
+    if (x.opcode == 0x7B || x.opcode == 0x7E) /* ldfld, ldsfld */
+        return x.op.token;
+    if ((x.opcode == ILHEAP_OP_DUP || x.opcode == 0x75 /* isinst */) && j > 0)
+        return value_field(f, j - 1, depth + 1);
+    size_t k = local_access(&x, &local) == 1 ? store_of(f, j, local) : f->ninsn;
+    return k > 0 && k < f->ninsn ? value_field(f, k - 1, depth + 1) : 0;
+}
+
+/* A field the compiler made ("<>..."): a state machine's state, dispose mode
+ * and combined tokens, a cached delegate, a hoisted temporary (a catch flag,
+ * a pending exception or return, an enumerator to dispose); not a bool
+ * temporary, which holds a value the developer's code tests (await foreach's
+ * MoveNextAsync result). */
+static bool compiler_field(const ilheap_pe_t *pe, uint32_t token)
+{
+    const char *name;
+    const uint8_t *sig;
+    size_t size;
+    if (ilheap_pe_member_name(pe, token, &name, NULL) != ILHEAP_OK || strncmp(name, "<>", 2) != 0)
+        return false;
+    if (strncmp(name, "<>s__", 5) != 0 && strncmp(name, "<>7__wrap", 9) != 0)
+        return true;
+    return !(ilheap_pe_signature(pe, token, &sig, &size, NULL, NULL, NULL) == ILHEAP_OK && size >= 2 &&
+             sig[0] == 0x06 && sig[1] == 0x02 /* FIELD, bool */);
+}
+
+/* A branch that tests a compiler-made field (compiler_field), directly or
+ * compared with a constant: the lowering of async catch and finally blocks,
+ * await foreach, async iterators, closures' cached delegates. */
+static bool tests_compiler_field(const cov_flow_t *f, size_t i)
+{
+    ilheap_rw_insn_t b, c;
+    if (i == 0 || !info_of(f->rw, f->ids[i], &b))
+        return false;
+    size_t j = i - 1;
+    const ilheap_il_opinfo_t *info = ilheap_il_opinfo(b.opcode);
+    if (info != NULL && info->pops == 2 && before(f, i, 1, &c) &&
+        ((c.opcode >= 0x14 && c.opcode <= 0x21) /* ldnull, ldc.* */))
+        j = i - 2;
+    if (j >= f->ninsn)
+        return false;
+    uint32_t field = value_field(f, j, 0);
+    return field != 0 && compiler_field(f->pe, field);
+}
+
 /* In an async MoveNext: the state dispatch (`ldloc.0` of the state copy up
  * to 3 instructions before) and an awaiter's IsCompleted check. */
 static bool async_machinery(const cov_flow_t *f, size_t i)
@@ -465,5 +554,6 @@ bool cov_flow_source_branch(cov_flow_t *f, ilheap_rw_id_t id, const ilheap_pdb_s
     }
     if (f->state_machine && f->async && async_machinery(f, i))
         return false;
-    return !expression_breakpoint(f, i) && !cached_delegate(f, i) && !handler_machinery(f, insn.offset, pts, np);
+    return !expression_breakpoint(f, i) && !cached_delegate(f, i) && !tests_compiler_field(f, i) &&
+           !handler_machinery(f, insn.offset, pts, np);
 }

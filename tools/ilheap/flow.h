@@ -41,6 +41,7 @@ typedef struct cov_flow {
     size_t nblocks;
     const uint64_t *hits;   /* per block */
     uint64_t *runs;         /* per block: how often its last instruction ran (a branch's runs probe, else hits) */
+    uint8_t *into;          /* per block: edges into it, 0, 1 or 2 (more, or entered otherwise) */
     uint32_t stray_probes;  /* edge probes that name no branch outcome of this body */
     bool state_machine;     /* MoveNext of a compiler-made <M>d__N type */
     bool async;             /* ... of an async method (it calls SetException) */

@@ -4,6 +4,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace CoverSample
@@ -122,6 +124,58 @@ namespace CoverSample
             if (a > 0) // @join-if
                 x++;
             return x; // @join-after
+        }
+
+        // Async lowering (docs/coverage.md, "Branches"): the branches on the
+        // compiler's hoisted fields are left out, the developer's kept.
+        public static async Task<bool> AwaitInCatch(Func<Task> work)
+        {
+            try
+            {
+                await work();
+                return true;
+            }
+            catch (InvalidOperationException) // @br-await-catch-0
+            {
+                await Task.Yield();
+                return false;
+            }
+        }
+
+        public static async Task<int> AwaitInFinally(Func<Task<int>> work)
+        {
+            try
+            {
+                return await work();
+            }
+            finally
+            {
+                await Task.Yield();
+                counter++;
+            } // @br-await-finally-0
+        }
+
+        public static async Task<int> AwaitForeach(IAsyncEnumerable<int> xs)
+        {
+            int sum = 0;
+            await foreach (int x in xs) // @br-await-foreach-2
+                sum += x;
+            return sum;
+        }
+
+        public static async IAsyncEnumerable<int> AsyncIterator(int n, [EnumeratorCancellation] CancellationToken cancel = default)
+        { // @br-async-iterator-open-0
+            for (int i = 0; i < n; i++) // @br-async-iterator-for-2
+            {
+                await Task.Yield();
+                yield return i; // @br-async-iterator-yield-0
+            }
+        } // @br-async-iterator-end-0
+
+        public static IEnumerable<int> ClosureInIterator(IEnumerable<int> xs, int k)
+        {
+            foreach (int x in xs.Where(v => v > k)) // @br-closure-iterator-2
+                yield return x;
         }
 
         // Edge probes (docs/coverage.md, "Edge counts"), run by Run.Main under
