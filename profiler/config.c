@@ -8,6 +8,7 @@
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
  *   ILHEAP_DISABLE_R2R=1                       (event mask 0x80000000)
+ *   ILHEAP_REJIT=1                             (rewrite through ReJIT, ReadyToRun kept)
  *   ILHEAP_WINDOW=bytes                        (heaps and check, default 0xFFFFFFFF)
  *   ILHEAP_REPORT=path                         (default: stderr)
  *   ILHEAP_MODULE_LOG=path                     (one line per module load)
@@ -36,6 +37,7 @@ static int config_fail(prof_config_t *cfg, const char *fmt, ...)
     va_end(ap);
     cfg->mode = PROF_MODE_OFF;
     cfg->has_replace = 0;
+    cfg->rejit = 0;
     return -1;
 }
 
@@ -63,6 +65,18 @@ static int parse_i32(const char *s, int32_t *out)
     if (errno || !end || *end || v < INT32_MIN || v > INT32_MAX)
         return -1;
     *out = (int32_t)v;
+    return 0;
+}
+
+/* A 0/1 setting: *out unchanged when the variable is unset or empty. */
+static int parse_switch(prof_config_t *cfg, const char *name, int *out)
+{
+    const char *v = prof_os_getenv(name);
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return config_fail(cfg, "%s must be 0 or 1, got '%s'", name, v);
+    *out = v[0] == '1';
     return 0;
 }
 
@@ -256,12 +270,11 @@ int prof_config_load(prof_config_t *cfg)
         else
             return config_fail(cfg, "ILHEAP_ALLOCATOR must be ilheap or clr, got '%s'", v);
     }
-    if ((v = prof_os_getenv("ILHEAP_DISABLE_R2R")) && *v) {
-        if (strcmp(v, "1") == 0)
-            cfg->disable_r2r = 1;
-        else if (strcmp(v, "0") != 0)
-            return config_fail(cfg, "ILHEAP_DISABLE_R2R must be 0 or 1, got '%s'", v);
-    }
+    if (parse_switch(cfg, "ILHEAP_DISABLE_R2R", &cfg->disable_r2r) != 0)
+        return -1;
+    if (parse_switch(cfg, "ILHEAP_REJIT", &cfg->rejit) != 0)
+        return -1;
+    cfg->rejit = cfg->rejit && cfg->mode != PROF_MODE_OFF; /* off rewrites nothing */
     if ((v = prof_os_getenv("ILHEAP_WINDOW")) && *v) {
         uint64_t w = 0;
         if (parse_u64(v, ILHEAP_MAX_WINDOW, &w) != 0 || w == 0)

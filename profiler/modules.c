@@ -473,6 +473,24 @@ int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token)
     return claimed;
 }
 
+int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token)
+{
+    prof_module_t *m = view->module;
+    if (token == 0 || !m)
+        return 0;
+    int found = 0;
+    prof_os_mutex_lock(&m->lock);
+    for (size_t j = m->cap ? (token * 2654435761u) & (m->cap - 1) : 0; m->cap && m->tokens[j];
+         j = (j + 1) & (m->cap - 1)) {
+        if (m->tokens[j] == token) {
+            found = 1;
+            break;
+        }
+    }
+    prof_os_mutex_unlock(&m->lock);
+    return found;
+}
+
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
 {
     prof_module_t *m = view->module;

@@ -8,6 +8,8 @@
  *   names.c          method names and attributes through IMetaDataImport
  *   emit.c           the MemberRef of Interlocked.Increment (IMetaDataEmit)
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
+ *   rejit.c          ILHEAP_REJIT=1: RequestReJIT from a thread of our own,
+ *                    GetReJITParameters, the modules' ReJIT states
  *   install.c        Alloc from the module's allocator, SetILFunctionBody
  *   instrument.c     calls and blocks: probes through the IL rewriter
  *   counts.c         the counts file (ILHEAP_COUNTS): its module and method records
@@ -77,6 +79,7 @@ typedef struct prof_config {
     unsigned prologue_nops;     /* PROF_MODE_PROLOGUE: 1..PROF_MAX_PROLOGUE */
     prof_allocator_t allocator;
     int disable_r2r;            /* ILHEAP_DISABLE_R2R=1: JIT ReadyToRun code too */
+    int rejit;                  /* ILHEAP_REJIT=1: rewrite through ReJIT (not in mode off) */
     int has_replace;            /* ILHEAP_REPLACE=Ns.Type::Method=VALUE */
     char replace_type[PROF_NAME_MAX];
     char replace_method[PROF_NAME_MAX];
@@ -216,6 +219,9 @@ typedef struct prof_module_view {
     IMethodMalloc *malloc;
     /* The module's own counters; valid until prof_modules_view_end. */
     prof_module_stats_t *stats;
+    /* ReJIT (GetReJITParameters): the new body goes here, copied, instead
+     * of into the module's allocator and SetILFunctionBody; NULL otherwise. */
+    ICorProfilerFunctionControl *control;
 } prof_module_view_t;
 
 void prof_modules_init(void);
@@ -234,6 +240,8 @@ void prof_modules_view_end(prof_module_view_t *view);
 /* Claims the view's (module, token) for rewriting: 1 the first time, 0 when
  * it was claimed before (the body is already ours). */
 int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
+/* 1 when the token was claimed (a lookup only). */
+int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
@@ -301,8 +309,8 @@ void prof_image_read_pe(const uint8_t *base, prof_image_facts_t *facts);
 void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t *facts);
 
 /* ------------------------------------------------------------------ names */
-/* 1 when function id is cfg->replace_type::cfg->replace_method. */
-int prof_names_is_replace_target(FunctionID id);
+/* 1 when method tok of module mod is cfg->replace_type::cfg->replace_method. */
+int prof_names_is_replace_target(ModuleID mod, mdMethodDef tok);
 /* "Namespace.Outer+Inner::Method" of a MethodDef in UTF-8; 0 or -1. */
 int prof_names_method(IMetaDataImport *md, mdMethodDef token, char *out, size_t cap);
 /* 1 for what instrumentation leaves alone in CoreLib: methods of
@@ -311,6 +319,38 @@ int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
+/* Rewrites (mod, tok) as the mode says; the body goes where the view says
+ * (view->control). The JIT path claims the token first; PROF_SKIP_COUNT when
+ * the body is in, else why not (the JIT path's claim is given back when a
+ * later try could succeed). */
+prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view);
+
+/* ------------------------------------------------------------------ rejit */
+/* ILHEAP_REJIT=1 (rejit.c). start: at Initialize, the thread that requests;
+ * -1 when it cannot run (the JIT path then does everything). stop: at
+ * Shutdown (waits a moment for a request under way). */
+int prof_rejit_start(void);
+void prof_rejit_stop(void);
+/* ModuleLoadFinished, and any first sight of a module: queues it for
+ * RequestReJIT when it is in scope. */
+void prof_rejit_module_seen(ModuleID id);
+void prof_rejit_module_unloaded(ModuleID id);
+/* JITCachedFunctionSearchStarted: 0 when the method's ReadyToRun code must
+ * not be used (its module's request is pending: the JIT path counts it). */
+int prof_rejit_allow_precompiled(FunctionID id);
+/* The ReJIT callbacks. */
+HRESULT prof_rejit_parameters(ModuleID mod, mdMethodDef tok, IUnknown *control);
+void prof_rejit_error(ModuleID mod, mdMethodDef tok, HRESULT hr);
+void prof_rejit_compiled(HRESULT hr);
+/* A method the JIT path rewrote (its module pending, or its instantiation
+ * not versionable: collectible). */
+void prof_rejit_count_jit_path(void);
+/* A block for the new body of a ReJIT (this thread's, reused): NULL without
+ * memory. */
+uint8_t *prof_rejit_buffer(size_t size);
+/* The report's ReJIT lines (rejit_requested=, rejit_done=, rejit_failed=,
+ * the errors seen). */
+void prof_rejit_write_summary(FILE *out);
 
 /* ---------------------------------------------------------------- install */
 /* A block of size bytes from the view's allocator (timed and counted); NULL

@@ -359,6 +359,7 @@ void prof_report_write(void)
     write_config(out, cfg);
     write_rows(out, &prof_g.counters, cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS);
     prof_modules_write_summary(out);
+    prof_rejit_write_summary(out);
     fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */
     for (const char *line = prof_g.notes; *line;) {

@@ -41,18 +41,18 @@
  *
  * Why not a lock-free table: lookups are not the hot path (Alloc is), a
  * shared rwlock acquisition costs tens of nanoseconds, and removal with safe
- * memory reclamation is what a lock-free table would make hard. The measured
- * costs are in docs/com.md.
+ * memory reclamation is what a lock-free table would make hard (docs/com.md
+ * has the costs).
  */
 #include "ilheap/com.h"
 
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "com/com_internal.h"
+#include "os/memory.h"
 #include "status_internal.h"
 
 typedef struct registry_slot {
@@ -104,8 +104,21 @@ static ilheap_registry_t global_registry = {
     .is_global = 1,
 };
 
+/* winpthreads (mingw-w64 10) sets a static rwlock up at its first use with
+ * no lock of its own: two threads using it first at once could both hold
+ * it for writing (94 of 200 rounds of 8 threads under Wine). The first use
+ * is made here, once, before any other. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+
+static void global_lock_first_use(void)
+{
+    pthread_rwlock_rdlock(&global_registry.lock);
+    pthread_rwlock_unlock(&global_registry.lock);
+}
+
 ilheap_registry_t *ilheap_registry_global(void)
 {
+    pthread_once(&global_once, global_lock_first_use);
     return &global_registry;
 }
 
@@ -147,7 +160,7 @@ static ilheap_status_t table_reserve_one(ilheap_registry_t *r)
             return ilheap__fail(ILHEAP_ENOMEM, "registry table for %zu modules", r->count + 1);
         capacity *= 2;
     }
-    registry_slot_t *slots = calloc(capacity, sizeof *slots);
+    registry_slot_t *slots = ilheap__mem_zalloc(capacity, sizeof *slots);
     if (slots == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "registry table of %zu slots", capacity);
     for (size_t i = 0; i < r->capacity; i++) {
@@ -158,7 +171,7 @@ static ilheap_status_t table_reserve_one(ilheap_registry_t *r)
             j = (j + 1) & (capacity - 1);
         slots[j] = r->slots[i];
     }
-    free(r->slots);
+    ilheap__mem_free(r->slots);
     r->slots = slots;
     r->capacity = capacity;
     r->tombstones = 0;
@@ -233,17 +246,17 @@ ilheap_status_t ilheap_registry_create(const ilheap_heap_options_t *heap_options
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "NULL out-pointer");
     *out = NULL;
-    ilheap_registry_t *r = calloc(1, sizeof *r);
+    ilheap_registry_t *r = ilheap__mem_zalloc(1, sizeof *r);
     if (r == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "registry");
     if (init_lock(&r->lock) != 0) {
-        free(r);
+        ilheap__mem_free(r);
         return ilheap__fail(ILHEAP_ENOMEM, "registry lock");
     }
     ilheap_status_t status = ilheap_registry_set_heap_options(r, heap_options);
     if (status != ILHEAP_OK) {
         pthread_rwlock_destroy(&r->lock);
-        free(r);
+        ilheap__mem_free(r);
         return status;
     }
     *out = r;
@@ -257,9 +270,9 @@ void ilheap_registry_destroy(ilheap_registry_t *r)
     ilheap_registry_unload_all(r, NULL);
     if (r->is_global)
         return;
-    free(r->slots);
+    ilheap__mem_free(r->slots);
     pthread_rwlock_destroy(&r->lock);
-    free(r);
+    ilheap__mem_free(r);
 }
 
 /* ------------------------------------------------------------------ lookup */
@@ -370,7 +383,7 @@ ilheap_status_t ilheap_registry_unload_all(ilheap_registry_t *r, size_t *count)
         pthread_rwlock_wrlock(&r->lock);
         /* Rebuilt by a concurrent insert: start over. A generation, not the
          * slots pointer: a later rebuild can get the old array's address back
-         * from calloc. */
+         * from the allocator. */
         if (done == 0 || r->generation != seen_generation) {
             seen_generation = r->generation;
             cursor = 0;
@@ -434,10 +447,11 @@ HRESULT ilheap_GetILFunctionBodyAllocator(uintptr_t moduleId, const void *module
                                           size_t imageSize, IMethodMalloc **ppMalloc)
 {
     return ilheap_hresult_from_status(
-        ilheap_registry_get_allocator(&global_registry, moduleId, moduleBase, imageSize, ppMalloc));
+        ilheap_registry_get_allocator(ilheap_registry_global(), moduleId, moduleBase, imageSize,
+                                      ppMalloc));
 }
 
 HRESULT ilheap_ModuleUnloaded(uintptr_t moduleId)
 {
-    return ilheap_hresult_from_status(ilheap_registry_unload(&global_registry, moduleId));
+    return ilheap_hresult_from_status(ilheap_registry_unload(ilheap_registry_global(), moduleId));
 }

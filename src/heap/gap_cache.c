@@ -1,10 +1,10 @@
 /* The process-wide snapshot of free address ranges (see gap_cache.h). */
 #include "heap/gap_cache.h"
+#include "os/memory.h"
 #include "os/os.h"
 #include "status_internal.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct gap {
@@ -25,7 +25,7 @@ static int collect_gap(void *context, uintptr_t start, uintptr_t end)
     collector_t *collector = context;
     if (gap_count == gap_capacity) {
         size_t capacity = gap_capacity != 0 ? gap_capacity * 2 : 256;
-        gap_t *grown = realloc(gaps, capacity * sizeof *grown);
+        gap_t *grown = ilheap__mem_realloc(gaps, capacity, sizeof *grown);
         if (grown == NULL) {
             collector->out_of_memory = 1;
             return 1;
@@ -185,6 +185,16 @@ void ilheap__gaps_released(uintptr_t start, size_t size)
 void ilheap__gaps_invalidate(void)
 {
     pthread_mutex_lock(&cache_lock);
+    snapshot_valid = 0;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+void ilheap__gaps_free(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    ilheap__mem_free(gaps);
+    gaps = NULL;
+    gap_count = gap_capacity = 0;
     snapshot_valid = 0;
     pthread_mutex_unlock(&cache_lock);
 }

@@ -2,10 +2,10 @@
  * finding and committing address space in placement.c. */
 #include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
+#include "os/memory.h"
 #include "os/os.h"
 #include "status_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_FIRST_CHUNK ((size_t)64 * 1024)
@@ -88,12 +88,12 @@ ilheap_status_t ilheap_heap_create(const void *base, size_t image_size,
     if (alignment != 4 && alignment != 8 && alignment != 16)
         return ilheap__fail(ILHEAP_EALIGN, "alignment %u", alignment);
 
-    ilheap_heap_t *heap = ilheap__os_alloc_aligned(ILHEAP_CACHE_LINE, align_up(sizeof *heap, ILHEAP_CACHE_LINE));
+    ilheap_heap_t *heap = ilheap__mem_alloc_aligned(ILHEAP_CACHE_LINE, sizeof *heap);
     if (heap == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "heap header");
     memset(heap, 0, sizeof *heap);
     if (pthread_mutex_init(&heap->lock, NULL) != 0) {
-        ilheap__os_free_aligned(heap);
+        ilheap__mem_free_aligned(heap);
         return ilheap__fail(ILHEAP_ENOMEM, "heap lock");
     }
     /* relaxed: only uniqueness matters (a thread's run names its heap by id). */
@@ -128,11 +128,11 @@ void ilheap_heap_destroy(ilheap_heap_t *heap)
         if (ilheap__os_release(extent->start, length, NULL) == ILHEAP_OS_OK ||
             ilheap__os_release(extent->start, length, NULL) == ILHEAP_OS_OK)
             ilheap__gaps_released(extent->start, length);
-        ilheap__os_free_aligned(extent);
+        ilheap__mem_free_aligned(extent);
         extent = older;
     }
     pthread_mutex_destroy(&heap->lock);
-    ilheap__os_free_aligned(heap);
+    ilheap__mem_free_aligned(heap);
 }
 
 ilheap_status_t ilheap_heap_stats(const ilheap_heap_t *heap, ilheap_heap_stats_t *out)

@@ -11,12 +11,12 @@
  */
 #include "heap/gap_cache.h"
 #include "heap/heap_internal.h"
+#include "os/memory.h"
 #include "os/os.h"
 #include "status_internal.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
 
 #define MAX_CHUNK ((size_t)64 * 1024 * 1024)
 #define MAX_COMMIT_BATCH ((size_t)2 * 1024 * 1024)
@@ -77,7 +77,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         ilheap__os_advise_huge_pages(limit, new_limit - limit);
     /* Prefault before publishing: threads then only ever bump into resident
      * pages, and never fight the prefaulting thread over the same page
-     * tables (measured: that made two threads slower than one). */
+     * tables. */
     if (prefault_wanted)
         ilheap__os_prefault(limit, new_limit - limit);
     /* relaxed (bytes_committed, trigger): a statistic and a hint; the release on limit below publishes
@@ -119,9 +119,10 @@ static ilheap_status_t adopt_chunk(ilheap_heap_t *heap, uintptr_t start, size_t 
         current->reserved_end = start + size;
         return ILHEAP_OK;
     }
-    ilheap_extent_t *extent = ilheap__os_alloc_aligned(ILHEAP_CACHE_LINE, sizeof *extent);
+    ilheap_extent_t *extent = ilheap__mem_alloc_aligned(ILHEAP_CACHE_LINE, sizeof *extent);
     if (extent == NULL) {
-        (void)ilheap__os_release(start, size, NULL);
+        if (ilheap__os_release(start, size, NULL) == ILHEAP_OS_OK)
+            ilheap__gaps_released(start, size); /* free again, for the next heap too */
         /* relaxed: statistics, undone under heap->lock. */
         atomic_fetch_sub_explicit(&heap->bytes_reserved, size, memory_order_relaxed);
         atomic_fetch_sub_explicit(&heap->chunks, 1, memory_order_relaxed);

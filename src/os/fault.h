@@ -1,15 +1,19 @@
-/* Fault points: a test can make any OS call fail.
+/* Fault points: a test can make any OS call, and any allocation of the
+ * library's own memory, fail.
  *
- * Every function of the address-space contract (os.h) begins with
- * ILHEAP__FAULT_POINT(site). Normally that is one relaxed atomic load of a
- * flag; when a test has armed a plan, the N-th OS call (counting every site
- * the plan covers) returns the planned result instead of calling the OS, once
- * or from then on. This is SQLite's fault-simulation pattern: the test loops
- * N = 1, 2, ... until a run completes without the fault firing.
+ * Every function of the OS layer (os.h) begins with
+ * ILHEAP__FAULT_POINT(site); every allocating function of memory.h passes
+ * the site ILHEAP_FAULT_MEMORY. Normally that costs two loads (a hook and a
+ * flag); when a test has armed a plan, the N-th call (counting every site the
+ * plan covers) returns the planned result instead of calling the OS or the C
+ * library, once or from then on. This is SQLite's fault-simulation pattern:
+ * the test loops N = 1, 2, ... until a run completes without the fault
+ * firing.
  *
  * The points stay compiled in release builds: they sit only on the OS-call
- * path (already a system call), never on the allocation fast path, and keeping
- * them means the tests exercise the code that ships.
+ * and record-allocation paths (already a system call or a malloc), never on
+ * the block-allocation fast path, and keeping them means the tests exercise
+ * the code that ships.
  */
 #ifndef ILHEAP_FAULT_H
 #define ILHEAP_FAULT_H
@@ -21,9 +25,11 @@ typedef enum ilheap_fault_site {
     ILHEAP_FAULT_COMMIT = 1u << 1,
     ILHEAP_FAULT_RELEASE = 1u << 2,
     ILHEAP_FAULT_GAPS = 1u << 3, /* reading the memory map */
-    ILHEAP_FAULT_ALL_SITES = 0xF, /* the address-space sites above */
+    ILHEAP_FAULT_ADDRESS_SPACE = 0xF, /* the four sites above */
+    ILHEAP_FAULT_MEMORY = 1u << 4,  /* every allocation of memory.h (result and os_error unused) */
     ILHEAP_FAULT_FILE = 1u << 8,    /* the counts files' calls (create, extend, map, ...) */
     ILHEAP_FAULT_PROCESS = 1u << 9, /* process identity and liveness */
+    ILHEAP_FAULT_ALL_SITES = 0x31F,
 } ilheap_fault_site_t;
 
 /* Arms a plan: the n-th (1-based) call to any site in site_mask returns

@@ -344,9 +344,7 @@ ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_
 
 void *ilheap__os_alloc_aligned(size_t alignment, size_t size)
 {
-    /* aligned_alloc wants a multiple of the alignment. */
-    size_t rounded = (size + alignment - 1) & ~(alignment - 1);
-    return aligned_alloc(alignment, rounded);
+    return aligned_alloc(alignment, size);
 }
 
 void ilheap__os_free_aligned(void *p)

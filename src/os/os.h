@@ -100,9 +100,11 @@ ilheap_os_result_t ilheap__os_visit_gaps(uintptr_t lo, uintptr_t hi, size_t min_
                                          ilheap_os_gap_visitor_t visit, void *context,
                                          int *os_error);
 
-/* Memory for the heap's own records (cache-line aligned headers): C11
- * aligned_alloc where the C library has it, _aligned_malloc on Windows (whose
- * C runtimes lack aligned_alloc). Release with ilheap__os_free_aligned. */
+/* Aligned memory from the C runtime: C11 aligned_alloc where the C library
+ * has it, _aligned_malloc on Windows (whose C runtimes lack aligned_alloc).
+ * size is a multiple of alignment. Only memory.c calls these (its
+ * ilheap__mem_alloc_aligned adds the fault point and the checks); release
+ * with ilheap__os_free_aligned. */
 void *ilheap__os_alloc_aligned(size_t alignment, size_t size);
 void ilheap__os_free_aligned(void *p);
 

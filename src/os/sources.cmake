@@ -1,4 +1,4 @@
-list(APPEND ILHEAP_SOURCES src/os/fault.c)
+list(APPEND ILHEAP_SOURCES src/os/fault.c src/os/memory.c)
 if(WIN32)
   list(APPEND ILHEAP_SOURCES src/os/windows.c src/os/files_windows.c)
 else()

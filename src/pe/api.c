@@ -4,8 +4,8 @@
  */
 #include "pe/cursor.h"
 #include "pe/image.h"
+#include "os/memory.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define METHODDEF_TOKEN 0x06000000u
@@ -36,7 +36,7 @@ static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t 
     uint32_t methods = pe->tables[ILHEAP__T_METHODDEF].rows;
     if (pointers == 0)
         return ILHEAP_OK;
-    pe->method_positions = calloc((size_t)methods + 1, sizeof *pe->method_positions);
+    pe->method_positions = ilheap__mem_zalloc((size_t)methods + 1, sizeof *pe->method_positions);
     if (pe->method_positions == NULL)
         return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "index of %u method pointers", pointers);
     for (uint32_t p = 1; p <= pointers; p++) {
@@ -53,7 +53,7 @@ static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t 
 static ilheap_pe_t *handle_with_headers(const void *data, size_t size, bool headers_only,
                                         ilheap_status_t *status, ilheap_pe_error_t *error)
 {
-    ilheap_pe_t *pe = calloc(1, sizeof *pe);
+    ilheap_pe_t *pe = ilheap__mem_zalloc(1, sizeof *pe);
     if (pe == NULL) {
         *status = ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the image handle",
                                   sizeof *pe);
@@ -64,7 +64,7 @@ static ilheap_pe_t *handle_with_headers(const void *data, size_t size, bool head
     pe->headers_only = headers_only;
     *status = ilheap__pe_read_headers(pe, error);
     if (*status != ILHEAP_OK) {
-        free(pe);
+        ilheap__mem_free(pe);
         return NULL;
     }
     return pe;
@@ -87,8 +87,8 @@ ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
     if (st == ILHEAP_OK)
         st = index_method_pointers(pe, error);
     if (st != ILHEAP_OK) {
-        free(pe->method_positions);
-        free(pe);
+        ilheap__mem_free(pe->method_positions);
+        ilheap__mem_free(pe);
         return st;
     }
     pe->magic = ILHEAP__PE_HANDLE_MAGIC;
@@ -116,7 +116,7 @@ ilheap_status_t ilheap_pe_read_headers(const void *data, size_t size, ilheap_pe_
         if (end > out->file_extent)
             out->file_extent = end;
     }
-    free(pe);
+    ilheap__mem_free(pe);
     return ILHEAP_OK;
 }
 
@@ -125,8 +125,8 @@ void ilheap_pe_close(ilheap_pe_t *pe)
     if (!valid_handle(pe))
         return;
     pe->magic = 0; /* a use after close fails the magic check while the memory lasts */
-    free(pe->method_positions);
-    free(pe);
+    ilheap__mem_free(pe->method_positions);
+    ilheap__mem_free(pe);
 }
 
 ilheap_status_t ilheap_pe_get_info(const ilheap_pe_t *pe, ilheap_pe_info_t *out)
@@ -254,8 +254,31 @@ ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], i
                            mvid, error);
 }
 
+/* The NestedClass row of a type, or 0: a binary search when the table
+ * stream marks NestedClass sorted (II.22.32 requires it: sorted by its
+ * NestedClass column), else a walk. */
+static uint32_t nested_class_row(const ilheap_pe_t *pe, uint32_t typedef_rid)
+{
+    uint32_t rows = pe->tables[ILHEAP__T_NESTEDCLASS].rows;
+    if (!(pe->sorted >> ILHEAP__T_NESTEDCLASS & 1)) {
+        for (uint32_t r = 1; r <= rows; r++)
+            if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 0) == typedef_rid)
+                return r;
+        return 0;
+    }
+    uint32_t lo = 1, hi = rows + 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, mid, 0) < typedef_rid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo <= rows && ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, lo, 0) == typedef_rid ? lo : 0;
+}
+
 /* NestedClass (II.22.32) rows are (NestedClass, EnclosingClass), both TypeDef
- * rids; a linear walk (the table is small and need not be sorted). */
+ * rids. */
 ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid, uint32_t *enclosing_rid,
                                          ilheap_pe_error_t *error)
 {
@@ -264,18 +287,15 @@ ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef
     if (st != ILHEAP_OK)
         return st;
     *enclosing_rid = 0;
-    uint32_t rows = pe->tables[ILHEAP__T_NESTEDCLASS].rows, types = pe->tables[ILHEAP__T_TYPEDEF].rows;
-    for (uint32_t r = 1; r <= rows; r++) {
-        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 0) != typedef_rid)
-            continue;
-        uint32_t outer = ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 1);
-        if (outer == 0 || outer > types || outer == typedef_rid)
-            return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, ilheap__row_offset(pe, ILHEAP__T_NESTEDCLASS, r),
-                                   "NestedClass row %u: enclosing TypeDef %u of %u is not a valid other type", r,
-                                   outer, typedef_rid);
-        *enclosing_rid = outer;
+    uint32_t r = nested_class_row(pe, typedef_rid), types = pe->tables[ILHEAP__T_TYPEDEF].rows;
+    if (r == 0)
         return ILHEAP_OK;
-    }
+    uint32_t outer = ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 1);
+    if (outer == 0 || outer > types || outer == typedef_rid)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, ilheap__row_offset(pe, ILHEAP__T_NESTEDCLASS, r),
+                               "NestedClass row %u: enclosing TypeDef %u of %u is not a valid other type", r, outer,
+                               typedef_rid);
+    *enclosing_rid = outer;
     return ILHEAP_OK;
 }
 

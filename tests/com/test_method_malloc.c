@@ -331,8 +331,86 @@ static void test_drain_blocks_no_one_else(void)
     other.m->lpVtbl->Release(other.m);
 }
 
+/* ------------------------------------------------------------------ allocation failures */
+
+/* The object's own memory (ILHEAP_FAULT_MEMORY): create fails cleanly. */
+static void test_object_allocation_fails(void)
+{
+    ilheap_heap_t *heap;
+    ASSERT_STATUS(ilheap_heap_create(test_image_base(), 0, NULL, &heap), ILHEAP_OK);
+    IMethodMalloc *m = (IMethodMalloc *)&heap; /* garbage that must be overwritten */
+    ilheap__fault_arm(1, ILHEAP_FAULT_MEMORY, ILHEAP_OS_NOMEM, 0, 0);
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0, &m), ILHEAP_ENOMEM);
+    ASSERT_EQ_U(ilheap__fault_disarm(), 1);
+    ASSERT_NULL(m);
+    ASSERT_STATUS(ilheap_method_malloc_create(heap, 0, &m), ILHEAP_OK);
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+    ilheap_heap_destroy(heap);
+}
+
+typedef struct parked {
+    IMethodMalloc *m;
+    void *block;
+    ilheap_status_t status; /* the thread's last status after its Alloc */
+    _Atomic int done, leave;
+} parked_t;
+
+/* Allocates once, then stays alive (holding its guard record) until told. */
+static void *alloc_and_park(void *argument)
+{
+    parked_t *p = argument;
+    p->block = p->m->lpVtbl->Alloc(p->m, 8);
+    p->status = ilheap_last_status();
+    atomic_store(&p->done, 1);
+    while (!atomic_load(&p->leave))
+        nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
+    return NULL;
+}
+
+static void start_parked(pthread_t *thread, parked_t *p, IMethodMalloc *m)
+{
+    *p = (parked_t){m, NULL, ILHEAP_OK, 0, 0};
+    ASSERT_EQ_U(pthread_create(thread, NULL, alloc_and_park, p), 0);
+    while (!atomic_load(&p->done))
+        sched_yield();
+}
+
+/* A thread's first Alloc makes its guard record: when that allocation fails,
+ * the Alloc fails with ILHEAP_ENOMEM, and the next thread's works. Threads
+ * are parked until no free record is left, so the next one must make one. */
+static void test_thread_record_allocation_fails(void)
+{
+    enum { MAX_PARKED = 64 };
+    static pthread_t threads[MAX_PARKED + 2];
+    static parked_t parked[MAX_PARKED + 2];
+    IMethodMalloc *m = test_new_allocator(test_image_base());
+    ASSERT_NOT_NULL(m);
+    size_t records = ilheap__mm_thread_records(), count = 0;
+    while (count < MAX_PARKED && ilheap__mm_thread_records() == records) {
+        start_parked(&threads[count], &parked[count], m);
+        ASSERT_NOT_NULL(parked[count++].block);
+    }
+    ASSERT_GT_U(ilheap__mm_thread_records(), records); /* every record is now taken */
+    records = ilheap__mm_thread_records();
+    ilheap__fault_arm(1, ILHEAP_FAULT_MEMORY, ILHEAP_OS_NOMEM, 0, 1);
+    start_parked(&threads[count], &parked[count], m);
+    ASSERT_EQ_U(ilheap__fault_disarm(), 1);
+    ASSERT_NULL(parked[count].block);
+    ASSERT_STATUS(parked[count++].status, ILHEAP_ENOMEM);
+    ASSERT_EQ_U(ilheap__mm_thread_records(), records);
+    start_parked(&threads[count], &parked[count], m);
+    ASSERT_NOT_NULL(parked[count++].block);
+    ASSERT_EQ_U(ilheap__mm_thread_records(), records + 1);
+    for (size_t i = 0; i < count; i++) {
+        atomic_store(&parked[i].leave, 1);
+        pthread_join(threads[i], NULL);
+    }
+    ASSERT_EQ_U(m->lpVtbl->Release(m), 0);
+}
+
 TEST_MAIN(TEST(test_create_arguments), TEST(test_alloc_through_vtable),
           TEST(test_reference_counting), TEST(test_query_interface),
           TEST(test_unload_with_references_held), TEST(test_unload_leaves_unowned_heap),
           TEST(test_foreign_object), TEST(test_unload_while_allocating),
-          TEST(test_thread_records_are_reused), TEST(test_drain_blocks_no_one_else))
+          TEST(test_thread_records_are_reused), TEST(test_drain_blocks_no_one_else),
+          TEST(test_object_allocation_fails), TEST(test_thread_record_allocation_fails))

@@ -533,8 +533,94 @@ static void test_entry_points(void)
     ASSERT_EQ_I(ilheap_ModuleUnloaded(0xF003), S_OK);
 }
 
+/* ------------------------------------------------------------------ allocation failures */
+
+/* Past half the first table (64 slots): the table grows once. */
+#define FAULT_MODULES 40
+#define FAULT_SPACING ((size_t)64 * 1024)
+
+/* Asks for module i's allocator and a block from it; 1 when either failed,
+ * which only ILHEAP_ENOMEM may do here, handing nothing out. */
+static int get_and_alloc(ilheap_registry_t *r, uintptr_t area, size_t i)
+{
+    IMethodMalloc *m = NULL;
+    ilheap_status_t status =
+        ilheap_registry_get_allocator(r, 0x5000 + i * 0x40, (const void *)(area + i * FAULT_SPACING), 0, &m);
+    if (status != ILHEAP_OK) {
+        ASSERT_STATUS(status, ILHEAP_ENOMEM);
+        ASSERT_NULL(m);
+        return 1;
+    }
+    void *p = m->lpVtbl->Alloc(m, 48);
+    if (p == NULL)
+        ASSERT_STATUS(ilheap_last_status(), ILHEAP_ENOMEM);
+    m->lpVtbl->Release(m);
+    return p == NULL;
+}
+
+/* After the faults: every module is had (the failed ones now made), once
+ * each, and unloading each unmaps what its heap reserved (checked at once:
+ * under valgrind the range is soon mapped again, for the program's own
+ * memory). */
+static void check_registry_after(ilheap_registry_t *r, uintptr_t area)
+{
+    for (size_t i = 0; i < FAULT_MODULES; i++)
+        ASSERT_EQ_U(get_and_alloc(r, area, i), 0);
+    ilheap_registry_stats_t s = stats_of(r);
+    ASSERT_EQ_U(s.live_modules, FAULT_MODULES);
+    ASSERT_EQ_U(s.live_heaps, FAULT_MODULES);
+    for (size_t i = 0; i < FAULT_MODULES; i++) {
+        uintptr_t id = 0x5000 + i * 0x40;
+        IMethodMalloc *m = NULL;
+        ASSERT_STATUS(ilheap_registry_get_allocator(r, id, (const void *)(area + i * FAULT_SPACING), 0, &m),
+                      ILHEAP_OK);
+        heap_ranges_t ranges;
+        heap_ranges_read(ilheap_method_malloc_heap(m), &ranges);
+        m->lpVtbl->Release(m);
+        ASSERT_GT_U(heap_ranges_mapped(&ranges), 0);
+        ASSERT_STATUS(ilheap_registry_unload(r, id), ILHEAP_OK);
+        ASSERT_EQ_U(heap_ranges_mapped(&ranges), 0);
+    }
+    ilheap_registry_destroy(r);
+}
+
+/* Every allocation of the registry's path fails in turn (SQLite's countdown
+ * over ILHEAP_FAULT_MEMORY): the registry, its table and the table's growth,
+ * each module's heap, heap record and allocator object. */
+static void test_every_allocation_fails_once(void)
+{
+    uintptr_t area = test_free_area(FAULT_MODULES * FAULT_SPACING);
+    if (area == 0)
+        SKIP("no %zu bytes of free address space", FAULT_MODULES * FAULT_SPACING);
+    unsigned long points = 0;
+    for (unsigned long n = 1;; n++) {
+        ilheap_registry_t *r = (ilheap_registry_t *)&area; /* garbage that must be overwritten */
+        ilheap__fault_arm(n, ILHEAP_FAULT_MEMORY, ILHEAP_OS_NOMEM, 0, 0);
+        ilheap_status_t status = ilheap_registry_create(NULL, &r);
+        int failed = 0;
+        for (size_t i = 0; status == ILHEAP_OK && i < FAULT_MODULES; i++)
+            failed += get_and_alloc(r, area, i);
+        unsigned long fired = ilheap__fault_disarm();
+        if (status != ILHEAP_OK) {
+            ASSERT_STATUS(status, ILHEAP_ENOMEM);
+            ASSERT_NULL(r);
+        } else {
+            check_registry_after(r, area);
+        }
+        if (fired == 0) {
+            ASSERT_EQ_U(failed, 0);
+            break;
+        }
+        ASSERT_EQ_U(failed + (status != ILHEAP_OK), 1);
+        points++;
+        ASSERT_LT_U(n, 10000);
+    }
+    fprintf(stderr, "  %lu allocations failed in turn, all cleanly\n", points);
+    ASSERT_GE_U(points, 3 * FAULT_MODULES + 2);
+}
+
 TEST_MAIN(TEST(test_same_allocator_every_call), TEST(test_invalid_arguments),
           TEST(test_unload_rules), TEST(test_id_reused_after_unload), TEST(test_heap_options),
           TEST(test_concurrent_first_call), TEST(test_thousands_of_modules),
           TEST(test_unload_while_allocating), TEST(test_lookups_against_unloads), TEST(test_unload_all_after_rebuilds),
-          TEST(test_entry_points))
+          TEST(test_entry_points), TEST(test_every_allocation_fails_once))

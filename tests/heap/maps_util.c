@@ -6,6 +6,8 @@
 #include "heap/gap_cache.h"
 #include "os/os.h"
 
+#include <string.h>
+
 size_t test_granule(void)
 {
     return ilheap__os_granularity();
@@ -99,4 +101,27 @@ uint64_t heap_ranges_size(const heap_ranges_t *ranges)
     for (size_t i = 0; i < ranges->count; i++)
         total += ranges->end[i] - ranges->start[i];
     return total;
+}
+
+const char *heap_check_and_destroy(struct ilheap_heap *heap, uint64_t before, int more, heap_ranges_t *ranges)
+{
+    const char *why = NULL;
+    for (int i = 0; i < more && why == NULL; i++) {
+        void *p = ilheap_heap_alloc(heap, 300);
+        if (p == NULL)
+            why = "the heap does not allocate after the faults";
+        else
+            memset(p, 1, 300);
+    }
+    ilheap_heap_stats_t stats;
+    if (why == NULL && (ilheap_heap_stats(heap, &stats) != ILHEAP_OK || stats.blocks != before + (uint64_t)more))
+        why = "the statistics do not count the blocks";
+    heap_ranges_read(heap, ranges);
+    if (why == NULL && (heap_ranges_size(ranges) != stats.bytes_reserved ||
+                        heap_ranges_mapped(ranges) != stats.bytes_reserved))
+        why = "the heap's ranges are not what it reserved, all mapped";
+    ilheap_heap_destroy(heap);
+    if (why == NULL && heap_ranges_mapped(ranges) != 0)
+        why = "destroy left memory mapped";
+    return why;
 }

@@ -79,4 +79,10 @@ void heap_ranges_read(struct ilheap_heap *heap, heap_ranges_t *ranges);
 uint64_t heap_ranges_mapped(const heap_ranges_t *ranges);
 uint64_t heap_ranges_size(const heap_ranges_t *ranges);
 
+/* After injected faults: the heap allocates `more` blocks of 300 bytes
+ * (written), its statistics count them after `before` blocks, all it
+ * reserved is mapped, and destroy unmaps it (the heap is gone either way).
+ * NULL, or what failed; *ranges holds the heap's ranges. */
+const char *heap_check_and_destroy(struct ilheap_heap *heap, uint64_t before, int more, heap_ranges_t *ranges);
+
 #endif

@@ -20,7 +20,7 @@
 /* Counts OS calls: a plan armed to fire at a call that never comes. */
 static void count_os_calls(void)
 {
-    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_ALL_SITES, ILHEAP_OS_FAILED, 0, 0);
+    ilheap__fault_arm(ULONG_MAX, ILHEAP_FAULT_ADDRESS_SPACE, ILHEAP_OS_FAILED, 0, 0);
 }
 
 static unsigned long os_calls_counted(void)
