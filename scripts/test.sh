@@ -20,6 +20,8 @@ configure_and_test() { # dir, ctest args, cmake args...
 }
 
 stage "release build (hardened) + all tests"
+# Every file or folder the docs name exists (tests/docs/check_paths.py, under a second).
+python3 tests/docs/check_paths.py
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON >/dev/null
 cmake --build build/release -j"$jobs" >/dev/null
 ctest --test-dir build/release --output-on-failure
