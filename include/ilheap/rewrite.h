@@ -71,6 +71,7 @@
 
 #include "ilheap/export.h"
 #include "ilheap/il.h"
+#include "ilheap/sig.h"
 #include "ilheap/status.h"
 
 #ifdef __cplusplus
@@ -179,6 +180,7 @@ enum {
     ILHEAP_OP_BRTRUE = 0x3A,
     ILHEAP_OP_SWITCH = 0x45,
     ILHEAP_OP_LDIND_I4 = 0x4A,
+    ILHEAP_OP_LDIND_REF = 0x50,
     ILHEAP_OP_LDIND_I8 = 0x4C,
     ILHEAP_OP_STIND_I1 = 0x52,
     ILHEAP_OP_STIND_I4 = 0x54,
@@ -186,8 +188,10 @@ enum {
     ILHEAP_OP_ADD = 0x58,
     ILHEAP_OP_CONV_I8 = 0x6A,
     ILHEAP_OP_CALLVIRT = 0x6F,
+    ILHEAP_OP_LDOBJ = 0x71,
     ILHEAP_OP_NEWOBJ = 0x73,
     ILHEAP_OP_THROW = 0x7A,
+    ILHEAP_OP_BOX = 0x8C,
     ILHEAP_OP_CONV_U = 0xE0,
     ILHEAP_OP_ENDFINALLY = 0xDC,
     ILHEAP_OP_LEAVE = 0xDD,
@@ -474,6 +478,82 @@ typedef int (*ilheap_rw_ctor_fn)(void *ctx, uint32_t token);
  * ILHEAP_EINVAL. */
 ILHEAP_API ilheap_status_t ilheap_rw_ctor_body_start(ilheap_rw_t *rw, ilheap_rw_ctor_fn is_ctor, void *ctx,
                                                      ilheap_rw_id_t *start);
+
+/* ---------------------------------------------------------------------------
+ * Arguments, return values, locals: from the method's decoded signature
+ * (include/ilheap/sig.h).
+ * ------------------------------------------------------------------------- */
+
+/* For a value to box or to load through a byref: *token, the type's token
+ * for box and ldobj (a TypeDef or TypeRef; for a generic instantiation, a
+ * generic parameter (VAR, MVAR) or a primitive, a token the caller makes:
+ * a TypeSpec of the blob at value->offset / size, e.g. with
+ * IMetaDataEmit::GetTokenFromTypeSpec, or the TypeRef of the primitive's
+ * System type, ilheap_sig_element_name), and *by_ref_like, 1 when the type
+ * is by-ref-like (Span<T>, a ref struct: IsByRefLikeAttribute on its
+ * definition, which a signature cannot tell) and so can never be boxed.
+ * Any status but ILHEAP_OK stops the load with it. */
+typedef ilheap_status_t (*ilheap_rw_type_fn)(void *ctx, const ilheap_sig_param_t *value, uint32_t *token,
+                                             int *by_ref_like);
+
+/* The method whose arguments and return value are loaded. */
+typedef struct ilheap_rw_method {
+    const ilheap_sig_t *sig;   /* its signature (MethodDef.Signature), decoded */
+    uint32_t this_type;        /* an instance method of a value type: the type's token (TypeDef, or
+                                  the TypeSpec of a generic struct's instantiation over its own
+                                  parameters), `this` then being a byref to it; else 0 */
+    ilheap_rw_type_fn type_fn; /* NULL when nothing is boxed or loaded through a byref */
+    void *ctx;
+} ilheap_rw_method_t;
+
+/* ilheap_rw_load_arg / _load_return flags. */
+enum {
+    ILHEAP_RW_LOAD_VALUE = 1u << 0, /* a byref: load the value it points to (ldind.ref, ldobj) */
+    ILHEAP_RW_LOAD_BOX = 1u << 1,   /* the value as an object: boxed (value types, generic parameters,
+                                       pointers), through a byref; by-ref-like values and
+                                       TypedReference push null */
+};
+/* Most instructions one load takes. */
+#define ILHEAP_RW_LOAD_MAX 4u
+
+/* IL arguments of a method: its parameters, plus `this` for an instance
+ * method (HASTHIS without EXPLICITTHIS). A vararg method's extra arguments
+ * are not among them (they are reached through arglist). */
+ILHEAP_API uint32_t ilheap_rw_arg_count(const ilheap_sig_t *sig);
+
+/* The instructions that push IL argument arg (0: `this` of an instance
+ * method) as the flags ask: as it is (ldarg, ldarg.s or ldarg.0-3), the
+ * value behind a byref (+ ldind.ref or ldobj), or as an object (+ box).
+ * They push one item. out[0 .. *count). Errors: ILHEAP_EINVAL (arg past
+ * the count, a type callback needed and missing, not a method signature),
+ * ILHEAP_IL_BAD_SIG (a runtime-internal type), the callback's status. */
+ILHEAP_API ilheap_status_t ilheap_rw_load_arg(const ilheap_rw_method_t *m, uint32_t arg, uint32_t flags,
+                                              ilheap_rw_insn_t out[ILHEAP_RW_LOAD_MAX], size_t *count);
+
+/* The instructions that push the return value held in ret_local (the local
+ * of ilheap_rw_single_exit: `ldloc ret_local` in the epilogue's place, or in
+ * a finally before it) as the flags ask; for a `ref T` return the local holds
+ * the byref, and LOAD_VALUE / LOAD_BOX load what it points to. A void method:
+ * nothing, or null with LOAD_BOX. */
+ILHEAP_API ilheap_status_t ilheap_rw_load_return(const ilheap_rw_method_t *m, uint32_t ret_local, uint32_t flags,
+                                                 ilheap_rw_insn_t out[ILHEAP_RW_LOAD_MAX], size_t *count);
+
+/* The stack effect of a call, callvirt, calli or newobj whose target has
+ * the decoded signature callee (a MethodDef's, a MemberRef's with its vararg
+ * part, a calli's StandAloneSig; for a MethodSpec, its method's): the
+ * arguments (+ `this`, + the function pointer for calli; newobj: the
+ * arguments alone) and 0 or 1 pushed (newobj: 1). What a stack callback
+ * (ilheap_rw_set_stack_fn) returns once it has the signature. */
+ILHEAP_API ilheap_status_t ilheap_rw_call_effect(const ilheap_sig_t *callee, uint16_t opcode, uint32_t *pops,
+                                                 uint32_t *pushes);
+
+/* ilheap_rw_locals_append with one local of the given type (encoded by
+ * ilheap_sig_encode_type): for ilheap_rw_single_exit's local, the method's
+ * sig->ret.type as it is (a `ref T` return gives a byref local, which is
+ * legal; a by-ref-like type a local of it). *index: the new local's index. */
+ILHEAP_API ilheap_status_t ilheap_rw_locals_append_type(const uint8_t *sig, size_t size,
+                                                        const ilheap_sig_type_t *type, uint8_t **out,
+                                                        size_t *out_size, uint32_t *index);
 
 /* Sets the stack callback (fn NULL: back to the safe bound). */
 ILHEAP_API void ilheap_rw_set_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx);

@@ -1,12 +1,17 @@
 # The IL method-body codec and the instruction-level rewriter.
 # ILHEAP_IL_CORE_SOURCES: everything but the two files that need the heap,
 # with absolute paths, for targets that compile the codec and rewriter in
-# (the fuzz targets).
+# (the fuzz targets; with ILHEAP_IL_CORE_DEPS).
 set(ILHEAP_IL_CORE_SOURCES)
 foreach(f decode.c encode.c check.c opcodes.c rewrite.c rewrite_load.c rewrite_edit.c
           rewrite_stack.c rewrite_encode.c rewrite_probe.c rewrite_locals.c rewrite_eh.c
-          rewrite_wrap.c rewrite_exit.c rewrite_map.c)
+          rewrite_wrap.c rewrite_exit.c rewrite_map.c rewrite_args.c)
   list(APPEND ILHEAP_IL_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${f})
+endforeach()
+# The signature codec the argument loads use (src/pe/sig*.c, below the rewriter).
+set(ILHEAP_IL_CORE_DEPS)
+foreach(f sig.c sig_decode.c sig_encode.c)
+  list(APPEND ILHEAP_IL_CORE_DEPS ${CMAKE_CURRENT_LIST_DIR}/../pe/${f})
 endforeach()
 set(ILHEAP_IL_SOURCES ${ILHEAP_IL_CORE_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/to_heap.c
     ${CMAKE_CURRENT_LIST_DIR}/rewrite_heap.c)

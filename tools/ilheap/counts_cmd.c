@@ -138,7 +138,13 @@ static int snapshot(const char *file, const char *snap)
     int rc = open_counts(file, &c);
     if (rc != 0)
         return rc;
-    if (ilheap_counts_snapshot(c, snap) != ILHEAP_OK) {
+    ilheap_counts_info_t info;
+    ilheap_counts_info(c, &info);
+    if (info.format != ILHEAP_COUNTS_FILE) {
+        fprintf(stderr, "ilheap counts: %s: JSON lines are no live counts: a snapshot is taken of a counts file\n",
+                file);
+        rc = TOOL_EXIT_USAGE;
+    } else if (ilheap_counts_snapshot(c, snap) != ILHEAP_OK) {
         fprintf(stderr, "ilheap counts: %s\n", ilheap_last_message());
         rc = TOOL_EXIT_SYSTEM;
     }

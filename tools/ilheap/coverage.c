@@ -778,8 +778,6 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
     }
     mod->opened = true;
     w.dll = mod->path;
-    if (npaths > 1)
-        say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
     w.filters = filters;
     tool_pdb_t pdb = {0};
     read_members(mod, &w);
@@ -792,6 +790,8 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
         rc = TOOL_EXIT_SYSTEM;
     if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST)
         rc = build(mod, &w, counts, n);
+    if (rc == 0 && npaths > 1 && mod->state == COV_COVERED)
+        say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
     cov_returns_free(&w.returns);
     cov_members_free(&w.members);
     free(w.doc_excluded);
