@@ -33,6 +33,8 @@ extern const uint8_t ilheap__il_fast[256 + 32];
 #define IL_FAST_KIND 0x0Fu   /* ilheap_il_operand_t */
 #define IL_FAST_PREFIX 0x10u
 #define IL_FAST_TWO_BYTE 0x20u
+#define IL_FAST_ENDS 0x40u /* control does not go on to the next instruction */
+#define IL_FAST_EH 0x80u   /* ret, jmp, localloc, endfinally, endfilter, rethrow */
 #define IL_FAST_NONE 0xFFu
 
 /* The fast entry of an opcode (IL_FAST_NONE when it is not one). */
