@@ -4,7 +4,6 @@
 // (and coverage.info for Format=lcov), attached to the run as coverlet's is.
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Xml;
@@ -23,7 +22,7 @@ namespace Ilheap.Collector
         private CoverageSettings _settings = new CoverageSettings();
         private string? _ilheap, _countsDir;
         private readonly List<string> _testAssemblies = new List<string>();
-        private readonly List<int> _testHosts = new List<int>();
+        private readonly object _lock = new object();
         private List<KeyValuePair<string, string>>? _environment;
 
         public override void Initialize(XmlElement? configurationElement, DataCollectionEvents events,
@@ -38,7 +37,6 @@ namespace Ilheap.Collector
                 Warn(problem);
             events.SessionStart += OnSessionStart;
             events.SessionEnd += OnSessionEnd;
-            events.TestHostLaunched += OnTestHostLaunched;
             try
             {
                 _ilheap = IlheapTool.Find(Path.GetDirectoryName(typeof(IlheapDataCollector).Assembly.Location)!);
@@ -73,12 +71,6 @@ namespace Ilheap.Collector
             }
         }
 
-        private void OnTestHostLaunched(object? sender, TestHostLaunchedEventArgs e)
-        {
-            lock (_testHosts)
-                _testHosts.Add(e.TestHostProcessId);
-        }
-
         private List<string> Filters()
         {
             lock (_testAssemblies)
@@ -90,7 +82,7 @@ namespace Ilheap.Collector
         {
             if (_ilheap == null || _countsDir == null)
                 return Enumerable.Empty<KeyValuePair<string, string>>();
-            lock (_testHosts)
+            lock (_lock)
                 return _environment ??= Environment();
         }
 
@@ -111,29 +103,6 @@ namespace Ilheap.Collector
             return IlheapTool.ParseEnvironment(r.Stdout);
         }
 
-        // The counts are complete once every test host has exited.
-        private void WaitForTestHosts(TimeSpan limit)
-        {
-            var deadline = DateTime.UtcNow + limit;
-            List<int> hosts;
-            lock (_testHosts)
-                hosts = _testHosts.ToList();
-            foreach (int pid in hosts)
-            {
-                try
-                {
-                    using var p = Process.GetProcessById(pid);
-                    var left = deadline - DateTime.UtcNow;
-                    if (left > TimeSpan.Zero)
-                        p.WaitForExit((int)left.TotalMilliseconds);
-                }
-                catch (ArgumentException)
-                {
-                    // already gone
-                }
-            }
-        }
-
         private void OnSessionEnd(object? sender, SessionEndEventArgs e)
         {
             if (_ilheap == null || _countsDir == null)
@@ -141,12 +110,12 @@ namespace Ilheap.Collector
             string outDir = Path.Combine(Path.GetTempPath(), "ilheap-report-" + Guid.NewGuid().ToString("N"));
             try
             {
-                WaitForTestHosts(TimeSpan.FromSeconds(30));
                 Directory.CreateDirectory(outDir);
                 var reports = _settings.Formats.Select(f =>
                     f == "lcov" ? ("--lcov", Path.Combine(outDir, "coverage.info"))
                                 : ("--cobertura", Path.Combine(outDir, "coverage.cobertura.xml"))).ToList();
-                var args = new List<string> { "collect", "--quiet", "--from", _countsDir };
+                // A test host may still be ending: ilheap waits (at most 60 s) for the writers of the counts.
+                var args = new List<string> { "collect", "--quiet", "--wait", "60", "--from", _countsDir };
                 args.AddRange(Filters());
                 args.AddRange(_settings.ReportArguments());
                 foreach (var (option, file) in reports)
@@ -214,7 +183,6 @@ namespace Ilheap.Collector
             {
                 _events.SessionStart -= OnSessionStart;
                 _events.SessionEnd -= OnSessionEnd;
-                _events.TestHostLaunched -= OnTestHostLaunched;
             }
             base.Dispose(disposing);
         }

@@ -73,6 +73,9 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
     prof_report_init();
     if (prof_config_load(&prof_g.config) != 0)
         prof_diag("%s; observing only", prof_g.config.error);
+    /* The counts file exists from the start, or nothing is counted. */
+    if ((prof_g.config.mode == PROF_MODE_CALLS || prof_g.config.mode == PROF_MODE_BLOCKS) && prof_counts_start() != 0)
+        prof_g.config.mode = PROF_MODE_OFF;
     void *info = NULL;
     HRESULT hr = unk->lpVtbl->QueryInterface(unk, &clr_IID_ICorProfilerInfo5, &info);
     if (CLR_FAILED(hr) || !info) {
@@ -86,6 +89,14 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
     DWORD mask = COR_PRF_MONITOR_MODULE_LOADS | COR_PRF_MONITOR_JIT_COMPILATION;
     if (prof_g.config.disable_r2r)
         mask |= (DWORD)COR_PRF_DISABLE_ALL_NGEN_IMAGES;
+    /* ReJIT: enabled at Initialize or never; the cache searches let a
+     * module's ReadyToRun code be refused until its methods are requested. */
+    if (prof_g.config.rejit && prof_rejit_start() != 0) {
+        prof_diag("ILHEAP_REJIT: no thread for RequestReJIT; rewriting at JIT time instead");
+        prof_g.config.rejit = 0;
+    }
+    if (prof_g.config.rejit)
+        mask |= COR_PRF_ENABLE_REJIT | COR_PRF_MONITOR_CACHE_SEARCHES;
     hr = prof_g.info->lpVtbl->SetEventMask(prof_g.info, mask);
     if (CLR_FAILED(hr)) {
         prof_diag("SetEventMask(0x%08x) failed: 0x%08x; not loading", (unsigned)mask, (unsigned)hr);
@@ -103,8 +114,10 @@ static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
 {
     (void)self;
     /* Heaps and counters are never released here: methods may still be
-     * JIT-compiled from our bodies, and run, while the runtime winds down. */
-    prof_modules_write_all_counts();
+     * JIT-compiled from our bodies, and run, while the runtime winds down.
+     * The counts are in their file already: it only gets its completion mark. */
+    prof_rejit_stop();
+    prof_counts_finish();
     prof_report_write();
     return CLR_S_OK;
 }
@@ -112,15 +125,18 @@ static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
 static HRESULT CLR_CALL cb_ModuleLoadFinished(ICorProfilerCallback11 *self, ModuleID id, HRESULT hr)
 {
     (void)self;
-    if (!CLR_FAILED(hr))
+    if (!CLR_FAILED(hr)) {
         prof_modules_loaded(id);
+        prof_rejit_module_seen(id);
+    }
     return CLR_S_OK;
 }
 
+/* A module's counts are in the file already: nothing to do at its unload. */
 static HRESULT CLR_CALL cb_ModuleUnloadStarted(ICorProfilerCallback11 *self, ModuleID id)
 {
     (void)self;
-    prof_modules_unload_started(id);
+    (void)id;
     return CLR_S_OK;
 }
 
@@ -129,6 +145,7 @@ static HRESULT CLR_CALL cb_ModuleUnloadFinished(ICorProfilerCallback11 *self, Mo
 {
     (void)self;
     (void)hr;
+    prof_rejit_module_unloaded(id); /* first: a request under way ends before the record goes */
     prof_modules_unloaded(id);
     return CLR_S_OK;
 }
@@ -151,13 +168,41 @@ static HRESULT CLR_CALL cb_LoadAsNotificationOnly(ICorProfilerCallback11 *self, 
     return CLR_S_OK;
 }
 
+/* ReadyToRun code of a method: refused while its module waits for its ReJIT
+ * request (ILHEAP_REJIT), so that the JIT path instruments it. */
 static HRESULT CLR_CALL cb_JITCachedFunctionSearchStarted(ICorProfilerCallback11 *self,
                                                           FunctionID id, BOOL *use)
 {
     (void)self;
-    (void)id;
     if (use)
-        *use = 1;
+        *use = prof_rejit_allow_precompiled(id);
+    return CLR_S_OK;
+}
+
+static HRESULT CLR_CALL cb_GetReJITParameters(ICorProfilerCallback11 *self, ModuleID mod,
+                                              mdMethodDef tok, IUnknown *control)
+{
+    (void)self;
+    return prof_rejit_parameters(mod, tok, control);
+}
+
+static HRESULT CLR_CALL cb_ReJITError(ICorProfilerCallback11 *self, ModuleID mod, mdMethodDef tok,
+                                      FunctionID id, HRESULT hr)
+{
+    (void)self;
+    (void)id;
+    prof_rejit_error(mod, tok, hr);
+    return CLR_S_OK;
+}
+
+static HRESULT CLR_CALL cb_ReJITCompilationFinished(ICorProfilerCallback11 *self, FunctionID id,
+                                                    ReJITID rejit, HRESULT hr, BOOL safe)
+{
+    (void)self;
+    (void)id;
+    (void)rejit;
+    (void)safe;
+    prof_rejit_compiled(hr);
     return CLR_S_OK;
 }
 
@@ -330,9 +375,6 @@ STUB3(InitializeForAttach, IUnknown *, void *, uint32_t)
 STUB0(ProfilerAttachComplete)
 STUB0(ProfilerDetachSucceeded)
 STUB3(ReJITCompilationStarted, FunctionID, ReJITID, BOOL)
-STUB3(GetReJITParameters, ModuleID, mdMethodDef, IUnknown *)
-STUB4(ReJITCompilationFinished, FunctionID, ReJITID, HRESULT, BOOL)
-STUB4(ReJITError, ModuleID, mdMethodDef, FunctionID, HRESULT)
 STUB4(MovedReferences2, ULONG, ObjectID *, ObjectID *, size_t *)
 STUB3(SurvivingReferences2, ULONG, ObjectID *, size_t *)
 STUB4(ConditionalWeakTableElementReferences, ULONG, ObjectID *, ObjectID *, GCHandleID *)

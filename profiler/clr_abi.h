@@ -78,6 +78,9 @@ typedef uintptr_t UINT_PTR;
 enum {
     COR_PRF_MONITOR_MODULE_LOADS = 0x00000004,
     COR_PRF_MONITOR_JIT_COMPILATION = 0x00000020,
+    COR_PRF_MONITOR_ENTERLEAVE = 0x00001000,     /* the ELT hooks (bench/elt) */
+    COR_PRF_MONITOR_CACHE_SEARCHES = 0x00020000, /* JITCachedFunctionSearch*: ReadyToRun code */
+    COR_PRF_ENABLE_REJIT = 0x00040000,           /* RequestReJIT, at Initialize only */
     COR_PRF_DISABLE_ALL_NGEN_IMAGES = (int)0x80000000u,
 };
 
@@ -254,6 +257,14 @@ struct ICorProfilerCallback11 {
 };
 #define CLR_CALLBACK11_SLOTS 98
 
+/* corprof.idl COR_IL_MAP: an original IL offset and its offset in the new
+ * body (SetILInstrumentedCodeMap). */
+typedef struct COR_IL_MAP {
+    ULONG32 oldOffset;
+    ULONG32 newOffset;
+    BOOL fAccurate;
+} COR_IL_MAP;
+
 /* ------------------------------------------------------ ICorProfilerInfo..5 */
 /* Slots up to ICorProfilerInfo5::SetEventMask2 (82); only the ones called are
  * typed. */
@@ -295,7 +306,8 @@ typedef struct ICorProfilerInfo5Vtbl {
     clr_unused_slot_t GetAssemblyInfo;                /* 26 */
     clr_unused_slot_t SetFunctionReJIT;               /* 27 */
     clr_unused_slot_t ForceGC;                        /* 28 */
-    clr_unused_slot_t SetILInstrumentedCodeMap;       /* 29 */
+    HRESULT(CLR_CALL *SetILInstrumentedCodeMap)(PI_, FunctionID id, BOOL start_jit, ULONG n,
+                                                COR_IL_MAP map[]); /* 29 */
     clr_unused_slot_t GetInprocInspectionInterface;   /* 30 */
     clr_unused_slot_t GetInprocInspectionIThisThread; /* 31 */
     clr_unused_slot_t GetThreadContext;               /* 32 */
@@ -329,7 +341,8 @@ typedef struct ICorProfilerInfo5Vtbl {
     clr_unused_slot_t RequestProfilerDetach;               /* 58 */
     clr_unused_slot_t SetFunctionIDMapper2;                /* 59 */
     clr_unused_slot_t GetStringLayout2;                    /* 60 */
-    clr_unused_slot_t SetEnterLeaveFunctionHooks3;         /* 61 */
+    HRESULT(CLR_CALL *SetEnterLeaveFunctionHooks3)(PI_, void *enter3, void *leave3,
+                                                   void *tailcall3); /* 61 */
     clr_unused_slot_t SetEnterLeaveFunctionHooks3WithInfo; /* 62 */
     clr_unused_slot_t GetFunctionEnter3Info;               /* 63 */
     clr_unused_slot_t GetFunctionLeave3Info;               /* 64 */
@@ -346,9 +359,10 @@ typedef struct ICorProfilerInfo5Vtbl {
                                       DWORD *flags);                   /* 70 */
     /* ICorProfilerInfo4: 10 methods, slots 71..80 */
     clr_unused_slot_t EnumThreads;             /* 71 */
-    clr_unused_slot_t InitializeCurrentThread; /* 72 */
-    clr_unused_slot_t RequestReJIT;            /* 73 */
-    clr_unused_slot_t RequestRevert;           /* 74 */
+    HRESULT(CLR_CALL *InitializeCurrentThread)(PI_); /* 72 */
+    HRESULT(CLR_CALL *RequestReJIT)(PI_, ULONG n, ModuleID modules[], mdMethodDef methods[]); /* 73 */
+    HRESULT(CLR_CALL *RequestRevert)(PI_, ULONG n, ModuleID modules[], mdMethodDef methods[],
+                                     HRESULT status[]); /* 74 */
     clr_unused_slot_t GetCodeInfo3;            /* 75 */
     clr_unused_slot_t GetFunctionFromIP2;      /* 76 */
     clr_unused_slot_t GetReJITIDs;             /* 77 */
@@ -409,7 +423,7 @@ typedef struct IMetaDataImportVtbl {
     clr_unused_slot_t unused_31_to_59[29];   /* GetMemberRefProps .. GetParamProps */
     HRESULT(CLR_CALL *GetCustomAttributeByName)(MI_, mdToken obj, const WCHAR *name,
                                                 const void **data, ULONG *cb_data); /* 60 */
-    clr_unused_slot_t IsValidToken;          /* 61 */
+    BOOL(CLR_CALL *IsValidToken)(MI_, mdToken tk); /* 61: BOOL, not HRESULT */
     HRESULT(CLR_CALL *GetNestedClassProps)(MI_, mdTypeDef nested, mdTypeDef *enclosing); /* 62 */
 } IMetaDataImportVtbl;
 #undef MI_
@@ -474,6 +488,27 @@ struct IMetaDataAssemblyEmit {
     const IMetaDataAssemblyEmitVtbl *lpVtbl;
 };
 
+/* ---------------------------------------------- ICorProfilerFunctionControl */
+/* What GetReJITParameters is given: the new body and its IL map for one
+ * ReJIT request (corprof.idl). SetILFunctionBody copies the buffer. */
+typedef struct ICorProfilerFunctionControl ICorProfilerFunctionControl;
+#define FC_ ICorProfilerFunctionControl *self
+typedef struct ICorProfilerFunctionControlVtbl {
+    HRESULT(CLR_CALL *QueryInterface)(FC_, const GUID *riid, void **ppv); /* 0 */
+    ULONG(CLR_CALL *AddRef)(FC_);                                         /* 1 */
+    ULONG(CLR_CALL *Release)(FC_);                                        /* 2 */
+    HRESULT(CLR_CALL *SetCodegenFlags)(FC_, DWORD flags);                 /* 3 */
+    HRESULT(CLR_CALL *SetILFunctionBody)(FC_, ULONG cb, LPCBYTE header);  /* 4 */
+    HRESULT(CLR_CALL *SetILInstrumentedCodeMap)(FC_, ULONG n, COR_IL_MAP map[]); /* 5 */
+} ICorProfilerFunctionControlVtbl;
+#undef FC_
+struct ICorProfilerFunctionControl {
+    const ICorProfilerFunctionControlVtbl *lpVtbl;
+};
+static_assert(sizeof(ICorProfilerFunctionControlVtbl) == 6 * sizeof(void (*)(void)),
+              "ICorProfilerFunctionControl has 6 vtable entries");
+static_assert(sizeof(COR_IL_MAP) == 12, "corprof.idl COR_IL_MAP");
+
 /* GetModuleMetaData open flags (cor.h CorOpenFlags). */
 enum { CLR_OF_READ = 0x0, CLR_OF_WRITE = 0x1 };
 
@@ -484,6 +519,7 @@ extern const GUID clr_IID_ICorProfilerInfo5;
 extern const GUID clr_IID_IMetaDataImport;
 extern const GUID clr_IID_IMetaDataEmit;
 extern const GUID clr_IID_IMetaDataAssemblyEmit;
+extern const GUID clr_IID_ICorProfilerFunctionControl;
 
 /* ------------------------------------------------- slot positions, checked */
 #define CLR_SLOT_(vtbl, member) (offsetof(vtbl, member) / sizeof(void (*)(void)))
@@ -495,6 +531,11 @@ static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleLoadFinished) == 14, "
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleUnloadStarted) == 15, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ModuleUnloadFinished) == 16, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, JITCompilationStarted) == 23, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, JITCachedFunctionSearchStarted) == 25, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITCompilationStarted) == 83, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, GetReJITParameters) == 84, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITCompilationFinished) == 85, "slot");
+static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ReJITError) == 86, "slot");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, ExceptionCLRCatcherExecute) == 71,
               "ICorProfilerCallback ends at 71");
 static_assert(CLR_SLOT_(ICorProfilerCallback11Vtbl, HandleDestroyed) == 79, "Callback2 ends");
@@ -512,6 +553,13 @@ static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetILToNativeMapping) == 35, "Inf
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetNotifiedExceptionClauseInfo) == 56, "Info2");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetRuntimeInformation) == 67, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleInfo2) == 70, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetILInstrumentedCodeMap) == 29, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEnterLeaveFunctionHooks3) == 61, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, InitializeCurrentThread) == 72, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, RequestReJIT) == 73, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, RequestRevert) == 74, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, IsValidToken) == 61, "slot");
+static_assert(CLR_SLOT_(ICorProfilerFunctionControlVtbl, SetILFunctionBody) == 4, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetObjectSize2) == 80, "Info4 ends at 80");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEventMask2) == 82, "slot");
 static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetTypeDefProps) == 12, "slot");

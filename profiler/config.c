@@ -1,13 +1,14 @@
 /* The profiler's settings, all from the environment:
  *
  *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | off   (default rehome)
- *   ILHEAP_COUNTS=path                         (calls, blocks; default ilheap-counts.%p.jsonl)
+ *   ILHEAP_COUNTS=path                         (calls, blocks; default ilheap-counts.%p.counts)
  *   ILHEAP_ATOMIC=1                            (calls, blocks: Interlocked counts)
  *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks)
  *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
  *   ILHEAP_DISABLE_R2R=1                       (event mask 0x80000000)
+ *   ILHEAP_REJIT=1                             (rewrite through ReJIT, ReadyToRun kept)
  *   ILHEAP_WINDOW=bytes                        (heaps and check, default 0xFFFFFFFF)
  *   ILHEAP_REPORT=path                         (default: stderr)
  *   ILHEAP_MODULE_LOG=path                     (one line per module load)
@@ -36,6 +37,7 @@ static int config_fail(prof_config_t *cfg, const char *fmt, ...)
     va_end(ap);
     cfg->mode = PROF_MODE_OFF;
     cfg->has_replace = 0;
+    cfg->rejit = 0;
     return -1;
 }
 
@@ -63,6 +65,18 @@ static int parse_i32(const char *s, int32_t *out)
     if (errno || !end || *end || v < INT32_MIN || v > INT32_MAX)
         return -1;
     *out = (int32_t)v;
+    return 0;
+}
+
+/* A 0/1 setting: *out unchanged when the variable is unset or empty. */
+static int parse_switch(prof_config_t *cfg, const char *name, int *out)
+{
+    const char *v = prof_os_getenv(name);
+    if (!v || !*v)
+        return 0;
+    if (strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+        return config_fail(cfg, "%s must be 0 or 1, got '%s'", name, v);
+    *out = v[0] == '1';
     return 0;
 }
 
@@ -177,6 +191,43 @@ static int parse_replace(prof_config_t *cfg, const char *s)
     return 0;
 }
 
+/* The counting modes' settings: ILHEAP_ATOMIC, ILHEAP_FALLBACK (after the
+ * mode: its default follows it), the scope, ILHEAP_COUNTS. 0, or -1. */
+static int load_counting(prof_config_t *cfg)
+{
+    const char *v;
+    if ((v = prof_os_getenv("ILHEAP_ATOMIC")) && *v) {
+        if (strcmp(v, "1") == 0)
+            cfg->atomic = 1;
+        else if (strcmp(v, "0") != 0)
+            return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
+    }
+    /* Counting is for users: a full window must not lose counts. The other
+     * modes exist to prove placement, so they never fall back by default. */
+    cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
+    if ((v = prof_os_getenv("ILHEAP_FALLBACK")) && *v) {
+        if (strcmp(v, "clr") == 0)
+            cfg->fallback = 1;
+        else if (strcmp(v, "none") == 0)
+            cfg->fallback = 0;
+        else
+            return config_fail(cfg, "ILHEAP_FALLBACK must be clr or none, got '%s'", v);
+    }
+    if ((v = prof_os_getenv("ILHEAP_INCLUDE")) && *v &&
+        parse_patterns(cfg, "ILHEAP_INCLUDE", v, &cfg->include) != 0)
+        return -1;
+    if ((v = prof_os_getenv("ILHEAP_EXCLUDE")) && *v &&
+        parse_patterns(cfg, "ILHEAP_EXCLUDE", v, &cfg->exclude) != 0)
+        return -1;
+    v = prof_os_getenv("ILHEAP_COUNTS");
+    if (!v || !*v)
+        v = "ilheap-counts.%p.counts";
+    if (prof_expand_path(cfg->counts_path, sizeof cfg->counts_path, v))
+        return config_fail(cfg, "ILHEAP_COUNTS path too long");
+    cfg->counts_shared = strstr(v, "%p") == NULL;
+    return 0;
+}
+
 int prof_config_load(prof_config_t *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -219,45 +270,19 @@ int prof_config_load(prof_config_t *cfg)
         else
             return config_fail(cfg, "ILHEAP_ALLOCATOR must be ilheap or clr, got '%s'", v);
     }
-    if ((v = prof_os_getenv("ILHEAP_DISABLE_R2R")) && *v) {
-        if (strcmp(v, "1") == 0)
-            cfg->disable_r2r = 1;
-        else if (strcmp(v, "0") != 0)
-            return config_fail(cfg, "ILHEAP_DISABLE_R2R must be 0 or 1, got '%s'", v);
-    }
+    if (parse_switch(cfg, "ILHEAP_DISABLE_R2R", &cfg->disable_r2r) != 0)
+        return -1;
+    if (parse_switch(cfg, "ILHEAP_REJIT", &cfg->rejit) != 0)
+        return -1;
+    cfg->rejit = cfg->rejit && cfg->mode != PROF_MODE_OFF; /* off rewrites nothing */
     if ((v = prof_os_getenv("ILHEAP_WINDOW")) && *v) {
         uint64_t w = 0;
         if (parse_u64(v, ILHEAP_MAX_WINDOW, &w) != 0 || w == 0)
             return config_fail(cfg, "ILHEAP_WINDOW must be 1..0xFFFFFFFF, got '%s'", v);
         cfg->window = w;
     }
-    if ((v = prof_os_getenv("ILHEAP_ATOMIC")) && *v) {
-        if (strcmp(v, "1") == 0)
-            cfg->atomic = 1;
-        else if (strcmp(v, "0") != 0)
-            return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
-    }
-    /* Counting is for users: a full window must not lose counts. The other
-     * modes exist to prove placement, so they never fall back by default. */
-    cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
-    if ((v = prof_os_getenv("ILHEAP_FALLBACK")) && *v) {
-        if (strcmp(v, "clr") == 0)
-            cfg->fallback = 1;
-        else if (strcmp(v, "none") == 0)
-            cfg->fallback = 0;
-        else
-            return config_fail(cfg, "ILHEAP_FALLBACK must be clr or none, got '%s'", v);
-    }
-    if ((v = prof_os_getenv("ILHEAP_INCLUDE")) && *v &&
-        parse_patterns(cfg, "ILHEAP_INCLUDE", v, &cfg->include) != 0)
+    if (load_counting(cfg) != 0)
         return -1;
-    if ((v = prof_os_getenv("ILHEAP_EXCLUDE")) && *v &&
-        parse_patterns(cfg, "ILHEAP_EXCLUDE", v, &cfg->exclude) != 0)
-        return -1;
-    v = prof_os_getenv("ILHEAP_COUNTS");
-    if (prof_expand_path(cfg->counts_path, sizeof cfg->counts_path,
-                         v && *v ? v : "ilheap-counts.%p.jsonl"))
-        return config_fail(cfg, "ILHEAP_COUNTS path too long");
     if ((v = prof_os_getenv("ILHEAP_REPLACE")) && *v && parse_replace(cfg, v) != 0)
         return -1;
     return 0;

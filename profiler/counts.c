@@ -1,53 +1,24 @@
-/* Counter memory and the counts file (ILHEAP_COUNTS).
+/* The counts file (ILHEAP_COUNTS), through the library's one writer
+ * (ilheap/counts.h).
  *
- * Each module has one region of counters, owned by the profiler (never in
- * the module's ilheap heap: the room above the module is for bodies). The
- * region grows by slabs that never move, because every probe has its
- * counter's address compiled into the method's IL. A method is published
- * (given a line in the file) only once its body is installed. The module's
- * lines are written once: at ModuleUnloadStarted, at ModuleUnloadFinished if
- * that never came, or at Shutdown; the region is freed with the module's
- * record, after ModuleUnloadFinished. */
+ * In the counting modes the file is created at Initialize and mapped
+ * shared: the probes increment counters that live in the file, so the file
+ * holds what ran at every instant and nothing is written at exit but the
+ * completion mark. Each module gets a record in the file at its first
+ * instrumented method, each method a record before its new body reaches the
+ * runtime (withdrawn if the body is refused). A module's counters stay in
+ * the file after it unloads; only its small record here is freed. */
 #include "profiler.h"
-#include "ilheap/pe.h" /* ilheap_pe_guid_text */
 
-#include <inttypes.h>
 #include <stdlib.h>
 
-#include "ilheap/instrument.h"
-#include "os.h"
-
-#define SLAB_BYTES (64u * 1024u)
-
-typedef struct slab {
-    struct slab *next;
-    size_t used, cap; /* in counters */
-    int64_t counters[];
-} slab_t;
-
-typedef struct method {
-    uint32_t token;
-    uint32_t n;          /* blocks (1 in calls mode) */
-    int64_t *counters;   /* in a slab */
-    uint32_t *offsets;   /* original IL offsets of the blocks; NULL in calls mode */
-    char *name;
-} method_t;
+#include "ilheap/counts.h"
 
 struct prof_counts {
-    prof_os_mutex_t lock;
-    char *module;  /* file name */
-    char *path;    /* as the runtime reports it */
-    char mvid[37];
-    slab_t *slabs;
-    method_t *methods;
-    size_t nmethods, cap;
-    size_t bytes;  /* slabs and tables, for the report */
-    int written;
+    uint64_t module; /* the module's record in the file */
 };
 
-static prof_os_mutex_t file_lock = PROF_OS_MUTEX_INIT;
-static FILE *counts_file;
-static int counts_file_failed;
+static ilheap_counts_writer_t *writer;
 
 static void account(int64_t delta)
 {
@@ -62,184 +33,89 @@ static void account(int64_t delta)
     }
 }
 
+int prof_counts_start(void)
+{
+    const prof_config_t *cfg = &prof_g.config;
+    uint32_t flags = (cfg->mode == PROF_MODE_CALLS ? ILHEAP_COUNTS_CALLS : ILHEAP_COUNTS_BLOCKS) |
+                     (cfg->atomic ? ILHEAP_COUNTS_ATOMIC : 0) | (cfg->counts_shared ? ILHEAP_COUNTS_SHARED_PATH : 0);
+    if (ilheap_counts_create(cfg->counts_path, flags, &writer) != ILHEAP_OK) {
+        snprintf(prof_g.counts_error, sizeof prof_g.counts_error, "%s", ilheap_last_message());
+        prof_diag("error: ILHEAP_COUNTS=%s cannot be written (%s): nothing is counted in this process",
+                  cfg->counts_path, ilheap_last_message());
+        return -1;
+    }
+    if (cfg->counts_shared)
+        prof_diag("warning: ILHEAP_COUNTS=%s has no %%p: another process with the same setting replaces this "
+                  "file (dotnet test starts several)", cfg->counts_path);
+    return 0;
+}
+
+void prof_counts_finish(void)
+{
+    if (writer != NULL && ilheap_counts_finish(writer) != ILHEAP_OK)
+        prof_diag("the counts file's completion mark: %s", ilheap_last_message());
+}
+
+uint64_t prof_counts_file_bytes(void)
+{
+    return ilheap_counts_file_bytes(writer);
+}
+
 prof_counts_t *prof_counts_create(const char *module, const char *path, const GUID *mvid)
 {
-    prof_counts_t *k = calloc(1, sizeof *k);
-    if (!k)
+    prof_counts_t *k = writer != NULL ? calloc(1, sizeof *k) : NULL;
+    if (k == NULL)
         return NULL;
-    k->module = strdup(module);
-    k->path = strdup(path);
-    if (!k->module || !k->path) {
-        free(k->module);
-        free(k->path);
+    uint8_t bytes[16]; /* the GUID as stored in #GUID: its fields little-endian */
+    if (mvid != NULL)
+        memcpy(bytes, mvid, sizeof bytes);
+    if (ilheap_counts_add_module(writer, path, module, mvid != NULL ? bytes : NULL, &k->module) != ILHEAP_OK) {
+        prof_diag("the counts file: %s", ilheap_last_message());
         free(k);
         return NULL;
     }
-    if (mvid) {
-        uint8_t bytes[16]; /* the GUID as stored: its fields little-endian */
-        memcpy(bytes, mvid, sizeof bytes);
-        ilheap_pe_guid_text(bytes, k->mvid);
-    }
-    prof_os_mutex_init(&k->lock);
-    k->bytes = sizeof *k;
-    account((int64_t)k->bytes);
+    account((int64_t)sizeof *k);
     atomic_fetch_add(&prof_g.counters.counter_regions_live, 1);
     return k;
 }
 
 int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n)
 {
-    if (!k || n == 0)
+    uint64_t *counters = NULL;
+    if (k == NULL || n == 0)
         return NULL;
-    prof_os_mutex_lock(&k->lock);
-    slab_t *s = k->slabs;
-    if (!s || s->cap - s->used < n) {
-        size_t cap = (SLAB_BYTES - sizeof *s) / sizeof(int64_t);
-        if (cap < n)
-            cap = n;
-        s = calloc(1, sizeof *s + cap * sizeof(int64_t));
-        if (!s) {
-            prof_os_mutex_unlock(&k->lock);
-            return NULL;
-        }
-        s->cap = cap;
-        s->next = k->slabs;
-        k->slabs = s;
-        k->bytes += sizeof *s + cap * sizeof(int64_t);
-        account((int64_t)(sizeof *s + cap * sizeof(int64_t)));
+    if (ilheap_counts_reserve(writer, n, &counters) != ILHEAP_OK) {
+        ilheap_counts_lost(writer, 1); /* no room in the file: the method stays uncounted, and readers say so */
+        atomic_fetch_add(&prof_g.counters.counts_lost, 1);
+        return NULL;
     }
-    int64_t *p = s->counters + s->used;
-    s->used += n;
-    prof_os_mutex_unlock(&k->lock);
-    return p;
+    return (int64_t *)(void *)counters;
 }
 
-int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters)
+int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name, const ilheap_probe_key_t *keys,
+                        uint32_t n, int64_t *counters, uint64_t *handle)
 {
-    method_t m = {.token = token, .n = n, .counters = counters};
-    m.name = strdup(name);
-    int blocks = keys[0].kind == ILHEAP_PROBE_BLOCK;
-    if (blocks) {
-        m.offsets = malloc((size_t)n * sizeof *m.offsets);
-        for (uint32_t i = 0; m.offsets && i < n; i++)
-            m.offsets[i] = keys[i].il_offset;
-    }
-    if (!m.name || (blocks && !m.offsets)) {
-        free(m.name);
-        free(m.offsets);
+    if (ilheap_counts_add_method(writer, k->module, token, name, keys, n, (const uint64_t *)(void *)counters,
+                                 handle) != ILHEAP_OK) {
+        ilheap_counts_lost(writer, 1);
+        atomic_fetch_add(&prof_g.counters.counts_lost, 1);
         return -1;
     }
-    prof_os_mutex_lock(&k->lock);
-    if (k->nmethods == k->cap) {
-        size_t cap = k->cap ? k->cap * 2 : 64;
-        method_t *t = realloc(k->methods, cap * sizeof *t);
-        if (!t) {
-            prof_os_mutex_unlock(&k->lock);
-            free(m.name);
-            free(m.offsets);
-            return -1;
-        }
-        k->bytes += (cap - k->cap) * sizeof *t;
-        account((int64_t)((cap - k->cap) * sizeof *t));
-        k->methods = t;
-        k->cap = cap;
-    }
-    k->methods[k->nmethods++] = m;
-    prof_os_mutex_unlock(&k->lock);
-    atomic_fetch_add(&prof_g.counters.instrumented, 1);
-    atomic_fetch_add(&prof_g.counters.probes, n);
+    atomic_fetch_add(&prof_g.counters.counts_written, 1);
     return 0;
 }
 
-/* JSON string contents: quote, backslash and control characters escaped;
- * UTF-8 passes through. */
-static void put_json(FILE *out, const char *s)
+void prof_counts_withdraw(uint64_t handle)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-}
-
-/* The file is opened at the first write, so a run that instruments nothing
- * leaves none behind. Called with file_lock held. */
-static FILE *open_file(void)
-{
-    if (counts_file || counts_file_failed)
-        return counts_file;
-    counts_file = prof_os_open_output(prof_g.config.counts_path);
-    if (!counts_file) {
-        counts_file_failed = 1;
-        prof_diag("cannot open ILHEAP_COUNTS %s: counts are lost", prof_g.config.counts_path);
-    }
-    return counts_file;
-}
-
-void prof_counts_write(prof_counts_t *k)
-{
-    if (!k)
-        return;
-    prof_os_mutex_lock(&k->lock);
-    if (k->written || k->nmethods == 0) {
-        k->written = 1;
-        prof_os_mutex_unlock(&k->lock);
-        return;
-    }
-    k->written = 1;
-    prof_os_mutex_lock(&file_lock);
-    FILE *out = open_file();
-    for (size_t i = 0; out && i < k->nmethods; i++) {
-        const method_t *m = &k->methods[i];
-        fputs("{\"module\":\"", out);
-        put_json(out, k->module);
-        fputs("\",\"path\":\"", out);
-        put_json(out, k->path);
-        fprintf(out, "\",\"mvid\":\"%s\",\"method\":\"", k->mvid);
-        put_json(out, m->name);
-        fprintf(out, "\",\"token\":\"0x%08" PRIx32 "\",", m->token);
-        /* A relaxed snapshot: a count still rising on another thread at
-         * Shutdown is written as it stands. */
-        if (!m->offsets) {
-            fprintf(out, "\"calls\":%" PRId64 "}\n", __atomic_load_n(&m->counters[0], __ATOMIC_RELAXED));
-        } else {
-            fputs("\"blocks\":[", out);
-            for (uint32_t b = 0; b < m->n; b++)
-                fprintf(out, "%s{\"il_offset\":%" PRIu32 ",\"hits\":%" PRId64 "}", b ? "," : "",
-                        m->offsets[b], __atomic_load_n(&m->counters[b], __ATOMIC_RELAXED));
-            fputs("]}\n", out);
-        }
-        atomic_fetch_add(&prof_g.counters.counts_written, 1);
-    }
-    if (out)
-        fflush(out);
-    prof_os_mutex_unlock(&file_lock);
-    prof_os_mutex_unlock(&k->lock);
+    ilheap_counts_withdraw(writer, handle);
+    atomic_fetch_sub(&prof_g.counters.counts_written, 1);
 }
 
 void prof_counts_destroy(prof_counts_t *k)
 {
-    if (!k)
+    if (k == NULL)
         return;
-    prof_counts_write(k); /* no count is lost, whatever the order of events */
-    for (slab_t *s = k->slabs, *next; s; s = next) {
-        next = s->next;
-        free(s);
-    }
-    for (size_t i = 0; i < k->nmethods; i++) {
-        free(k->methods[i].name);
-        free(k->methods[i].offsets);
-    }
-    account(-(int64_t)k->bytes);
+    account(-(int64_t)sizeof *k);
     atomic_fetch_sub(&prof_g.counters.counter_regions_live, 1);
-    free(k->methods);
-    free(k->module);
-    free(k->path);
-    prof_os_mutex_destroy(&k->lock);
     free(k);
 }

@@ -1,6 +1,8 @@
 /* The two steps every rewriting mode shares: a block of exactly the new
  * body's size from the module's allocator (timed, counted), and installing
- * the written body with SetILFunctionBody (its window checked first). */
+ * the written body with SetILFunctionBody (its window checked first). A
+ * ReJIT body (view->control) is written to a buffer of this thread's and
+ * handed to ICorProfilerFunctionControl::SetILFunctionBody, which copies it. */
 #include "profiler.h"
 
 #include "ilheap/com.h"
@@ -14,6 +16,12 @@ uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t
     if (size == 0 || size > UINT32_MAX) {
         *why = PROF_SKIP_encode;
         return NULL;
+    }
+    if (view->control) {
+        uint8_t *buf = prof_rejit_buffer(size);
+        if (!buf)
+            *why = PROF_SKIP_alloc_failed;
+        return buf;
     }
     uint64_t t0 = prof_os_now_ns();
     uint8_t *p = view->malloc->lpVtbl->Alloc(view->malloc, (ULONG)size);
@@ -42,9 +50,15 @@ uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t
 int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
                      const uint8_t *p, size_t size, int fallback, prof_skip_t *why)
 {
-    if (!fallback)
-        prof_report_window(view->base, p, size);
-    if (CLR_FAILED(prof_g.info->lpVtbl->SetILFunctionBody(prof_g.info, mod, tok, p))) {
+    HRESULT hr;
+    if (view->control) {
+        hr = view->control->lpVtbl->SetILFunctionBody(view->control, (ULONG)size, p);
+    } else {
+        if (!fallback)
+            prof_report_window(view->base, p, size);
+        hr = prof_g.info->lpVtbl->SetILFunctionBody(prof_g.info, mod, tok, p);
+    }
+    if (CLR_FAILED(hr)) {
         *why = PROF_SKIP_set_failed;
         return -1;
     }

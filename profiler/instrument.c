@@ -178,10 +178,17 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
         *why = PROF_SKIP_rewriter_encode;
         return -1;
     }
-    if (prof_install_set(mod, tok, view, body, size, fallback, why) != 0)
+    /* The method is in the counts file before its probes can run. */
+    uint64_t handle = 0;
+    if (prof_counts_publish(src.counts, tok, name, keys, (uint32_t)n, src.counters, &handle) != 0) {
+        *why = PROF_SKIP_counters;
         return -1;
-    /* The body is in: its line is owed even if the name's copy fails. */
-    if (prof_counts_publish(src.counts, tok, name, keys, (uint32_t)n, src.counters) != 0)
-        prof_diag("no memory to record method 0x%08x: its counts are lost", (unsigned)tok);
+    }
+    if (prof_install_set(mod, tok, view, body, size, fallback, why) != 0) {
+        prof_counts_withdraw(handle);
+        return -1;
+    }
+    atomic_fetch_add(&prof_g.counters.instrumented, 1);
+    atomic_fetch_add(&prof_g.counters.probes, n);
     return 0;
 }

@@ -356,43 +356,6 @@ void prof_modules_view_end(prof_module_view_t *view)
     view->module = NULL;
 }
 
-/* The record of a module still in the table, with a reference; NULL if none. */
-static prof_module_t *record_find(ModuleID id)
-{
-    prof_os_read_lock(&table_lock);
-    prof_module_t *m = find_locked(id);
-    if (m)
-        atomic_fetch_add(&m->refs, 1);
-    prof_os_read_unlock(&table_lock);
-    return m;
-}
-
-static prof_counts_t *counts_of(prof_module_t *m)
-{
-    prof_os_mutex_lock(&m->lock);
-    prof_counts_t *k = m->counts;
-    prof_os_mutex_unlock(&m->lock);
-    return k;
-}
-
-void prof_modules_unload_started(ModuleID id)
-{
-    prof_module_t *m = record_find(id);
-    if (m) {
-        prof_counts_write(counts_of(m));
-        record_release(m);
-    }
-}
-
-void prof_modules_write_all_counts(void)
-{
-    prof_os_read_lock(&table_lock);
-    for (size_t b = 0; b < BUCKETS; b++)
-        for (prof_module_t *m = table[b]; m; m = m->next)
-            prof_counts_write(counts_of(m));
-    prof_os_read_unlock(&table_lock);
-}
-
 int prof_modules_instrumented(ModuleID id, int *is_corelib)
 {
     *is_corelib = 0;
@@ -508,6 +471,24 @@ int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token)
     int claimed = set_insert(m, token) == 1;
     prof_os_mutex_unlock(&m->lock);
     return claimed;
+}
+
+int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token)
+{
+    prof_module_t *m = view->module;
+    if (token == 0 || !m)
+        return 0;
+    int found = 0;
+    prof_os_mutex_lock(&m->lock);
+    for (size_t j = m->cap ? (token * 2654435761u) & (m->cap - 1) : 0; m->cap && m->tokens[j];
+         j = (j + 1) & (m->cap - 1)) {
+        if (m->tokens[j] == token) {
+            found = 1;
+            break;
+        }
+    }
+    prof_os_mutex_unlock(&m->lock);
+    return found;
 }
 
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)

@@ -89,13 +89,12 @@ int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token)
     return strcmp(name, "System.Threading.Interlocked") == 0;
 }
 
-int prof_names_is_replace_target(FunctionID id)
+int prof_names_is_replace_target(ModuleID mod, mdMethodDef token)
 {
     const prof_config_t *cfg = &prof_g.config;
     IUnknown *unk = NULL;
-    mdToken token = 0;
-    HRESULT hr = prof_g.info->lpVtbl->GetTokenAndMetaDataFromFunction(
-        prof_g.info, id, &clr_IID_IMetaDataImport, &unk, &token);
+    HRESULT hr = prof_g.info->lpVtbl->GetModuleMetaData(prof_g.info, mod, CLR_OF_READ,
+                                                        &clr_IID_IMetaDataImport, &unk);
     if (CLR_FAILED(hr) || !unk)
         return 0;
     IMetaDataImport *md = (IMetaDataImport *)unk;

@@ -19,6 +19,8 @@
 typedef struct prof_os_mutex { void *srw; } prof_os_mutex_t;
 typedef struct prof_os_rwlock { void *srw; } prof_os_rwlock_t;
 typedef struct prof_os_once { void *init_once; } prof_os_once_t;
+typedef struct prof_os_cond { void *cv; } prof_os_cond_t;
+#define PROF_OS_COND_INIT {0}
 #define PROF_OS_MUTEX_INIT {0}
 #define PROF_OS_RWLOCK_INIT {0}
 #define PROF_OS_ONCE_INIT {0}
@@ -29,6 +31,8 @@ typedef struct prof_os_once { void *init_once; } prof_os_once_t;
 typedef struct prof_os_mutex { pthread_mutex_t m; } prof_os_mutex_t;
 typedef struct prof_os_rwlock { pthread_rwlock_t rw; } prof_os_rwlock_t;
 typedef struct prof_os_once { pthread_once_t once; } prof_os_once_t;
+typedef struct prof_os_cond { pthread_cond_t c; } prof_os_cond_t;
+#define PROF_OS_COND_INIT {PTHREAD_COND_INITIALIZER}
 #define PROF_OS_MUTEX_INIT {PTHREAD_MUTEX_INITIALIZER}
 #define PROF_OS_RWLOCK_INIT {PTHREAD_RWLOCK_INITIALIZER}
 #define PROF_OS_ONCE_INIT {PTHREAD_ONCE_INIT}
@@ -52,6 +56,17 @@ void prof_os_write_unlock(prof_os_rwlock_t *l);
 /* Runs fn exactly once per once-object, whatever the number of threads; the
  * others wait until it has returned. */
 void prof_os_once(prof_os_once_t *once, void (*fn)(void));
+
+/* A condition variable (static only: PROF_OS_COND_INIT), used with a
+ * mutex: wait releases m while it sleeps and holds it again when it returns
+ * (it may return without a signal: wait in a loop on the condition). */
+void prof_os_cond_wait(prof_os_cond_t *c, prof_os_mutex_t *m);
+void prof_os_cond_broadcast(prof_os_cond_t *c);
+
+/* --------------------------------------------------------------- threads */
+/* Runs fn(arg) on a new thread of the profiler's own, detached (nobody
+ * joins it). 0, or -1 when the system refuses a thread. */
+int prof_os_thread_start(void (*fn)(void *), void *arg);
 
 /* -------------------------------------------------------- thread storage */
 /* A per-thread pointer; destroy (may be NULL) runs at a thread's exit for

@@ -52,6 +52,49 @@ void prof_os_once(prof_os_once_t *once, void (*fn)(void))
     pthread_once(&once->once, fn);
 }
 
+void prof_os_cond_wait(prof_os_cond_t *c, prof_os_mutex_t *m)
+{
+    pthread_cond_wait(&c->c, &m->m);
+}
+
+void prof_os_cond_broadcast(prof_os_cond_t *c)
+{
+    pthread_cond_broadcast(&c->c);
+}
+
+typedef struct thread_call {
+    void (*fn)(void *);
+    void *arg;
+} thread_call_t;
+
+static void *thread_run(void *p)
+{
+    thread_call_t call = *(thread_call_t *)p;
+    free(p);
+    call.fn(call.arg);
+    return NULL;
+}
+
+int prof_os_thread_start(void (*fn)(void *), void *arg)
+{
+    thread_call_t *call = malloc(sizeof *call);
+    if (!call)
+        return -1;
+    call->fn = fn;
+    call->arg = arg;
+    pthread_attr_t attr;
+    pthread_t thread;
+    int ok = pthread_attr_init(&attr) == 0;
+    if (ok) {
+        ok = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
+             pthread_create(&thread, &attr, thread_run, call) == 0;
+        pthread_attr_destroy(&attr);
+    }
+    if (!ok)
+        free(call);
+    return ok ? 0 : -1;
+}
+
 int prof_os_tls_create(prof_os_tls_t *tls, void (*destroy)(void *))
 {
     pthread_key_t key;

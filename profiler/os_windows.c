@@ -75,6 +75,47 @@ void prof_os_once(prof_os_once_t *once, void (*fn)(void))
     InitOnceExecuteOnce((PINIT_ONCE)(void *)&once->init_once, once_run, &call, NULL);
 }
 
+static_assert(sizeof(prof_os_cond_t) == sizeof(CONDITION_VARIABLE), "a CONDITION_VARIABLE is one pointer");
+
+void prof_os_cond_wait(prof_os_cond_t *c, prof_os_mutex_t *m)
+{
+    SleepConditionVariableSRW((PCONDITION_VARIABLE)(void *)&c->cv, SRW(m), INFINITE, 0);
+}
+
+void prof_os_cond_broadcast(prof_os_cond_t *c)
+{
+    WakeAllConditionVariable((PCONDITION_VARIABLE)(void *)&c->cv);
+}
+
+typedef struct thread_call {
+    void (*fn)(void *);
+    void *arg;
+} thread_call_t;
+
+static DWORD WINAPI thread_run(LPVOID p)
+{
+    thread_call_t call = *(thread_call_t *)p;
+    free(p);
+    call.fn(call.arg);
+    return 0;
+}
+
+int prof_os_thread_start(void (*fn)(void *), void *arg)
+{
+    thread_call_t *call = malloc(sizeof *call);
+    if (!call)
+        return -1;
+    call->fn = fn;
+    call->arg = arg;
+    HANDLE thread = CreateThread(NULL, 0, thread_run, call, 0, NULL);
+    if (!thread) {
+        free(call);
+        return -1;
+    }
+    CloseHandle(thread); /* detached: nobody waits for it */
+    return 0;
+}
+
 /* A fiber-local slot's callback gets the value but not the slot, and has the
  * system's calling convention: one small trampoline per slot. */
 #define TLS_SLOTS 4

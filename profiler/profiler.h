@@ -8,9 +8,11 @@
  *   names.c          method names and attributes through IMetaDataImport
  *   emit.c           the MemberRef of Interlocked.Increment (IMetaDataEmit)
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
+ *   rejit.c          ILHEAP_REJIT=1: RequestReJIT from a thread of our own,
+ *                    GetReJITParameters, the modules' ReJIT states
  *   install.c        Alloc from the module's allocator, SetILFunctionBody
  *   instrument.c     calls and blocks: probes through the IL rewriter
- *   counts.c         counter memory per module, the counts file
+ *   counts.c         the counts file (ILHEAP_COUNTS): its module and method records
  *   report.c         counters and the report written at Shutdown
  *   os.h             what differs by OS (locks, thread storage, time, process,
  *                    environment, files): os_linux.c, os_windows.c
@@ -77,6 +79,7 @@ typedef struct prof_config {
     unsigned prologue_nops;     /* PROF_MODE_PROLOGUE: 1..PROF_MAX_PROLOGUE */
     prof_allocator_t allocator;
     int disable_r2r;            /* ILHEAP_DISABLE_R2R=1: JIT ReadyToRun code too */
+    int rejit;                  /* ILHEAP_REJIT=1: rewrite through ReJIT (not in mode off) */
     int has_replace;            /* ILHEAP_REPLACE=Ns.Type::Method=VALUE */
     char replace_type[PROF_NAME_MAX];
     char replace_method[PROF_NAME_MAX];
@@ -87,6 +90,7 @@ typedef struct prof_config {
     prof_patterns_t include;    /* empty: every assembly */
     prof_patterns_t exclude;
     char counts_path[4096];     /* ILHEAP_COUNTS, %p expanded */
+    int counts_shared;          /* ILHEAP_COUNTS has no %p: not unique to this process */
     char report_path[4096];     /* ILHEAP_REPORT; empty = stderr */
     char module_log_path[4096]; /* ILHEAP_MODULE_LOG: one line per module load */
     char error[256];            /* why the environment was rejected; empty if fine */
@@ -176,7 +180,8 @@ typedef struct prof_counters {
     atomic_uint_fast64_t live_heaps_collectible;
     atomic_uint_fast64_t instrumented;     /* methods given probes (calls, blocks) */
     atomic_uint_fast64_t probes;           /* counters placed in them */
-    atomic_uint_fast64_t counts_written;   /* lines written to the counts file */
+    atomic_uint_fast64_t counts_written;   /* methods in the counts file (published, not withdrawn) */
+    atomic_uint_fast64_t counts_lost;      /* methods left uncounted: no room in the counts file */
     atomic_uint_fast64_t counter_bytes_live; /* counter regions and their tables */
     atomic_uint_fast64_t counter_bytes_peak;
     atomic_uint_fast64_t counter_regions_live;
@@ -192,6 +197,7 @@ typedef struct prof_state {
     DWORD event_mask;
     char runtime_version[64];
     char notes[1024]; /* prof_diag lines for the report (when it has a path) */
+    char counts_error[256]; /* why the counts file could not be written; empty if it was */
 } prof_state_t;
 
 extern prof_state_t prof_g;
@@ -213,6 +219,9 @@ typedef struct prof_module_view {
     IMethodMalloc *malloc;
     /* The module's own counters; valid until prof_modules_view_end. */
     prof_module_stats_t *stats;
+    /* ReJIT (GetReJITParameters): the new body goes here, copied, instead
+     * of into the module's allocator and SetILFunctionBody; NULL otherwise. */
+    ICorProfilerFunctionControl *control;
 } prof_module_view_t;
 
 void prof_modules_init(void);
@@ -231,13 +240,11 @@ void prof_modules_view_end(prof_module_view_t *view);
 /* Claims the view's (module, token) for rewriting: 1 the first time, 0 when
  * it was claimed before (the body is already ours). */
 int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
+/* 1 when the token was claimed (a lookup only). */
+int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
-/* ModuleUnloadStarted: writes the module's counts (its code runs no more). */
-void prof_modules_unload_started(ModuleID id);
-/* Shutdown: writes the counts of every module still loaded. */
-void prof_modules_write_all_counts(void);
 /* 1 when methods of module id get probes (calls, blocks; in scope);
  * *is_corelib says whether it is System.Private.CoreLib. */
 int prof_modules_instrumented(ModuleID id, int *is_corelib);
@@ -252,19 +259,28 @@ mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id);
 IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id);
 
 /* ----------------------------------------------------------------- counts */
+/* The counts file (ILHEAP_COUNTS), created at Initialize in the counting
+ * modes; -1 when it cannot be (said in the report or on stderr, and in
+ * prof_g.counts_error): nothing may be counted then. */
+int prof_counts_start(void);
+/* Shutdown: the file's completion mark (the counters stay mapped). */
+void prof_counts_finish(void);
+uint64_t prof_counts_file_bytes(void);
 typedef struct prof_counts prof_counts_t;
-/* A module's region (mvid may be NULL); NULL without memory. */
+/* A module's record in the file (mvid may be NULL); NULL without a file or
+ * room in it. */
 prof_counts_t *prof_counts_create(const char *module, const char *path, const GUID *mvid);
-/* n zeroed 64-bit counters that never move; NULL without memory. */
+/* n zeroed 64-bit counters in the file that never move; NULL without room
+ * (counted as lost). */
 int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n);
-/* Gives a method whose body now holds probes its line (keys: what each of
- * the n counters counts; one ENTRY key in calls mode). 0, or -1 without
- * memory. */
-int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name,
-                        const ilheap_probe_key_t *keys, uint32_t n, int64_t *counters);
-/* Writes the module's lines to ILHEAP_COUNTS, once. */
-void prof_counts_write(prof_counts_t *k);
-/* Writes (if not yet) and frees the region: after ModuleUnloadFinished. */
+/* Puts a method in the file before its body is installed (keys: what each
+ * of the n counters counts; one ENTRY key in calls mode); *handle names it
+ * for prof_counts_withdraw. 0, or -1 without room (counted as lost). */
+int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name, const ilheap_probe_key_t *keys,
+                        uint32_t n, int64_t *counters, uint64_t *handle);
+/* The method's body was not installed: its record is withdrawn. */
+void prof_counts_withdraw(uint64_t handle);
+/* Frees the module's record here (its counters stay in the file). */
 void prof_counts_destroy(prof_counts_t *k);
 
 /* ------------------------------------------------------------------- emit */
@@ -293,8 +309,8 @@ void prof_image_read_pe(const uint8_t *base, prof_image_facts_t *facts);
 void prof_image_read_maps(const uint8_t *base, uint64_t size, prof_image_facts_t *facts);
 
 /* ------------------------------------------------------------------ names */
-/* 1 when function id is cfg->replace_type::cfg->replace_method. */
-int prof_names_is_replace_target(FunctionID id);
+/* 1 when method tok of module mod is cfg->replace_type::cfg->replace_method. */
+int prof_names_is_replace_target(ModuleID mod, mdMethodDef tok);
 /* "Namespace.Outer+Inner::Method" of a MethodDef in UTF-8; 0 or -1. */
 int prof_names_method(IMetaDataImport *md, mdMethodDef token, char *out, size_t cap);
 /* 1 for what instrumentation leaves alone in CoreLib: methods of
@@ -303,6 +319,38 @@ int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token);
 
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
+/* Rewrites (mod, tok) as the mode says; the body goes where the view says
+ * (view->control). The JIT path claims the token first; PROF_SKIP_COUNT when
+ * the body is in, else why not (the JIT path's claim is given back when a
+ * later try could succeed). */
+prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view);
+
+/* ------------------------------------------------------------------ rejit */
+/* ILHEAP_REJIT=1 (rejit.c). start: at Initialize, the thread that requests;
+ * -1 when it cannot run (the JIT path then does everything). stop: at
+ * Shutdown (waits a moment for a request under way). */
+int prof_rejit_start(void);
+void prof_rejit_stop(void);
+/* ModuleLoadFinished, and any first sight of a module: queues it for
+ * RequestReJIT when it is in scope. */
+void prof_rejit_module_seen(ModuleID id);
+void prof_rejit_module_unloaded(ModuleID id);
+/* JITCachedFunctionSearchStarted: 0 when the method's ReadyToRun code must
+ * not be used (its module's request is pending: the JIT path counts it). */
+int prof_rejit_allow_precompiled(FunctionID id);
+/* The ReJIT callbacks. */
+HRESULT prof_rejit_parameters(ModuleID mod, mdMethodDef tok, IUnknown *control);
+void prof_rejit_error(ModuleID mod, mdMethodDef tok, HRESULT hr);
+void prof_rejit_compiled(HRESULT hr);
+/* A method the JIT path rewrote (its module pending, or its instantiation
+ * not versionable: collectible). */
+void prof_rejit_count_jit_path(void);
+/* A block for the new body of a ReJIT (this thread's, reused): NULL without
+ * memory. */
+uint8_t *prof_rejit_buffer(size_t size);
+/* The report's ReJIT lines (rejit_requested=, rejit_done=, rejit_failed=,
+ * the errors seen). */
+void prof_rejit_write_summary(FILE *out);
 
 /* ---------------------------------------------------------------- install */
 /* A block of size bytes from the view's allocator (timed and counted); NULL

@@ -246,6 +246,23 @@ static int v_counts_path(const prof_counters_t *c, char *buf, size_t cap)
     return snprintf(buf, cap, "%s", prof_g.config.counts_path) >= 0;
 }
 
+/* Why the counts file could not be written ("none"): in the counting modes,
+ * and when that failure turned counting off. */
+static int v_counts_error(const prof_counters_t *c, char *buf, size_t cap)
+{
+    (void)c;
+    int counting = prof_g.config.mode == PROF_MODE_CALLS || prof_g.config.mode == PROF_MODE_BLOCKS;
+    if (!counting && !prof_g.counts_error[0])
+        return 0;
+    return snprintf(buf, cap, "%s", prof_g.counts_error[0] ? prof_g.counts_error : "none") >= 0;
+}
+
+static int v_counts_file_bytes(const prof_counters_t *c, char *buf, size_t cap)
+{
+    (void)c;
+    return snprintf(buf, cap, "%" PRIu64, prof_counts_file_bytes()) > 0;
+}
+
 /* One line of the report: key=value, the value a counter (at) or computed
  * (value), then "  # note" if any; counting lines only in the calls and
  * blocks modes. */
@@ -302,7 +319,10 @@ static const report_row_t rows[] = {
     ROW("live_heaps", live_heaps),
     ROW("live_heaps_peak", live_heaps_peak),
     ROW("live_heaps_collectible", live_heaps_collectible),
+    COMPUTED("counts_error", v_counts_error),
     {"counts_path", 0, v_counts_path, 1, NULL},
+    COUNTING("counts_lost", counts_lost),
+    {"counts_file_bytes", 0, v_counts_file_bytes, 1, NULL},
     COUNTING("instrumented", instrumented),
     COUNTING("probes", probes),
     COUNTING("counts_written", counts_written),
@@ -339,6 +359,7 @@ void prof_report_write(void)
     write_config(out, cfg);
     write_rows(out, &prof_g.counters, cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS);
     prof_modules_write_summary(out);
+    prof_rejit_write_summary(out);
     fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */
     for (const char *line = prof_g.notes; *line;) {

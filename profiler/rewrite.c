@@ -169,6 +169,37 @@ done:
     return rc;
 }
 
+prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view)
+{
+    const prof_config_t *cfg = &prof_g.config;
+    LPCBYTE il = NULL;
+    ULONG il_size = 0;
+    prof_skip_t why = PROF_SKIP_COUNT;
+    if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBody(prof_g.info, mod, tok, &il, &il_size)) ||
+        !il || il_size == 0)
+        return PROF_SKIP_not_il; /* the claim stays: there is no IL to rewrite */
+    /* ReJIT: what was just read is the original IL only if the JIT path has
+     * not claimed the method (it claims before it sets a body); if it has,
+     * its body stays, as the IL the runtime compiles. */
+    if (view->control && prof_modules_claimed(view, tok))
+        return PROF_SKIP_already_rewritten;
+    int is_target = cfg->has_replace && prof_names_is_replace_target(mod, tok);
+    if (!is_target && cfg->mode == PROF_MODE_OFF)
+        return PROF_SKIP_mode_off;
+    if (!is_target && (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS)) {
+        if (prof_instrument(mod, tok, 0, view, il, il_size, &why) == 0)
+            return PROF_SKIP_COUNT;
+        if ((why == PROF_SKIP_alloc_failed || why == PROF_SKIP_counters) && !view->control)
+            prof_modules_unclaim(view, tok); /* short of memory: a later JIT may try again */
+        return why;
+    }
+    if (install(mod, tok, view, il, il_size, is_target, &why) == 0)
+        return PROF_SKIP_COUNT; /* rewritten */
+    if (!view->control)
+        prof_modules_unclaim(view, tok); /* a later JIT of it may try again */
+    return why;
+}
+
 void prof_rewrite_on_jit(FunctionID fid)
 {
     const prof_config_t *cfg = &prof_g.config;
@@ -184,35 +215,21 @@ void prof_rewrite_on_jit(FunctionID fid)
         prof_report_skip(PROF_SKIP_function_info);
         return;
     }
+    /* ILHEAP_REJIT too: a method whose ReJIT version is active never gets
+     * here (the runtime reports ReJITCompilationStarted); what does is a
+     * method of a module whose request is pending, or an instantiation that
+     * cannot be versioned (over a collectible type). */
     prof_module_view_t view = {0};
     prof_skip_t why = PROF_SKIP_COUNT;
     if (prof_modules_view(mod, &view, &why) != 0) {
         prof_report_skip(why);
         return;
     }
-    LPCBYTE il = NULL;
-    ULONG il_size = 0;
-    int is_target = 0;
-    if (!prof_modules_claim(&view, tok)) {
-        why = PROF_SKIP_already_rewritten;
-    } else if (CLR_FAILED(prof_g.info->lpVtbl->GetILFunctionBody(prof_g.info, mod, tok, &il,
-                                                                 &il_size)) ||
-               !il || il_size == 0) {
-        why = PROF_SKIP_not_il; /* the claim stays: there is no IL to rewrite */
-    } else if (!(is_target = cfg->has_replace && prof_names_is_replace_target(fid)) &&
-               cfg->mode == PROF_MODE_OFF) {
-        why = PROF_SKIP_mode_off;
-    } else if (!is_target && (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS)) {
-        if (prof_instrument(mod, tok, fid, &view, il, il_size, &why) == 0)
-            why = PROF_SKIP_COUNT;
-        else if (why == PROF_SKIP_alloc_failed || why == PROF_SKIP_counters)
-            prof_modules_unclaim(&view, tok); /* short of memory: a later JIT may try again */
-    } else if (install(mod, tok, &view, il, il_size, is_target, &why) == 0) {
-        why = PROF_SKIP_COUNT; /* rewritten */
-    } else {
-        prof_modules_unclaim(&view, tok); /* a later JIT of it may try again */
-    }
+    why = prof_modules_claim(&view, tok) ? prof_rewrite_method(mod, tok, &view)
+                                         : PROF_SKIP_already_rewritten;
     if (why != PROF_SKIP_COUNT)
         prof_report_skip(why);
+    else if (cfg->rejit)
+        prof_rejit_count_jit_path();
     prof_modules_view_end(&view);
 }

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Cross-builds ilheap for Windows with Debian's mingw-w64 and runs the test
-# suite under Wine: x86_64 in build/mingw64, i686 in build/mingw32.
+# suite under Wine: x86_64 in build/mingw64, i686 in build/mingw32. On x86_64
+# the profiler DLL then runs inside the Windows CoreCLR under Wine
+# (tests/profiler/run_wine.sh: the test programs published for win-x64,
+# self-contained, the runtime pack restored from NuGet), compared with the
+# Linux profiler (build/release, built here when missing).
 # Usage: scripts/test-windows.sh [x86_64|i686]...   (default: both)
 #
 # Installs mingw-w64, wine and wine64 when missing (needs root). The i686
@@ -10,7 +14,8 @@
 # wine32 the i686 build is built, its tests are not run, and the summary says
 # so; ILHEAP_REQUIRE_WINE32=1 makes that a failure.
 # Each Wine run is bounded (ILHEAP_WINE_TIMEOUT seconds for the whole ctest,
-# default 300); the prefix lives under the build directory; no display needed.
+# default 300; the runtime tests 600); the prefix lives under the build
+# directory; no display needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,7 +72,7 @@ run_arch() { # arch
   [ -n "$wine_bin" ] && emulator=("-DCMAKE_CROSSCOMPILING_EMULATOR=$wine_bin")
   # (set -e does not apply inside a function called with ||: check each step.)
   if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON \
-         -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=OFF "${emulator[@]}" >/dev/null ||
+         -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=ON "${emulator[@]}" >/dev/null ||
      ! cmake --build "$dir" -j"$jobs" >"$dir/build.log" 2>&1; then
     grep -E "error|Error" "$dir/build.log" 2>/dev/null | head -20
     summary+=("$arch: BUILD FAILED (see $dir/build.log)")
@@ -105,14 +110,40 @@ run_arch() { # arch
   timeout "$ctest_timeout" ctest --test-dir "$dir" --output-on-failure -j1 --timeout 240 || rc=$?
   local demo_rc=0
   timeout 60 "$wine_bin" "$dir/tools/ilheap.exe" demo --blocks 20000 </dev/null || demo_rc=$?
+  local runtime="" runtime_rc=0
+  if [ "$arch" = x86_64 ]; then
+    run_profiler_in_clr "$dir" "$wine_bin" || runtime_rc=$?
+    case $runtime_rc in
+      0) runtime="; the profiler DLL passed its runtime tests in the Windows CoreCLR" ;;
+      77) runtime="; the profiler's runtime tests SKIPPED (see above: no dotnet or python3)" ;;
+      *) runtime="; the profiler's runtime tests FAILED ($runtime_rc)" ;;
+    esac
+  fi
   # Stop this prefix's wineserver (started above) and its helper processes.
   "$wineserver" -k 2>/dev/null || true
-  if [ $rc -ne 0 ] || [ $demo_rc -ne 0 ]; then
-    summary+=("$arch: built; tests under Wine FAILED (ctest $rc, demo $demo_rc)")
+  if [ $rc -ne 0 ] || [ $demo_rc -ne 0 ] || { [ $runtime_rc -ne 0 ] && [ $runtime_rc -ne 77 ]; }; then
+    summary+=("$arch: built; tests under Wine FAILED (ctest $rc, demo $demo_rc$runtime)")
     status=1
   else
-    summary+=("$arch: built; all tests and the ilheap demo passed under $(${wine_bin} --version 2>/dev/null || echo Wine)")
+    summary+=("$arch: built; all tests and the ilheap demo passed under $(${wine_bin} --version 2>/dev/null || echo Wine)$runtime")
   fi
+}
+
+# The profiler DLL in the Windows CoreCLR under Wine, beside the Linux
+# profiler of build/release (its profiler and ilheap built here if missing).
+run_profiler_in_clr() { # build_dir wine_bin
+  local dir=$1 wine_bin=$2 linux=build/release
+  echo "=== Windows x86_64: the profiler in the Windows CoreCLR under Wine ==="
+  if ! cmake -S . -B "$linux" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON >/dev/null ||
+     ! cmake --build "$linux" -j"$jobs" --target ilheap_profiler ilheap_cli >"$linux/profiler-build.log" 2>&1; then
+    tail -n 20 "$linux/profiler-build.log"
+    return 1
+  fi
+  local start=$SECONDS rc=0
+  WINE="$wine_bin" timeout 600 bash tests/profiler/run_wine.sh "$PWD/$dir/profiler/ilheap_profiler.dll" \
+    "$PWD/tests/profiler" "$PWD/$dir/profiler-clr" "$PWD/$linux" || rc=$?
+  echo "(the runtime tests under Wine took $((SECONDS - start)) s)"
+  return $rc
 }
 
 for arch in "${arches[@]}"; do

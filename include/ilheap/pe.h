@@ -324,6 +324,12 @@ ILHEAP_API uint32_t ilheap_pe_property_count(const ilheap_pe_t *pe);
 ILHEAP_API ilheap_status_t ilheap_pe_property(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_property_t *out,
                                               ilheap_pe_error_t *error);
 
+/* The name of the member a token in IL names: a Field (0x04), MethodDef
+ * (0x06), MemberRef (0x0A), or MethodSpec (0x2B: its method's). ILHEAP_EINVAL
+ * for another table, ILHEAP_PE_BAD_ROW for a row past it. */
+ILHEAP_API ilheap_status_t ilheap_pe_member_name(const ilheap_pe_t *pe, uint32_t token, const char **name,
+                                                 ilheap_pe_error_t *error);
+
 #ifdef __cplusplus
 }
 #endif

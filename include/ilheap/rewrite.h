@@ -192,6 +192,12 @@ enum {
     ILHEAP_OP_ENDFINALLY = 0xDC,
     ILHEAP_OP_LEAVE = 0xDD,
     ILHEAP_OP_LEAVE_S = 0xDE,
+    ILHEAP_OP_LDARG = 0xFE09,
+    ILHEAP_OP_LDARGA = 0xFE0A,
+    ILHEAP_OP_LDLOC = 0xFE0C,
+    ILHEAP_OP_LDLOCA = 0xFE0D,
+    ILHEAP_OP_STLOC = 0xFE0E,
+    ILHEAP_OP_LOCALLOC = 0xFE0F,
     ILHEAP_OP_ENDFILTER = 0xFE11,
     ILHEAP_OP_UNALIGNED = 0xFE12,
     ILHEAP_OP_VOLATILE = 0xFE13,
@@ -334,6 +340,141 @@ ILHEAP_API ilheap_status_t ilheap_rw_replace(ilheap_rw_t *rw, ilheap_rw_id_t id,
  * ILHEAP_IL_SPLIT_PREFIX; ILHEAP_IL_BAD_REF for a bad id. */
 ILHEAP_API ilheap_status_t ilheap_rw_remove(ilheap_rw_t *rw, ilheap_rw_id_t id);
 
+/* ---------------------------------------------------------------------------
+ * Exception clauses, single exit, constructors: what a method wrapper needs.
+ *
+ * A new clause must keep every rule of ECMA-335 II.19 and I.12.4.2; what
+ * would break one is refused with a status, a message naming the IL offset
+ * (-1 for inserted code) and *bad, the offending instruction's id (RW_END
+ * when it is code the refused call itself would have inserted), and nothing
+ * changes:
+ *   ILHEAP_IL_CLAUSE_RANGE    an empty or reversed try, handler or filter;
+ *   ILHEAP_IL_EH_NESTING      a handler or filter inside its own try; a
+ *                             block overlapping an existing clause's block
+ *                             partially (blocks nest or lie apart; two
+ *                             clauses share a try only when both are catch
+ *                             or filter clauses); a table that cannot keep
+ *                             inner clauses before outer ones;
+ *   ILHEAP_IL_EH_FLOW         control entering a try other than at its first
+ *                             instruction, entering a handler or filter at
+ *                             all (a fall-through into a handler included),
+ *                             leaving a try or catch handler other than by
+ *                             leave (a branch, or falling off its end), or
+ *                             leaving a finally, fault or filter at all;
+ *   ILHEAP_IL_EH_INSTRUCTION  ret or jmp inside the new blocks; localloc in a
+ *                             handler or filter; endfinally not directly in
+ *                             a finally or fault handler; endfilter other
+ *                             than as the last instruction of a filter;
+ *                             rethrow outside a catch handler.
+ * Not checked without the stack callback: that the stack is empty at a try's
+ * start (the exact simulation checks it: try starts at depth 0). Removing
+ * clauses is not supported: no function removes one, and an instruction a
+ * clause boundary refers to may be removed only as ilheap_rw_remove says
+ * (the reference moves to what followed).
+ * ------------------------------------------------------------------------- */
+
+/* Adds clause (kind, its try, handler and filter boundaries as ids of this
+ * rewriter, class_token for CATCH; filter_start ignored unless FILTER) to
+ * the table, where the nesting puts it (inner before outer; after the other
+ * handlers of the same try). The code must be in place already. *index
+ * (may be NULL) receives its position. The errors above, ILHEAP_IL_BAD_REF,
+ * ILHEAP_IL_CLAUSE_KIND, ILHEAP_EINVAL, ILHEAP_ENOMEM. */
+ILHEAP_API ilheap_status_t ilheap_rw_add_clause(ilheap_rw_t *rw, const ilheap_rw_clause_t *clause,
+                                                size_t *index, ilheap_rw_id_t *bad);
+
+/* A handler for ilheap_rw_wrap. Its code runs straight (calls allowed, no
+ * branch) up to its last instruction, which ends it:
+ *   FINALLY, FAULT: endfinally (or throw); entered with an empty stack;
+ *   CATCH: leave (to an instruction after the handler), rethrow or throw;
+ *          entered with the exception object on the stack;
+ *   FILTER: filter code entered with the exception object, ending with
+ *          endfilter with the int32 verdict alone on the stack; then the
+ *          handler code, as for CATCH. */
+typedef struct ilheap_rw_handler {
+    uint32_t kind;                  /* ILHEAP_IL_FINALLY, _FAULT, _CATCH or _FILTER */
+    uint32_t class_token;           /* CATCH: the exception type (TypeDef, TypeRef or TypeSpec) */
+    const ilheap_rw_insn_t *code;   /* the handler */
+    size_t count;
+    const ilheap_rw_insn_t *filter; /* FILTER only: the filter */
+    size_t filter_count;
+} ilheap_rw_handler_t;
+
+/* Puts the instructions [start, end) (end exclusive; ILHEAP_RW_END: to the
+ * end of the code) in a new try with handler: where the range's last
+ * instruction falls through, a `leave end` closes the try; the filter and
+ * handler code go right after the range, in front of end (branches to end
+ * keep leading to end); the clause is added as ilheap_rw_add_clause does.
+ * start and end are references: code inserted at start's block start is
+ * inside the try (insert an entry probe afterwards with ILHEAP_RW_BEFORE at
+ * start to keep it outside). A single exit's br (ilheap_rw_single_exit)
+ * that now leaves the try becomes a leave. Max stack: the handler's depth
+ * counts in the safe bound (its calls need the inserted-code callback, else
+ * the exact one). *index (may be NULL): the clause's position; the handler's
+ * first instruction is ilheap_rw_clause(rw, *index).handler_start. Errors:
+ * those of ilheap_rw_add_clause, and ILHEAP_IL_EH_INSTRUCTION or
+ * ILHEAP_IL_STACK_MISMATCH for handler code that does not have the shape
+ * above, ILHEAP_IL_SPLIT_PREFIX / _SPLIT_TAIL_CALL for a range ending inside
+ * a prefixed or tail-call sequence, ILHEAP_IL_EH_FLOW for a range that falls
+ * off the end of the code. Nothing changes on failure. */
+ILHEAP_API ilheap_status_t ilheap_rw_wrap(ilheap_rw_t *rw, ilheap_rw_id_t start, ilheap_rw_id_t end,
+                                          const ilheap_rw_handler_t *handler, size_t *index,
+                                          ilheap_rw_id_t *bad);
+
+/* ilheap_rw_single_exit's ret_local for a method that returns nothing. */
+#define ILHEAP_RW_NO_LOCAL 0xFFFFFFFFu
+/* ilheap_rw_single_exit flags. */
+enum {
+    /* `tail. call; ret`: drop the tail. prefix (the call becomes an ordinary
+     * call, whose frame stays while it runs) instead of refusing. */
+    ILHEAP_RW_EXIT_DROP_TAIL = 1u << 0,
+};
+
+/* Gives the method one exit: an epilogue `ldloc ret_local; ret` (`ret` when
+ * ret_local is ILHEAP_RW_NO_LOCAL, for a void method) is appended, and every
+ * ret becomes `stloc ret_local` + a branch to it, keeping the ret's id (so
+ * references to the ret lead to the store): `leave` when the ret sits in a
+ * try or catch handler, `br` where no region is crossed (wrapping a try
+ * around it later turns that br into a leave). Clause ends at the end of
+ * the code end before the epilogue. ret_local is a local of the return type
+ * (ilheap_rw_locals_append): a value type or struct as it is, a `ref T`
+ * return as the byref type, a by-ref-like type (Span<T>) as it is. The
+ * caller says whether the method returns a value: ret_local given iff it
+ * does. *epilogue receives the epilogue's first instruction (the end of a
+ * wrapping try). Refused, nothing changed: a ret in a finally, fault or
+ * filter, or in a try or catch nested in one (ILHEAP_IL_EH_INSTRUCTION: no
+ * leave may exit those), `tail. call;
+ * ret` without ILHEAP_RW_EXIT_DROP_TAIL (ILHEAP_IL_SPLIT_TAIL_CALL, *bad the
+ * call), ret_local past 65534 (ILHEAP_IL_OVERFLOW). jmp is left alone (a
+ * wrap refuses it). A method with no ret still gets the epilogue
+ * (unreachable). The max stack's safe bound still holds. Sets
+ * ilheap_rw_set_returns (1 with ret_local, else 0). */
+ILHEAP_API ilheap_status_t ilheap_rw_single_exit(ilheap_rw_t *rw, uint32_t ret_local, uint32_t flags,
+                                                 ilheap_rw_id_t *epilogue, ilheap_rw_id_t *bad);
+
+/* Says whether a method token (MethodDef, MemberRef or MethodSpec of a
+ * `call`) is an instance constructor of the constructor's own type or of its
+ * base type: 1 or 0. */
+typedef int (*ilheap_rw_ctor_fn)(void *ctx, uint32_t token);
+
+/* In an instance constructor, the first instruction after the call to the
+ * base (or another own) constructor: where a wrapper of "the body after the
+ * base constructor call" starts its try. The call is the first `call` (in
+ * sequence order, on a path from the entry) that is_ctor accepts, whose
+ * receiver is the bottom stack item pushed by ldarg.0 (the last instruction
+ * before it that starts at depth 0), and after which the stack is empty; it
+ * must not be inside a protected block or handler. Needs the exact stack
+ * callback (ilheap_rw_set_stack_fn): the receiver is found by simulating
+ * depths. Limits: a constructor with no such call (a struct's, Object's, or
+ * IL that calls it only on some paths or after a branch that skips it)
+ * gives ILHEAP_IL_NO_CTOR_CALL, and a wrap starting after a call that not
+ * every path passes is refused by ilheap_rw_wrap (a branch into the try).
+ * Field initializers (C#) run before the call and stay outside. Errors:
+ * ILHEAP_IL_NO_CTOR_CALL, ILHEAP_IL_STACK_UNKNOWN (no callback), the
+ * simulation's (ILHEAP_IL_STACK_MISMATCH, the callback's status),
+ * ILHEAP_EINVAL. */
+ILHEAP_API ilheap_status_t ilheap_rw_ctor_body_start(ilheap_rw_t *rw, ilheap_rw_ctor_fn is_ctor, void *ctx,
+                                                     ilheap_rw_id_t *start);
+
 /* Sets the stack callback (fn NULL: back to the safe bound). */
 ILHEAP_API void ilheap_rw_set_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx);
 
@@ -343,6 +484,12 @@ ILHEAP_API void ilheap_rw_set_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, v
  * original body's calls are not asked about. This is how a probe that calls
  * a method (Interlocked.Increment) keeps the cheap bound. */
 ILHEAP_API void ilheap_rw_set_inserted_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, void *ctx);
+
+/* Says how many items a ret takes: 1 when the method returns a value, 0
+ * when it returns void, -1 (the default after a load) unknown. With it, the
+ * exact simulation (ilheap_rw_set_stack_fn) also checks the depth at every
+ * ret (ILHEAP_IL_STACK_MISMATCH). ilheap_rw_single_exit sets it. */
+ILHEAP_API void ilheap_rw_set_returns(ilheap_rw_t *rw, int returns);
 
 /* Replaces the body's local signature token (0 = none) and InitLocals flag,
  * e.g. after ilheap_rw_locals_append + IMetaDataEmit::GetTokenFromSig. */
@@ -375,6 +522,32 @@ ILHEAP_API ilheap_status_t ilheap_rw_encode_to_heap(ilheap_rw_t *rw, struct ilhe
 /* The offset the last successful encode gave instruction id (ILHEAP_RW_END:
  * the code size), or ILHEAP_RW_NEW when it was not encoded. */
 ILHEAP_API uint32_t ilheap_rw_new_offset(const ilheap_rw_t *rw, ilheap_rw_id_t id);
+
+/* One entry of an old-to-new IL offset map: the layout of COR_IL_MAP
+ * (corprof.h: ULONG32 oldOffset, ULONG32 newOffset, BOOL fAccurate), so an
+ * array of them goes to ICorProfilerInfo::SetILInstrumentedCodeMap as it
+ * is. */
+typedef struct ilheap_rw_il_map {
+    uint32_t old_offset; /* an instruction's offset in the body as loaded */
+    uint32_t new_offset; /* where running it starts in the encoded body */
+    int32_t accurate;    /* 1: the instruction is there unchanged; 0: it was replaced or removed */
+} ilheap_rw_il_map_t;
+
+/* The old-to-new map of the last successful encode: one entry per
+ * instruction of the body as loaded, in old-offset order (ascending, as the
+ * runtime needs). new_offset is where running the old instruction starts
+ * now: the code inserted at its block start (ILHEAP_RW_BLOCK_START) when
+ * there is some, else the instruction itself; a removed instruction's entry
+ * leads to what followed it (or the code's end); old offset 0, the method's
+ * entry, always leads to new offset 0, so code inserted before the first
+ * instruction (an entry probe) counts as the entry's. A `ret` turned into a
+ * store by ilheap_rw_single_exit maps to the store, not accurate. Inserted
+ * code has no entry of its own: a debugger maps it back to the entry below
+ * it. *count receives the number of entries; at most cap are written
+ * (ILHEAP_IL_DEST_TOO_SMALL when cap is too small: call again with *count;
+ * out may be NULL with cap 0 to ask). ILHEAP_EINVAL before any encode. */
+ILHEAP_API ilheap_status_t ilheap_rw_il_map(const ilheap_rw_t *rw, ilheap_rw_il_map_t *out, size_t cap,
+                                            size_t *count);
 
 /* ---------------------------------------------------------------------------
  * Helpers for instrumentation.

@@ -69,6 +69,10 @@ extern "C" {
     X(ILHEAP_IL_STACK_MISMATCH, 224, "IL stack underflows or differs where paths join")    \
     X(ILHEAP_IL_BAD_REF, 225, "not a live instruction id of this rewriter")                \
     X(ILHEAP_IL_BAD_SIG, 226, "malformed local variable signature")                        \
+    X(ILHEAP_IL_EH_NESTING, 227, "exception clause would overlap another partially or break the table's order") \
+    X(ILHEAP_IL_EH_FLOW, 228, "control would enter or leave a protected block, handler or filter illegally") \
+    X(ILHEAP_IL_EH_INSTRUCTION, 229, "instruction not allowed where it is (ret, jmp, endfinally, endfilter, rethrow, localloc)") \
+    X(ILHEAP_IL_NO_CTOR_CALL, 230, "no base or this constructor call found at the start of the constructor") \
     /* 300..399: the PE / ECMA-335 reader */                                               \
     X(ILHEAP_PE_TRUNCATED, 300, "file truncated")                                          \
     X(ILHEAP_PE_BAD_DOS_HEADER, 301, "not a PE file: bad DOS header ('MZ' or e_lfanew)")    \

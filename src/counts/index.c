@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pe/cursor.h"
 #include "status_internal.h"
 
 bool cf_grow(void *p, size_t *cap, size_t n, size_t elem)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pe/cursor.h"
 #include "status_internal.h"
 
 static ilheap_status_t put(ilheap_counts_sink_fn sink, void *ctx, const char *text)

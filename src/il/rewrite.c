@@ -75,6 +75,7 @@ void ilheap__rw_reset(ilheap_rw_t *rw)
     rw->n = 0;
     rw->head = rw->tail = RW_END;
     rw->live = 0;
+    rw->loaded_n = 0;
     rw->sw_n = 0;
     rw->ncl = 0;
     rw->loaded = 0;
@@ -83,6 +84,9 @@ void ilheap__rw_reset(ilheap_rw_t *rw)
     memset(&rw->body, 0, sizeof rw->body);
     rw->local_sig = 0;
     rw->init_locals = 0;
+    rw->struct_peak = 0;
+    rw->struct_unknown = 0;
+    rw->returns = -1;
 }
 
 ilheap_status_t ilheap_rw_create(ilheap_rw_t **out)
@@ -117,6 +121,7 @@ void ilheap_rw_destroy(ilheap_rw_t *rw)
     free(rw->depth);
     free(rw->code);
     free(rw->ocl);
+    free(rw->cl_save);
     free(rw);
 }
 
@@ -247,6 +252,12 @@ void ilheap_rw_set_inserted_stack_fn(ilheap_rw_t *rw, ilheap_rw_stack_fn fn, voi
         return;
     rw->insert_fn = fn;
     rw->insert_ctx = ctx;
+}
+
+void ilheap_rw_set_returns(ilheap_rw_t *rw, int returns)
+{
+    if (rw != NULL)
+        rw->returns = (int8_t)(returns < 0 ? -1 : returns > 0);
 }
 
 void ilheap_rw_set_locals(ilheap_rw_t *rw, uint32_t local_sig, int init_locals)

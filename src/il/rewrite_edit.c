@@ -122,14 +122,14 @@ static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x)
 
 /* Adds insns as new ids linked between a and b (either may be RW_END). */
 static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_rw_insn_t *insns,
-                         size_t n)
+                         size_t n, uint8_t flags)
 {
     uint32_t first = rw->n;
     for (size_t k = 0; k < n; k++) {
         uint32_t id = rw->n++;
         rw->op[id] = insns[k].opcode;
         rw->kind[id] = il_fast(insns[k].opcode);
-        rw->flags[id] = RW_F_LIVE | RW_F_NEW;
+        rw->flags[id] = (uint8_t)(RW_F_LIVE | RW_F_NEW | flags);
         rw->off[id] = ILHEAP_RW_NEW;
         rw->val[id] = operand_value(rw, &insns[k]);
         rw->redir[id] = RW_NONE;
@@ -137,14 +137,8 @@ static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_r
         rw->next[id] = k + 1 < n ? id + 1 : b;
     }
     uint32_t last = rw->n - 1;
-    if (a == RW_END)
-        rw->head = first;
-    else
-        rw->next[a] = first;
-    if (b == RW_END)
-        rw->tail = last;
-    else
-        rw->prev[b] = last;
+    rw_join(rw, a, first);
+    rw_join(rw, last, b);
     rw->live += (uint32_t)n;
     rw->encoded = 0;
     return first;
@@ -152,6 +146,12 @@ static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_r
 
 ilheap_status_t ilheap_rw_insert(ilheap_rw_t *rw, ilheap_rw_id_t at, ilheap_rw_where_t where,
                                  const ilheap_rw_insn_t *insns, size_t n, ilheap_rw_id_t *first)
+{
+    return ilheap__rw_insert(rw, at, where, insns, n, 0, first);
+}
+
+ilheap_status_t ilheap__rw_insert(ilheap_rw_t *rw, uint32_t at, ilheap_rw_where_t where,
+                                  const ilheap_rw_insn_t *insns, size_t n, uint8_t flags, uint32_t *first)
 {
     if (first != NULL)
         *first = RW_END;
@@ -195,7 +195,7 @@ ilheap_status_t ilheap_rw_insert(ilheap_rw_t *rw, ilheap_rw_id_t at, ilheap_rw_w
         st = ilheap__rw_ensure_sw(rw, rw->sw_n + sw_total);
     if (st != ILHEAP_OK)
         return st;
-    uint32_t f = link_new(rw, a, b, insns, n);
+    uint32_t f = link_new(rw, a, b, insns, n, flags);
     if (where == ILHEAP_RW_BLOCK_START) {
         rw->redir[r] = f;
         rw->redir[at] = f; /* at's chain, compressed: many probes at one block stay O(1) each */
@@ -228,18 +228,41 @@ ilheap_status_t ilheap_rw_replace(ilheap_rw_t *rw, ilheap_rw_id_t id, const ilhe
         st = ilheap__rw_ensure_sw(rw, rw->sw_n + sw_total);
     if (st != ILHEAP_OK)
         return st;
-    rw->op[id] = insns[0].opcode;
-    rw->kind[id] = il_fast(insns[0].opcode);
-    rw->val[id] = operand_value(rw, &insns[0]);
+    ilheap__rw_set_insn(rw, id, &insns[0]);
     rw->flags[id] |= RW_F_EDITED;
     rw->edited = 1;
     rw->encoded = 0;
     if (n > 1) {
-        uint32_t f = link_new(rw, id, rw->next[id], insns + 1, n - 1);
+        uint32_t f = link_new(rw, id, rw->next[id], insns + 1, n - 1, 0);
         if (first_new != NULL)
             *first_new = f;
     }
     return ILHEAP_OK;
+}
+
+void ilheap__rw_set_insn(ilheap_rw_t *rw, uint32_t id, const ilheap_rw_insn_t *x)
+{
+    rw->op[id] = x->opcode;
+    rw->kind[id] = il_fast(x->opcode);
+    rw->val[id] = operand_value(rw, x);
+    rw->encoded = 0;
+}
+
+void ilheap__rw_unlink(ilheap_rw_t *rw, uint32_t id)
+{
+    uint32_t a = rw->prev[id], b = rw->next[id];
+    if (rw->redir[id] == RW_NONE) {
+        /* If id was the block start of the instructions after it (b's
+         * references led to id), b is that block start now: references to
+         * id lead to b, and b's own chain ends at b (no cycle). */
+        if (b != RW_END && rw_resolve(rw, b) == id)
+            rw->redir[b] = RW_NONE;
+        rw->redir[id] = b;
+    }
+    rw_join(rw, a, b);
+    rw->flags[id] &= (uint8_t)~RW_F_LIVE;
+    rw->live--;
+    rw->encoded = 0;
 }
 
 ilheap_status_t ilheap_rw_remove(ilheap_rw_t *rw, ilheap_rw_id_t id)
@@ -251,26 +274,7 @@ ilheap_status_t ilheap_rw_remove(ilheap_rw_t *rw, ilheap_rw_id_t id)
     if (rw_is_prefix(rw, rw->prev[id]))
         return ilheap__fail(ILHEAP_IL_SPLIT_PREFIX, "removing the instruction after %s",
                             rw_info(rw, rw->prev[id])->name);
-    uint32_t a = rw->prev[id], b = rw->next[id];
-    if (rw->redir[id] == RW_NONE) {
-        /* If id was the block start of the instructions after it (b's
-         * references led to id), b is that block start now: references to
-         * id lead to b, and b's own chain ends at b (no cycle). */
-        if (b != RW_END && rw_resolve(rw, b) == id)
-            rw->redir[b] = RW_NONE;
-        rw->redir[id] = b;
-    }
-    if (a == RW_END)
-        rw->head = b;
-    else
-        rw->next[a] = b;
-    if (b == RW_END)
-        rw->tail = a;
-    else
-        rw->prev[b] = a;
-    rw->flags[id] &= (uint8_t)~RW_F_LIVE;
-    rw->live--;
+    ilheap__rw_unlink(rw, id);
     rw->edited = 1;
-    rw->encoded = 0;
     return ILHEAP_OK;
 }

@@ -61,6 +61,10 @@ enum {
     RW_F_NEW = 1u << 1,    /* inserted (not from the original body) */
     RW_F_EDITED = 1u << 2, /* replaced */
     RW_F_MARK = 1u << 3,   /* scratch: block start */
+    RW_F_STRUCT = 1u << 4, /* made by a structured edit (clauses, single exit): its
+                              depth is accounted in struct_peak, not as a neutral run */
+    RW_F_EXIT = 1u << 5,   /* a single exit's br to the epilogue: becomes leave when a
+                              new protected region is wrapped around it */
 };
 
 struct ilheap_rw {
@@ -72,6 +76,7 @@ struct ilheap_rw {
     uint64_t *val;   /* operand: immediate bits, token, target id, or switch first | count << 32 */
     uint32_t *next, *prev, *redir, *noff;
     uint32_t head, tail, live;
+    uint32_t loaded_n; /* instructions the load made: ids 0 .. loaded_n - 1 */
     uint32_t *sw; /* switch targets of every switch */
     size_t sw_n, sw_cap;
     ilheap_rw_clause_t *cl;
@@ -95,6 +100,11 @@ struct ilheap_rw {
     void *ctx;
     ilheap_rw_stack_fn insert_fn; /* inserted calls under the safe bound */
     void *insert_ctx;
+    uint32_t struct_peak;   /* highest depth of structured code (handlers, epilogue) */
+    uint8_t struct_unknown; /* structured code whose depth needs the stack callback */
+    int8_t returns;         /* items a ret takes (0 or 1), -1 unknown: checked by the simulation */
+    ilheap_rw_clause_t *cl_save; /* the clauses before an edit that may be undone */
+    uint32_t cl_save_cap;
 };
 
 /* ---- storage (rewrite.c) ---------------------------------------------- */
@@ -107,6 +117,71 @@ ilheap_status_t ilheap__rw_ensure_sw(ilheap_rw_t *rw, uint64_t need);
 ilheap_status_t ilheap__rw_ensure_scratch(ilheap_rw_t *rw, uint64_t need);
 /* Empties rw (keeps its storage). */
 void ilheap__rw_reset(ilheap_rw_t *rw);
+
+/* ---- editing (rewrite_edit.c) ----------------------------------------- */
+
+/* ilheap_rw_insert with flags (RW_F_STRUCT, RW_F_EXIT) set on the new ids. */
+ilheap_status_t ilheap__rw_insert(ilheap_rw_t *rw, uint32_t at, ilheap_rw_where_t where,
+                                  const ilheap_rw_insn_t *insns, size_t n, uint8_t flags, uint32_t *first);
+/* Sets id's opcode and operand (x checked; switch room ensured). */
+void ilheap__rw_set_insn(ilheap_rw_t *rw, uint32_t id, const ilheap_rw_insn_t *x);
+/* Takes id out of the sequence: references to it lead to what followed. */
+void ilheap__rw_unlink(ilheap_rw_t *rw, uint32_t id);
+
+/* ---- max stack (rewrite_stack.c) -------------------------------------- */
+
+/* The exact depth along every path (rw->fn set). Afterwards rw->scratch
+ * holds the sequence (ids by position) in [0, live) and each id's position
+ * from live on, and rw->depth[position] the depth before that instruction
+ * (-1: not reached). */
+ilheap_status_t ilheap__rw_simulate(ilheap_rw_t *rw, uint64_t *max);
+
+/* With the exact callback set: STACK_MISMATCH (*bad the instruction) where
+ * the depth before one of ids[0 .. n) is not 0; OK without the callback. */
+ilheap_status_t ilheap__rw_empty_stack_at(ilheap_rw_t *rw, const uint32_t *ids, size_t n, uint32_t *bad);
+
+/* ---- clauses (rewrite_eh.c) ------------------------------------------- */
+
+/* A block of a clause: sequence positions [s, e). */
+typedef struct ilheap__rw_blk {
+    uint32_t s, e;
+} ilheap__rw_blk_t;
+
+/* What a block allows: enter a try at its start, leave a try or a catch
+ * (or filter) handler by leave; a finally, fault or filter is left only by
+ * its end instruction or an exception. */
+enum { RW_R_TRY, RW_R_CATCH, RW_R_FINALLY, RW_R_FILTER, RW_R_NONE };
+
+/* The positions and blocks of a body, for the checks of rewrite_eh.c. */
+typedef struct ilheap__rw_eh {
+    ilheap_rw_t *rw;
+    uint32_t *pos;         /* id -> sequence position (live ids only) */
+    ilheap__rw_blk_t *cb;  /* the existing clauses' blocks: try, handler, filter per clause */
+    uint32_t count;        /* instructions in the sequence */
+    uint32_t kind;         /* a new clause's kind */
+    ilheap__rw_blk_t nb[3]; /* its try, handler and filter blocks */
+    uint32_t fresh;        /* ids from here on were inserted by the edit */
+    uint32_t bad;          /* the offending instruction on failure */
+} ilheap__rw_eh_t;
+
+/* Positions and the existing clauses' blocks, in rw->scratch (valid until
+ * the next edit or scratch use). */
+ilheap_status_t ilheap__rw_eh_start(ilheap__rw_eh_t *v, ilheap_rw_t *rw);
+/* The role of the innermost existing block around live instruction id. */
+int ilheap__rw_eh_role(const ilheap__rw_eh_t *v, uint32_t id);
+/* Whether an existing block of that role, at any depth, holds id. */
+int ilheap__rw_eh_within(const ilheap__rw_eh_t *v, uint32_t id, int role);
+
+/* Checks clause c against every rule of rewrite_eh.c (ids from `fresh` on
+ * were inserted by the caller's edit: their edges are checked against the
+ * existing clauses too) and puts it in the table at *index; *bad: the
+ * offending instruction on failure. Nothing changes on failure. */
+ilheap_status_t ilheap__rw_add_clause(ilheap_rw_t *rw, const ilheap_rw_clause_t *c, uint32_t fresh,
+                                      size_t *index, uint32_t *bad);
+
+/* Clause ends at the end of the code move to `first`, code appended there:
+ * every block ends before it (rewrite_wrap.c). */
+void ilheap__rw_end_refs_to(ilheap_rw_t *rw, uint32_t first);
 
 /* The rewriter's code and clauses laid out as a body for ilheap_il_rewrite
  * (rewrite_encode.c; used by rewrite_heap.c). */
@@ -163,10 +238,31 @@ static inline uint32_t rw_insn_size(const ilheap_rw_t *rw, uint32_t id)
     return s;
 }
 
+/* Links a to b in the sequence: b follows a (either may be RW_END: b is
+ * then the first instruction, a the last). */
+static inline void rw_join(ilheap_rw_t *rw, uint32_t a, uint32_t b)
+{
+    if (a == RW_END)
+        rw->head = b;
+    else
+        rw->next[a] = b;
+    if (b == RW_END)
+        rw->tail = a;
+    else
+        rw->prev[b] = a;
+}
+
 /* The original offset of id for a message: -1 for new code. */
 static inline int32_t rw_offset_for_msg(const ilheap_rw_t *rw, uint32_t id)
 {
     return rw->off[id] == ILHEAP_RW_NEW ? -1 : (int32_t)rw->off[id];
+}
+
+/* Whether control goes on to the next instruction after one of this flow. */
+static inline int rw_falls_through(uint8_t flow)
+{
+    return flow == ILHEAP_FLOW_NEXT || flow == ILHEAP_FLOW_CALL || flow == ILHEAP_FLOW_PREFIX ||
+           flow == ILHEAP_FLOW_BREAK || flow == ILHEAP_FLOW_COND;
 }
 
 /* Checks that the prefix `id` is followed (after any other prefixes) by an

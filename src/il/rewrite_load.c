@@ -160,7 +160,7 @@ static ilheap_status_t read_insns(ilheap_rw_t *rw, load_t *ld)
         pos += osz;
         append_loaded(rw, ld, start, opc, v);
     }
-    rw->live = rw->n;
+    rw->live = rw->loaded_n = rw->n;
     rw->head = rw->n ? 0 : RW_END;
     rw->tail = rw->n ? rw->n - 1 : RW_END;
     return ILHEAP_OK;

@@ -7,18 +7,21 @@
 #include "ilheap/rewrite.h"
 #include "status_internal.h"
 
-/* The safe bound: old max + the largest peak of an inserted run. */
+/* The safe bound: old max + the largest peak of an inserted run, or the
+ * peak of the structured code (handlers, epilogue: RW_F_STRUCT, accounted
+ * when it was added) when that is higher. */
 static ilheap_status_t safe_bound(ilheap_rw_t *rw, uint64_t *max)
 {
-    if (rw->edited)
-        return ilheap__fail(ILHEAP_IL_STACK_UNKNOWN,
-                            "an instruction was replaced or removed: the safe bound does not hold; "
-                            "set a stack callback (ilheap_rw_set_stack_fn)");
+    if (rw->edited || rw->struct_unknown)
+        return ilheap__fail(ILHEAP_IL_STACK_UNKNOWN, "%s: the safe bound does not hold; set a stack "
+                            "callback (ilheap_rw_set_stack_fn)", rw->edited
+                            ? "an instruction was replaced or removed"
+                            : "a handler makes a call whose effect no inserted-code callback gave");
     uint64_t peak = 0;
     int64_t d = 0;
     int in_run = 0;
     for (uint32_t id = rw->head; id != RW_END; id = rw->next[id]) {
-        if (!(rw->flags[id] & RW_F_NEW)) {
+        if (!(rw->flags[id] & RW_F_NEW) || (rw->flags[id] & RW_F_STRUCT)) {
             if (in_run && d != 0)
                 return ilheap__fail(ILHEAP_IL_STACK_NOT_NEUTRAL,
                                     "inserted code before IL offset %d leaves %lld items",
@@ -58,9 +61,10 @@ static ilheap_status_t safe_bound(ilheap_rw_t *rw, uint64_t *max)
         return ilheap__fail(ILHEAP_IL_STACK_NOT_NEUTRAL,
                             "inserted code at the end leaves %lld items", (long long)d);
     *max = (uint64_t)rw->body.max_stack + peak;
+    if (*max < rw->struct_peak)
+        *max = rw->struct_peak;
     return ILHEAP_OK;
 }
-
 
 /* The simulation's state: the sequence order, each id's position in it, and
  * the work list of positions whose depth is set but not yet followed. The
@@ -178,12 +182,6 @@ static ilheap_status_t follow_targets(ilheap_rw_t *rw, sim_t *s, uint32_t id, in
     return ILHEAP_OK;
 }
 
-static int falls_through(uint8_t flow)
-{
-    return flow == ILHEAP_FLOW_NEXT || flow == ILHEAP_FLOW_CALL || flow == ILHEAP_FLOW_PREFIX ||
-           flow == ILHEAP_FLOW_BREAK || flow == ILHEAP_FLOW_COND;
-}
-
 /* Follows one path from position p (its depth set) while it falls through
  * to instructions not yet reached. */
 static ilheap_status_t walk(ilheap_rw_t *rw, sim_t *s, uint32_t p)
@@ -195,9 +193,10 @@ static ilheap_status_t walk(ilheap_rw_t *rw, sim_t *s, uint32_t p)
         ilheap_status_t st = effect(rw, id, &pops, &pushes);
         if (st != ILHEAP_OK)
             return st;
-        if (d < (int64_t)pops)
-            return ilheap__fail(ILHEAP_IL_STACK_MISMATCH, "IL offset %d: %s pops %u items at depth %lld",
-                                rw_offset_for_msg(rw, id), in->name, pops, (long long)d);
+        if (d < (int64_t)pops || (rw->op[id] == ILHEAP_OP_RET && rw->returns >= 0 && d != rw->returns))
+            return ilheap__fail(ILHEAP_IL_STACK_MISMATCH, "IL offset %d: %s at depth %lld (pops %d)",
+                                rw_offset_for_msg(rw, id), in->name, (long long)d,
+                                rw->op[id] == ILHEAP_OP_RET ? rw->returns : (int)pops);
         d += (int64_t)pushes - (int64_t)pops;
         if ((uint64_t)d > s->best)
             s->best = (uint64_t)d;
@@ -205,7 +204,7 @@ static ilheap_status_t walk(ilheap_rw_t *rw, sim_t *s, uint32_t p)
             return ILHEAP_OK;
         if ((st = follow_targets(rw, s, id, d)) != ILHEAP_OK)
             return st;
-        if (!falls_through(in->flow) || p + 1 >= s->cnt)
+        if (!rw_falls_through(in->flow) || p + 1 >= s->cnt)
             return ILHEAP_OK;
         p++;
         if (rw->depth[p] >= 0) {
@@ -218,8 +217,7 @@ static ilheap_status_t walk(ilheap_rw_t *rw, sim_t *s, uint32_t p)
     }
 }
 
-/* Exact depth simulation along every path (needs the callback for calls). */
-static ilheap_status_t simulate(ilheap_rw_t *rw, uint64_t *max)
+ilheap_status_t ilheap__rw_simulate(ilheap_rw_t *rw, uint64_t *max)
 {
     sim_t s;
     ilheap_status_t st = sim_start(rw, &s);
@@ -230,6 +228,26 @@ static ilheap_status_t simulate(ilheap_rw_t *rw, uint64_t *max)
     return st;
 }
 
+ilheap_status_t ilheap__rw_empty_stack_at(ilheap_rw_t *rw, const uint32_t *ids, size_t n, uint32_t *bad)
+{
+    uint64_t max;
+    if (rw->fn == NULL)
+        return ILHEAP_OK;
+    ilheap_status_t st = ilheap__rw_simulate(rw, &max);
+    if (st != ILHEAP_OK)
+        return st;
+    const uint32_t *pos = rw->scratch + rw->live;
+    for (size_t k = 0; k < n; k++) {
+        if (ids[k] == RW_END || rw->depth[pos[ids[k]]] <= 0)
+            continue;
+        *bad = ids[k];
+        return ilheap__fail(ILHEAP_IL_STACK_MISMATCH, "IL offset %d (%s): %d items on the stack where a "
+                            "protected block would start or end (it must be empty)", rw_offset_for_msg(rw, ids[k]),
+                            rw_info(rw, ids[k])->name, rw->depth[pos[ids[k]]]);
+    }
+    return ILHEAP_OK;
+}
+
 ilheap_status_t ilheap_rw_max_stack(ilheap_rw_t *rw, uint32_t *max_stack)
 {
     if (rw == NULL || max_stack == NULL)
@@ -237,7 +255,7 @@ ilheap_status_t ilheap_rw_max_stack(ilheap_rw_t *rw, uint32_t *max_stack)
     if (!rw->loaded)
         return ilheap__fail(ILHEAP_EINVAL, "no body loaded");
     uint64_t m = 0;
-    ilheap_status_t st = rw->fn ? simulate(rw, &m) : safe_bound(rw, &m);
+    ilheap_status_t st = rw->fn ? ilheap__rw_simulate(rw, &m) : safe_bound(rw, &m);
     if (st != ILHEAP_OK)
         return st;
     if (m > 0xFFFFu)

@@ -4,7 +4,8 @@
 # (the fuzz targets).
 set(ILHEAP_IL_CORE_SOURCES)
 foreach(f decode.c encode.c check.c opcodes.c rewrite.c rewrite_load.c rewrite_edit.c
-          rewrite_stack.c rewrite_encode.c rewrite_probe.c rewrite_locals.c)
+          rewrite_stack.c rewrite_encode.c rewrite_probe.c rewrite_locals.c rewrite_eh.c
+          rewrite_wrap.c rewrite_exit.c rewrite_map.c)
   list(APPEND ILHEAP_IL_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${f})
 endforeach()
 set(ILHEAP_IL_SOURCES ${ILHEAP_IL_CORE_SOURCES} ${CMAKE_CURRENT_LIST_DIR}/to_heap.c

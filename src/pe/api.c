@@ -254,8 +254,31 @@ ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], i
                            mvid, error);
 }
 
+/* The NestedClass row of a type, or 0: a binary search when the table
+ * stream marks NestedClass sorted (II.22.32 requires it: sorted by its
+ * NestedClass column), else a walk. */
+static uint32_t nested_class_row(const ilheap_pe_t *pe, uint32_t typedef_rid)
+{
+    uint32_t rows = pe->tables[ILHEAP__T_NESTEDCLASS].rows;
+    if (!(pe->sorted >> ILHEAP__T_NESTEDCLASS & 1)) {
+        for (uint32_t r = 1; r <= rows; r++)
+            if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 0) == typedef_rid)
+                return r;
+        return 0;
+    }
+    uint32_t lo = 1, hi = rows + 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, mid, 0) < typedef_rid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo <= rows && ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, lo, 0) == typedef_rid ? lo : 0;
+}
+
 /* NestedClass (II.22.32) rows are (NestedClass, EnclosingClass), both TypeDef
- * rids; a linear walk (the table is small and need not be sorted). */
+ * rids. */
 ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid, uint32_t *enclosing_rid,
                                          ilheap_pe_error_t *error)
 {
@@ -264,18 +287,15 @@ ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef
     if (st != ILHEAP_OK)
         return st;
     *enclosing_rid = 0;
-    uint32_t rows = pe->tables[ILHEAP__T_NESTEDCLASS].rows, types = pe->tables[ILHEAP__T_TYPEDEF].rows;
-    for (uint32_t r = 1; r <= rows; r++) {
-        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 0) != typedef_rid)
-            continue;
-        uint32_t outer = ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 1);
-        if (outer == 0 || outer > types || outer == typedef_rid)
-            return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, ilheap__row_offset(pe, ILHEAP__T_NESTEDCLASS, r),
-                                   "NestedClass row %u: enclosing TypeDef %u of %u is not a valid other type", r,
-                                   outer, typedef_rid);
-        *enclosing_rid = outer;
+    uint32_t r = nested_class_row(pe, typedef_rid), types = pe->tables[ILHEAP__T_TYPEDEF].rows;
+    if (r == 0)
         return ILHEAP_OK;
-    }
+    uint32_t outer = ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, r, 1);
+    if (outer == 0 || outer > types || outer == typedef_rid)
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, ilheap__row_offset(pe, ILHEAP__T_NESTEDCLASS, r),
+                               "NestedClass row %u: enclosing TypeDef %u of %u is not a valid other type", r, outer,
+                               typedef_rid);
+    *enclosing_rid = outer;
     return ILHEAP_OK;
 }
 

@@ -1,7 +1,9 @@
 /* Custom attributes (ECMA-335 II.22.10) with their type's name resolved, and
  * properties (II.22.34) with their owner (PropertyMap, II.22.35) and their
  * accessors (MethodSemantics, II.22.28): what a coverage tool needs to honour
- * [ExcludeFromCodeCoverage] on assemblies, types, methods and properties. */
+ * [ExcludeFromCodeCoverage] on assemblies, types, methods and properties; and
+ * the names of the members that IL operands name, with which it recognises
+ * the compiler's patterns (cached delegates, awaiters). */
 #include "pe/cursor.h"
 #include "pe/image.h"
 
@@ -10,6 +12,7 @@
 enum {
     T_TYPEREF = 0x01,
     T_TYPEDEF = 0x02,
+    T_FIELD = 0x04,
     T_METHODDEF = 0x06,
     T_MEMBERREF = 0x0A,
     T_CUSTOMATTRIBUTE = 0x0C,
@@ -17,6 +20,7 @@ enum {
     T_PROPERTYPTR = 0x16,
     T_PROPERTY = 0x17,
     T_METHODSEMANTICS = 0x18,
+    T_METHODSPEC = 0x2B,
 };
 
 /* HasCustomAttribute (II.24.2.6): 5 tag bits, the tables by tag. */
@@ -195,4 +199,24 @@ ilheap_status_t ilheap_pe_property(const ilheap_pe_t *pe, uint32_t rid, ilheap_p
     out->owner = property_owner(pe, property_position(pe, rid));
     property_accessors(pe, rid, out);
     return ILHEAP_OK;
+}
+
+ilheap_status_t ilheap_pe_member_name(const ilheap_pe_t *pe, uint32_t token, const char **name, ilheap_pe_error_t *error)
+{
+    if (!valid_handle(pe))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "member_name");
+    uint32_t table = token >> 24, rid = token & 0xFFFFFF;
+    if (table == T_METHODSPEC && row_ok(pe, T_METHODSPEC, rid)) {
+        uint32_t method = ilheap__cell(pe, T_METHODSPEC, rid, 0); /* MethodDefOrRef: 1 tag bit */
+        token = (method & 1 ? (uint32_t)T_MEMBERREF : (uint32_t)T_METHODDEF) << 24 | method >> 1;
+        table = token >> 24, rid = token & 0xFFFFFF;
+    }
+    /* Field: Flags, Name, Signature; MethodDef: RVA, ImplFlags, Flags, Name; MemberRef: Class, Name, Signature. */
+    unsigned column = table == T_FIELD ? 1 : table == T_METHODDEF ? 3 : table == T_MEMBERREF ? 1 : 0;
+    if (column == 0)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "token %#x names no field or method", token);
+    if (!row_ok(pe, table, rid))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, pe->tables[table].offset, "table 0x%02x row %u of %u", table,
+                               rid, pe->tables[table].rows);
+    return ilheap_pe_string(pe, ilheap__cell(pe, table, rid, column), name, NULL, error);
 }

@@ -3,6 +3,7 @@
 
     compare_cobertura.py REFERENCE.xml OTHER.xml --root DIR [--min PCT]
                          [--names coverlet,ilheap] [--exclude SUBSTRING ...]
+                         [--branch-min PCT] [--quiet]
 
 Only source files under DIR count (the project's own sources). A line is
 "coverable" in a report when the report lists it; its hits are the largest
@@ -13,9 +14,17 @@ against it. Lines only OTHER reports are listed but not in the figure.
 
 Prints the counts, every differing line as `file:line ref=N other=M` ("-" for
 a line a report does not list) and `agreement=P% minimum=M% PASS|FAIL`.
-Exit status: 0 when the agreement is at least --min (default 99), 1 when
-below, 2 on unreadable input or a reference with no line under DIR.
+Branches: a line's branch figure is the (covered, total) outcomes of its
+condition-coverage="P% (c/n)"; the branch agreement is the share of the lines
+that either report gives branches on which both give the same pair. With
+--branch-min it is judged too. Also prints both reports' totals (the
+<coverage> element's lines-covered/-valid, branches-covered/-valid) over all
+their files. --quiet lists at most 40 differing lines of each kind.
+Exit status: 0 when the agreement is at least --min (default 99) (and the
+branch agreement at least --branch-min), 1 when below, 2 on unreadable input
+or a reference with no line under DIR.
 """
+import re
 import argparse
 import os
 import sys
@@ -43,6 +52,7 @@ def read_lines(path, root, excludes):
         raise ValueError(f"{path}: the root element is <{top.tag}>, not <coverage>")
     sources = [(s.text or "").strip() for s in top.iter("source")]
     lines = {}
+    branches = {}
     outside = set()
     for cls in top.iter("class"):
         name = cls.get("filename")
@@ -60,7 +70,13 @@ def read_lines(path, root, excludes):
             except (TypeError, ValueError):
                 raise ValueError(f"{path}: class {cls.get('name')}: a <line> without a number or hits")
             lines[key] = max(hits, lines.get(key, 0))
-    return lines, outside
+            m = re.search(r"\((\d+)/(\d+)\)", line.get("condition-coverage") or "")
+            if m and line.get("branch") == "True":
+                c, n = int(m.group(1)), int(m.group(2))
+                old = branches.get(key)
+                branches[key] = (c, n) if old is None or n > old[1] else old
+    totals = {k: int(top.get(k) or 0) for k in ("lines-covered", "lines-valid", "branches-covered", "branches-valid")}
+    return lines, outside, branches, totals
 
 
 def main(argv):
@@ -71,12 +87,14 @@ def main(argv):
     ap.add_argument("--min", type=float, default=99.0, help="the least agreement in percent (default 99)")
     ap.add_argument("--names", default="coverlet,ilheap", help="what to call the two reports")
     ap.add_argument("--exclude", action="append", default=[], help="skip files whose path contains this")
+    ap.add_argument("--branch-min", type=float, default=None, help="the least branch agreement in percent")
+    ap.add_argument("--quiet", action="store_true", help="list at most 40 differing lines of each kind")
     args = ap.parse_args(argv)
     ref_name, other_name = (args.names.split(",") + ["other"])[:2]
     root = os.path.normpath(os.path.abspath(args.root))
     try:
-        ref, ref_out = read_lines(args.reference, root, args.exclude)
-        other, other_out = read_lines(args.other, root, args.exclude)
+        ref, ref_out, ref_br, ref_tot = read_lines(args.reference, root, args.exclude)
+        other, other_out, other_br, other_tot = read_lines(args.other, root, args.exclude)
     except (OSError, ValueError) as e:
         print(f"compare: {e}", file=sys.stderr)
         return 2
@@ -103,13 +121,30 @@ def main(argv):
                        if k not in both or (ref[k] > 0) != (other[k] > 0))
     if differing:
         print("differing lines:")
-    for f, n in differing:
+    limit = 40 if args.quiet else len(differing)
+    for f, n in differing[:limit]:
         print(f"  {f}:{n} {ref_name}={ref.get((f, n), '-')} {other_name}={other.get((f, n), '-')}")
+    for name, t in ((ref_name, ref_tot), (other_name, other_tot)):
+        print(f"totals {name}: lines {t['lines-covered']}/{t['lines-valid']},"
+              f" branches {t['branches-covered']}/{t['branches-valid']}")
     pct = 100.0 * agree / len(ref)
     ok = pct >= args.min
     print(f"agreement={pct:.2f}% ({agree} of the {len(ref)} lines {ref_name} reports)"
           f" minimum={args.min:.2f}% {'PASS' if ok else 'FAIL'}")
-    return 0 if ok else 1
+    keys = sorted(ref_br.keys() | other_br.keys())
+    same = [k for k in keys if ref_br.get(k) == other_br.get(k)]
+    bdiff = [k for k in keys if ref_br.get(k) != other_br.get(k)]
+    if bdiff:
+        print("lines whose branches differ (covered/outcomes):")
+    for f, n in bdiff[:40 if args.quiet else len(bdiff)]:
+        def fmt(v):
+            return "-" if v is None else f"{v[0]}/{v[1]}"
+        print(f"  {f}:{n} {ref_name}={fmt(ref_br.get((f, n)))} {other_name}={fmt(other_br.get((f, n)))}")
+    bpct = 100.0 * len(same) / len(keys) if keys else 100.0
+    bok = args.branch_min is None or bpct >= args.branch_min
+    print(f"branch agreement={bpct:.2f}% ({len(same)} of the {len(keys)} lines with branches)"
+          + (f" minimum={args.branch_min:.2f}% {'PASS' if bok else 'FAIL'}" if args.branch_min is not None else ""))
+    return 0 if ok and bok else 1
 
 
 if __name__ == "__main__":

@@ -34,8 +34,14 @@ expected = ["  A.cs:11 coverlet=0 ilheap=1",
             "  A.cs:12 coverlet=2 ilheap=0",
             "  A.cs:13 coverlet=- ilheap=0",
             "  sub/B.cs:6 coverlet=0 ilheap=-"]
-listed = [l for l in out.splitlines() if l.startswith("  ")]
+line_part = out.split("lines whose branches differ")[0]
+listed = [l for l in line_part.splitlines() if l.startswith("  ")]
 check("the differing lines", listed == expected, "\n".join(listed))
+# Branches: A.cs:12 has a condition-coverage in the reference only.
+check("the differing branches", "  A.cs:12 coverlet=1/2 ilheap=-" in out.split("lines whose branches differ")[-1], out)
+check("the branch figure", "branch agreement=0.00% (0 of the 1 lines with branches)" in out, out)
+rc, out, err = run(ref, other, "--root", "/src/shop", "--exclude", "/obj/", "--min", "40", "--branch-min", "50")
+check("--branch-min judges the branches", rc == 1 and "minimum=50.00% FAIL" in out, out + err)
 check("the counts", "both report 4 lines; only coverlet 1; only ilheap 1; same hit/not-hit on 2 of the 4 both report, the same count on 0" in out, out)
 check("files outside", "(2 files outside the root or excluded)" in out, out)
 

@@ -35,7 +35,7 @@ cmake -S "$src" -B "$work/cxx" -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$c
 cmake --build "$work/cxx" >>"$work/cxx.log" 2>&1 || { cat "$work/cxx.log" >&2; fail "building consumer.cpp"; }
 "$work/cxx/consumer_cxx" || fail "consumer_cxx (ilheap::ilheap) exited $?"
 "$work/cxx/consumer_cxx_static" || fail "consumer_cxx_static (ilheap::static) exited $?"
-ldd "$work/cxx/consumer_cxx" | grep -q "$prefix" || fail "consumer_cxx does not load libilheap from the installed prefix"
+grep -q "$prefix" <<<"$(ldd "$work/cxx/consumer_cxx")" || fail "consumer_cxx does not load libilheap from the installed prefix"
 
 # A version the install does not provide is refused.
 if cmake -S "$src" -B "$work/old" -DCMAKE_PREFIX_PATH="$prefix" -DILHEAP_WANT_VERSION=0.1 >"$work/old.log" 2>&1; then

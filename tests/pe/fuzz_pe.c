@@ -96,9 +96,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (uint32_t rid = 1; rid <= ilheap_pe_attribute_count(pe) && rid <= MAX_ROWS; rid++) {
         ilheap_pe_attribute_t a;
-        if ((st = ilheap_pe_attribute(pe, rid, &a, &err)) == ILHEAP_OK)
+        const char *member;
+        if ((st = ilheap_pe_attribute(pe, rid, &a, &err)) == ILHEAP_OK) {
             sink ^= (uint8_t)(a.type_name[0] ^ a.type_namespace[0]);
-        else
+            if ((st = ilheap_pe_member_name(pe, a.constructor, &member, &err)) == ILHEAP_OK)
+                sink ^= (uint8_t)member[0];
+            else
+                check_failure(st, &err);
+        } else
             check_failure(st, &err);
     }
     for (uint32_t rid = 1; rid <= ilheap_pe_property_count(pe) && rid <= MAX_ROWS; rid++) {

@@ -153,6 +153,21 @@ static void test_corelib_facts(void)
     }
     ASSERT_TRUE(on_assembly);
     ASSERT_TRUE(own);
+    /* Member names: every MethodDef's as ilheap_pe_method_name gives it; the
+     * attributes' MemberRef constructors are all ".ctor". */
+    for (uint32_t rid = 1; rid <= ilheap_pe_method_count(pe); rid++) {
+        const char *a, *b;
+        ASSERT_STATUS(ilheap_pe_member_name(pe, 0x06000000u | rid, &a, NULL), ILHEAP_OK);
+        ASSERT_STATUS(ilheap_pe_method_name(pe, rid, &b, NULL), ILHEAP_OK);
+        ASSERT_TRUE(a == b);
+    }
+    for (uint32_t rid = 1; rid <= ilheap_pe_attribute_count(pe); rid++) {
+        ilheap_pe_attribute_t at;
+        const char *ctor;
+        ASSERT_STATUS(ilheap_pe_attribute(pe, rid, &at, NULL), ILHEAP_OK);
+        ASSERT_STATUS(ilheap_pe_member_name(pe, at.constructor, &ctor, NULL), ILHEAP_OK);
+        ASSERT_STR_EQ(ctor, ".ctor");
+    }
     ilheap_pe_close(pe);
     free(data);
 }
@@ -171,6 +186,10 @@ static void test_bad_rows_and_handles(void)
     ASSERT_STATUS(ilheap_pe_attribute(NULL, 1, &a, &err), ILHEAP_PE_BAD_HANDLE);
     ASSERT_STATUS(ilheap_pe_property(NULL, 1, &p, &err), ILHEAP_PE_BAD_HANDLE);
     ASSERT_EQ_U(ilheap_pe_attribute_count(NULL), 0);
+    const char *name;
+    ASSERT_STATUS(ilheap_pe_member_name(pe, 0x02000001u, &name, &err), ILHEAP_EINVAL);
+    ASSERT_STATUS(ilheap_pe_member_name(pe, 0x06FFFFFFu, &name, &err), ILHEAP_PE_BAD_ROW);
+    ASSERT_STATUS(ilheap_pe_member_name(NULL, 0x06000001u, &name, &err), ILHEAP_PE_BAD_HANDLE);
     ASSERT_EQ_U(ilheap_pe_property_count(NULL), 0);
     ilheap_pe_close(pe);
     free(data);

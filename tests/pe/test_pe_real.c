@@ -172,4 +172,40 @@ static void test_layout_corelib(void)
     ASSERT_GT_U(bodies, 1000);
 }
 
-TEST_MAIN(TEST(test_shared_framework), TEST(test_layout_corelib))
+/* Enclosing types: CoreLib marks NestedClass sorted (a binary search);
+ * with that bit cleared in a copy (a walk) every TypeDef gets the same
+ * answer, and nested types exist. */
+static void test_enclosing_types_corelib(void)
+{
+    char why[600], path[1024];
+    size_t size;
+    uint8_t *data = pe_test_framework_file("System.Private.CoreLib.dll", path, sizeof path, &size, why, sizeof why);
+    if (data == NULL)
+        SKIP("%s", why);
+    ilheap_pe_t *sorted, *walked;
+    ilheap_pe_error_t err;
+    ASSERT_STATUS(ilheap_pe_open(data, size, &sorted, &err), ILHEAP_OK);
+    ASSERT_TRUE(sorted->sorted >> ILHEAP__T_NESTEDCLASS & 1);
+    uint8_t *copy = malloc(size);
+    ASSERT_NOT_NULL(copy);
+    memcpy(copy, data, size);
+    copy[sorted->table_stream.offset + 16 + ILHEAP__T_NESTEDCLASS / 8] &= (uint8_t)~(1u << ILHEAP__T_NESTEDCLASS % 8);
+    ASSERT_STATUS(ilheap_pe_open(copy, size, &walked, &err), ILHEAP_OK);
+    ASSERT_FALSE(walked->sorted >> ILHEAP__T_NESTEDCLASS & 1);
+    uint32_t nested = 0;
+    for (uint32_t rid = 1; rid <= ilheap_pe_typedef_count(sorted); rid++) {
+        uint32_t a = 99, b = 98;
+        ASSERT_STATUS(ilheap_pe_enclosing_type(sorted, rid, &a, &err), ILHEAP_OK);
+        ASSERT_STATUS(ilheap_pe_enclosing_type(walked, rid, &b, &err), ILHEAP_OK);
+        ASSERT_EQ_U(a, b);
+        nested += a != 0;
+    }
+    fprintf(stderr, "  %u of %u CoreLib types are nested\n", nested, ilheap_pe_typedef_count(sorted));
+    ASSERT_GT_U(nested, 100);
+    ilheap_pe_close(sorted);
+    ilheap_pe_close(walked);
+    free(copy);
+    free(data);
+}
+
+TEST_MAIN(TEST(test_shared_framework), TEST(test_layout_corelib), TEST(test_enclosing_types_corelib))

@@ -22,6 +22,7 @@ static const struct {
 
 typedef struct totals {
     uint64_t count[TABLES], bytes, failures, prefixes;
+    unsigned visited, stride; /* under valgrind: every stride-th assembly (ASan sees them all) */
     double seconds;
     uint8_t *arena, *out;
     size_t arena_size;
@@ -55,8 +56,9 @@ static const char *round_trip(totals_t *t, ilheap_sig_kind_t kind, const uint8_t
     if (n != size || memcmp(t->out, blob, size) != 0)
         return snprintf(why, why_size, "encodes to %zu bytes, differs", n), why;
     /* A strict prefix is never a whole signature (the grammar is prefix-free):
-     * it ends inside an element, or before the items a count announced. */
-    for (size_t cut = size < 64 ? 0 : size - 1; cut < size; cut++) {
+     * it ends inside an element, or before the items a count announced. Two
+     * cuts each here (test_sig cuts hand-made blobs at every byte). */
+    for (size_t cut = size / 2; cut < size; cut = cut < size - 1 ? size - 1 : size) {
         arena.used = 0;
         t->prefixes++;
         st = ilheap_sig_decode(kind, blob, cut, 0, &arena, &sig, &err);
@@ -91,6 +93,8 @@ static void visit(const char *name, const uint8_t *data, size_t size, void *ctx)
     totals_t *t = ctx;
     ilheap_pe_t *pe;
     ilheap_pe_error_t err;
+    if (t->visited++ % t->stride != 0)
+        return;
     if (ilheap_pe_open(data, size, &pe, &err) != ILHEAP_OK) {
         fprintf(stderr, "  %s: %s\n", name, err.message);
         t->failures++;
@@ -120,7 +124,7 @@ static void visit(const char *name, const uint8_t *data, size_t size, void *ctx)
 static void test_round_trip_framework(void)
 {
     char dir[512], why[600];
-    totals_t t = {0};
+    totals_t t = {.stride = getenv("ILHEAP_UNDER_VALGRIND") != NULL ? 12 : 1};
     long images = pe_test_each_framework_dll(visit, &t, dir, sizeof dir, why, sizeof why);
     free(t.arena);
     free(t.out);
@@ -129,7 +133,8 @@ static void test_round_trip_framework(void)
     if (images < 0)
         TEST_FAIL_("%s", why);
     uint64_t all = 0;
-    fprintf(stderr, "  %ld assemblies in %s:", images, dir);
+    fprintf(stderr, "  %ld assemblies in %s%s:", images, dir,
+            t.stride > 1 ? " (under valgrind: every 12th, ASan's stage reads them all)" : "");
     for (size_t k = 0; k < TABLES; k++) {
         fprintf(stderr, " %s %" PRIu64 ",", tables[k].name, t.count[k]);
         all += t.count[k];
@@ -139,7 +144,7 @@ static void test_round_trip_framework(void)
     fprintf(stderr, "  blob lookup + decode + encode: %.0f signatures/s, %.1f MB/s (%.1f ns each)\n",
             (double)all / t.seconds, (double)t.bytes / t.seconds / 1e6, t.seconds * 1e9 / (double)all);
     ASSERT_EQ_U(t.failures, 0);
-    ASSERT_GT_U(t.count[0], 100000);
+    ASSERT_GT_U(t.count[0], t.stride > 1 ? 1000 : 100000);
     for (size_t k = 0; k < TABLES; k++)
         ASSERT_GT_U(t.count[k], 0);
 }
@@ -190,9 +195,9 @@ static void test_text_corelib(void)
     ASSERT_TRUE(some_overload(pe, "Buffer", "MemoryCopy", cs, "(void*, void*, long, long)"));
     ASSERT_TRUE(some_overload(pe, "Dictionary`2", "TryGetValue", cs, "(TKey, ref TValue)"));
     ASSERT_TRUE(some_overload(pe, "Dictionary`2", "TryGetValue", cecil | ret, "System.Boolean (TKey,TValue&)"));
-    uint32_t rendered = 0;
+    uint32_t rendered = 0, step = getenv("ILHEAP_UNDER_VALGRIND") != NULL ? 16 : 1;
     char text[4096];
-    for (uint32_t rid = 1; rid <= ilheap_pe_method_count(pe); rid++) {
+    for (uint32_t rid = 1; rid <= ilheap_pe_method_count(pe); rid += step) {
         ASSERT_STATUS(ilheap_pe_signature_text(pe, 0x06000000u | rid, cs | ret, text, sizeof text, NULL, &err),
                       ILHEAP_OK);
         ASSERT_NULL(strchr(text, '?'));

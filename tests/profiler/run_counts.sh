@@ -2,8 +2,8 @@
 # ILHEAP_MODE=calls and blocks in the real runtime (tests/profiler/Counts):
 #   - known counts: CountsApp's methods are entered, and their blocks hit, a
 #     number of times fixed by the program (Counts/expected-*.txt); the
-#     counts file must show exactly those, and stdout must be identical to a
-#     run without the profiler;
+#     counts file (read with `ilheap counts --jsonl`) must show exactly those,
+#     and stdout must be identical to a run without the profiler;
 #   - 8 threads with ILHEAP_ATOMIC=1: every count exactly 8 times;
 #   - 3 rounds a quarter of a second apart with tier-up forced early
 #     (DOTNET_TC_CallCountingDelayMs=0, threshold 2): the tier-1
@@ -20,16 +20,18 @@
 #   - a bad ILHEAP_MODE / ILHEAP_INCLUDE is a configuration error in the
 #     report and the host runs as without the profiler.
 #
-# usage: run_counts.sh PROFILER_SO SOURCE_DIR WORK_DIR
+# usage: run_counts.sh PROFILER_SO SOURCE_DIR WORK_DIR ILHEAP
 # ILHEAP_PROFILER_RUN_ENV="VAR=value ..." is added to the profiled runs only.
 set -u
 so=$1
 src=$2
 work=$3
+ilheap=$4
 source "$src/common.sh"
+[ "$ilheap" != none ] || { echo "SKIP: the ilheap command is not built (ILHEAP_BUILD_TOOLS=OFF): it reads the counts"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not found (the counts checker)"; exit 77; }
 mkdir -p "$work"
-rm -f "$work"/*.jsonl "$work"/*.report
+rm -f "$work"/*.jsonl "$work"/*.counts "$work"/*.report
 
 echo "== building the programs (offline)"
 for proj in Counts/CountsApp ProfTest/ProfTest Collectible/Collectible; do
@@ -45,14 +47,19 @@ app="$work/artifacts/bin/CountsApp/release/CountsApp.dll"
 proftest="$work/artifacts/bin/ProfTest/release/ProfTest.dll"
 plugin="$work/artifacts/bin/Collectible/release/Collectible.dll"
 
-# profiled NAME DLL ARGS... : runs with the profiler and ${env[@]}; out, err, report, counts in $work
+# profiled NAME DLL ARGS... : runs with the profiler and ${env[@]}; out, err, report, counts in
+# $work, and the counts exported as JSON lines (NAME.jsonl) when there are any
 profiled() {
     local name=$1
     shift
+    rm -f "$work/$name.counts" "$work/$name.jsonl"
     # shellcheck disable=SC2086
     env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so" \
-        ILHEAP_REPORT="$work/$name.report" ILHEAP_COUNTS="$work/$name.jsonl" \
+        ILHEAP_REPORT="$work/$name.report" ILHEAP_COUNTS="$work/$name.counts" \
         ${ILHEAP_PROFILER_RUN_ENV:-} "${env[@]}" dotnet "$@" >"$work/$name.out" 2>"$work/$name.err"
+    if [ -e "$work/$name.counts" ]; then
+        "$ilheap" counts "$work/$name.counts" --jsonl >"$work/$name.jsonl" || fail "$name: ilheap counts --jsonl"
+    fi
 }
 
 # same_output NAME BASE: stdout equal to the run without the profiler, stderr empty
@@ -186,7 +193,7 @@ for bad in "ILHEAP_MODE=block" "ILHEAP_INCLUDE=CountsApp,,x" "ILHEAP_EXCLUDE=a/b
     msg=$(value config_error "$work/bad.report")
     echo "  $bad -> $(grep '^config_error=' "$work/bad.report" | cut -c1-100)"
     [ -n "$msg" ] && [ "$msg" != none ] || fail "$bad: no configuration error"
-    [ ! -e "$work/bad.jsonl" ] || fail "$bad: a counts file was written"
+    [ ! -e "$work/bad.counts" ] || fail "$bad: a counts file was written"
 done
 
 if [ "$failures" -ne 0 ]; then

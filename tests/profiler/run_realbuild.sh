@@ -12,18 +12,21 @@
 #   - every report: no configuration error, 0 window violations, nothing
 #     left unrewritten for a reason of ours (decode, verify, encode, set,
 #     and in blocks mode the IL rewriter's load, edit and encode);
-#   - blocks: every instrumented method's counts written (one file per process);
+#   - blocks: every instrumented method in its process's counts file (read
+#     with `ilheap counts`), which says the process exited;
 #   - 0 failed Allocs, except in a module that had less than 1 MiB free
 #     within 4 GiB above its base when it loaded (ILHEAP_MODULE_LOG): there
 #     the window is full whatever the allocator does (the GC's reservation
 #     lies right above files mapped after it), and NULL is the right answer.
 #
-# usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR
+# usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR ILHEAP
 set -u
 so=$1
 src=$2/Ledger
 work=$3
+ilheap=$4
 source "$2/common.sh"
+[ "$ilheap" != none ] || { echo "SKIP: the ilheap command is not built (ILHEAP_BUILD_TOOLS=OFF): it reads the counts"; exit 77; }
 
 rm -rf "$work"
 mkdir -p "$work"
@@ -56,7 +59,7 @@ for mode in rehome prologue:7 blocks; do
     if ! build "$name" CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" \
         CORECLR_PROFILER_PATH="$so" DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 ILHEAP_MODE="$mode" \
         ILHEAP_REPORT="$reports/report.%p.txt" ILHEAP_MODULE_LOG="$reports/modules.%p.txt" \
-        ILHEAP_COUNTS="$reports/counts.%p.jsonl"; then
+        ILHEAP_COUNTS="$reports/counts.%p"; then
         tail -n 20 "$work/$name.log"
         fail "$name: the build failed under the profiler"
         continue
@@ -83,10 +86,12 @@ for mode in rehome prologue:7 blocks; do
         if [ "$mode" = blocks ]; then
             i=$(value instrumented "$report")
             w=$(value counts_written "$report")
-            lines=$(cat "$reports/counts.$pid.jsonl" 2>/dev/null | wc -l)
-            echo "  $name/$pid: instrumented=$i probes=$(value probes "$report") counts_written=$w ($lines lines)"
-            [ -n "$i" ] && [ "$i" -gt 0 ] && [ "$i" = "$w" ] && [ "$w" = "$lines" ] ||
-                fail "$name/$pid: instrumented=$i counts_written=$w, $lines lines in the counts file"
+            summary=$("$ilheap" counts "$reports/counts.$pid" 2>&1)
+            methods=$(sed -n 's/.* \([0-9]*\) methods (.*/\1/p' <<<"$summary")
+            echo "  $name/$pid: instrumented=$i probes=$(value probes "$report") counts_written=$w ($methods methods in the file)"
+            [ -n "$i" ] && [ "$i" -gt 0 ] && [ "$i" = "$w" ] && [ "$w" = "$methods" ] ||
+                fail "$name/$pid: instrumented=$i counts_written=$w, $methods methods in the counts file ($summary)"
+            grep -q ": exited," <<<"$summary" || fail "$name/$pid: the counts file does not say exited: $summary"
         fi
         # Each module with failed Allocs: was its window full when it loaded?
         while read -r line; do

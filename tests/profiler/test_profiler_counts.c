@@ -1,13 +1,14 @@
 /* The counting modes' parts that need no runtime: assembly-name patterns and
- * the scope they give, the new environment variables and their errors, and
- * the counter regions and counts file (counts.c) with 8 threads reserving,
- * publishing and counting while the file is written. */
+ * the scope they give, the environment variables and their errors, and the
+ * counts file (counts.c) with 8 threads reserving, publishing, withdrawing
+ * and counting; a counts file that cannot be written. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ilheap/counts.h"
 #include "support.h"
 #include "profiler.h"
 #include "test.h"
@@ -45,7 +46,7 @@ static void test_scope_and_config(void)
     clear_env();
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
     char want[64];
-    snprintf(want, sizeof want, "ilheap-counts.%ld.jsonl", (long)getpid());
+    snprintf(want, sizeof want, "ilheap-counts.%ld.counts", (long)getpid());
     ASSERT_STR_EQ(cfg.counts_path, want);
     ASSERT_EQ_I(cfg.fallback, 0); /* rehome: strict */
     ASSERT_TRUE(prof_config_in_scope(&cfg, "Anything")); /* default: everything */
@@ -108,30 +109,72 @@ static void *worker(void *arg)
         if (!c)
             return (void *)1;
         ilheap_probe_key_t keys[BLOCKS];
-        for (uint32_t b = 0; b < BLOCKS; b++) {
+        for (uint32_t b = 0; b < BLOCKS; b++)
             keys[b] = (ilheap_probe_key_t){.il_offset = b * 4, .kind = ILHEAP_PROBE_BLOCK};
-            c[b] = b; /* block b hit b times */
-        }
         char name[64];
         snprintf(name, sizeof name, "Ns.T%u+\"Q\\%u\x01::M", (unsigned)t, (unsigned)i);
         uint32_t token = 0x06000000u | (uint32_t)(t * METHODS_PER_THREAD + i + 1);
-        if (prof_counts_publish(shared_region, token, name, keys, BLOCKS, c) != 0)
+        uint64_t handle;
+        if (prof_counts_publish(shared_region, token, name, keys, BLOCKS, c, &handle) != 0)
             return (void *)1;
+        if (i == 0) { /* its body was refused: withdrawn, never read */
+            prof_counts_withdraw(handle);
+            continue;
+        }
+        for (uint32_t b = 0; b < BLOCKS; b++)
+            c[b] = b; /* block b hit b times, once published */
     }
     return NULL;
 }
 
+/* The file as a reader sees it: every method published and not withdrawn,
+ * with its name and counts. */
+static void check_file(const char *path, size_t want)
+{
+    ilheap_counts_t *k;
+    ASSERT_STATUS(ilheap_counts_open(path, &k, NULL), ILHEAP_OK);
+    ilheap_counts_info_t info;
+    ilheap_counts_info(k, &info);
+    ASSERT_EQ_U(info.methods, want);
+    ASSERT_EQ_U(info.flags, ILHEAP_COUNTS_BLOCKS | ILHEAP_COUNTS_ATOMIC | ILHEAP_COUNTS_SHARED_PATH);
+    ilheap_counts_module_t mod;
+    ASSERT_STATUS(ilheap_counts_module(k, 0, &mod), ILHEAP_OK);
+    ASSERT_STR_EQ(mod.path, "/x/App.dll");
+    ASSERT_STR_EQ(mod.name, "App.dll");
+    ASSERT_STR_EQ(mod.mvid_text, "01234567-89ab-cdef-0001-020304050607");
+    for (size_t i = 0; i < info.methods; i++) {
+        ilheap_counts_method_t m;
+        unsigned t, j;
+        ASSERT_STATUS(ilheap_counts_method(k, i, &m), ILHEAP_OK);
+        ASSERT_EQ_I(sscanf(m.name, "Ns.T%u+\"Q\\%u\x01::M", &t, &j), 2);
+        ASSERT_TRUE(j != 0);
+        ASSERT_EQ_X(m.token, 0x06000000u | (t * METHODS_PER_THREAD + j + 1));
+        for (size_t b = 0; b < BLOCKS; b++) {
+            ASSERT_EQ_U(ilheap_counts_key(k, i, b).il_offset, b * 4);
+            ASSERT_EQ_U(ilheap_counts_hits(k, i, b), b);
+        }
+    }
+    ilheap_counts_close(k);
+}
+
 static void test_counts_file(void)
 {
-    char path[] = "/tmp/ilheap-counts-test.XXXXXX";
-    int fd = mkstemp(path);
-    ASSERT_TRUE(fd >= 0);
-    close(fd);
-    snprintf(prof_g.config.counts_path, sizeof prof_g.config.counts_path, "%s", path);
+    char path[64];
+    snprintf(path, sizeof path, "ilheap-counts-test.%ld.counts", (long)getpid());
+    clear_env();
+    setenv("ILHEAP_MODE", "blocks", 1);
+    setenv("ILHEAP_ATOMIC", "1", 1);
+    setenv("ILHEAP_COUNTS", path, 1); /* no %p */
+    setenv("ILHEAP_REPORT", "ilheap-counts-test.report", 1); /* diagnostics go there, not to stderr */
+    ASSERT_EQ_I(prof_config_load(&prof_g.config), 0);
+    ASSERT_EQ_I(prof_g.config.counts_shared, 1);
+    ASSERT_EQ_I(prof_counts_start(), 0);
+    ASSERT_TRUE(strstr(prof_g.notes, "has no %p") != NULL); /* said in the report */
     uint64_t live0 = atomic_load(&prof_g.counters.counter_bytes_live);
     GUID mvid = {0x01234567, 0x89AB, 0xCDEF, {0, 1, 2, 3, 4, 5, 6, 7}};
     shared_region = prof_counts_create("App.dll", "/x/App.dll", &mvid);
     ASSERT_NOT_NULL(shared_region);
+    uint64_t written0 = atomic_load(&prof_g.counters.counts_written);
     pthread_t th[THREADS];
     for (uintptr_t t = 0; t < THREADS; t++)
         ASSERT_EQ_I(pthread_create(&th[t], NULL, worker, (void *)t), 0);
@@ -140,37 +183,34 @@ static void test_counts_file(void)
         pthread_join(th[t], &rc);
         ASSERT_NULL(rc);
     }
-    ASSERT_GT_U(atomic_load(&prof_g.counters.counter_bytes_live), live0);
-    uint64_t written0 = atomic_load(&prof_g.counters.counts_written);
-    prof_counts_write(shared_region);
-    prof_counts_write(shared_region); /* once only */
-    ASSERT_EQ_U(atomic_load(&prof_g.counters.counts_written) - written0, THREADS * METHODS_PER_THREAD);
-    prof_counts_destroy(shared_region); /* already written: nothing more */
+    size_t want = THREADS * (METHODS_PER_THREAD - 1);
+    ASSERT_EQ_U(atomic_load(&prof_g.counters.counts_written) - written0, want);
+    check_file(path, want); /* live: nothing written at the end is needed */
+    prof_counts_destroy(shared_region); /* the module unloads: its counts stay in the file */
     ASSERT_EQ_U(atomic_load(&prof_g.counters.counter_bytes_live), live0);
-    ASSERT_EQ_U(atomic_load(&prof_g.counters.counts_written) - written0, THREADS * METHODS_PER_THREAD);
-
-    FILE *f = fopen(path, "r");
-    ASSERT_NOT_NULL(f);
-    char line[1024];
-    size_t lines = 0;
-    int seen_escaped = 0;
-    while (fgets(line, sizeof line, f)) {
-        lines++;
-        static const char prefix[] = "{\"module\":\"App.dll\",\"path\":\"/x/App.dll\",\"mvid\":"
-                                     "\"01234567-89ab-cdef-0001-020304050607\",\"method\":\"Ns.T";
-        if (strncmp(line, prefix, sizeof prefix - 1) != 0)
-            TEST_FAIL_("line %zu: %s", lines, line);
-        if (strstr(line, "+\\\"Q\\\\") && strstr(line, "\\u0001::M\""))
-            seen_escaped++;
-        if (!strstr(line, "\"blocks\":[{\"il_offset\":0,\"hits\":0},{\"il_offset\":4,\"hits\":1},"
-                          "{\"il_offset\":8,\"hits\":2},{\"il_offset\":12,\"hits\":3},"
-                          "{\"il_offset\":16,\"hits\":4}]}\n"))
-            TEST_FAIL_("line %zu: blocks: %s", lines, line);
-    }
-    fclose(f);
+    prof_counts_finish();
+    check_file(path, want);
     unlink(path);
-    ASSERT_EQ_U(lines, THREADS * METHODS_PER_THREAD);
-    ASSERT_EQ_U(seen_escaped, lines);
+    clear_env();
 }
 
-TEST_MAIN(TEST(test_patterns), TEST(test_scope_and_config), TEST(test_counts_file))
+/* A counts file that cannot be written is said, and nothing is counted. */
+static void test_counts_unwritable(void)
+{
+    clear_env();
+    setenv("ILHEAP_MODE", "calls", 1);
+    setenv("ILHEAP_COUNTS", "no-such-directory/counts.%p", 1);
+    setenv("ILHEAP_REPORT", "ilheap-counts-test.report", 1);
+    ASSERT_EQ_I(prof_config_load(&prof_g.config), 0);
+    ASSERT_EQ_I(prof_g.config.counts_shared, 0);
+    prof_g.notes[0] = 0;
+    ASSERT_EQ_I(prof_counts_start(), -1);
+    ASSERT_TRUE(strstr(prof_g.counts_error, "no such file") != NULL ||
+                strstr(prof_g.counts_error, "No such file") != NULL);
+    ASSERT_TRUE(strstr(prof_g.notes, "nothing is counted in this process") != NULL);
+    ASSERT_NULL(prof_counts_create("App.dll", "/x/App.dll", NULL));
+    prof_g.counts_error[0] = 0;
+    clear_env();
+}
+
+TEST_MAIN(TEST(test_patterns), TEST(test_scope_and_config), TEST(test_counts_file), TEST(test_counts_unwritable))

@@ -90,12 +90,12 @@ rm "$work/nopdb/PdbSample.pdb"
 obj_pdb=$(find "$work/app/src/obj" -name PdbSample.pdb) # the CodeView path: moved away for the run
 mv "$obj_pdb" "$obj_pdb.away"
 echo stale >"$work/nopdb.xml"
-expect_exit 7 'none with a PDB' -- ilheap collect --include PdbSample --cobertura "$work/nopdb.xml" -- \
+expect_exit 9 'PdbSample.dll: no PDB' -- ilheap collect --include PdbSample --cobertura "$work/nopdb.xml" -- \
     "$dotnet" "$work/nopdb/PdbSample.dll"
 mv "$obj_pdb.away" "$obj_pdb"
 [ ! -f "$work/nopdb.xml" ] || fail "a report of an assembly without a PDB was left behind"
 expect_exit 1 '' -- ilheap collect --include PdbSample -- sh -c "\"$dotnet\" \"$app\" >/dev/null; exit 1"
-echo "ok  threshold met (0) and missed (8), no coverage (7: a typo, no PDB), the command's failure first (1)"
+echo "ok  threshold met (0) and missed (8), no coverage (7), an included assembly without its PDB (9), the command's failure first (1)"
 
 # A package-like layout: ilheap and the profiler side by side, nothing typed.
 mkdir -p "$work/pkg"
@@ -110,7 +110,19 @@ ilheap collect --include PdbSample --from "$work/manual" --cobertura "$work/manu
     fail "--from: $(cat "$work/from.err")"
 [ "$(grep -o 'lines-covered="[0-9]*"' "$work/manual.xml")" = "$(grep -o 'lines-covered="[0-9]*"' "$work/pkg.xml")" ] ||
     fail "--from gave other totals than a collect run"
-echo "ok  package layout (profiler beside ilheap), --print-env + --from"
+# --wait: --from first waits for the processes that write the counts.
+expect_exit 2 'goes with --from' -- ilheap collect --wait 5 -- true
+expect_exit 2 'expected seconds' -- ilheap collect --from "$work/manual" --wait 1x
+mkdir -p "$work/waited"
+sleep 2 &
+writer=$!
+cp "$(ls "$work"/manual/counts.* | head -n 1)" "$work/waited/counts.$writer"
+t0=$(date +%s%N)
+ilheap collect --include PdbSample --from "$work/waited" --wait 30 --quiet 2>"$work/waited.err" || fail "--wait: $(cat "$work/waited.err")"
+waited=$((($(date +%s%N) - t0) / 1000000))
+[ "$waited" -ge 1000 ] || fail "--from --wait 30 returned after $waited ms, before its writer (a 2 s sleep) ended"
+wait "$writer"
+echo "ok  package layout (profiler beside ilheap), --print-env + --from, --wait ($waited ms for a 2 s writer)"
 
 # A deterministic build (ContinuousIntegrationBuild): the PDB names "/_/..."
 # and carries Source Link; the report names the real files.

@@ -188,10 +188,34 @@ hasnt "$work/one.xml" '<class name="[^"]*<'
 hasnt "$work/one.xml" '<method name="<'
 has "$work/one.info" '^FN:[0-9]+,CoverSample.Filters::KeptAsync@0x'
 for m in keep-async keep-lambda; do
-    awk -v l="$(fline $m)" '/<method name="/ {m = $0} index($0, "<line number=\"" l "\"") && m != "" {print m; exit}' "$work/one.xml" |
+    awk -v l="$(fline $m)" '/<class / {f = index($0, "filename=\"Filters.cs\"") > 0} /<method name="/ {m = $0}
+        f && index($0, "<line number=\"" l "\"") && m != "" {print m; exit}' "$work/one.xml" |
         grep -q "name=\"Kept\(Async\|Lambda\)\"" || fail "line $(fline $m) is not under its method in one.xml"
 done
 echo "ok  filters: [ExcludeFromCodeCoverage] on types, methods (their lambdas, local functions, iterators, async), properties; --exclude-by-attribute (short, full, assembly), --exclude-by-file, --skip-auto-props"
+
+# Branches as a developer sees them (docs/coverage.md, "Branches"): every
+# @br-NAME-K line of Branches.cs carries K outcomes; the compiler's branches
+# (cached delegates, using/lock/foreach clean-up, await checks, iterator
+# dispatch, the switch expression's wrapper, filters) none.
+bline() { grep -n "// @$1\$" "$src/tests/tools/CoverSample/Branches.cs" | cut -d: -f1; }
+brda() { awk -v f="SF:$work/portable/src/$2" -v l="BRDA:$3," '$0 == f {on = 1} /^end_of_record/ {on = 0} on && index($0, l) == 1' "$1"; }
+join=CoverSample.Branches::Join thrower=CoverSample.Branches::ThrowHelper
+counts "$dll" "$join=5,3,5,5" "$thrower=4,0" >"$work/branches.jsonl"
+cover "$work/br" 0 "$work/branches.jsonl" --include CoverSample
+for marker in $(grep -o '// @br-[a-z-]*-[0-9]*$' "$src/tests/tools/CoverSample/Branches.cs" | sed 's|// @||'); do
+    want=${marker##*-}
+    got=$(brda "$work/br.info" Branches.cs "$(bline "$marker")" | wc -l)
+    [ "$got" = "$want" ] || fail "Branches.cs:$(bline "$marker") ($marker): $got branch outcomes, expected $want: $(brda "$work/br.info" Branches.cs "$(bline "$marker")")"
+done
+# A join point: `if (a > 0) x++;` ran 5 times, x++ 3: the jump past it was taken 2 times, not 5.
+[ "$(brda "$work/br.info" Branches.cs "$(bline join-if)" | cut -d, -f4 | tr '\n' ' ')" = "2 3 " ] ||
+    fail "join point: outcomes $(brda "$work/br.info" Branches.cs "$(bline join-if)" | tr '\n' ' '), expected 2 (jump) and 3 (fall-through)"
+# The line after a call that always throws never runs, though its block did.
+[ "$(da "$work/br.info" Branches.cs "$(bline throw-call)")" = "DA:$(bline throw-call),4" ] || fail "throw helper: the call's line is not 4"
+[ "$(da "$work/br.info" Branches.cs "$(bline throw-after)")" = "DA:$(bline throw-after),0" ] ||
+    fail "throw helper: the line after it reads $(da "$work/br.info" Branches.cs "$(bline throw-after)"), not 0"
+echo "ok  branches: $(grep -c '// @br-' "$src/tests/tools/CoverSample/Branches.cs") C# patterns with their outcome counts; a join point's jump counted from its edge (2, not 5); the line after a throw helper at 0"
 
 # --include / --exclude on the assembly name.
 cover "$work/excl" 0 "$work/one.jsonl" --exclude 'Other,Nothing*'

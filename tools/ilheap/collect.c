@@ -47,6 +47,8 @@ static const char collect_help[] =
     "  --source-root DIRS where a deterministic build's \"/_/\" paths are (':'-separated;\n"
     "                     default: ILHEAP_SOURCE_ROOT, then the assembly's directory\n"
     "                     and the working directory and their parents)\n"
+    "  --exclude-by-attribute NAME,...  --exclude-by-file GLOB,...  --skip-auto-props\n"
+    "                     as `ilheap cover`'s (coverlet's ExcludeByAttribute, ...)\n"
     "  --profiler PATH    the profiler library, instead of the one found\n"
     "  --counts-dir DIR   keep the counts and the profiler's reports in DIR (new or\n"
     "                     without counts files) instead of a temporary directory\n"
@@ -55,6 +57,8 @@ static const char collect_help[] =
     "                     processes under the profiler with counts in DIR, and exit\n"
     "  --from DIR         write the reports of the counts in DIR (after a run under\n"
     "                     --print-env's environment) instead of running a command\n"
+    "  --wait SECONDS     with --from: first wait, at most that long, until the\n"
+    "                     processes that write the counts have exited\n"
     "\n"
     "exit status: COMMAND's own when it fails (128+N when signal N ended it, 127 not\n"
     "found, 126 not runnable); else 0 reports written; 2 bad arguments; 3 no\n"
@@ -62,12 +66,15 @@ static const char collect_help[] =
     "was bad (reported; the rest was written); 6 out of memory, or a report or the\n"
     "counts directory could not be written; 7 no coverage was collected (no process\n"
     "loaded the profiler, or nothing of the included assemblies was counted);\n"
-    "8 a threshold was missed.\n";
+    "8 a threshold was missed; 9 an included assembly could not be covered (its DLL\n"
+    "or PDB missing or of another build: `ilheap cover`'s 9).\n";
 
 typedef struct collect_opts {
     const char *cobertura, *lcov, *include, *exclude, *profiler, *counts_dir, *print_env, *from, *threshold_spec;
-    const char *source_root;
+    const char *source_root, *wait_spec;
+    cov_filters_t filters;
     bool quiet;
+    uint32_t wait_seconds;
     collect_threshold_t threshold;
     char **command; /* NULL-terminated, or NULL */
     char *include_list, *exclude_list; /* plain name patterns (malloc'd) */
@@ -84,6 +91,9 @@ static const char **opt_slot(collect_opts_t *o, const char *arg)
         {"--profiler", offsetof(collect_opts_t, profiler)},     {"--counts-dir", offsetof(collect_opts_t, counts_dir)},
         {"--print-env", offsetof(collect_opts_t, print_env)},   {"--from", offsetof(collect_opts_t, from)},
         {"--threshold", offsetof(collect_opts_t, threshold_spec)}, {"--source-root", offsetof(collect_opts_t, source_root)},
+        {"--exclude-by-attribute", offsetof(collect_opts_t, filters.exclude_by_attribute)},
+        {"--exclude-by-file", offsetof(collect_opts_t, filters.exclude_by_file)},
+        {"--wait", offsetof(collect_opts_t, wait_spec)},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(arg, table[i].name) == 0)
@@ -105,8 +115,8 @@ static int parse_args(int argc, char **argv, collect_opts_t *o)
             i += strcmp(argv[i], "--") == 0;
             break;
         }
-        if (strcmp(argv[i], "--quiet") == 0) {
-            o->quiet = true;
+        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "--skip-auto-props") == 0) {
+            *(strcmp(argv[i], "--quiet") == 0 ? &o->quiet : &o->filters.skip_auto_props) = true;
         } else if (slot == NULL) {
             fprintf(stderr, "ilheap collect: unknown option '%s'\n%s", argv[i], collect_help);
             return TOOL_EXIT_USAGE;
@@ -128,6 +138,11 @@ static int parse_args(int argc, char **argv, collect_opts_t *o)
     }
     if (o->threshold_spec != NULL && !collect_threshold_parse(o->threshold_spec, &o->threshold))
         return TOOL_EXIT_USAGE;
+    if (o->wait_spec != NULL && (o->from == NULL || !tool_parse_u32(o->wait_spec, 3600, &o->wait_seconds))) {
+        fprintf(stderr, "ilheap collect: --wait %s: %s\n", o->wait_spec,
+                o->from == NULL ? "goes with --from" : "expected seconds, 0 to 3600");
+        return TOOL_EXIT_USAGE;
+    }
     return 0;
 }
 
@@ -305,20 +320,32 @@ static void check_reports(const file_list_t *reports)
     }
 }
 
-/* Says why nothing was collected; returns COLLECT_EXIT_NO_COVERAGE. */
-static int no_coverage(const collect_opts_t *o, size_t reports, size_t counts, const cover_result_t *r)
+/* Says why no process wrote counts; returns COLLECT_EXIT_NO_COVERAGE. */
+static int no_coverage(const collect_opts_t *o, size_t reports)
 {
-    const char *filter = o->include_list != NULL ? o->include_list : "everything but the default exclusions";
     if (reports == 0)
         fprintf(stderr, "ilheap collect: no coverage: no .NET process loaded the profiler (it writes a report "
                         "in every process it runs in, and there is none): did the command start a .NET program?\n");
-    else if (counts == 0 || r->modules == 0)
-        fprintf(stderr, "ilheap collect: no coverage: the profiler ran in %zu process(es) but counted no method of "
-                        "the included assemblies (%s): check --include and --exclude\n", reports, filter);
     else
-        fprintf(stderr, "ilheap collect: no coverage: %zu assemblies counted, %s: no line to cover\n",
-                r->modules, r->with_pdb == 0 ? "none with a PDB (build with debug information)" : "their PDBs give");
+        fprintf(stderr, "ilheap collect: no coverage: the profiler ran in %zu process(es) but counted no method of "
+                        "the included assemblies (%s): check --include and --exclude\n", reports,
+                o->include_list != NULL ? o->include_list : "everything but the default exclusions");
     return COLLECT_EXIT_NO_COVERAGE;
+}
+
+/* Waits, at most `seconds`, until the processes whose pids name the counts
+ * files (counts.PID) have exited: a test host may still be ending when the
+ * test platform asks for the report. */
+static void wait_for_writers(const file_list_t *counts, uint32_t seconds)
+{
+    uint64_t deadline = tool_now_ns() + (uint64_t)seconds * 1000000000u;
+    for (size_t i = 0; i < counts->count; i++) {
+        const char *name = tool_base_name(counts->paths[i]) + 7; /* after "counts." */
+        char *end;
+        unsigned long pid = strtoul(name, &end, 10);
+        while (end != name && proc_alive(pid) && tool_now_ns() < deadline)
+            proc_sleep_ms(20);
+    }
 }
 
 /* The reports of the counts in dir. Returns 0, cover's status, or
@@ -326,8 +353,10 @@ static int no_coverage(const collect_opts_t *o, size_t reports, size_t counts, c
 static int report(const collect_opts_t *o, const char *dir)
 {
     file_list_t counts = {0}, reports = {0};
-    if (!proc_list_files(dir, "counts.", add_file, &counts) || !proc_list_files(dir, "report.", add_file, &reports) ||
-        counts.failed || reports.failed) {
+    bool listed = proc_list_files(dir, "counts.", add_file, &counts) && !counts.failed;
+    if (listed && o->wait_seconds != 0)
+        wait_for_writers(&counts, o->wait_seconds);
+    if (!listed || !proc_list_files(dir, "report.", add_file, &reports) || reports.failed) {
         fprintf(stderr, "ilheap collect: %s: cannot list the counts: %s\n", dir, strerror(errno));
         free_files(&counts);
         free_files(&reports);
@@ -336,21 +365,14 @@ static int report(const collect_opts_t *o, const char *dir)
     check_reports(&reports);
     cover_result_t result = {0};
     int rc = 0;
-    if (counts.count != 0) {
+    if (counts.count == 0) {
+        rc = no_coverage(o, reports.count);
+    } else {
         cover_request_t req = {(const char *const *)counts.paths, counts.count, o->cobertura, o->lcov,
-                               o->include_list, o->exclude_list, o->quiet ? NULL : stderr};
-        rc = cover_run(&req, &result);
+                               o->include_list, o->exclude_list, o->quiet ? NULL : stderr, o->filters};
+        rc = cover_run(&req, &result); /* 7 and 9 said there, and no report left */
     }
-    if (rc != TOOL_EXIT_SYSTEM && rc != TOOL_EXIT_MISSING && rc != TOOL_EXIT_UNREADABLE &&
-        (counts.count == 0 || result.totals.lines == 0)) {
-        rc = no_coverage(o, reports.count, counts.count, &result);
-        /* a report of nothing reads as 100%: none is left behind */
-        if (counts.count != 0 && o->cobertura != NULL)
-            remove(o->cobertura);
-        if (counts.count != 0 && o->lcov != NULL)
-            remove(o->lcov);
-    }
-    else if ((rc == 0 || rc == TOOL_EXIT_MALFORMED) && !collect_threshold_check(&o->threshold, &result.totals))
+    if ((rc == 0 || rc == TOOL_EXIT_MALFORMED) && !collect_threshold_check(&o->threshold, &result.totals))
         rc = COLLECT_EXIT_THRESHOLD;
     if (rc == 0 || rc == TOOL_EXIT_MALFORMED || rc == COLLECT_EXIT_THRESHOLD)
         fprintf(stderr, "ilheap collect: %llu of %llu lines covered, %llu of %llu branches, in %zu assemblies%s%s%s%s\n",

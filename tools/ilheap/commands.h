@@ -7,6 +7,7 @@ int ilheap_cmd_demo(int argc, char **argv);
 int ilheap_cmd_scan(int argc, char **argv);
 int ilheap_cmd_rehome(int argc, char **argv);
 int ilheap_cmd_cover(int argc, char **argv);
+int ilheap_cmd_counts(int argc, char **argv);
 int ilheap_cmd_collect(int argc, char **argv);
 
 /* scan --lines (lines.c): the sequence points of FILE's portable PDB. */

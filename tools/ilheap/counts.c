@@ -94,19 +94,25 @@ static int add_methods(counts_set_t *set, const ilheap_counts_t *c, const char *
     return 0;
 }
 
-int counts_read(counts_set_t *set, const char *file)
+/* Opens a counts file: 0, or the exit status (reported). A damaged file is
+ * reported and counted (*c NULL, 0): the other files still count. */
+static int open_counts(counts_set_t *set, const char *file, ilheap_counts_t **c)
 {
-    ilheap_counts_t *c = NULL;
-    ilheap_status_t st = ilheap_counts_open(file, &c, NULL);
+    ilheap_status_t st = ilheap_counts_open(file, c, NULL);
     if (st == ILHEAP_ENOFILE || st == ILHEAP_EOS_FILE || st == ILHEAP_ENOMEM) {
         fprintf(stderr, "ilheap cover: %s\n", ilheap_last_message());
         return st == ILHEAP_ENOFILE ? TOOL_EXIT_MISSING : st == ILHEAP_ENOMEM ? TOOL_EXIT_SYSTEM : TOOL_EXIT_UNREADABLE;
     }
-    if (st != ILHEAP_OK) { /* damaged: said, and the other files still count */
+    if (st != ILHEAP_OK) {
         fprintf(stderr, "ilheap cover: %s: %s: %s\n", file, ilheap_status_message(st), ilheap_last_message());
         set->bad_lines++;
-        return 0;
     }
+    return 0;
+}
+
+/* The methods of an open file into set; it is closed. */
+static int add_file(counts_set_t *set, const char *file, ilheap_counts_t *c)
+{
     size_t fcap = set->file_count;
     char *name = strdup(file);
     if (name == NULL || !tool_reserve((void **)&set->files, &fcap, set->file_count + 1, sizeof *set->files)) {
@@ -120,6 +126,33 @@ int counts_read(counts_set_t *set, const char *file)
     int rc = add_methods(set, c, name);
     ilheap_counts_close(c);
     return rc;
+}
+
+int counts_read(counts_set_t *set, const char *file)
+{
+    return counts_read_since(set, file, NULL);
+}
+
+int counts_read_since(counts_set_t *set, const char *file, const char *snapshot)
+{
+    ilheap_counts_t *c = NULL, *snap = NULL;
+    int rc = open_counts(set, file, &c);
+    if (rc != 0 || c == NULL || snapshot == NULL)
+        return rc != 0 || c == NULL ? rc : add_file(set, file, c);
+    uint64_t bad = set->bad_lines;
+    rc = open_counts(set, snapshot, &snap);
+    if (rc == 0 && set->bad_lines == bad && ilheap_counts_since(c, snap) != ILHEAP_OK) {
+        fprintf(stderr, "ilheap cover: %s: %s\n", snapshot, ilheap_last_message());
+        rc = TOOL_EXIT_MALFORMED;
+    } else if (rc == 0 && set->bad_lines != bad) {
+        rc = TOOL_EXIT_MALFORMED; /* the snapshot is damaged: no 'since' to tell */
+    }
+    ilheap_counts_close(snap);
+    if (rc != 0) {
+        ilheap_counts_close(c);
+        return rc;
+    }
+    return add_file(set, file, c);
 }
 
 /* The merge key: module identity (MVID) and method, then the path, so that

@@ -49,6 +49,10 @@ typedef struct counts_set {
  * file cannot be read at all (TOOL_EXIT_MISSING, _UNREADABLE, _SYSTEM:
  * reported). */
 int counts_read(counts_set_t *set, const char *file);
+/* The same with only what ran after snapshot (`ilheap counts FILE
+ * --snapshot SNAP`) was taken: a snapshot of another file, or not readable,
+ * is reported with its exit status (5 for another file's). */
+int counts_read_since(counts_set_t *set, const char *file, const char *snapshot);
 
 /* After the last file: merges the entries by module identity, whatever the
  * path: those with the same MVID and token are one (hits summed per IL

@@ -16,6 +16,7 @@
 static const char cover_help[] =
     "usage: ilheap cover COUNTS... [--cobertura FILE] [--lcov FILE] [--include GLOB] [--exclude GLOB]\n"
     "                   [--exclude-by-attribute NAME,...] [--exclude-by-file GLOB,...] [--skip-auto-props]\n"
+    "       ilheap cover COUNTS --since SNAP [...]\n"
     "Turns the counts files of the profiler's blocks mode (ILHEAP_MODE=blocks, one\n"
     "JSON object per line and method) into line and branch coverage of every method\n"
     "with sequence points in every module they name, including methods never run\n"
@@ -37,6 +38,8 @@ static const char cover_help[] =
     "  --exclude-by-file GLOB,...  leave out methods whose source file matches\n"
     "                    ('**' any directories, '*' within a name)\n"
     "  --skip-auto-props leave out auto-implemented property accessors\n"
+    "  --since SNAP      only what ran after SNAP ('ilheap counts COUNTS --snapshot\n"
+    "                    SNAP') was taken; one COUNTS file, live or not\n"
     "\n"
     "Left out unless --include names them: test assemblies (they use xunit, NUnit,\n"
     "MSTest or TUnit attributes, or have Microsoft.NET.Test.Sdk's entry point),\n"
@@ -77,7 +80,7 @@ static int read_counts(const cover_request_t *o, run_t *r)
             fprintf(stderr, "ilheap cover: %s: is a directory, not a counts file\n", o->files[i]);
             return TOOL_EXIT_UNREADABLE;
         }
-        int rc = counts_read(&r->set, o->files[i]);
+        int rc = counts_read_since(&r->set, o->files[i], o->since);
         if (rc != 0)
             return rc;
     }
@@ -307,6 +310,7 @@ static int parse_args(int argc, char **argv, cover_request_t *o, const char **fi
                             : strcmp(argv[i], "--exclude") == 0              ? &o->exclude
                             : strcmp(argv[i], "--exclude-by-attribute") == 0 ? &o->filters.exclude_by_attribute
                             : strcmp(argv[i], "--exclude-by-file") == 0      ? &o->filters.exclude_by_file
+                            : strcmp(argv[i], "--since") == 0                ? &o->since
                                                                              : NULL;
         if (strcmp(argv[i], "--skip-auto-props") == 0) {
             o->filters.skip_auto_props = true;
@@ -329,8 +333,9 @@ static int parse_args(int argc, char **argv, cover_request_t *o, const char **fi
             files[nfiles++] = argv[i];
         }
     }
-    if (nfiles == 0) {
-        fprintf(stderr, "ilheap cover: no counts file given\n%s", cover_help);
+    if (nfiles == 0 || (o->since != NULL && nfiles != 1)) {
+        fprintf(stderr, "ilheap cover: %s\n%s", nfiles == 0 ? "no counts file given" : "--since takes one counts file",
+                cover_help);
         return TOOL_EXIT_USAGE;
     }
     o->files = files;

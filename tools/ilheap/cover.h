@@ -125,6 +125,7 @@ typedef struct cover_request {
     const char *include, *exclude; /* assembly-name pattern lists, or NULL */
     FILE *table;                   /* the summary table; NULL: none */
     cov_filters_t filters;         /* --exclude-by-attribute, --exclude-by-file, --skip-auto-props */
+    const char *since;             /* a snapshot of the one counts file: only what ran after it; or NULL */
 } cover_request_t;
 
 typedef struct cover_result {

@@ -3,6 +3,7 @@
  * them) and the conditional branches, the PDB's sequence points give the
  * lines, the counts give the hits. */
 #include "cover.h"
+#include "flow.h"
 #include "source_map.h"
 #include "ilheap/rewrite.h"
 #include "pdb_load.h"
@@ -34,6 +35,7 @@ typedef struct work {
     tool_progress_t *progress;
     const cov_filters_t *filters;
     cov_members_t members; /* flags NULL when they could not be read (reported) */
+    cov_returns_t returns; /* which of the module's methods never return */
     bool *doc_excluded;    /* by document index: --exclude-by-file matches it */
 } work_t;
 
@@ -265,16 +267,17 @@ static bool nested_owns(const ilheap_pdb_sequence_point_t *pts, size_t np, size_
     return false;
 }
 
-/* Lines and branches of a method with sequence points. */
-static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_sequence_point_t *pts, size_t np,
-                               size_t nblocks, bool have_body)
+/* The method's lines: each non-hidden point's lines with its hits (0 after
+ * a call that never returns in its block), distinct, the largest hits of
+ * each. Points of code that never runs were hidden before. */
+static bool method_lines(cov_method_t *cm, const cov_flow_t *flow, const ilheap_pdb_sequence_point_t *pts, size_t np)
 {
-    size_t line_cap = 0, branch_cap = 0;
+    size_t line_cap = 0;
     for (size_t i = 0; i < np; i++) {
         const ilheap_pdb_sequence_point_t *p = &pts[i];
         if (p->hidden || p->document == 0)
             continue;
-        uint64_t hits = have_body ? w->hits[block_of(w->starts, nblocks, p->il_offset)] : 0;
+        uint64_t hits = flow != NULL ? cov_flow_point_hits(flow, p->il_offset) : 0;
         uint32_t last = p->end_line >= p->start_line ? p->end_line : p->start_line;
         if (last - p->start_line > MAX_POINT_LINES)
             last = p->start_line + MAX_POINT_LINES;
@@ -283,40 +286,34 @@ static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_seq
                 !add_line(cm, &line_cap, p->document - 1, l, hits))
                 return false;
     }
-    /* distinct lines, the largest hits of each */
-    if (cm->line_count > 1)
-        qsort(cm->lines, cm->line_count, sizeof *cm->lines, cmp_line);
-    size_t out = 0;
-    for (size_t i = 0; i < cm->line_count; i++) {
-        if (out > 0 && cmp_line(&cm->lines[out - 1], &cm->lines[i]) == 0) {
-            if (cm->lines[i].hits > cm->lines[out - 1].hits)
-                cm->lines[out - 1].hits = cm->lines[i].hits;
-            continue;
-        }
-        cm->lines[out++] = cm->lines[i];
-    }
-    cm->line_count = out;
-    cm->complexity = 1;
-    if (!have_body)
-        return true;
-    /* Conditional branches: outcomes are the blocks they lead to. A branch
-     * belongs to the line of the nearest non-hidden sequence point at or
-     * before it (compilers put the branch of an `if` under a hidden point
-     * after the condition's own); none: compiler-made code, no line. */
-    size_t sp = 0;
-    bool have_sp = false;
-    for (ilheap_rw_id_t id = ilheap_rw_first(w->rw); id != ILHEAP_RW_END; id = ilheap_rw_next(w->rw, id)) {
-        ilheap_rw_insn_t insn;
+    uint64_t hit;
+    cm->line_count = cov_distinct_lines(cm->lines, cm->line_count, &hit);
+    return true;
+}
+
+/* The method's source branches (flow.h says which): a branch belongs to the
+ * line of the nearest non-hidden point at or before it (the C# compiler puts
+ * the branch of an `if` under a hidden point after the condition's), or the
+ * first one when none is before it (as coverlet); its outcomes (the jump
+ * targets, then the fall-through) ran as often as their edges did. */
+static bool method_branches(work_t *w, cov_method_t *cm, cov_flow_t *flow, const ilheap_pdb_sequence_point_t *pts,
+                            size_t np)
+{
+    size_t branch_cap = 0, sp = np, first = np;
+    for (size_t k = 0; k < np && first == np; k++)
+        if (!pts[k].hidden && pts[k].document != 0)
+            first = k;
+    for (ilheap_rw_id_t id = ilheap_rw_first(w->rw); id != ILHEAP_RW_END && first < np; id = ilheap_rw_next(w->rw, id)) {
+        ilheap_rw_insn_t insn, t;
         if (ilheap_rw_get(w->rw, id, &insn) != ILHEAP_OK)
             continue;
         const ilheap_il_opinfo_t *info = ilheap_il_opinfo(insn.opcode);
-        if (info == NULL || info->flow != ILHEAP_FLOW_COND)
+        if (info == NULL || info->flow != ILHEAP_FLOW_COND || !cov_flow_source_branch(flow, id, pts, np))
             continue;
-        for (size_t k = sp; k < np && pts[k].il_offset <= insn.offset; k++)
+        for (size_t k = sp == np ? 0 : sp; k < np && pts[k].il_offset <= insn.offset; k++)
             if (!pts[k].hidden && pts[k].document != 0)
-                sp = k, have_sp = true;
-        if (!have_sp)
-            continue;
+                sp = k;
+        const ilheap_pdb_sequence_point_t *at = &pts[sp < np ? sp : first];
         uint32_t ntargets = insn.opcode == ILHEAP_OP_SWITCH ? insn.op.sw.count : 1;
         const ilheap_rw_id_t *targets = insn.opcode == ILHEAP_OP_SWITCH ? insn.op.sw.targets : &insn.op.target;
         ilheap_rw_id_t next = ilheap_rw_next(w->rw, id);
@@ -325,16 +322,35 @@ static bool lines_and_branches(work_t *w, cov_method_t *cm, const ilheap_pdb_seq
             return false;
         for (uint32_t k = 0; k < outcomes; k++) {
             ilheap_rw_id_t to = k < ntargets ? targets[k] : next;
-            uint64_t hits = 0;
-            ilheap_rw_insn_t t;
-            if (to != ILHEAP_RW_END && ilheap_rw_get(w->rw, to, &t) == ILHEAP_OK)
-                hits = w->hits[block_of(w->starts, nblocks, t.offset)];
+            uint64_t hits = to != ILHEAP_RW_END && ilheap_rw_get(w->rw, to, &t) == ILHEAP_OK
+                                ? cov_flow_outcome_hits(flow, insn.offset, k, t.offset)
+                                : 0;
             cm->branches[cm->branch_count++] =
-                (cov_branch_t){pts[sp].document - 1, pts[sp].start_line, insn.offset, k, outcomes, hits};
+                (cov_branch_t){at->document - 1, at->start_line, insn.offset, k, outcomes, hits};
         }
         cm->complexity += outcomes - 1;
     }
     return true;
+}
+
+/* Lines and branches of a method with sequence points. */
+static bool lines_and_branches(work_t *w, cov_method_t *cm, ilheap_pdb_sequence_point_t *pts, size_t np,
+                               uint32_t rid, size_t nblocks, bool have_body)
+{
+    cov_flow_t flow;
+    if (have_body && !cov_flow_begin(&flow, w->pe, w->rw, rid, w->starts, nblocks, w->hits, &w->returns)) {
+        cov_flow_end(&flow);
+        return false;
+    }
+    for (size_t i = 0; have_body && i < np; i++)
+        if (!pts[i].hidden && cov_flow_dead_point(&flow, pts[i].il_offset))
+            pts[i].hidden = true; /* an expression breakpoint's nop: never runs */
+    cm->complexity = 1;
+    bool ok = method_lines(cm, have_body ? &flow : NULL, pts, np) &&
+              (!have_body || method_branches(w, cm, &flow, pts, np));
+    if (have_body)
+        cov_flow_end(&flow);
+    return ok;
 }
 
 /* The method's sequence points into w->points; false when the PDB's record is
@@ -507,7 +523,7 @@ static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts
         add_blocks(mod, cm, w, nblocks);
     if (w->pdb == NULL)
         return 0;
-    return lines_and_branches(w, cm, w->points, np, nblocks, have_body) ? 0 : TOOL_EXIT_SYSTEM;
+    return lines_and_branches(w, cm, w->points, np, rid, nblocks, have_body) ? 0 : TOOL_EXIT_SYSTEM;
 }
 
 /* Appends the lines and branches of `from` to `into` (the method the
@@ -769,8 +785,12 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
         rc = open_pdb(mod, &w, &pdb);
     if (rc == 0 && ilheap_rw_create(&w.rw) != ILHEAP_OK)
         rc = TOOL_EXIT_SYSTEM;
+    if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST &&
+        !cov_returns_init(&w.returns, w.pe, w.members.flags))
+        rc = TOOL_EXIT_SYSTEM;
     if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST)
         rc = build(mod, &w, counts, n);
+    cov_returns_free(&w.returns);
     cov_members_free(&w.members);
     free(w.doc_excluded);
     ilheap_rw_destroy(w.rw);

@@ -11,6 +11,7 @@ static const struct {
 } commands[] = {
     {"scan", ilheap_cmd_scan, "list every IL method body of an assembly (table or JSON lines)"},
     {"rehome", ilheap_cmd_rehome, "move every IL body of an assembly into its module's heap, checked"},
+    {"counts", ilheap_cmd_counts, "what the profiler's counts files hold (summary, JSON lines), snapshots"},
     {"cover", ilheap_cmd_cover, "line and branch coverage (Cobertura, LCOV) from the profiler's block counts"},
     {"collect", ilheap_cmd_collect, "run a command under the profiler and write its coverage (Cobertura, LCOV)"},
     {"demo", ilheap_cmd_demo, "create a heap above a loaded module and show where blocks land"},

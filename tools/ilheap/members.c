@@ -179,6 +179,9 @@ static ilheap_status_t read_attributes(cov_members_t *m, types_t *t, bool *exclu
                         strcmp(a.type_name, "CompilerGeneratedAttribute") == 0;
         if (compiler && table == 0x06 && row <= m->count)
             generated_code[row] = true;
+        if (table == 0x06 && row <= m->count && strcmp(a.type_name, "DoesNotReturnAttribute") == 0 &&
+            strcmp(a.type_namespace, "System.Diagnostics.CodeAnalysis") == 0)
+            m->flags[row] |= COV_MEMBER_NO_RETURN;
         if (!excluding_attribute(f, a.type_namespace, a.type_name))
             continue;
         if (table == 0x20)

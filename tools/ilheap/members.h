@@ -23,6 +23,7 @@ typedef struct cov_filters {
 enum {
     COV_MEMBER_EXCLUDED = 1,  /* left out by an attribute (its own, its type's, its property's, its owner's) */
     COV_MEMBER_GENERATED = 2, /* compiler-made code folded into user_method */
+    COV_MEMBER_NO_RETURN = 4, /* [DoesNotReturn]: a call to it never comes back */
 };
 
 typedef struct cov_members {

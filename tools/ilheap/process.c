@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -84,6 +85,21 @@ bool proc_make_temp_dir(const char *prefix, char *buf, size_t size)
 bool proc_setenv(const char *name, const char *value)
 {
     return _putenv_s(name, value) == 0;
+}
+
+bool proc_alive(unsigned long pid)
+{
+    HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+    if (h == NULL)
+        return false;
+    bool alive = WaitForSingleObject(h, 0) == WAIT_TIMEOUT;
+    CloseHandle(h);
+    return alive;
+}
+
+void proc_sleep_ms(unsigned ms)
+{
+    Sleep(ms);
 }
 
 /* The C runtime joins argv with spaces: an argument with a space, a tab or a
@@ -178,6 +194,33 @@ bool proc_make_temp_dir(const char *prefix, char *buf, size_t size)
 bool proc_setenv(const char *name, const char *value)
 {
     return setenv(name, value, 1) == 0;
+}
+
+bool proc_alive(unsigned long pid)
+{
+    if (pid == 0 || pid > 0x7FFFFFFFul || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
+        return false;
+#ifdef __linux__
+    /* a zombie (exited, not yet reaped by its parent) has written all it will */
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%lu/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    if (paren != NULL && paren[1] == ' ' && paren[2] == 'Z')
+        return false;
+#endif
+    return true;
+}
+
+void proc_sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 int proc_run(char *const argv[], char *why, size_t why_size)

@@ -37,6 +37,12 @@ bool proc_list_files(const char *dir, const char *prefix, void (*visit)(const ch
 /* Makes dir (one level) if missing; false with errno set when it cannot. */
 bool proc_make_dir(const char *dir);
 
+/* True while process `pid` exists (a zombie counts as gone). */
+bool proc_alive(unsigned long pid);
+
+/* Sleeps about ms milliseconds. */
+void proc_sleep_ms(unsigned ms);
+
 /* Removes the empty directory dir; false with errno set when it cannot. */
 bool proc_remove_dir(const char *dir);
 

@@ -3,11 +3,16 @@
 // fixed by the program, listed in expected-calls.txt, and its output is the
 // same with and without the profiler.
 //
-// Usage: CountsApp [threads, default 1] [rounds, default 1]: with N threads
-// every workload runs once on each of N threads at once, so each count is N
-// times the listed one; with R rounds (one thread) it runs R times, a quarter
-// of a second apart, so that tiered compilation recompiles the hot methods
-// in between: each count is R times the listed one.
+// Usage: CountsApp [threads, default 1] [rounds, default 1] [--wait]
+//                  [--end failfast|throw|overflow]
+// With N threads every workload runs once on each of N threads at once, so
+// each count is N times the listed one; with R rounds (one thread) it runs R
+// times, a quarter of a second apart, so that tiered compilation recompiles
+// the hot methods in between: each count is R times the listed one.
+// --wait: after each round it prints "finished round R" and waits for a line
+// on stdin (a quiescent point: a test reads or kills it there). --end: after
+// its work the process ends without a clean exit: Environment.FailFast, an
+// unhandled exception, or a stack overflow.
 using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
@@ -143,6 +148,20 @@ namespace CountsApp
 
     public static class Program
     {
+        // Recursion without end: the stack overflow of --end overflow.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int Deep(int n) => Deep(n + 1) + 1;
+
+        private static void End(string how)
+        {
+            if (how == "failfast")
+                Environment.FailFast("CountsApp: --end failfast");
+            if (how == "throw")
+                throw new InvalidOperationException("CountsApp: --end throw");
+            if (how == "overflow")
+                Console.WriteLine(Deep(0));
+        }
+
         private static string Workload()
         {
             var parts = new List<string>();
@@ -192,23 +211,37 @@ namespace CountsApp
             return string.Join(" ", parts);
         }
 
-        public static int Main(string[] args)
+        public static int Main(string[] argv)
         {
-            int threads = args.Length > 0 ? int.Parse(args[0]) : 1;
+            var args = new List<string>(argv);
+            bool wait = args.Remove("--wait");
+            string end = null;
+            int at = args.IndexOf("--end");
+            if (at >= 0 && at + 1 < args.Count)
+            {
+                end = args[at + 1];
+                args.RemoveRange(at, 2);
+            }
+            int threads = args.Count > 0 ? int.Parse(args[0]) : 1;
             if (threads < 1 || threads > 64)
             {
                 Console.Error.WriteLine("threads must be 1..64");
                 return 2;
             }
-            int rounds = args.Length > 1 ? int.Parse(args[1]) : 1;
+            int rounds = args.Count > 1 ? int.Parse(args[1]) : 1;
             var results = new string[threads];
             if (threads == 1)
             {
                 for (int r = 0; r < rounds; r++)
                 {
-                    if (r > 0)
+                    if (r > 0 && !wait)
                         Thread.Sleep(250);
                     results[0] = Workload();
+                    if (wait)
+                    {
+                        Console.WriteLine("finished round " + (r + 1));
+                        Console.ReadLine();
+                    }
                 }
             }
             else
@@ -232,6 +265,8 @@ namespace CountsApp
                 }
             Console.WriteLine(results[0]);
             Console.WriteLine("threads=" + threads + (rounds > 1 ? " rounds=" + rounds : ""));
+            if (end != null)
+                End(end);
             return 0;
         }
     }

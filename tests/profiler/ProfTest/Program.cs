@@ -424,6 +424,8 @@ namespace ProfTest
 
         private static long RssKiB()
         {
+            if (!OperatingSystem.IsLinux())
+                return Environment.WorkingSet / 1024;
             foreach (string line in File.ReadLines("/proc/self/status"))
                 if (line.StartsWith("VmRSS:"))
                     return long.Parse(line.Substring(6).Trim().Split(' ')[0]);
