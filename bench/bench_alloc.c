@@ -130,81 +130,100 @@ static void add(group_t *g, const char *impl, const char *fmt, ...)
     g->impls[g->count++] = impl;
 }
 
-static int run_plan(const plan_t *plan)
+static const char *const mix_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
+                                        "ilheap-nopopulate", "ilheap-tlab", "ilheap-com", "ilheap-huge"};
+static const char *const modes[] = {"fresh", "warm"};
+
+static group_t *new_group(group_t *groups, int *ngroups, const char *kind)
 {
-    static const char *const mix_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
-                                            "ilheap-nopopulate", "ilheap-tlab", "ilheap-com", "ilheap-huge"};
+    group_t *g = &groups[(*ngroups)++];
+    g->kind = kind;
+    return g;
+}
+
+/* Warm memory is populated by definition: no populate variants there. */
+static int warm_only_skips(const char *impl)
+{
+    return strcmp(impl, "ilheap-nopopulate") == 0 || strcmp(impl, "ilheap-huge") == 0;
+}
+
+/* The IL-body mix, fresh and warm, 1 and 2 threads; and the shared fast
+ * path at its most contended: tiny blocks, warm, so the CAS and the cache
+ * lines the threads share are all there is. */
+static void add_mix_groups(const plan_t *plan, group_t *groups, int *ngroups)
+{
+    size_t nimpls = sizeof mix_impls / sizeof *mix_impls;
+    if (wanted(plan, "alloc"))
+        for (int m = 0; m < 2; m++)
+            for (int threads = 1; threads <= 2; threads++) {
+                group_t *g = new_group(groups, ngroups, "alloc");
+                for (size_t i = 0; i < nimpls; i++)
+                    if (m == 0 || !warm_only_skips(mix_impls[i]))
+                        add(g, mix_impls[i], "impl=%s mode=%s threads=%d size=mix blocks=%lld set=mix",
+                            mix_impls[i], modes[m], threads, plan->blocks);
+            }
+    if (wanted(plan, "contention"))
+        for (int threads = 1; threads <= 2; threads++) {
+            group_t *g = new_group(groups, ngroups, "alloc");
+            for (size_t i = 0; i < nimpls; i++)
+                if (!warm_only_skips(mix_impls[i]))
+                    add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld set=contention",
+                        mix_impls[i], threads, plan->quick ? 400000ll : 2000000ll);
+        }
+}
+
+/* Fixed block sizes, fresh and warm, 32 MiB per point (quick: 8 MiB). */
+static void add_sweep_groups(const plan_t *plan, group_t *groups, int *ngroups)
+{
     static const char *const sweep_impls[] = {"ilheap", "glibc", "mimalloc", "jemalloc", "bump",
                                               "ilheap-nopopulate"};
     static const int sweep_full[] = {16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
     static const int sweep_quick[] = {16, 64, 256, 1024, 4096};
-    static const int map_counts[] = {0, 100, 1000, 10000};
-    const char *modes[] = {"fresh", "warm"};
+    if (!wanted(plan, "sweep"))
+        return;
+    const int *sizes = plan->quick ? sweep_quick : sweep_full;
+    int nsizes = plan->quick ? 5 : 10;
     long long sweep_bytes = plan->quick ? 8ll << 20 : 32ll << 20;
-    int create_iters = plan->quick ? 50 : 200;
-
-    static group_t groups[64];
-    int ngroups = 0;
-    if (wanted(plan, "alloc"))
-        for (int m = 0; m < 2; m++)
-            for (int threads = 1; threads <= 2; threads++) {
-                group_t *g = &groups[ngroups++];
-                g->kind = "alloc";
-                for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++) {
-                    if (m == 1 && (strcmp(mix_impls[i], "ilheap-nopopulate") == 0 ||
-                                   strcmp(mix_impls[i], "ilheap-huge") == 0))
-                        continue; /* warm memory is populated by definition */
-                    add(g, mix_impls[i], "impl=%s mode=%s threads=%d size=mix blocks=%lld set=mix", mix_impls[i],
-                        modes[m], threads, plan->blocks);
-                }
-            }
-    if (wanted(plan, "contention"))
-        /* The shared fast path at its most contended: tiny blocks, warm, so
-         * the CAS and the cache lines the threads share are all there is. */
-        for (int threads = 1; threads <= 2; threads++) {
-            group_t *g = &groups[ngroups++];
-            g->kind = "alloc";
-            for (size_t i = 0; i < sizeof mix_impls / sizeof *mix_impls; i++)
-                if (strcmp(mix_impls[i], "ilheap-nopopulate") != 0 && strcmp(mix_impls[i], "ilheap-huge") != 0)
-                    add(g, mix_impls[i], "impl=%s mode=warm threads=%d size=16 blocks=%lld set=contention", mix_impls[i],
-                        threads, plan->quick ? 400000ll : 2000000ll);
+    for (int m = 0; m < 2; m++)
+        for (int s = 0; s < nsizes; s++) {
+            group_t *g = new_group(groups, ngroups, "alloc");
+            long long blocks = sweep_bytes / sizes[s] < 200000 ? sweep_bytes / sizes[s] : 200000;
+            for (size_t i = 0; i < sizeof sweep_impls / sizeof *sweep_impls; i++)
+                if (m == 0 || strcmp(sweep_impls[i], "ilheap-nopopulate") != 0)
+                    add(g, sweep_impls[i], "impl=%s mode=%s threads=1 size=%d blocks=%lld set=sweep",
+                        sweep_impls[i], modes[m], sizes[s], blocks);
         }
-    if (wanted(plan, "sweep")) {
-        const int *sizes = plan->quick ? sweep_quick : sweep_full;
-        int nsizes = plan->quick ? 5 : 10;
-        for (int m = 0; m < 2; m++)
-            for (int s = 0; s < nsizes; s++) {
-                group_t *g = &groups[ngroups++];
-                g->kind = "alloc";
-                long long blocks = sweep_bytes / sizes[s];
-                if (blocks > 200000)
-                    blocks = 200000;
-                for (size_t i = 0; i < sizeof sweep_impls / sizeof *sweep_impls; i++) {
-                    if (m == 1 && strcmp(sweep_impls[i], "ilheap-nopopulate") == 0)
-                        continue;
-                    add(g, sweep_impls[i], "impl=%s mode=%s threads=1 size=%d blocks=%lld set=sweep", sweep_impls[i],
-                        modes[m], sizes[s], blocks);
-                }
-            }
-    }
+}
+
+/* Registry lookups (10 modules against 10,000: what the registry's size
+ * costs) and heap creation against the process's mappings. */
+static void add_registry_and_create_groups(const plan_t *plan, group_t *groups, int *ngroups)
+{
+    static const int map_counts[] = {0, 100, 1000, 10000};
     if (wanted(plan, "lookup")) {
-        /* 10 modules against 10,000: what the registry's size costs. */
-        group_t *g = &groups[ngroups++];
-        g->kind = "lookup";
+        group_t *g = new_group(groups, ngroups, "lookup");
         for (int threads = 1; threads <= 2; threads++)
             for (int modules = 10; modules <= 10000; modules *= 1000)
                 add(g, NULL, "modules=%d threads=%d lookups=%lld", modules, threads,
                     plan->quick ? 200000ll : 1000000ll);
     }
+    int iters = plan->quick ? 50 : 200;
     if (wanted(plan, "create"))
         for (size_t c = 0; c < sizeof map_counts / sizeof *map_counts; c++) {
-            group_t *g = &groups[ngroups++];
-            g->kind = "create";
-            add(g, NULL, "mappings=%d base=image populate=1 iters=%d", map_counts[c], create_iters);
-            add(g, NULL, "mappings=%d base=image populate=0 iters=%d", map_counts[c], create_iters);
-            add(g, NULL, "mappings=%d base=crowded populate=1 iters=%d", map_counts[c], create_iters);
+            group_t *g = new_group(groups, ngroups, "create");
+            add(g, NULL, "mappings=%d base=image populate=1 iters=%d", map_counts[c], iters);
+            add(g, NULL, "mappings=%d base=image populate=0 iters=%d", map_counts[c], iters);
+            add(g, NULL, "mappings=%d base=crowded populate=1 iters=%d", map_counts[c], iters);
         }
+}
 
+static int run_plan(const plan_t *plan)
+{
+    static group_t groups[64];
+    int ngroups = 0;
+    add_mix_groups(plan, groups, &ngroups);
+    add_sweep_groups(plan, groups, &ngroups);
+    add_registry_and_create_groups(plan, groups, &ngroups);
     printf("# bench_alloc quick=%d reps=%d blocks=%lld\n", plan->quick, plan->reps, plan->blocks);
     for (int rep = plan->first_rep; rep < plan->first_rep + plan->reps; rep++)
         for (int i = 0; i < ngroups; i++)

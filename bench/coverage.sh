@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The price of line coverage (issue 16): wall time of `dotnet test --no-build`
+# The price of line coverage: wall time of `dotnet test --no-build`
 # on tests/coverage's xunit project with no coverage, with coverlet
 # (coverlet.collector, --collect:"XPlat Code Coverage") and with ilheap (the
 # profiler in blocks mode, only Shop instrumented, then `ilheap cover` to

@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """Turns benchmark lines into BENCHMARKS.md and gnuplot PNGs (stdlib only).
 
-Input: lines of the form `kind key=value ...` (bench_alloc and any later
-benchmark program), each repeated with rep=<i>. For every measurement the
-report gives the median over repetitions and the spread ((max - min) /
-median); a ratio between two implementations is computed per repetition (the
-two ran back to back) and its median is reported, which is what survives the
-noise of a shared machine.
+Input: results files (or directories of them, bench/results/*.txt), lines of
+the form `kind key=value ...`, each repeated with rep=<i>. For every
+measurement the report gives the median over repetitions and the spread
+((max - min) / median); a ratio between two implementations is computed per
+repetition (the two ran back to back) and its median is reported, which is
+what survives the noise of a shared machine. A results file may declare its
+own section and targets (section_file.py): a new benchmark needs no change
+here.
 
-Usage: report.py --results FILE [--results FILE...] --out BENCHMARKS.md
+Usage: report.py --results FILE|DIR [--results ...] --out BENCHMARKS.md
                  --plots DIR --command "bench/run.sh" [--quick]
 """
 import argparse
+import glob
 import os
 import platform
 import re
@@ -20,6 +23,8 @@ import statistics
 import subprocess
 import sys
 from collections import OrderedDict, defaultdict
+
+import section_file
 
 # Numeric keys that name a measurement rather than measure it.
 IDENTITY_NUMERIC = {"threads", "mappings", "populate", "size", "modules", "blocks", "bodies",
@@ -44,12 +49,13 @@ class Results:
         self.headers = []
 
     def add_line(self, line):
+        """Takes one line; returns the kind of a result line, else None."""
         line = line.strip()
         if not line:
-            return
+            return None
         if line.startswith("#"):
             self.headers.append(line)
-            return
+            return None
         kind, _, rest = line.partition(" ")
         fields = OrderedDict()
         for token in rest.split():
@@ -58,7 +64,7 @@ class Results:
                 fields[k] = v
         if kind in ("skip", "fail"):
             self.problems.append(line)
-            return
+            return None
         rep = fields.pop("rep", "0")
         ident = [("kind", kind)]
         metrics = {}
@@ -70,6 +76,27 @@ class Results:
         key = tuple(ident)
         for m, v in metrics.items():
             self.values[key][m][rep] = v
+        return kind
+
+    def load(self, paths):
+        """Reads results files (a directory: its *.txt, in name order); returns
+        the sections they declare (section_file.py)."""
+        files = []
+        for p in paths:
+            files += sorted(glob.glob(os.path.join(p, "*.txt"))) if os.path.isdir(p) else [p]
+        sections = []
+        for path in files:
+            section = section_file.Section(os.path.relpath(path))
+            with open(path) as f:
+                for line in f:
+                    if line.startswith("#") and section.directive(line):
+                        continue
+                    kind = self.add_line(line)
+                    if kind is not None:
+                        section.kinds.add(kind)
+            if section.title:
+                sections.append(section)
+        return sections
 
     def find(self, kind, **want):
         """The keys of kind whose identity fields match want."""
@@ -195,6 +222,10 @@ def mix_table(res, mode, threads, lines):
 
 
 TWO_CORES = 1.7  # parallelism at or above which a 2-thread run really had two cores
+# Fresh allocation is judged against the floor: nothing that hands out fresh
+# 4 KiB pages can beat an inlined bump that populates all of them in one call
+# (docs/benchmarks.md, "Fresh allocation and the floor").
+FRESH_FLOOR = 1.25
 
 
 def scaling(res, impl, mode, size="mix"):
@@ -288,9 +319,15 @@ def create_table(res, lines):
         lines.append(f"| {c:,} | " + " | ".join(cells) + " |")
 
 
-def generic_tables(res, lines, known=("alloc", "create", "scan", "rehome", "profiler", "rewrite", "counts",
-                                      "coverage")):
-    kinds = sorted({dict(k)["kind"] for k in res.values} - set(known))
+KNOWN_KINDS = {"alloc", "create", "lookup", "scan", "rehome", "profiler", "rewrite", "coverage"}
+
+
+def generic_tables(res, lines, declared):
+    """A table per kind no section shows (a results file without a section
+    declaration still appears)."""
+    kinds = sorted({dict(k)["kind"] for k in res.values} - KNOWN_KINDS - declared)
+    if kinds:
+        lines.append("\n## Other results\n")
     for kind in kinds:
         keys = res.find(kind)
         metrics = sorted({m for k in keys for m in res.values[k]})
@@ -329,7 +366,7 @@ def median_ci(values, level=0.95):
     return xs[k - 1], xs[n - k], 1 - 2 * tail(k)
 
 
-# ---------------------------------------------------------------- scan / rehome (issue 5)
+# ---------------------------------------------------------------- scan / rehome
 
 SCAN_ROWS = [("scan", dict(impl="ilheap"), "`ilheap scan` (ilheap's PE reader and body decoder)"),
              ("scan", dict(impl="srm"), "System.Reflection.Metadata (`PEReader.GetMethodBody`, tests/pe/SrmDump)"),
@@ -385,7 +422,7 @@ def scan_target(res):
     what = "`scan`: at least 5x faster per body than System.Reflection.Metadata"
     il, srm = res.one("scan", impl="ilheap"), res.one("scan", impl="srm")
     if il is None:
-        return (what, "not measured: `ilheap scan` or bench/scan.sh missing", "–")
+        return (what, "not measured: bench_bodies or bench/scan.sh missing", "–")
     if srm is None:
         return (what, "not measured: no .NET SDK to build the System.Reflection.Metadata side", "–")
     rs = paired(res, srm, il, "ns_per_body")
@@ -398,7 +435,7 @@ def scan_target(res):
     return (what, fig, "–" if r is None else ("met" if r >= 5 else "**MISSED**"))
 
 
-# ---------------------------------------------------------------- IL rewriter against Mono.Cecil (issue 14)
+# ---------------------------------------------------------------- IL rewriter against Mono.Cecil
 
 REWRITE_ROWS = [("ilheap", "roundtrip", "ilheap: decode to instructions, encode unchanged into the module's heap"),
                 ("cecil", "roundtrip", "Cecil: read every body to instructions, write the module"),
@@ -436,7 +473,7 @@ def rewrite_section(res, lines):
     lines.append("\n## IL rewriter against Mono.Cecil\n")
     lines.append(
         f"`bench/rewrite.sh`: System.Private.CoreLib.dll of the newest runtime, {int(d.get('bodies', 0)):,} method "
-        "bodies; ilheap (`ilheap rehome --bench --instrument none|blocks`, the rewrite alone; with the edge check "
+        "bodies; ilheap (`bench_bodies rehome --instrument none|blocks`, the rewrite alone; with the edge check "
         "in the last column) and Cecil (bench/cecil) run one after the other in every repetition, each line its "
         "program's best pass. Cecil has no per-body writer: its bodies are written by writing the whole module, "
         "so its round trip is timed as read + `ModuleDefinition.Write`, and the cost of writing the module "
@@ -474,53 +511,13 @@ def rewrite_target(res):
         parts.append(f"{op}: {fmt_ratio(r)} (beyond Cecil's untouched module write: {fmt_ratio(m)})")
         ok.append(r >= 20)
     if not parts:
-        return (what, "not measured: bench/rewrite.sh, `ilheap rehome --instrument` or the Cecil side missing", "–")
+        return (what, "not measured: bench/rewrite.sh, bench_bodies or the Cecil side missing", "–")
     if rewrite_probes_agree(res) is False:
         return (what, "; ".join(parts) + "; probe counts differ", "not assessed")
     return (what, "; ".join(parts) + " (median of paired repetitions, CoreLib)", "met" if all(ok) else "**MISSED**")
 
 
-# ---------------------------------------------------------------- counting (issue 15)
-
-COUNT_MODES = [("off", "profiler loaded, `ILHEAP_MODE=off`"), ("calls", "`calls`"), ("blocks", "`blocks`"),
-               ("blocks-atomic", "`blocks`, `ILHEAP_ATOMIC=1`")]
-COUNT_WORKLOADS = [("cpu", "CPU-bound: bench/profiler/CpuWork (its own assembly instrumented)"),
-                   ("build", "`dotnet build` of tests/profiler/Ledger (every assembly, ReadyToRun off)")]
-
-
-def counts_section(res, lines):
-    if not res.find("counts"):
-        return
-    lines.append("\n## Counting in the real runtime\n")
-    lines.append("`bench/profiler/counts.sh --runs`: wall time with the profiler loaded but off, and counting "
-                 "method entries (`calls`), block hits (`blocks`) and block hits through `Interlocked.Increment` "
-                 "(`ILHEAP_ATOMIC=1`), interleaved with the order rotated each repetition. Ratio: to `off` in "
-                 "the same repetition, median (range).\n")
-    lines.append("| workload | mode | wall ms (median) | spread | ÷ off |")
-    lines.append("|---|---|---:|---:|---:|")
-    for w, wlabel in COUNT_WORKLOADS:
-        off = res.one("counts", workload=w, mode="off")
-        for m, mlabel in COUNT_MODES:
-            k = res.one("counts", workload=w, mode=m)
-            if k is None:
-                continue
-            a, b = res.reps(k, "wall_ms"), res.reps(off, "wall_ms")
-            rs = [a[r] / b[r] for r in a if r in b and b[r]]
-            cell = f"{fmt_ratio(statistics.median(rs))} ({min(rs):.2f}–{max(rs):.2f})" if rs else ""
-            lines.append(f"| {wlabel} | {mlabel} | {fmt(res.median(k, 'wall_ms'), 0)} "
-                         f"| {fmt_spread(res.spread(k, 'wall_ms'))} | {cell} |")
-
-
-def counts_target(res):
-    what = "counting: `blocks` at most 1.3x `off` on the CPU-bound workload"
-    k, off = res.one("counts", workload="cpu", mode="blocks"), res.one("counts", workload="cpu", mode="off")
-    r = res.ratio(k, off, "wall_ms") if k and off else None
-    if r is None:
-        return (what, "not measured: bench/profiler/counts.sh or dotnet missing", "–")
-    return (what, f"{fmt_ratio(r)} (median of paired repetitions)", "met" if r <= 1.3 else "**MISSED**")
-
-
-# ---------------------------------------------------------------- line coverage against coverlet (issue 16)
+# ---------------------------------------------------------------- line coverage against coverlet
 
 COV_VARIANTS = [("none", "no coverage"), ("coverlet", "coverlet (`--collect:\"XPlat Code Coverage\"`)"),
                 ("ilheap", "ilheap: profiler `blocks` + `ilheap cover`")]
@@ -564,7 +561,7 @@ def coverage_target(res):
                   "(median of paired repetitions)", "met" if share <= 0.5 else "**MISSED**")
 
 
-# ---------------------------------------------------------------- profiler in the real runtime (issue 6)
+# ---------------------------------------------------------------- profiler in the real runtime
 
 PROF_VARIANTS = [("none", "no profiler"), ("off", "profiler loaded, observing only (`ILHEAP_MODE=off`)"),
                  ("clr", "rewriting every method, runtime's allocator"), ("ilheap", "rewriting every method, ilheap")]
@@ -660,25 +657,44 @@ def prof_section(res, lines):
                     "failed calls, so they are not in the ns figures above.")
 
 
-def prof_alloc_target(res):
-    what = "in the real runtime: ilheap's ns per allocation at most half the runtime's own allocator's"
-    parts, rest_parts, oks = [], [], []
+def prof_pairs(res):
+    """(workload, ilheap key, runtime allocator key) for every workload with both."""
+    out = []
     for w in prof_workloads(res):
         clr, il = res.one("profiler", workload=w, alloc="clr"), res.one("profiler", workload=w, alloc="ilheap")
-        r = res.ratio(il, clr, "alloc_ns_mean")
+        if clr is not None and il is not None:
+            out.append((w, il, clr))
+    return out
+
+
+def prof_first_alloc_figure(res):
+    """Each module's first Alloc, where ilheap places the module's heap: a
+    figure, reported apart from the later calls."""
+    what = "in the real runtime: each module's first `Alloc` (ilheap places the heap; no target, a figure)"
+    parts = [f"{w} {fmt(res.median(il, 'first_alloc_us'))} vs {fmt(res.median(clr, 'first_alloc_us'))} µs "
+             f"({fmt(res.median(il, 'first_allocs'), 0)} modules)" for w, il, clr in prof_pairs(res)]
+    if not parts:
+        return (what, "not measured: no profiler runs (profiler library or dotnet missing)", "–")
+    return (what, "ilheap vs the runtime's allocator, median per module: " + "; ".join(parts), "–")
+
+
+def prof_later_alloc_target(res):
+    what = ("in the real runtime: later `Alloc` calls (all but each module's first) at most half the runtime's "
+            "own allocator's, mean ns")
+    parts, oks = [], []
+    for w, il, clr in prof_pairs(res):
+        r = res.ratio(il, clr, "rest_ns_mean")
         if r is None:
             continue
         oks.append(r <= 0.5)
-        parts.append(f"{w} {fmt_ratio(r)} ({fmt(res.median(il, 'alloc_ns_mean'), 0)} vs "
-                     f"{fmt(res.median(clr, 'alloc_ns_mean'), 0)} ns)")
-        rest_parts.append(f"{w} {fmt_ratio(res.ratio(il, clr, 'rest_ns_mean'))} mean, "
-                          f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p50'))} p50")
+        parts.append(f"{w} {fmt_ratio(r)} ({fmt(res.median(il, 'rest_ns_mean'), 0)} vs "
+                     f"{fmt(res.median(clr, 'rest_ns_mean'), 0)} ns; p50 "
+                     f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p50'))}, p99 "
+                     f"{fmt_ratio(res.ratio(il, clr, 'alloc_rest_ns_p99'))})")
     if not oks:
         return (what, "not measured: no profiler runs (profiler library or dotnet missing)", "–")
-    fig = ("ilheap's mean over all `Alloc` calls ÷ the runtime's: " + "; ".join(parts)
-           + ". Without each module's first call (where ilheap places its heap): " + "; ".join(rest_parts))
-    failing = [w for w in prof_workloads(res)
-               if any(res.reps(res.one("profiler", workload=w, alloc="ilheap"), "alloc_failed").values())]
+    fig = "ilheap ÷ the runtime's allocator, per repetition: " + "; ".join(parts)
+    failing = [w for w, il, _ in prof_pairs(res) if any(res.reps(il, "alloc_failed").values())]
     if failing:
         fig += (". Calls where ilheap returned NULL (in " + ", ".join(failing) + ": see the profiler section) "
                 "are not timed")
@@ -720,34 +736,35 @@ def prof_window_figure(res):
                      + f", runtime's allocator {fmt(sum(cv.values()), 0)} of {fmt(sum(ca.values()), 0)}")
     if not parts:
         return None
-    return ("window violations in the real runtime, all runs (issue 6; a figure: ilheap must have none)",
+    return ("window violations in the real runtime, all runs (a figure: ilheap must have none)",
             "; ".join(parts), "–")
 
 
 # ---------------------------------------------------------------- targets
 
-def targets(res, lines, quick):
-    rows = []
+def verdict(ok):
+    return "–" if ok is None else ("met" if ok else "**MISSED**")
 
-    def verdict(ok):
-        return "–" if ok is None else ("met" if ok else "**MISSED**")
+
+def alloc_targets(res):
+    """bench_alloc's targets: allocation against the floor and the other
+    allocators, threads, address space, and the COM and registry figures."""
+    rows = []
 
     def k(impl, mode, threads=1):
         return res.one("alloc", impl=impl, mode=mode, threads=threads, size="mix")
 
-    il_f, gl_f = k("ilheap", "fresh"), k("glibc", "fresh")
-    cpu = res.ratio(gl_f, il_f, "cpu_ns_per_alloc")
-    wall = res.ratio(gl_f, il_f, "ns_per_alloc")
-    rows.append(("fresh: ilheap at least 2x faster than glibc malloc",
-                 f"{fmt_ratio(cpu)} (CPU), {fmt_ratio(wall)} (wall)", verdict(None if cpu is None else cpu >= 2)))
+    il_f, bump_f = k("ilheap", "fresh"), k("bump", "fresh")
+    cpu = res.ratio(il_f, bump_f, "cpu_ns_per_alloc")
+    wall = res.ratio(il_f, bump_f, "ns_per_alloc")
+    rows.append((f"fresh: ilheap within {FRESH_FLOOR}x of the floor (an inlined bump that populates its memory "
+                 "in one call)", f"{fmt_ratio(cpu)} of bump (CPU), {fmt_ratio(wall)} (wall)",
+                 verdict(None if cpu is None else cpu <= FRESH_FLOOR)))
     huge_f = k("ilheap-huge", "fresh")
     if huge_f is not None:
-        cpu = res.ratio(gl_f, huge_f, "cpu_ns_per_alloc")
-        wall = res.ratio(gl_f, huge_f, "ns_per_alloc")
-        rows.append(("fresh, with the opt-in ILHEAP_HUGE_PAGES: at least 2x faster than glibc malloc",
-                     f"{fmt_ratio(cpu)} (CPU), {fmt_ratio(wall)} (wall)",
-                     verdict(None if cpu is None else cpu >= 2)))
-    for other in ("mimalloc", "jemalloc"):
+        rows.append(("fresh, with the opt-in ILHEAP_HUGE_PAGES (no target, a figure)",
+                     f"{fmt_ratio(res.ratio(huge_f, bump_f, 'cpu_ns_per_alloc'))} of bump (CPU)", "–"))
+    for other in ("glibc", "mimalloc", "jemalloc"):
         o = k(other, "fresh")
         cpu = res.ratio(o, il_f, "cpu_ns_per_alloc")
         wall = res.ratio(o, il_f, "ns_per_alloc")
@@ -773,6 +790,27 @@ def targets(res, lines, quick):
             rows.append((what, f"ilheap {fmt_ratio(sc['good'])} over the {sc['n_good']} of {sc['n']} reps with two "
                          f"cores (all reps {fmt_ratio(sc['all'])}); CPU per alloc {fmt_ratio(sc['cpu'])} of 1 thread; "
                          f"{ceiling}", verdict(sc["good"] >= 1.6)))
+    space = res.median(il_f, "reserved_ratio")
+    blocks = dict(il_f).get("blocks") if il_f else None
+    note = "" if blocks in ("1000000", None) else f" (quick mode: {blocks} blocks, not a million)"
+    rows.append(("address space reserved under 1.1x the bytes allocated, million-block run",
+                 f"{fmt(space, 3)}x{note}", verdict(None if space is None else space < 1.1)))
+    com_w = res.one("alloc", impl="ilheap-com", mode="warm", threads=1, size="mix")
+    if com_w is not None:
+        rows.append(("COM Alloc through the vtable (impl=ilheap-com; no target, a figure)",
+                     f"warm: {fmt(res.median(com_w, 'cpu_ns_per_alloc'))} CPU ns/alloc, "
+                     f"{fmt_ratio(res.ratio(com_w, il_w, 'cpu_ns_per_alloc'))} of the direct call; fresh: "
+                     f"{fmt_ratio(res.ratio(k('ilheap-com', 'fresh'), il_f, 'cpu_ns_per_alloc'))} of the direct call", "–"))
+    lk10, lk10k = res.one("lookup", modules=10, threads=1), res.one("lookup", modules=10000, threads=1)
+    if lk10k is not None:
+        rows.append(("registry lookup with 10,000 modules (no target, a figure)",
+                     f"{fmt(res.median(lk10k, 'cpu_ns_per_lookup'))} CPU ns per lookup + Release, "
+                     f"{fmt_ratio(res.ratio(lk10k, lk10, 'cpu_ns_per_lookup'))} of the cost with 10 modules", "–"))
+    return rows
+
+
+def create_targets(res):
+    rows = []
     c1000 = res.one("create", mappings=1000, base="image", populate="1")
     med = res.median(c1000, "us_per_heap")
     c1000n = res.one("create", mappings=1000, base="image", populate="0")
@@ -792,37 +830,22 @@ def targets(res, lines, quick):
         growth = ", ".join(f"{c:,}: {fmt(t)} µs" for c, t in pts)
         rows.append((f"heap creation grows no faster than linearly ({label})",
                      f"{growth}; worst step {worst:.2f}x linear", verdict(worst <= 1.0 + 0.25)))
-    space = res.median(il_f, "reserved_ratio")
-    blocks = dict(il_f).get("blocks") if il_f else None
-    note = "" if blocks in ("1000000", None) else f" (quick mode: {blocks} blocks, not a million)"
-    rows.append(("address space reserved under 1.1x the bytes allocated, million-block run",
-                 f"{fmt(space, 3)}x{note}", verdict(None if space is None else space < 1.1)))
-    com_w = res.one("alloc", impl="ilheap-com", mode="warm", threads=1, size="mix")
-    if com_w is None:
-        rows.append(("COM Alloc through the vtable (impl=ilheap-com; no target, a figure)",
-                     "not measured: include/ilheap/com.h not on this branch", "–"))
-    else:
-        rows.append(("COM Alloc through the vtable (impl=ilheap-com; no target, a figure)",
-                     f"warm: {fmt(res.median(com_w, 'cpu_ns_per_alloc'))} CPU ns/alloc, "
-                     f"{fmt_ratio(res.ratio(com_w, il_w, 'cpu_ns_per_alloc'))} of the direct call; fresh: "
-                     f"{fmt_ratio(res.ratio(k('ilheap-com', 'fresh'), il_f, 'cpu_ns_per_alloc'))} of the direct call", "–"))
-    lk10, lk10k = res.one("lookup", modules=10, threads=1), res.one("lookup", modules=10000, threads=1)
-    if lk10k is None:
-        rows.append(("registry lookup with 10,000 modules (no target, a figure)",
-                     "not measured: the registry is not on this branch", "–"))
-    else:
-        rows.append(("registry lookup with 10,000 modules (no target, a figure)",
-                     f"{fmt(res.median(lk10k, 'cpu_ns_per_lookup'))} CPU ns per lookup + Release, "
-                     f"{fmt_ratio(res.ratio(lk10k, lk10, 'cpu_ns_per_lookup'))} of the cost with 10 modules", "–"))
-    rows.append(prof_alloc_target(res))
+    return rows
+
+
+def targets(res, lines, quick, sections):
+    rows = (alloc_targets(res) if res.find("alloc") else []) + (create_targets(res) if res.find("create") else [])
+    rows.append(prof_first_alloc_figure(res))
+    rows.append(prof_later_alloc_target(res))
     rows.append(prof_startup_target(res))
     window = prof_window_figure(res)
     if window:
         rows.append(window)
     rows.append(scan_target(res))
     rows.append(rewrite_target(res))
-    rows.append(counts_target(res))
     rows.append(coverage_target(res))
+    for section in sections:
+        rows += section_file.targets(res, section, fmt_ratio)
 
     lines.append("| target | figure | verdict |")
     lines.append("|---|---|---|")
@@ -964,38 +987,15 @@ def runtime_plot(res, plot_dir, data_dir, made):
 
 # ---------------------------------------------------------------- main
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--results", action="append", required=True)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--plots", required=True)
-    ap.add_argument("--data", default=None, help="where the plot data files go (default: a build dir)")
-    ap.add_argument("--command", default="bench/run.sh")
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--load", default="", help="load average before/after, as text")
-    ap.add_argument("--hooks", default="", help="file with one line per optional benchmark: name: status")
-    ap.add_argument("--notes", default=None, help="markdown appended as the analysis section")
-    args = ap.parse_args()
-
-    res = Results()
-    for path in args.results:
-        with open(path) as f:
-            for line in f:
-                res.add_line(line)
-    prof_derive(res)
-
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    plot_rel = os.path.relpath(os.path.abspath(args.plots), out_dir)
-    data_dir = args.data or os.path.join(os.path.abspath(args.plots), ".data")
-    made = plots(res, args.plots, data_dir)
+def header(args, res, L):
     m = machine_info()
     counts = [max(len(v) for v in res.values[k].values()) for k in res.values if res.values[k]]
     reps_text = (f"{min(counts)}" if counts and min(counts) == max(counts)
                  else f"{min(counts)} to {max(counts)}" if counts else "0")
-
-    L = []
     L.append("# ilheap benchmarks\n")
-    L.append(f"Written by `bench/report.py` from one run of:\n\n```\n{args.command}\n```\n")
+    L.append(f"Written by `bench/report.py` from the results of:\n\n```\n{args.command}\n```\n")
+    L.append("What each figure means, how it is measured and what the figures say about the design: "
+             "[docs/benchmarks.md](docs/benchmarks.md). The raw lines are in `bench/results/`.\n")
     if args.quick:
         L.append("**Quick mode**: fewer blocks and repetitions; a first look, not the reference figures.\n")
     L.append("## Machine\n")
@@ -1005,83 +1005,57 @@ def main():
              f"(Debian packages), gnuplot {m['versions']['gnuplot-nox']}")
     if args.load:
         L.append(f"- load average: {args.load} (a shared machine: other engineers build and test on it)")
-    L.append(f"- repetitions per measurement: {reps_text}; every figure is the median over them, spread = ±half the range "
-             "(max − min) relative to the median\n")
+    L.append(f"- repetitions per measurement: {reps_text}; every figure is the median over them, spread = ±half "
+             "the range (max − min) relative to the median; a ratio is computed per repetition (the two ran back "
+             "to back) and its median given. Single-thread allocation targets are judged on CPU time.\n")
 
-    L.append("## How to read this\n")
-    L.append(
-        "Every measurement runs in a new process (`bench_alloc` forks and re-executes itself), so every "
-        "allocator starts from an untouched address space. Within a repetition the compared implementations "
-        "run back to back, in an order rotated every repetition; a ratio is computed per repetition and its "
-        "median reported. `ns/alloc (wall)` is the line's `ns_per_alloc`: wall time over blocks. "
-        "`CPU ns/alloc` is the process's CPU time (all threads, user + system, page faults included) over "
-        "blocks: for a single thread, which never waits for anything, it is the same work without the time "
-        "other processes took the core, so **single-thread targets are judged on CPU time** (the wall figure "
-        "is shown next to it); thread scaling can only be judged on wall time.\n")
-    L.append("- workload: alloc-only, sizes like IL bodies (60% 2–63 bytes, 35% 64–511, 5% 512–8191, "
-             "fixed seed), every block written once with `memset`, nothing freed while timed.")
-    L.append("- **fresh**: the timed run is the allocator's first use in a new process.")
-    L.append("- **warm**: the allocator's memory is resident. glibc, mimalloc, jemalloc: the workload runs "
-             "twice untimed, every block freed (newest first) after each, then once timed; they are set to "
-             "keep freed memory (glibc `M_TRIM_THRESHOLD`; jemalloc `dirty_decay_ms:-1,muzzy_decay_ms:-1,"
-             "lg_extent_max_active_fit:30`; mimalloc `MIMALLOC_ALLOW_DECOMMIT=0`) and `faults/alloc` shows "
-             "they do. ilheap never reuses memory, so its warm state is a heap whose whole run is reserved, "
-             "committed and populated before the clock starts (`ilheap_heap_reserve`): the timed run is its "
-             "hot path, per-thread runs over the CAS bump.")
-    L.append("- **bump**: an inlined pointer bump over an array, the floor. warm: the array is populated "
-             "before the clock; fresh: it is populated by one `MADV_POPULATE_WRITE` inside the timed run "
-             "(the cheapest possible way to get fresh memory).")
-    L.append("- **ilheap-nopopulate**: ilheap with `ILHEAP_NO_POPULATE` (pages faulted one by one on first "
-             "write). **ilheap-tlab**: a prototype in the benchmark, not in ilheap: each thread bumps privately "
-             "in a 16 KiB block taken from the heap (blocks over 2 KiB go to the heap directly); evidence for "
-             "the fast-path question (ilheap itself now has per-thread runs). **ilheap-huge**: ilheap with "
-             "`ILHEAP_HUGE_PAGES` (transparent huge pages once a heap has committed 32 MiB; fresh only).")
-    L.append("- mimalloc is called through `mi_malloc` (loaded with `dlopen`, `RTLD_LOCAL`), jemalloc through "
-             "`mallocx` (Debian's libjemalloc exports plain `malloc` and uses static TLS, so its child process "
-             "gets it with `LD_PRELOAD`); neither is ever loaded into another allocator's process.\n")
 
-    L.append("## Targets (issue 7)\n")
-    rows = targets(res, L, args.quick)
+def summary(rows, L):
+    """The short analysis: what the verdicts add up to."""
+    judged = [r for r in rows if r[2] in ("met", "**MISSED**")]
     missed = [r for r in rows if "MISSED" in r[2]]
-    L.append("")
     unassessed = [r for r in rows if r[2] == "not assessed"]
+    unmeasured = [r for r in rows if r[1].startswith("not measured")]
+    L.append("## In short\n")
+    L.append(f"{len(judged) - len(missed)} of {len(judged)} targets met in this run.\n")
     if missed:
         L.append("**Missed**: " + "; ".join(r[0] for r in missed) + ".\n")
     if unassessed:
-        L.append("**Not assessed in this run** (the machine did not give the two threads two cores at once): "
-                 + "; ".join(r[0] for r in unassessed) + ".\n")
-    if missed or unassessed:
-        L.append("The analysis at the end gives the reasons, the figures from the runs where the threads did "
-                 "get two cores, and proposals.\n")
+        L.append("**Not assessed** (the run could not judge them, e.g. two threads never got two cores at "
+                 "once): " + "; ".join(r[0] for r in unassessed) + ".\n")
+    if unmeasured:
+        L.append("**Not measured** (a program or runtime was missing): " + "; ".join(r[0] for r in unmeasured)
+                 + ".\n")
+    L.append("The reasons behind the figures (the floor of fresh memory, contention, where the real "
+             "runtime's cost lies) are in docs/benchmarks.md, \"What the figures say\".\n")
 
+
+def allocation_sections(res, L):
     L.append("## Allocation, IL-body sizes\n")
+    L.append("Alloc-only, sizes like IL bodies (60% 2–63 bytes, 35% 64–511, 5% 512–8191, fixed seed), every "
+             "block written once. **fresh**: the allocator's first use in a new process; **warm**: its memory "
+             "resident (ilheap: `ilheap_heap_reserve` before the clock); **bump**: the floor, an inlined bump "
+             "over an array populated in one call.\n")
     for mode in ("fresh", "warm"):
         for threads in (1, 2):
             mix_table(res, mode, threads, L)
     L.append("\n## Throughput against threads\n")
-    L.append("Speed-up = throughput with 2 threads / with 1 thread (the same blocks split between the "
-             "threads, one shared allocator), paired per repetition. *Parallelism* is the 2-thread run's "
-             "thread CPU time over its wall time: 2 when both threads really ran at once. On a loaded 2-core "
-             "machine they often do not, and then the speed-up says nothing about the allocator; so the target "
-             f"is judged only on repetitions with parallelism ≥ {TWO_CORES} (\"reps with two cores\"). *CPU per "
-             "alloc, 2 vs 1 thread*: above 1x the threads slow each other down (contention, shared cache "
-             "lines); it is only meaningful when they overlapped.\n")
+    L.append("Speed-up = throughput with 2 threads / with 1 thread, paired per repetition, judged only on "
+             f"repetitions whose 2-thread run had parallelism ≥ {TWO_CORES} (thread CPU time over wall time: "
+             "both threads really ran at once). *CPU per alloc, 2 vs 1 thread* above 1x: the threads slow each "
+             "other down.\n")
     threads_table(res, L)
     if res.find("alloc", threads=2, set="contention"):
-        L.append("\nThe same with every block 16 bytes, warm: the shared fast path at its most contended "
-                 "(the CAS on one cache line, and neighbouring blocks of the two threads in the same cache "
-                 "lines).\n")
+        L.append("\nThe same with every block 16 bytes, warm: the shared fast path at its most contended.\n")
         threads_table(res, L, size="16", modes=("warm",))
     L.append("\n## Block size sweep\n")
     for mode in ("fresh", "warm"):
         sweep_table(res, mode, L)
     L.append("\n## Heap creation against mappings\n")
-    L.append("create + first allocation (64 bytes) + destroy, median of the rounds of one process; the "
-             "process first makes that many extra single-page mappings with alternating protections (they "
-             "cannot merge). The figure in each cell is the median over repetitions.\n")
+    L.append("create + first allocation (64 bytes) + destroy, median of the rounds of one process that first "
+             "made that many extra single-page mappings.\n")
     create_table(res, L)
-    space_rows = [k for k in res.find("alloc", mode="fresh", threads=1, size="mix")]
-    if space_rows:
+    if res.find("alloc", mode="fresh", threads=1, size="mix"):
         L.append("\n## Address space reserved, fresh run, 1 thread\n")
         L.append("| impl | blocks | bytes requested | reserved (VmSize growth; ilheap: its statistics) | ratio |")
         L.append("|---|---:|---:|---:|---:|")
@@ -1090,31 +1064,52 @@ def main():
             L.append(f"| {impl} | {dict(k).get('blocks')} | {fmt(res.median(k, 'bytes'))} "
                      f"| {fmt(res.median(k, 'reserved'))} | {fmt(res.median(k, 'reserved_ratio'), 3)} |")
 
-    L.append("\n## Later sections (COM, registry, codec, scan/rehome, profiler)\n")
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--results", action="append", required=True, help="a results file or a directory of them")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plots", required=True)
+    ap.add_argument("--data", default=None, help="where the plot data files go (default: a build dir)")
+    ap.add_argument("--command", default="bench/run.sh")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--load", default="", help="load average before/after, as text")
+    ap.add_argument("--hooks", default="", help="file with one line per driver that ran or did not: name: status")
+    args = ap.parse_args()
+
+    res = Results()
+    sections = res.load(args.results)
+    prof_derive(res)
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    plot_rel = os.path.relpath(os.path.abspath(args.plots), out_dir)
+    made = plots(res, args.plots, args.data or os.path.join(os.path.abspath(args.plots), ".data"))
+
+    L = []
+    header(args, res, L)
+    target_lines = []
+    rows = targets(res, target_lines, args.quick, sections)
+    summary(rows, L)
+    L.append("## Targets\n")
+    L += target_lines + [""]
+    if res.find("alloc") or res.find("create"):
+        allocation_sections(res, L)
     if args.hooks and os.path.exists(args.hooks):
+        L.append("\n## What ran\n")
         with open(args.hooks) as f:
-            for line in f:
-                if line.strip():
-                    L.append(f"- {line.strip().removeprefix('- ')}")
-    generic_tables(res, L)
+            L += [f"- {line.strip().removeprefix('- ')}" for line in f if line.strip()]
     scan_section(res, L)
     rewrite_section(res, L)
     prof_section(res, L)
-    counts_section(res, L)
     coverage_section(res, L)
-
+    for section in sections:
+        section_file.render(res, section, L, fmt, fmt_spread, fmt_ratio)
+    generic_tables(res, L, {k for sec in sections for k in sec.kinds})
     if made:
         L.append("\n## Plots\n")
-        for p in made:
-            L.append(f"![{os.path.basename(p)}]({plot_rel}/{os.path.basename(p)})\n")
-    if args.notes and os.path.exists(args.notes):
-        L.append("")
-        with open(args.notes) as f:
-            L.append(f.read())
+        L += [f"![{os.path.basename(p)}]({plot_rel}/{os.path.basename(p)})\n" for p in made]
     if res.problems:
         L.append("\n## Skipped or failed measurements\n")
-        for p in res.problems:
-            L.append(f"- `{p}`")
+        L += [f"- `{p}`" for p in res.problems]
     with open(args.out, "w") as f:
         f.write("\n".join(L) + "\n")
     print(f"report: {args.out}; plots: {', '.join(made) if made else 'none (gnuplot missing?)'}")

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The IL rewriter against Mono.Cecil (issue 14), one line per measurement and
-# repetition (bench/run.sh's hook appends them to its results; report.py's
-# "IL rewriter" section gives medians and the ratios):
+# The IL rewriter against Mono.Cecil, one line per measurement and repetition
+# (bench/run.sh appends them to its results; report.py's "IL rewriter"
+# section gives medians and the ratios):
 #
-#   bench/rewrite.sh ILHEAP [REPS] [FILE]
+#   bench/rewrite.sh BENCH_BODIES [REPS] [FILE]     (BENCH_BODIES: build/.../bench/bench_bodies)
 #
 #   rewrite impl=ilheap op=roundtrip rep=0 bodies=39469 passes=20 ns_per_body=.. checked_ns_per_body=..
 #   rewrite impl=ilheap op=blocks rep=0 bodies=39469 probes=115008 passes=20 ns_per_body=.. ...
 #   rewrite impl=cecil op=read|roundtrip|untouched|blocks rep=0 bodies=39469 [probes=..] ns_per_body=.. ...
 #
 # FILE defaults to the newest runtime's System.Private.CoreLib.dll. Each
-# repetition runs `ilheap rehome --bench 20 --instrument none`, then
+# repetition runs `bench_bodies rehome 20 --instrument none`, then
 # `--instrument blocks`, then bench/cecil (CecilBench, built here from NuGet's
 # Mono.Cecil when the build tree has none; 2 warm-up rounds, 2 timed passes).
 # Each figure is that program's best pass over an image already in memory.
@@ -21,19 +21,19 @@
 # agree). Without dotnet, the cecil lines are missing and a "skip" line says why.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-ilheap=$1
+bodies=$1
 reps=${2:-5}
 # shellcheck source=bench/common.sh
 source "$root/bench/common.sh"
 bench_input rewrite "${3:-}"
-build=$(cd "$(dirname "$ilheap")/.." && pwd)
+build=$(cd "$(dirname "$bodies")/.." && pwd)
 cecil=$("$root/bench/dotnet_build.sh" "$root/bench/cecil" "$build/cecilbench") || cecil=""
 [ -n "$cecil" ] || echo "skip kind=rewrite impl=cecil reason=no_dotnet_sdk_or_mono_cecil"
 
 for ((rep = 0; rep < reps; rep++)); do
     for mode in none blocks; do
         op=$([ "$mode" = none ] && echo roundtrip || echo blocks)
-        "$ilheap" rehome --bench 20 --instrument "$mode" "$file" |
+        "$bodies" rehome 20 "$file" --instrument "$mode" |
             sed -n "s/^rehome impl=ilheap \(bodies=[0-9]*\) instrument=[a-z]* /rewrite impl=ilheap op=$op rep=$rep \1 /p"
     done
     if [ -n "$cecil" ]; then

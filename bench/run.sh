@@ -10,7 +10,12 @@
 #   --out FILE              where the report goes (plots next to it in plots/,
 #                           unless it is the repo's BENCHMARKS.md)
 #   --report-only           write the report again from the last run's
-#                           results (e.g. after editing bench/analysis.md)
+#                           results (e.g. after changing bench/report.py)
+#
+# Each benchmark writes its own results file (work/results/NAME.txt, one
+# `kind key=value ... rep=N` line per measurement); the full run's are kept
+# in bench/results/. A new benchmark is one more file there, which may
+# declare its own report section (bench/section_file.py).
 #
 # As root on a fresh Debian machine it installs what it needs with apt.
 set -euo pipefail
@@ -80,72 +85,41 @@ if [ "$out" != BENCHMARKS.md ] && [ "$quick" -eq 0 ]; then
   plots="$(dirname "$out")/plots"
 fi
 mkdir -p "$work" "$plots"
-results="$work/results.txt"
+results="$work/results"
 hooks="$work/hooks.txt"
 if [ "$report_only" -eq 0 ]; then
-: >"$results"
+rm -rf "$results"
+mkdir -p "$results"
 : >"$hooks"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$(date +%s)
 
 # ---------------------------------------------------------------- allocation and heap creation
 echo "run.sh: bench_alloc $quick_flag --reps $reps"
-"$build/bench/bench_alloc" $quick_flag --reps "$reps" | tee -a "$results" | grep -E '^(fail|skip)' || true
+"$build/bench/bench_alloc" $quick_flag --reps "$reps" | tee -a "$results/alloc.txt" | grep -E '^(fail|skip)' || true
 if [ "$quick" -eq 0 ]; then
   # Thread scaling needs repetitions in which both threads really get a core
   # at once; on a shared machine few do. The contention group is cheap, so it
   # gets more chances (reps numbered on, so nothing is overwritten).
   echo "run.sh: bench_alloc --only contention --reps 10 (more chances for two free cores)"
   "$build/bench/bench_alloc" --only contention --reps 10 --first-rep "$reps" | grep -v '^#' |
-    tee -a "$results" | grep -E '^(fail|skip)' || true
+    tee -a "$results/alloc.txt" | grep -E '^(fail|skip)' || true
 fi
-echo "- allocation, heap creation, registry: bench_alloc, $(grep -c '^alloc\|^create\|^lookup' "$results") lines" >>"$hooks"
+echo "- allocation, heap creation, registry: bench_alloc, $(grep -c '^alloc\|^create\|^lookup' "$results/alloc.txt") lines" >>"$hooks"
 
-# ---------------------------------------------------------------- hooks for later components
-# Each section runs only when its program exists; its output lines
-# ("kind key=value ...", with rep=<i>) go into the same results and appear
-# in the report's tables (report.py treats any kind it does not know
-# generically). Do not build these here: their components' CMake does.
-hook() { # hook <name> <program> <description> [args...]
-  local name=$1 program=$2 what=$3
-  shift 3
-  if [ -x "$program" ]; then
-    echo "run.sh: $name"
-    for ((rep = 0; rep < reps; rep++)); do
-      "$program" "$@" --rep "$rep" >>"$results" || echo "fail kind=$name status=$?" >>"$results"
-    done
-    echo "- $what: \`$program\`" >>"$hooks"
-  else
-    echo "- $what: not measured (no $(basename "$program") program yet)" >>"$hooks"
-  fi
-}
-# (COM, issue 3: IMethodMalloc::Alloc through the vtable, impl=ilheap-com, and
-# registry lookups with 10 and 10,000 modules are in bench_alloc itself; they
-# appear when include/ilheap/com.h exists.)
-# HOOK codec (issue 4): decode/encode throughput.
-hook codec "$build/bench/bench_codec" "codec decode/encode throughput" $quick_flag
-# HOOK scan/rehome (issue 5): `ilheap scan` and `ilheap rehome` against
-# System.Reflection.Metadata over the shared framework.
-if [ -x "$build/tools/ilheap" ] && "$build/tools/ilheap" help 2>&1 | grep -q '\bscan\b'; then
-  if [ -x bench/scan.sh ]; then
-    echo "run.sh: scan/rehome"
-    bench/scan.sh "$build/tools/ilheap" "$reps" >>"$results" || echo "fail kind=scan status=$?" >>"$results"
-    echo "- scan/rehome throughput against System.Reflection.Metadata: bench/scan.sh" >>"$hooks"
-  else
-    echo "- scan/rehome: \`ilheap scan\` exists but bench/scan.sh (its driver) does not yet" >>"$hooks"
-  fi
-else
-  echo "- scan/rehome throughput against System.Reflection.Metadata: not measured (\`ilheap scan\` not on main yet)" >>"$hooks"
-fi
-# HOOK IL rewriter (issue 14): `ilheap rehome --instrument` against Mono.Cecil.
-if [ -x "$build/tools/ilheap" ] && "$build/tools/ilheap" rehome --help 2>&1 | grep -q -- '--instrument'; then
-  echo "run.sh: IL rewriter against Mono.Cecil"
-  bench/rewrite.sh "$build/tools/ilheap" "$reps" >>"$results" || echo "fail kind=rewrite status=$?" >>"$results"
-  echo "- IL rewriter against Mono.Cecil: bench/rewrite.sh" >>"$hooks"
-else
-  echo "- IL rewriter against Mono.Cecil: not measured (no \`ilheap rehome --instrument\`)" >>"$hooks"
-fi
-# HOOK profiler (issue 6): the test program with no profiler, the profiler
+# ---------------------------------------------------------------- the other drivers
+# Each writes its own results file; one that cannot run says why in the
+# report ("What ran").
+# scan/rehome: `ilheap scan`'s reading and `ilheap rehome`'s passes
+# (bench_bodies) against System.Reflection.Metadata over CoreLib.
+echo "run.sh: scan/rehome"
+bench/scan.sh "$build/bench/bench_bodies" "$reps" >"$results/scan.txt" || echo "fail kind=scan status=$?" >>"$results/scan.txt"
+echo "- scan/rehome throughput against System.Reflection.Metadata: bench/scan.sh" >>"$hooks"
+# The IL rewriter (bench_bodies rehome --instrument) against Mono.Cecil.
+echo "run.sh: IL rewriter against Mono.Cecil"
+bench/rewrite.sh "$build/bench/bench_bodies" "$reps" >"$results/rewrite.txt" || echo "fail kind=rewrite status=$?" >>"$results/rewrite.txt"
+echo "- IL rewriter against Mono.Cecil: bench/rewrite.sh" >>"$hooks"
+# The profiler: the test program with no profiler, the profiler
 # observing only, rewriting on the runtime's allocator and on ilheap
 # (start-up, total time, ns per allocation), ReadyToRun disabled; the driver is
 # bench/profiler/run.sh (docs/profiler.md). Start-up runs are short and the
@@ -156,7 +130,7 @@ if [ -f "$profiler_so" ] && [ -f bench/profiler/run.sh ] && command -v dotnet >/
   echo "run.sh: profiler in the real runtime"
   profiler() { # profiler <workloads> <reps>
     ILHEAP_BENCH_WORK="$PWD/$build/profiler-work" bash bench/profiler/run.sh --runs --workloads "$1" \
-      "$profiler_so" "$2" >>"$results" || echo "fail kind=profiler workloads=$1 status=$?" >>"$results"
+      "$profiler_so" "$2" >>"$results/profiler.txt" || echo "fail kind=profiler workloads=$1 status=$?" >>"$results/profiler.txt"
   }
   profiler startup $((3 * reps))
   [ "$quick" -eq 1 ] || profiler proftest,csc "$reps"
@@ -168,25 +142,25 @@ else
   echo "- profiler runs on the real runtime: not measured (no dotnet on this machine)" >>"$hooks"
 fi
 
-# HOOK counting (issue 15): wall time under ILHEAP_MODE=off, calls, blocks and
+# Counting: wall time under ILHEAP_MODE=off, calls, blocks and
 # blocks with ILHEAP_ATOMIC=1 (bench/profiler/counts.sh): a CPU-bound program
 # and `dotnet build`; quick mode runs the CPU-bound one with 3 repetitions.
 if [ -f "$profiler_so" ] && command -v dotnet >/dev/null; then
   echo "run.sh: counting in the real runtime"
   ILHEAP_BENCH_WORK="$PWD/$build/counts-work" bash bench/profiler/counts.sh --runs \
     --workloads "$([ "$quick" -eq 1 ] && echo cpu || echo cpu,build)" "$profiler_so" "$reps" \
-    >>"$results" || echo "fail kind=counts status=$?" >>"$results"
+    >"$results/counts.txt" || echo "fail kind=counts status=$?" >>"$results/counts.txt"
   echo "- counting (calls, blocks, atomic) in the real runtime: bench/profiler/counts.sh --runs" >>"$hooks"
 else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
 fi
 
-# HOOK coverage (issue 16): `dotnet test` of tests/coverage's project with no
+# Coverage: `dotnet test` of tests/coverage's project with no
 # coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
 if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
   echo "run.sh: coverage (dotnet test: none, coverlet, ilheap)"
   ILHEAP_BENCH_WORK="$PWD/$build/coverage" bash bench/coverage.sh --runs "$profiler_so" "$build/tools/ilheap" "$reps" \
-    >>"$results" || echo "fail kind=coverage status=$?" >>"$results"
+    >"$results/coverage.txt" || echo "fail kind=coverage status=$?" >>"$results/coverage.txt"
   echo "- line coverage, dotnet test with none / coverlet / ilheap: bench/coverage.sh" >>"$hooks"
 else
   echo "- line coverage against coverlet: not measured (quick mode, no dotnet or no profiler)" >>"$hooks"
@@ -202,11 +176,11 @@ else
 fi
 
 # ---------------------------------------------------------------- report
-notes=bench/analysis.md
 python3 bench/report.py --results "$results" --out "$out" --plots "$plots" --data "$work/plotdata" \
   --command "$command_line" $quick_flag --hooks "$hooks" \
-  --load "$load_before before, $load_after after (1, 5, 15 min); the measurements took ${elapsed} s" \
-  $([ "$quick" -eq 0 ] && [ -f "$notes" ] && echo --notes "$notes")
+  --load "$load_before before, $load_after after (1, 5, 15 min); the measurements took ${elapsed} s"
 # The raw lines of the full run are kept with the report.
-[ "$quick" -eq 1 ] || [ "$report_only" -eq 1 ] || cp "$results" bench/results.txt
+if [ "$quick" -eq 0 ] && [ "$report_only" -eq 0 ]; then
+  rm -rf bench/results && cp -r "$results" bench/results
+fi
 echo "run.sh: done in ${elapsed} s: $out"

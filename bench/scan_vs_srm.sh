@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# scan and rehome throughput against System.Reflection.Metadata (issue 5), in
-# one run, summarized:
+# scan and rehome throughput against System.Reflection.Metadata, in one run,
+# summarized:
 #
 #   bash bench/scan_vs_srm.sh [BUILD_DIR] [FILE] [ROUNDS]
 #
-# BUILD_DIR (default build/release) holds the ilheap tool (configured and
+# BUILD_DIR (default build/release) holds bench/bench_bodies (configured and
 # built if missing). bench/scan.sh makes the measurements (ROUNDS rounds,
 # default 5, interleaved; what is timed is described there and in
 # docs/cli.md); this prints the median over rounds of each program's best
@@ -17,11 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build/release}
-if [ ! -x "$build/tools/ilheap" ]; then
-    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-    cmake --build "$build" -j2 --target ilheap_cli >/dev/null
+if [ ! -x "$build/bench/bench_bodies" ]; then
+    cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_BUILD_BENCH=ON >/dev/null
+    cmake --build "$build" -j2 --target bench_bodies >/dev/null
 fi
-lines=$(bash bench/scan.sh "$build/tools/ilheap" "${3:-5}" "${2:-}")
+lines=$(bash bench/scan.sh "$build/bench/bench_bodies" "${3:-5}" "${2:-}")
 echo "$lines" | grep '^skip' || true
 echo "$lines" | grep -q '^scan impl=ilheap' || exit 0
 

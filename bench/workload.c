@@ -340,140 +340,189 @@ static int load_impl(impl_t impl)
     return 0;
 }
 
-int bench_alloc_child(const bench_args_t *args)
+/* One measurement's settings, from the child's key=value arguments. */
+typedef struct spec {
+    const char *impl_name, *mode, *size_arg;
+    impl_t impl;
+    int threads, warm;
+    long long blocks;
+    uint32_t fixed; /* 0: the IL-body mix */
+} spec_t;
+
+static int parse_spec(const bench_args_t *args, spec_t *s)
 {
-    const char *impl_name = bench_arg(args, "impl", "ilheap");
+    s->impl_name = bench_arg(args, "impl", "ilheap");
     int impl = -1;
     for (int i = 0; i < (int)(sizeof impl_names / sizeof impl_names[0]); i++)
-        if (strcmp(impl_name, impl_names[i]) == 0)
+        if (strcmp(s->impl_name, impl_names[i]) == 0)
             impl = i;
-    const char *mode = bench_arg(args, "mode", "fresh");
-    int threads = (int)bench_arg_int(args, "threads", 1);
-    long long blocks = bench_arg_int(args, "blocks", 100000);
-    const char *size_arg = bench_arg(args, "size", "mix");
-    uint32_t fixed = strcmp(size_arg, "mix") == 0 ? 0 : (uint32_t)atoi(size_arg);
-    int warm = strcmp(mode, "warm") == 0;
-    if (impl < 0 || threads < 1 || threads > MAX_THREADS || blocks < threads ||
-        (!warm && strcmp(mode, "fresh") != 0) || (fixed == 0 && strcmp(size_arg, "mix") != 0)) {
-        fprintf(stderr, "bench: bad alloc arguments\n");
-        return 2;
-    }
-    if (load_impl((impl_t)impl) != 0)
-        return 3;
+    s->mode = bench_arg(args, "mode", "fresh");
+    s->threads = (int)bench_arg_int(args, "threads", 1);
+    s->blocks = bench_arg_int(args, "blocks", 100000);
+    s->size_arg = bench_arg(args, "size", "mix");
+    s->fixed = strcmp(s->size_arg, "mix") == 0 ? 0 : (uint32_t)atoi(s->size_arg);
+    s->warm = strcmp(s->mode, "warm") == 0;
+    s->impl = (impl_t)impl;
+    return impl >= 0 && s->threads >= 1 && s->threads <= MAX_THREADS && s->blocks >= s->threads &&
+           (s->warm || strcmp(s->mode, "fresh") == 0) && (s->fixed != 0 || strcmp(s->size_arg, "mix") == 0);
+}
 
-    static run_t run;
-    run.impl = (impl_t)impl;
-    run.warm = warm;
-    run.threads = threads;
-    pthread_barrier_init(&run.barrier, NULL, (unsigned)threads);
-
-    /* Everything the workload needs besides the allocator is mapped
-     * directly, so it never disturbs the allocator being measured. */
-    static worker_t workers[MAX_THREADS];
-    uint64_t total = 0;
-    size_t per_thread = (size_t)blocks / (size_t)threads;
-    for (int t = 0; t < threads; t++) {
+/* Each thread's sizes, and its keep-array or bump region. Everything the
+ * workload needs besides the allocator is mapped directly, so it never
+ * disturbs the allocator being measured. Returns the bytes the run takes
+ * with padding (*total) and as requested (*requested); -1 when mapping
+ * failed. */
+static int prepare_workers(run_t *run, worker_t *workers, const spec_t *s, uint64_t *total, uint64_t *requested)
+{
+    size_t per_thread = (size_t)s->blocks / (size_t)s->threads;
+    *total = *requested = 0;
+    for (int t = 0; t < s->threads; t++) {
         worker_t *w = &workers[t];
-        w->run = &run;
+        w->run = run;
         w->is_main = t == 0;
         w->n = per_thread;
         w->sizes = map_array(per_thread * sizeof *w->sizes, 1);
         if (w->sizes == NULL)
-            return 4;
-        uint64_t bytes = make_sizes(w->sizes, per_thread, 42 + (uint64_t)t, fixed);
-        total += bytes;
-        if (warm && reuses_memory(run.impl) && (w->ptrs = map_array(per_thread * sizeof(void *), 1)) == NULL)
-            return 4;
-        if (run.impl == IMPL_BUMP) {
-            w->region_len = (bytes + 4095) & ~(size_t)4095;
-            if ((w->region = map_array(w->region_len, warm)) == NULL)
-                return 4;
-        }
-    }
-    uint64_t requested = 0;
-    for (int t = 0; t < threads; t++)
+            return -1;
+        uint64_t bytes = make_sizes(w->sizes, per_thread, 42 + (uint64_t)t, s->fixed);
+        *total += bytes;
         for (size_t i = 0; i < per_thread; i++)
-            requested += workers[t].sizes[i];
-
-    uint64_t vm_before = vm_size();
-    if (run.impl == IMPL_ILHEAP || run.impl == IMPL_ILHEAP_NOPOPULATE || run.impl == IMPL_ILHEAP_TLAB ||
-        run.impl == IMPL_ILHEAP_COM || run.impl == IMPL_ILHEAP_HUGE) {
-        const void *base;
-        size_t image_size;
-        bench_own_image(&base, &image_size);
-        ilheap_heap_options_t options;
-        ilheap_heap_options_init(&options);
-        if (run.impl == IMPL_ILHEAP_NOPOPULATE)
-            options.flags |= ILHEAP_NO_POPULATE;
-        if (run.impl == IMPL_ILHEAP_HUGE)
-            options.flags |= ILHEAP_HUGE_PAGES;
-        /* warm: one chunk for the whole run, the TLAB prototype's waste included */
-        size_t warm_bytes = (size_t)(total + total / 4) + (size_t)threads * TLAB_SIZE + ((size_t)1 << 20);
-        if (warm)
-            options.first_chunk = warm_bytes;
-        if (ilheap_heap_create(base, image_size, &options, &run.heap) != ILHEAP_OK) {
-            fprintf(stderr, "bench: heap: %s\n", ilheap_last_message());
-            return 5;
-        }
-        if (warm && ilheap_heap_reserve(run.heap, warm_bytes) != ILHEAP_OK) {
-            fprintf(stderr, "bench: warm heap: %s\n", ilheap_last_message());
-            return 5;
-        }
-        if (run.impl == IMPL_ILHEAP_COM && ilheap_method_malloc_create(run.heap, 0, &run.com) != ILHEAP_OK) {
-            fprintf(stderr, "bench: IMethodMalloc: %s\n", ilheap_last_message());
-            return 5;
+            *requested += w->sizes[i];
+        if (s->warm && reuses_memory(run->impl) && (w->ptrs = map_array(per_thread * sizeof(void *), 1)) == NULL)
+            return -1;
+        if (run->impl == IMPL_BUMP) {
+            w->region_len = (bytes + 4095) & ~(size_t)4095;
+            if ((w->region = map_array(w->region_len, s->warm)) == NULL)
+                return -1;
         }
     }
+    return 0;
+}
 
+static int is_ilheap(impl_t impl)
+{
+    return impl == IMPL_ILHEAP || impl == IMPL_ILHEAP_NOPOPULATE || impl == IMPL_ILHEAP_TLAB ||
+           impl == IMPL_ILHEAP_COM || impl == IMPL_ILHEAP_HUGE;
+}
+
+/* ilheap's heap over this program's image (and its COM object); warm: one
+ * chunk for the whole run, the TLAB prototype's waste included, reserved,
+ * committed and populated before the clock starts. 0, or -1 (printed). */
+static int make_heap(run_t *run, const spec_t *s, uint64_t total)
+{
+    const void *base;
+    size_t image_size;
+    bench_own_image(&base, &image_size);
+    ilheap_heap_options_t options;
+    ilheap_heap_options_init(&options);
+    if (run->impl == IMPL_ILHEAP_NOPOPULATE)
+        options.flags |= ILHEAP_NO_POPULATE;
+    if (run->impl == IMPL_ILHEAP_HUGE)
+        options.flags |= ILHEAP_HUGE_PAGES;
+    size_t warm_bytes = (size_t)(total + total / 4) + (size_t)s->threads * TLAB_SIZE + ((size_t)1 << 20);
+    if (s->warm)
+        options.first_chunk = warm_bytes;
+    if (ilheap_heap_create(base, image_size, &options, &run->heap) != ILHEAP_OK) {
+        fprintf(stderr, "bench: heap: %s\n", ilheap_last_message());
+        return -1;
+    }
+    if (s->warm && ilheap_heap_reserve(run->heap, warm_bytes) != ILHEAP_OK) {
+        fprintf(stderr, "bench: warm heap: %s\n", ilheap_last_message());
+        return -1;
+    }
+    if (run->impl == IMPL_ILHEAP_COM && ilheap_method_malloc_create(run->heap, 0, &run->com) != ILHEAP_OK) {
+        fprintf(stderr, "bench: IMethodMalloc: %s\n", ilheap_last_message());
+        return -1;
+    }
+    return 0;
+}
+
+/* Runs the workers (thread 0 is the main thread: glibc's main arena) and
+ * gives the timed span and the threads' CPU time; -1 when a thread could
+ * not start or an allocation failed. */
+static int run_workers(worker_t *workers, const spec_t *s, uint64_t *t0, uint64_t *t1, uint64_t *thread_cpu)
+{
     pthread_t ids[MAX_THREADS];
-    for (int t = 1; t < threads; t++)
+    for (int t = 1; t < s->threads; t++)
         if (pthread_create(&ids[t], NULL, worker_main, &workers[t]) != 0)
-            return 6;
-    worker_main(&workers[0]); /* thread 0 is the main thread (glibc's main arena) */
-    for (int t = 1; t < threads; t++)
+            return -1;
+    worker_main(&workers[0]);
+    for (int t = 1; t < s->threads; t++)
         pthread_join(ids[t], NULL);
+    *t0 = UINT64_MAX, *t1 = 0, *thread_cpu = 0;
+    for (int t = 0; t < s->threads; t++) {
+        *thread_cpu += workers[t].cpu;
+        if (workers[t].failed) {
+            fprintf(stderr, "bench: %s returned NULL\n", s->impl_name);
+            return -1;
+        }
+        *t0 = workers[t].t0 < *t0 ? workers[t].t0 : *t0;
+        *t1 = workers[t].t1 > *t1 ? workers[t].t1 : *t1;
+    }
+    return 0;
+}
+
+/* Address space the run reserved: ilheap's statistics (with chunks and
+ * committed bytes in *extra), the bump arrays, or VmSize's growth. */
+static uint64_t reserved_by(const run_t *run, const worker_t *workers, const spec_t *s, uint64_t vm_before,
+                            char *extra, size_t extra_size)
+{
+    extra[0] = '\0';
+    if (run->heap != NULL) {
+        ilheap_heap_stats_t stats;
+        ilheap_heap_stats(run->heap, &stats);
+        snprintf(extra, extra_size, " chunks=%llu committed=%llu", (unsigned long long)stats.chunks,
+                 (unsigned long long)stats.bytes_committed);
+        return stats.bytes_reserved;
+    }
+    uint64_t reserved = 0;
+    if (run->impl == IMPL_BUMP) {
+        for (int t = 0; t < s->threads; t++)
+            reserved += workers[t].region_len;
+        return reserved;
+    }
+    uint64_t vm_after = vm_size();
+    return vm_after > vm_before ? vm_after - vm_before : 0;
+}
+
+int bench_alloc_child(const bench_args_t *args)
+{
+    spec_t s;
+    if (!parse_spec(args, &s)) {
+        fprintf(stderr, "bench: bad alloc arguments\n");
+        return 2;
+    }
+    if (load_impl(s.impl) != 0)
+        return 3;
+    static run_t run;
+    run.impl = s.impl;
+    run.warm = s.warm;
+    run.threads = s.threads;
+    pthread_barrier_init(&run.barrier, NULL, (unsigned)s.threads);
+    static worker_t workers[MAX_THREADS];
+    uint64_t total, requested;
+    if (prepare_workers(&run, workers, &s, &total, &requested) != 0)
+        return 4;
+    uint64_t vm_before = vm_size();
+    if (is_ilheap(run.impl) && make_heap(&run, &s, total) != 0)
+        return 5;
+    uint64_t t0, t1, thread_cpu;
+    if (run_workers(workers, &s, &t0, &t1, &thread_cpu) != 0)
+        return 6;
     uint64_t cpu_after = process_cpu_ns();
     struct rusage after;
     getrusage(RUSAGE_SELF, &after);
-
-    uint64_t t0 = UINT64_MAX, t1 = 0, thread_cpu = 0;
-    for (int t = 0; t < threads; t++) {
-        thread_cpu += workers[t].cpu;
-        if (workers[t].failed) {
-            fprintf(stderr, "bench: %s returned NULL\n", impl_name);
-            return 7;
-        }
-        if (workers[t].t0 < t0)
-            t0 = workers[t].t0;
-        if (workers[t].t1 > t1)
-            t1 = workers[t].t1;
-    }
-    double all = (double)per_thread * threads;
+    double all = (double)workers[0].n * s.threads;
     double cpu_ns = (double)(cpu_after - cpu_before);
     double faults = (double)(after.ru_minflt - usage_before.ru_minflt);
-
-    uint64_t reserved;
-    char extra[160] = "";
-    if (run.heap != NULL) {
-        ilheap_heap_stats_t stats;
-        ilheap_heap_stats(run.heap, &stats);
-        reserved = stats.bytes_reserved;
-        snprintf(extra, sizeof extra, " chunks=%llu committed=%llu",
-                 (unsigned long long)stats.chunks, (unsigned long long)stats.bytes_committed);
-    } else if (run.impl == IMPL_BUMP) {
-        reserved = 0;
-        for (int t = 0; t < threads; t++)
-            reserved += workers[t].region_len;
-    } else {
-        uint64_t vm_after = vm_size();
-        reserved = vm_after > vm_before ? vm_after - vm_before : 0;
-    }
+    char extra[160];
+    uint64_t reserved = reserved_by(&run, workers, &s, vm_before, extra, sizeof extra);
     printf("alloc impl=%s mode=%s threads=%d ns_per_alloc=%.2f size=%s set=%s blocks=%.0f bytes=%llu"
            " cpu_ns_per_alloc=%.2f parallelism=%.2f faults_per_alloc=%.4f reserved=%llu reserved_ratio=%.4f%s"
            " rep=%s\n",
-           impl_name, mode, threads, (double)(t1 - t0) / all, size_arg, bench_arg(args, "set", "-"), all,
-           (unsigned long long)requested, cpu_ns / all, (double)thread_cpu / (double)(t1 - t0), faults / all, (unsigned long long)reserved,
-           (double)reserved / (double)requested, extra, bench_arg(args, "rep", "0"));
+           s.impl_name, s.mode, s.threads, (double)(t1 - t0) / all, s.size_arg, bench_arg(args, "set", "-"), all,
+           (unsigned long long)requested, cpu_ns / all, (double)thread_cpu / (double)(t1 - t0), faults / all,
+           (unsigned long long)reserved, (double)reserved / (double)requested, extra, bench_arg(args, "rep", "0"));
     fflush(stdout);
     /* No destroy, no free: the process ends here, which releases everything. */
     return 0;

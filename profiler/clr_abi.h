@@ -291,7 +291,8 @@ typedef struct ICorProfilerInfo5Vtbl {
                                        mdToken *tok);                          /* 15 */
     HRESULT(CLR_CALL *SetEventMask)(PI_, DWORD events);                        /* 16 */
     clr_unused_slot_t SetEnterLeaveFunctionHooks;                              /* 17 */
-    clr_unused_slot_t SetFunctionIDMapper;                                     /* 18 */
+    HRESULT(CLR_CALL *SetFunctionIDMapper)(PI_, UINT_PTR(CLR_CALL *mapper)(FunctionID id,
+                                                                           BOOL *hook)); /* 18 */
     HRESULT(CLR_CALL *GetTokenAndMetaDataFromFunction)(PI_, FunctionID id, const GUID *riid,
                                                        IUnknown **import, mdToken *tok); /* 19 */
     HRESULT(CLR_CALL *GetModuleInfo)(PI_, ModuleID m, LPCBYTE *base, ULONG cch_name,
@@ -554,6 +555,7 @@ static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetNotifiedExceptionClauseInfo) =
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetRuntimeInformation) == 67, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleInfo2) == 70, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetILInstrumentedCodeMap) == 29, "slot");
+static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetFunctionIDMapper) == 18, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, SetEnterLeaveFunctionHooks3) == 61, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, InitializeCurrentThread) == 72, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, RequestReJIT) == 73, "slot");

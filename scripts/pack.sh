@@ -31,7 +31,8 @@ bash scripts/deps.sh cmake gcc make zlib1g-dev gcc-aarch64-linux-gnu libc6-dev-a
   zlib1g-dev:arm64 binutils-aarch64-linux-gnu
 qemu=$(command -v qemu-aarch64-static || command -v qemu-aarch64)
 
-# native RID TOOLCHAIN ZLIB_A: ilheap and the profiler, Release, zlib static.
+# native RID TOOLCHAIN ZLIB_A: ilheap and the profiler, zlib static; RelWithDebInfo
+# (-O2, as the tested builds), stripped.
 native() {
   local rid=$1 toolchain=$2 zlib=$3
   local dir=$work/$rid
@@ -39,7 +40,7 @@ native() {
   mkdir -p "$inc" "$work/native/$rid"
   cp /usr/include/zlib.h /usr/include/zconf.h "$inc/" # never the host's /usr/include in a cross build
   say "building ilheap and the profiler for $rid"
-  if ! cmake -S . -B "$dir" ${toolchain:+-DCMAKE_TOOLCHAIN_FILE=$toolchain} -DCMAKE_BUILD_TYPE=Release \
+  if ! cmake -S . -B "$dir" ${toolchain:+-DCMAKE_TOOLCHAIN_FILE=$toolchain} -DCMAKE_BUILD_TYPE=RelWithDebInfo \
          -DILHEAP_WERROR=ON -DILHEAP_BUILD_TESTS=OFF -DILHEAP_BUILD_BENCH=OFF -DILHEAP_BUILD_PROFILER=ON \
          -DZLIB_LIBRARY="$zlib" -DZLIB_INCLUDE_DIR="$inc" >"$dir.configure.log" 2>&1 ||
      ! cmake --build "$dir" -j2 --target ilheap_cli ilheap_profiler >"$dir.build.log" 2>&1; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds ilheap and runs the whole test suite: a normal build, ASan+UBSan,
 # TSan, valgrind, the Windows builds under Wine, the aarch64 build under
-# qemu, and bounded fuzzing.
+# qemu, the NuGet packages used by test projects, and bounded fuzzing.
 # Usage: scripts/test.sh [quick]
 #   quick: the normal build only.
 # Each stage uses its own build directory under build/.
@@ -20,6 +20,8 @@ configure_and_test() { # dir, ctest args, cmake args...
 }
 
 stage "release build (hardened) + all tests"
+# Every file or folder the docs name exists (tests/docs/check_paths.py, under a second).
+python3 tests/docs/check_paths.py
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DILHEAP_WERROR=ON >/dev/null
 cmake --build build/release -j"$jobs" >/dev/null
 ctest --test-dir build/release --output-on-failure
@@ -44,6 +46,13 @@ bash scripts/test-windows.sh
 
 stage "Linux aarch64: cross-build, the suite under qemu user-mode (about 3 minutes)"
 bash scripts/test-arm64.sh
+
+stage "NuGet packages: scripts/pack.sh, then xunit, NUnit, MSTest, a solution and MTP projects using them"
+# tests/collector/run.sh; pack.sh cross-builds the arm64 natives too. Exit 77: skipped (no dotnet), said.
+bash scripts/pack.sh
+collector_rc=0
+bash tests/collector/run.sh build/packages build/collector-test || collector_rc=$?
+if [ $collector_rc -eq 77 ]; then echo "SKIP: the package test (reason above)"; elif [ $collector_rc -ne 0 ]; then exit 1; fi
 
 if [ -d tests/corpus ] && command -v clang >/dev/null; then
   stage "fuzzing (bounded)"

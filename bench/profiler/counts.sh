@@ -68,6 +68,22 @@ one() {
     echo $(((end - start) / 1000000))
 }
 
+# With --runs, the report's section for these lines (bench/section_file.py).
+if [ "$per_run" -eq 1 ]; then
+    cat <<'EOF'
+# section: Counting in the real runtime
+# command: bench/profiler/counts.sh --runs
+# about: wall time of a workload with the profiler loaded but off (`ILHEAP_MODE=off`), counting method entries
+# about: (`calls`), block hits (`blocks`) and block hits through `Interlocked.Increment` (`blocks-atomic`,
+# about: `ILHEAP_ATOMIC=1`), interleaved with the order rotated each repetition. Workloads: `cpu`,
+# about: bench/profiler/CpuWork with its own assembly instrumented; `build`, `dotnet build` of
+# about: tests/profiler/Ledger with every assembly of every process instrumented, ReadyToRun off.
+# columns: workload mode
+# values: wall_ms
+# ratio: wall_ms mode=off
+# target: counting: `blocks` at most 1.3x `off` on the CPU-bound workload | wall_ms workload=cpu,mode=blocks / workload=cpu,mode=off <= 1.3
+EOF
+fi
 for w in ${workloads//,/ }; do
     # Restore once outside the timing (the build's first run).
     one "$w" off >/dev/null

@@ -52,9 +52,8 @@ enum {
     ILHEAP_NO_POPULATE = 1u << 0,
     /* Ask for transparent huge pages once the heap has committed 32 MiB: it
      * then reserves and commits in 2 MiB-aligned steps marked MADV_HUGEPAGE.
-     * Opt-in: first touch of a large heap became about 2x cheaper here, but
-     * on a VM whose host had not yet backed the guest memory it was several
-     * times slower, and resident memory grows in 2 MiB steps. */
+     * Opt-in: it pays only where the host backs huge pages cheaply
+     * (docs/benchmarks.md), and resident memory grows in 2 MiB steps. */
     ILHEAP_HUGE_PAGES = 1u << 1,
 };
 

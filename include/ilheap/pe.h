@@ -330,6 +330,12 @@ ILHEAP_API ilheap_status_t ilheap_pe_property(const ilheap_pe_t *pe, uint32_t ri
 ILHEAP_API ilheap_status_t ilheap_pe_member_name(const ilheap_pe_t *pe, uint32_t token, const char **name,
                                                  ilheap_pe_error_t *error);
 
+/* The method a call's token names: a MethodDef (0x06) or MemberRef (0x0A)
+ * token itself, a MethodSpec's (0x2B: a generic method's instance) method.
+ * ILHEAP_EINVAL for another table, ILHEAP_PE_BAD_ROW for a row past it. */
+ILHEAP_API ilheap_status_t ilheap_pe_member_method(const ilheap_pe_t *pe, uint32_t token, uint32_t *method,
+                                                   ilheap_pe_error_t *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -10,12 +10,10 @@
  *   object's UNLOADED bit; unload sets the bit, then waits until no thread's
  *   record names the object, and only then destroys the heap. Heap memory is
  *   therefore never touched after it is released.
- * - Cost (tests/com/bench_com, docs/com.md): one locked instruction (xchg)
- *   and a store on the thread's own record, plus a read of the object;
- *   nothing shared is written, so threads allocating from one module do not
- *   contend on the guard. An earlier version counted Allocs in flight in a
- *   word of the object (two atomic adds on a shared line): about 5.5 ns per
- *   Alloc over the direct call against about 2.6 ns for this one.
+ * - Cost: one locked instruction (xchg) and a store on the thread's own
+ *   record, plus a read of the object; nothing shared is written, so threads
+ *   allocating from one module do not contend on the guard (docs/com.md has
+ *   the figures and the design it replaced).
  */
 #include "com/com_internal.h"
 

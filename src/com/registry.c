@@ -41,8 +41,8 @@
  *
  * Why not a lock-free table: lookups are not the hot path (Alloc is), a
  * shared rwlock acquisition costs tens of nanoseconds, and removal with safe
- * memory reclamation is what a lock-free table would make hard. The measured
- * costs are in docs/com.md.
+ * memory reclamation is what a lock-free table would make hard (docs/com.md
+ * has the costs).
  */
 #include "ilheap/com.h"
 

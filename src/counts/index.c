@@ -122,6 +122,7 @@ void cf_index_free(ilheap_counts_t *c)
     free(c->keys);
     free(c->values);
     free(c->problems);
+    cf_timings_free(c);
 }
 
 void ilheap_counts_info(const ilheap_counts_t *c, ilheap_counts_info_t *info)

@@ -1,8 +1,8 @@
 /* Allocation: per-thread runs over a shared compare-and-swap bump.
  *
  * The shared path is a CAS on the current extent's top, bounded by the
- * committed limit. Measured on two cores (BENCHMARKS.md), two threads doing
- * that on one cache line ran slower together than one alone, so a thread that
+ * committed limit. Threads bumping one cache line slow each other down
+ * (docs/benchmarks.md, "Warm allocation and threads"), so a thread that
  * allocates several blocks in a row from one heap takes a run of the heap
  * (1 KiB, doubling up to 16 KiB) with one CAS and bumps inside it privately.
  *

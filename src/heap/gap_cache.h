@@ -1,8 +1,8 @@
 /* A process-wide snapshot of the free ranges of the address space.
  *
  * In a real CoreCLR process the cheap probe right above a module almost never
- * succeeds (measured: 0 of 192 module loads), and reading the process map
- * costs 0.2-1 ms there. One snapshot serves every heap: a heap picks a gap
+ * succeeds, and reading the process map costs up to a millisecond there
+ * (docs/profiler.md). One snapshot serves every heap: a heap picks a gap
  * from it, reserves with an exact, non-replacing request, and removes what it
  * took. A snapshot only goes stale in one harmful direction, a gap that
  * someone else has since mapped; the reservation then fails with TAKEN, the

@@ -77,7 +77,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
         ilheap__os_advise_huge_pages(limit, new_limit - limit);
     /* Prefault before publishing: threads then only ever bump into resident
      * pages, and never fight the prefaulting thread over the same page
-     * tables (measured: that made two threads slower than one). */
+     * tables. */
     if (prefault_wanted)
         ilheap__os_prefault(limit, new_limit - limit);
     /* relaxed (bytes_committed, trigger): a statistic and a hint; the release on limit below publishes

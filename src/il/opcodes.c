@@ -308,7 +308,7 @@ int ilheap_il_opcode_by_name(const char *name)
     return -1;
 }
 
-const uint8_t ilheap__il_operand_bytes[ILHEAP_OPND_UINT8 + 1] = {
+const uint8_t ilheap__il_operand_bytes[IL_FAST_KIND + 1] = {
     [ILHEAP_OPND_NONE] = 0,     [ILHEAP_OPND_INT8] = 1,     [ILHEAP_OPND_INT32] = 4,
     [ILHEAP_OPND_INT64] = 8,    [ILHEAP_OPND_FLOAT32] = 4,  [ILHEAP_OPND_FLOAT64] = 8,
     [ILHEAP_OPND_TOKEN] = 4,    [ILHEAP_OPND_BRANCH8] = 1,  [ILHEAP_OPND_BRANCH32] = 4,

@@ -4,8 +4,8 @@
  */
 #include "pe/cursor.h"
 #include "pe/image.h"
+#include "os/memory.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define METHODDEF_TOKEN 0x06000000u
@@ -36,7 +36,7 @@ static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t 
     uint32_t methods = pe->tables[ILHEAP__T_METHODDEF].rows;
     if (pointers == 0)
         return ILHEAP_OK;
-    pe->method_positions = calloc((size_t)methods + 1, sizeof *pe->method_positions);
+    pe->method_positions = ilheap__mem_zalloc((size_t)methods + 1, sizeof *pe->method_positions);
     if (pe->method_positions == NULL)
         return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "index of %u method pointers", pointers);
     for (uint32_t p = 1; p <= pointers; p++) {
@@ -53,7 +53,7 @@ static ilheap_status_t index_method_pointers(ilheap_pe_t *pe, ilheap_pe_error_t 
 static ilheap_pe_t *handle_with_headers(const void *data, size_t size, bool headers_only,
                                         ilheap_status_t *status, ilheap_pe_error_t *error)
 {
-    ilheap_pe_t *pe = calloc(1, sizeof *pe);
+    ilheap_pe_t *pe = ilheap__mem_zalloc(1, sizeof *pe);
     if (pe == NULL) {
         *status = ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the image handle",
                                   sizeof *pe);
@@ -64,7 +64,7 @@ static ilheap_pe_t *handle_with_headers(const void *data, size_t size, bool head
     pe->headers_only = headers_only;
     *status = ilheap__pe_read_headers(pe, error);
     if (*status != ILHEAP_OK) {
-        free(pe);
+        ilheap__mem_free(pe);
         return NULL;
     }
     return pe;
@@ -87,8 +87,8 @@ ilheap_status_t ilheap_pe_open(const void *data, size_t size, ilheap_pe_t **out,
     if (st == ILHEAP_OK)
         st = index_method_pointers(pe, error);
     if (st != ILHEAP_OK) {
-        free(pe->method_positions);
-        free(pe);
+        ilheap__mem_free(pe->method_positions);
+        ilheap__mem_free(pe);
         return st;
     }
     pe->magic = ILHEAP__PE_HANDLE_MAGIC;
@@ -116,7 +116,7 @@ ilheap_status_t ilheap_pe_read_headers(const void *data, size_t size, ilheap_pe_
         if (end > out->file_extent)
             out->file_extent = end;
     }
-    free(pe);
+    ilheap__mem_free(pe);
     return ILHEAP_OK;
 }
 
@@ -125,8 +125,8 @@ void ilheap_pe_close(ilheap_pe_t *pe)
     if (!valid_handle(pe))
         return;
     pe->magic = 0; /* a use after close fails the magic check while the memory lasts */
-    free(pe->method_positions);
-    free(pe);
+    ilheap__mem_free(pe->method_positions);
+    ilheap__mem_free(pe);
 }
 
 ilheap_status_t ilheap_pe_get_info(const ilheap_pe_t *pe, ilheap_pe_info_t *out)

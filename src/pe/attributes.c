@@ -206,11 +206,8 @@ ilheap_status_t ilheap_pe_member_name(const ilheap_pe_t *pe, uint32_t token, con
     if (!valid_handle(pe))
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "member_name");
     uint32_t table = token >> 24, rid = token & 0xFFFFFF;
-    if (table == T_METHODSPEC && row_ok(pe, T_METHODSPEC, rid)) {
-        uint32_t method = ilheap__cell(pe, T_METHODSPEC, rid, 0); /* MethodDefOrRef: 1 tag bit */
-        token = (method & 1 ? (uint32_t)T_MEMBERREF : (uint32_t)T_METHODDEF) << 24 | method >> 1;
+    if (table == T_METHODSPEC && ilheap_pe_member_method(pe, token, &token, NULL) == ILHEAP_OK)
         table = token >> 24, rid = token & 0xFFFFFF;
-    }
     /* Field: Flags, Name, Signature; MethodDef: RVA, ImplFlags, Flags, Name; MemberRef: Class, Name, Signature. */
     unsigned column = table == T_FIELD ? 1 : table == T_METHODDEF ? 3 : table == T_MEMBERREF ? 1 : 0;
     if (column == 0)
@@ -219,4 +216,23 @@ ilheap_status_t ilheap_pe_member_name(const ilheap_pe_t *pe, uint32_t token, con
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, pe->tables[table].offset, "table 0x%02x row %u of %u", table,
                                rid, pe->tables[table].rows);
     return ilheap_pe_string(pe, ilheap__cell(pe, table, rid, column), name, NULL, error);
+}
+
+ilheap_status_t ilheap_pe_member_method(const ilheap_pe_t *pe, uint32_t token, uint32_t *method, ilheap_pe_error_t *error)
+{
+    if (!valid_handle(pe))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_HANDLE, ILHEAP_PE_NO_OFFSET, "member_method");
+    uint32_t table = token >> 24, rid = token & 0xFFFFFF;
+    if (table == T_METHODDEF || table == T_MEMBERREF) {
+        *method = token;
+        return ILHEAP_OK;
+    }
+    if (table != T_METHODSPEC)
+        return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "token %#x names no method", token);
+    if (!row_ok(pe, T_METHODSPEC, rid))
+        return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, pe->tables[T_METHODSPEC].offset, "MethodSpec row %u of %u",
+                               rid, pe->tables[T_METHODSPEC].rows);
+    uint32_t coded = ilheap__cell(pe, T_METHODSPEC, rid, 0); /* MethodDefOrRef: 1 tag bit */
+    *method = (coded & 1 ? (uint32_t)T_MEMBERREF : (uint32_t)T_METHODDEF) << 24 | coded >> 1;
+    return ILHEAP_OK;
 }

@@ -6,9 +6,9 @@
  */
 #include "ilheap/pdb.h"
 #include "pe/image.h"
+#include "os/memory.h"
 #include "pe/pdb_internal.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define PDB_HANDLE_MAGIC 0x42445031u /* "1PDB" */
@@ -80,7 +80,7 @@ ilheap_status_t ilheap_pdb_open(const void *data, size_t size, ilheap_pdb_t **ou
     *out = NULL;
     if (size > UINT32_MAX)
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_METADATA_ROOT, 0, "PDB of %zu bytes (at most 4 GiB)", size);
-    ilheap_pdb_t *pdb = calloc(1, sizeof *pdb);
+    ilheap_pdb_t *pdb = ilheap__mem_zalloc(1, sizeof *pdb);
     if (pdb == NULL)
         return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes for the PDB handle", sizeof *pdb);
     ilheap_pe_t *md = &pdb->md;
@@ -94,7 +94,7 @@ ilheap_status_t ilheap_pdb_open(const void *data, size_t size, ilheap_pdb_t **ou
     if (st == ILHEAP_OK)
         st = ilheap__pe_read_tables(md, error);
     if (st != ILHEAP_OK) {
-        free(pdb);
+        ilheap__mem_free(pdb);
         return st;
     }
     pdb->magic = PDB_HANDLE_MAGIC;
@@ -107,7 +107,7 @@ void ilheap_pdb_close(ilheap_pdb_t *pdb)
     if (!valid_pdb(pdb))
         return;
     pdb->magic = 0;
-    free(pdb);
+    ilheap__mem_free(pdb);
 }
 
 ilheap_status_t ilheap_pdb_get_info(const ilheap_pdb_t *pdb, ilheap_pdb_info_t *out)

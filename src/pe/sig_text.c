@@ -6,8 +6,8 @@
  * written as its token ("0x01000099") or "!0" / "!!0": the text stays true.
  */
 #include "pe/image.h"
+#include "os/memory.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 #define TYPEREF_TABLE 0x01
@@ -401,13 +401,13 @@ ilheap_status_t ilheap_pe_signature_text(const ilheap_pe_t *pe, uint32_t token, 
         size_t blob_size;
         ilheap_pe_signature(pe, token, &blob, &blob_size, NULL, NULL, NULL);
         size_t bound = ilheap_sig_memory_bound(blob_size);
-        if ((grown = malloc(bound)) == NULL)
+        if ((grown = ilheap__mem_alloc(1, bound)) == NULL)
             return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "%zu bytes to decode %#x", bound, token);
         arena = (ilheap_sig_arena_t){grown, bound, 0};
         st = ilheap_pe_decode_signature(pe, token, &arena, &sig, error);
     }
     if (st == ILHEAP_OK)
         st = ilheap_pe_sig_text(pe, &sig, token, style, buf, size, length, error);
-    free(grown);
+    ilheap__mem_free(grown);
     return st;
 }

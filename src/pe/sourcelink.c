@@ -5,6 +5,7 @@
  * bounded reader for that JSON (RFC 8259; only "documents" is kept). */
 #include "ilheap/pdb.h"
 #include "pe/image.h"
+#include "os/memory.h"
 #include "pe/pdb_internal.h"
 
 #include <stdlib.h>
@@ -129,7 +130,7 @@ static bool string(json_t *j, char **out)
     if (j->pos >= j->size)
         return fail(j, ILHEAP_PE_BAD_SOURCE_LINK, "unterminated string");
     size_t end = j->pos;
-    char *s = malloc(end - start + 1);
+    char *s = ilheap__mem_alloc(1, end - start + 1);
     if (s == NULL)
         return fail(j, ILHEAP_ENOMEM, "out of memory");
     static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
@@ -154,7 +155,7 @@ static bool string(json_t *j, char **out)
             fail(j, ILHEAP_PE_BAD_SOURCE_LINK, "bad escape");
         }
         if (w == 0) {
-            free(s);
+            ilheap__mem_free(s);
             return false;
         }
         n += w;
@@ -164,7 +165,7 @@ static bool string(json_t *j, char **out)
     if (out != NULL)
         *out = s;
     else
-        free(s);
+        ilheap__mem_free(s);
     return true;
 }
 
@@ -212,15 +213,15 @@ static bool add(json_t *j, ilheap_source_link_t *link, char *path, char *url)
 {
     if (link->count == link->cap) {
         size_t cap = link->cap ? 2 * link->cap : 8;
-        char **p = realloc(link->paths, cap * sizeof *p);
+        char **p = ilheap__mem_realloc(link->paths, cap, sizeof *p);
         if (p != NULL)
             link->paths = p;
-        char **u = p != NULL ? realloc(link->urls, cap * sizeof *u) : NULL;
+        char **u = p != NULL ? ilheap__mem_realloc(link->urls, cap, sizeof *u) : NULL;
         if (u != NULL)
             link->urls = u;
         if (p == NULL || u == NULL) {
-            free(path);
-            free(url);
+            ilheap__mem_free(path);
+            ilheap__mem_free(url);
             return fail(j, ILHEAP_ENOMEM, "out of memory");
         }
         link->cap = cap;
@@ -242,11 +243,11 @@ static bool documents(json_t *j, ilheap_source_link_t *link)
         if (!string(j, &path))
             return false;
         if (!eat(j, ':')) {
-            free(path);
+            ilheap__mem_free(path);
             return fail(j, ILHEAP_PE_BAD_SOURCE_LINK, "':' expected");
         }
         if (!string(j, &url)) {
-            free(path);
+            ilheap__mem_free(path);
             return false;
         }
         if (!add(j, link, path, url))
@@ -266,7 +267,7 @@ static bool top_object(json_t *j, ilheap_source_link_t *link)
             if (!string(j, &key))
                 return false;
             bool is_documents = strcmp(key, "documents") == 0;
-            free(key);
+            ilheap__mem_free(key);
             if (!eat(j, ':'))
                 return fail(j, ILHEAP_PE_BAD_SOURCE_LINK, "':' expected");
             if (is_documents && seen)
@@ -290,7 +291,7 @@ ilheap_status_t ilheap_source_link_parse(const void *json, size_t size, uint64_t
     if (out == NULL || (json == NULL && size != 0))
         return ilheap__pe_fail(error, ILHEAP_EINVAL, ILHEAP_PE_NO_OFFSET, "source_link_parse with a NULL argument");
     *out = NULL;
-    ilheap_source_link_t *link = calloc(1, sizeof *link);
+    ilheap_source_link_t *link = ilheap__mem_zalloc(1, sizeof *link);
     if (link == NULL)
         return ilheap__pe_fail(error, ILHEAP_ENOMEM, ILHEAP_PE_NO_OFFSET, "Source Link map");
     json_t j = {json, 0, size, base, error, ILHEAP_OK};
@@ -376,10 +377,10 @@ void ilheap_source_link_free(ilheap_source_link_t *link)
     if (link == NULL)
         return;
     for (size_t i = 0; i < link->count; i++) {
-        free(link->paths[i]);
-        free(link->urls[i]);
+        ilheap__mem_free(link->paths[i]);
+        ilheap__mem_free(link->urls[i]);
     }
-    free(link->paths);
-    free(link->urls);
-    free(link);
+    ilheap__mem_free(link->paths);
+    ilheap__mem_free(link->urls);
+    ilheap__mem_free(link);
 }

@@ -190,6 +190,17 @@ static void test_bad_rows_and_handles(void)
     ASSERT_STATUS(ilheap_pe_member_name(pe, 0x02000001u, &name, &err), ILHEAP_EINVAL);
     ASSERT_STATUS(ilheap_pe_member_name(pe, 0x06FFFFFFu, &name, &err), ILHEAP_PE_BAD_ROW);
     ASSERT_STATUS(ilheap_pe_member_name(NULL, 0x06000001u, &name, &err), ILHEAP_PE_BAD_HANDLE);
+    uint32_t method;
+    ASSERT_STATUS(ilheap_pe_member_method(pe, 0x06000001u, &method, &err), ILHEAP_OK);
+    ASSERT_EQ_X(method, 0x06000001u);
+    ASSERT_STATUS(ilheap_pe_member_method(pe, 0x02000001u, &method, &err), ILHEAP_EINVAL);
+    ASSERT_STATUS(ilheap_pe_member_method(pe, 0x2BFFFFFFu, &method, &err), ILHEAP_PE_BAD_ROW);
+    /* every MethodSpec names a MethodDef or MemberRef whose name reads */
+    for (uint32_t rid = 1; rid <= ilheap_pe_row_count(pe, 0x2B); rid++) {
+        ASSERT_STATUS(ilheap_pe_member_method(pe, 0x2B000000u | rid, &method, &err), ILHEAP_OK);
+        ASSERT_TRUE(method >> 24 == 0x06 || method >> 24 == 0x0A);
+        ASSERT_STATUS(ilheap_pe_member_name(pe, method, &name, &err), ILHEAP_OK);
+    }
     ASSERT_EQ_U(ilheap_pe_property_count(NULL), 0);
     ilheap_pe_close(pe);
     free(data);

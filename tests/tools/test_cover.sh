@@ -138,6 +138,7 @@ nocov() {
 }
 : >"$work/empty.jsonl"
 nocov "$work/empty" 7 'no coverage: the counts files name no method' "$work/empty.jsonl"
+nocov "$work/empty2" 7 'the profiler counted no method of the included assemblies \(CoverSample\)' "$work/empty.jsonl" --include CoverSample
 nocov "$work/typo" 7 "no coverage: no counted assembly matches --include Typo \\(counted: CoverSample\\)" "$work/one.jsonl" --include Typo
 nocov "$work/allout" 7 'no coverage: every counted assembly is excluded' "$work/one.jsonl" --exclude 'Cover*'
 counts "$dll" --path "$work/gone/CoverSample.dll" "$sign=5,3,2,5" >"$work/gone.jsonl"
@@ -200,8 +201,8 @@ echo "ok  filters: [ExcludeFromCodeCoverage] on types, methods (their lambdas, l
 # dispatch, the switch expression's wrapper, filters) none.
 bline() { grep -n "// @$1\$" "$src/tests/tools/CoverSample/Branches.cs" | cut -d: -f1; }
 brda() { awk -v f="SF:$work/portable/src/$2" -v l="BRDA:$3," '$0 == f {on = 1} /^end_of_record/ {on = 0} on && index($0, l) == 1' "$1"; }
-join=CoverSample.Branches::Join thrower=CoverSample.Branches::ThrowHelper
-counts "$dll" "$join=5,3,5,5" "$thrower=4,0" >"$work/branches.jsonl"
+join=CoverSample.Branches::Join thrower=CoverSample.Branches::ThrowHelper guard=CoverSample.Branches::Guard
+counts "$dll" "$join=5,3,5,5" "$thrower=4,0" "$guard=5,2,3,3" >"$work/branches.jsonl"
 cover "$work/br" 0 "$work/branches.jsonl" --include CoverSample
 for marker in $(grep -o '// @br-[a-z-]*-[0-9]*$' "$src/tests/tools/CoverSample/Branches.cs" | sed 's|// @||'); do
     want=${marker##*-}
@@ -211,6 +212,11 @@ done
 # A join point: `if (a > 0) x++;` ran 5 times, x++ 3: the jump past it was taken 2 times, not 5.
 [ "$(brda "$work/br.info" Branches.cs "$(bline join-if)" | cut -d, -f4 | tr '\n' ' ')" = "2 3 " ] ||
     fail "join point: outcomes $(brda "$work/br.info" Branches.cs "$(bline join-if)" | tr '\n' ' '), expected 2 (jump) and 3 (fall-through)"
+# A join point after a throw helper: `if (x < 0) Fail(..); return x;` ran 5
+# times, Fail 2: the jump past it was taken 3 times (Fail's block never
+# reaches `return x`).
+[ "$(brda "$work/br.info" Branches.cs "$(bline guard-if)" | cut -d, -f4 | tr '\n' ' ')" = "3 2 " ] ||
+    fail "guard: outcomes $(brda "$work/br.info" Branches.cs "$(bline guard-if)" | tr '\n' ' '), expected 3 (jump) and 2"
 # The line after a call that always throws never runs, though its block did.
 [ "$(da "$work/br.info" Branches.cs "$(bline throw-call)")" = "DA:$(bline throw-call),4" ] || fail "throw helper: the call's line is not 4"
 [ "$(da "$work/br.info" Branches.cs "$(bline throw-after)")" = "DA:$(bline throw-after),0" ] ||

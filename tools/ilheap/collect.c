@@ -371,6 +371,8 @@ static int report(const collect_opts_t *o, const char *dir)
         cover_request_t req = {(const char *const *)counts.paths, counts.count, o->cobertura, o->lcov,
                                o->include_list, o->exclude_list, o->quiet ? NULL : stderr, o->filters};
         rc = cover_run(&req, &result); /* 7 and 9 said there, and no report left */
+        if (rc == COVER_EXIT_NO_COVERAGE && result.modules == 0)
+            rc = no_coverage(o, reports.count); /* and which processes ran, what was asked */
     }
     if ((rc == 0 || rc == TOOL_EXIT_MALFORMED) && !collect_threshold_check(&o->threshold, &result.totals))
         rc = COLLECT_EXIT_THRESHOLD;

@@ -237,7 +237,10 @@ static int coverage_status(const cover_request_t *o, const run_t *r)
         return 0;
     char names[1024];
     counted_names(&r->set, names, sizeof names);
-    if (r->set.count == 0)
+    if (r->set.count == 0 && o->include != NULL && r->set.calls_only == 0)
+        fprintf(stderr, "ilheap cover: no coverage: the counts files name no method: the profiler counted no method "
+                        "of the included assemblies (%s)\n", o->include);
+    else if (r->set.count == 0)
         fprintf(stderr, "ilheap cover: no coverage: the counts files name no method%s\n",
                 r->set.calls_only != 0 ? " with blocks (only calls-mode entries: run with ILHEAP_MODE=blocks)" : "");
     else if (r->nmods == 0 && o->include != NULL)

@@ -540,8 +540,10 @@ static bool fold_into(cov_method_t *into, cov_method_t *from)
     if (branches == NULL)
         return false;
     into->branches = branches;
-    memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
-    memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
+    if (from->line_count) /* memcpy from NULL is undefined even for 0 bytes */
+        memcpy(lines + into->line_count, from->lines, from->line_count * sizeof *lines);
+    if (from->branch_count)
+        memcpy(branches + into->branch_count, from->branches, from->branch_count * sizeof *branches);
     uint64_t hit;
     into->line_count = cov_distinct_lines(lines, nl, &hit);
     into->branch_count = nb;
@@ -776,8 +778,6 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
     }
     mod->opened = true;
     w.dll = mod->path;
-    if (npaths > 1)
-        say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
     w.filters = filters;
     tool_pdb_t pdb = {0};
     read_members(mod, &w);
@@ -790,6 +790,8 @@ int cov_build_module(cov_module_t *mod, const counts_path_t *paths, size_t npath
         rc = TOOL_EXIT_SYSTEM;
     if (rc == 0 && mod->state != COV_EXCLUDED && mod->state != COV_TEST)
         rc = build(mod, &w, counts, n);
+    if (rc == 0 && npaths > 1 && mod->state == COV_COVERED)
+        say(&w, "%s: counted at %zu paths (one MVID), merged; read %s", mod->name, npaths, mod->path);
     cov_returns_free(&w.returns);
     cov_members_free(&w.members);
     free(w.doc_excluded);

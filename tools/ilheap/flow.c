@@ -54,8 +54,10 @@ void cov_returns_free(cov_returns_t *r)
  * only its attribute counts. */
 static bool never_returns(cov_returns_t *r, uint32_t token, bool virtual_call)
 {
-    uint32_t rid = token & 0xFFFFFF;
     ilheap_pe_method_t m;
+    if (ilheap_pe_member_method(r->pe, token, &token, NULL) != ILHEAP_OK) /* a generic method's instance: its method */
+        return false;
+    uint32_t rid = token & 0xFFFFFF;
     if (r->state == NULL || token >> 24 != 0x06 || rid == 0 || rid > r->count)
         return false;
     if (r->state[rid] == 0) {
@@ -136,7 +138,9 @@ static bool block_edges(cov_flow_t *f, size_t *cap, size_t b, size_t i, const il
         to = (uint32_t)block_index(f, t.offset);
     else if (info->flow == ILHEAP_FLOW_NEXT || info->flow == ILHEAP_FLOW_CALL || info->flow == ILHEAP_FLOW_BREAK)
         to = next;
-    return to == UINT32_MAX || add_edge(f, cap, (cov_edge_t){(uint32_t)b, to, NO_OFFSET, 0, true, f->hits[b]});
+    /* a block with a call that never returns never gets to its end */
+    uint64_t count = f->dead_from[b] != NO_OFFSET ? 0 : f->hits[b];
+    return to == UINT32_MAX || add_edge(f, cap, (cov_edge_t){(uint32_t)b, to, NO_OFFSET, 0, true, count});
 }
 
 /* Solves the conditional edges by flow conservation: into a block that only

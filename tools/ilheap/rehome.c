@@ -3,7 +3,7 @@
  * (optionally with N nop bytes in front), decodes each new body again and
  * checks it against the original and against the module's window. */
 #include "commands.h"
-#include "instrument.h"
+#include "rehome.h"
 #include "tool.h"
 
 #include "ilheap/heap.h"
@@ -14,7 +14,6 @@
 
 static const char rehome_help[] =
     "usage: ilheap rehome [FILE] [--prologue N | --instrument calls|blocks|none] [--jsonl] [--builtin]\n"
-    "                     [--bench N]\n"
     "Maps the assembly as the loader lays it out (headers and sections at their\n"
     "RVAs in one region of SizeOfImage bytes: the module base), creates that\n"
     "module's heap, and re-encodes every IL body into it (preserve mode). Each new\n"
@@ -38,14 +37,10 @@ static const char rehome_help[] =
     "  --jsonl       print each new body's scan line (see ilheap scan --help) with\n"
     "                \"new_rva\" added, instead of the summary\n"
     "  --builtin     use the built-in fallback assembly\n"
-    "  --bench N     no output: rehome and check every body N times (a fresh heap\n"
-    "                each pass) and print the best pass: \"rehome impl=ilheap ...\"\n"
-    "                (with --instrument: N passes checked, N not, alternately;\n"
-    "                ns_per_body is the best unchecked one, checked_ns_per_body\n"
-    "                the best checked one)\n"
     "\n"
     "The summary gives methods, bytes, address space reserved, the lowest and\n"
-    "highest new RVA, and the time per body (re-encode, decode again, check).\n";
+    "highest new RVA, and the time per body (re-encode, decode again, check).\n"
+    "Repeated timed passes are the benchmark's: bench_bodies rehome (docs/benchmarks.md).\n";
 
 typedef struct moved {
     uint32_t token, rva;
@@ -63,7 +58,7 @@ typedef struct run {
     uint32_t prologue;
     uint32_t corrupt_token; /* 0: none */
     tool_instr_t *instr;    /* --instrument; NULL: the codec's rewrite */
-    bool check;             /* false: --bench passes that time the rewrite alone */
+    bool check;             /* false: benchmark passes that time the rewrite alone */
     uint32_t window;        /* --window-for-test; 0: the default window */
     tool_progress_t *progress; /* the bar to erase before an error line; NULL */
     ilheap_status_t room;   /* the heap ran out of room (the pass stops): why */
@@ -239,7 +234,7 @@ typedef struct options {
     const char *path;
     bool jsonl, builtin, instrument;
     tool_instr_mode_t mode;
-    uint32_t prologue, corrupt_token, passes, window;
+    uint32_t prologue, corrupt_token, window;
 } options_t;
 
 static int parse(int argc, char **argv, options_t *o)
@@ -265,11 +260,6 @@ static int parse(int argc, char **argv, options_t *o)
                 return TOOL_EXIT_USAGE;
             }
             o->instrument = true;
-        } else if (strcmp(a, "--bench") == 0) {
-            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &o->passes) || o->passes == 0) {
-                fprintf(stderr, "ilheap rehome: --bench needs a number of passes (1..1000000)\n");
-                return TOOL_EXIT_USAGE;
-            }
         } else if (strcmp(a, "--corrupt-for-test") == 0) {
             /* Hidden (tests only): damage the new body of this method token. */
             if (i + 1 >= argc || !tool_parse_u32(argv[++i], UINT32_MAX, &o->corrupt_token) || o->corrupt_token == 0) {
@@ -449,43 +439,51 @@ static int job_prepare(job_t *j)
     return 0;
 }
 
-/* --bench: the best of o.passes passes, each into a fresh heap destroyed
- * after it (module unload). With --instrument each pass runs twice: checked,
- * then the rewrite alone (load, probes, encode into the heap), the figure to
- * set against other rewriters. */
-static int job_bench(job_t *j)
+int tool_rehome_open(const char *cmd, const tool_rehome_spec_t *spec, tool_rehome_t **out)
+{
+    *out = NULL;
+    job_t *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        return TOOL_EXIT_SYSTEM;
+    }
+    j->o = (options_t){.path = spec->path, .instrument = spec->instrument, .mode = spec->mode,
+                       .prologue = spec->prologue};
+    int rc = tool_load_and_open(cmd, spec->path, false, &j->in, &j->pe);
+    if (rc != 0) {
+        free(j);
+        return rc;
+    }
+    rc = job_prepare(j);
+    if (rc != 0) {
+        tool_rehome_close(j);
+        return rc;
+    }
+    *out = j;
+    return 0;
+}
+
+int tool_rehome_pass(tool_rehome_t *j, bool check, tool_rehome_pass_t *result)
 {
     run_t *r = &j->r;
-    bool twice = j->o.instrument;
-    uint64_t best = UINT64_MAX, best_checked = UINT64_MAX;
-    int rc = 0;
-    for (uint32_t i = 0; i < (twice ? 2 : 1) * j->o.passes && rc == 0; i++) {
-        r->bytes_in = r->bytes_out = r->bytes_aligned = r->failures = r->malformed = r->probes = 0;
-        r->check = !twice || (i & 1) == 0;
-        rc = pass(r, j->pe, j->moved, &j->n, &j->ca, &j->cb, false, &j->elapsed);
-        ilheap_heap_destroy(r->heap);
-        r->heap = NULL;
-        uint64_t *b = twice && r->check ? &best_checked : &best;
-        *b = j->elapsed < *b ? j->elapsed : *b;
-        if (twice && (r->malformed || r->failures))
-            break;
+    r->bytes_in = r->bytes_out = r->bytes_aligned = r->failures = r->malformed = r->probes = 0;
+    r->check = check;
+    int rc = pass(r, j->pe, j->moved, &j->n, &j->ca, &j->cb, false, &result->elapsed_ns);
+    ilheap_heap_destroy(r->heap);
+    r->heap = NULL;
+    result->bodies = j->n;
+    result->probes = r->probes;
+    result->failures = r->failures;
+    result->malformed = r->malformed;
+    return rc;
+}
+
+void tool_rehome_close(tool_rehome_t *j)
+{
+    if (j != NULL) {
+        job_free(j);
+        free(j);
     }
-    if (rc != 0)
-        return rc;
-    uint32_t n = j->n ? j->n : 1;
-    double ns = (double)best / (double)n;
-    if (twice) {
-        static const char *const names[] = {"none", "calls", "blocks"};
-        printf("rehome impl=ilheap bodies=%u instrument=%s probes=%llu passes=%u best_s=%.6f ns_per_body=%.1f "
-               "bodies_per_s=%.0f checked_ns_per_body=%.1f\n",
-               j->n, names[j->o.mode], (unsigned long long)r->probes, j->o.passes, (double)best / 1e9, ns,
-               ns > 0 ? 1e9 / ns : 0.0, (double)best_checked / (double)n);
-    } else {
-        printf("rehome impl=ilheap bodies=%u prologue=%u passes=%u best_s=%.6f ns_per_body=%.1f "
-               "bodies_per_s=%.0f\n",
-               j->n, j->o.prologue, j->o.passes, (double)best / 1e9, ns, ns > 0 ? 1e9 / ns : 0.0);
-    }
-    return r->malformed || r->failures ? TOOL_EXIT_CHECK : TOOL_EXIT_OK;
 }
 
 /* Where the bodies landed, relative to the module base. */
@@ -607,7 +605,7 @@ int ilheap_cmd_rehome(int argc, char **argv)
         return rc;
     rc = job_prepare(&j);
     if (rc == 0)
-        rc = j.o.passes != 0 ? job_bench(&j) : job_run(&j);
+        rc = job_run(&j);
     job_free(&j);
     return rc;
 }

@@ -1,5 +1,5 @@
 /* ilheap scan: every MethodDef with an IL body, in token order, decoded and
- * validated; a table with totals, or one JSON object per line (issue 5). */
+ * validated; a table with totals, or one JSON object per line (docs/cli.md). */
 #include "commands.h"
 #include "tool.h"
 
@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char scan_help[] =
-    "usage: ilheap scan [FILE] [--jsonl] [--builtin] [--bench N]\n"
+    "usage: ilheap scan [FILE] [--jsonl] [--builtin]\n"
     "       ilheap scan FILE --lines [--jsonl]\n"
     "Lists every method of a .NET assembly that has an IL body (ECMA-335 II.22.26:\n"
     "RVA non-zero, code type IL), in token order, with its decoded header and\n"
@@ -28,11 +28,10 @@ static const char scan_help[] =
     "             {\"token\":..,\"points\":[{\"il\":..,\"document\":\"..\",\"hidden\":false,\n"
     "              \"start_line\":..,\"start_col\":..,\"end_line\":..,\"end_col\":..}]}\n"
     "  --builtin  use the built-in fallback assembly\n"
-    "  --bench N  no listing: read every body N times (row, RVA, decode) and print\n"
-    "             the best pass: \"scan impl=ilheap bodies=.. ns_per_body=..\"\n"
     "\n"
     "A body that does not decode is reported on stderr (token, RVA, reason) and the\n"
-    "scan goes on; the exit status is then 5.\n";
+    "scan goes on; the exit status is then 5. Timed passes over the bodies are the\n"
+    "benchmark's: bench_bodies scan (docs/benchmarks.md).\n";
 
 typedef struct totals {
     uint64_t bodies, tiny, fat, with_eh, clauses[5], bytes, code_bytes, bad;
@@ -90,42 +89,9 @@ static bool read_body(const char *path, const ilheap_pe_il_body_t *m, ilheap_il_
     return true;
 }
 
-/* --bench: the reading SrmDump --bench times (row, IL test, RVA to bytes,
- * header and clauses decoded), best of `passes`, on an image opened once. */
-static int bench(const ilheap_pe_t *pe, uint32_t passes)
-{
-    tool_clauses_t clauses = {0};
-    uint64_t best = UINT64_MAX, bodies = 0, checksum = 0;
-    for (uint32_t pass = 0; pass < passes; pass++) {
-        uint64_t start = tool_now_ns();
-        bodies = 0;
-        ilheap_pe_body_cursor_t cursor;
-        ilheap_pe_il_body_t m;
-        ilheap_pe_bodies_begin(pe, &cursor, NULL);
-        int more;
-        while ((more = ilheap_pe_next_body(&cursor, &m, NULL)) != 0) {
-            ilheap_il_body_t b;
-            if (more < 0 || tool_decode(m.data, m.available, &b, &clauses) != ILHEAP_OK)
-                continue;
-            checksum += (uint64_t)b.max_stack + b.code_size + b.body_size + b.clause_count;
-            bodies++;
-        }
-        uint64_t elapsed = tool_now_ns() - start;
-        if (elapsed < best)
-            best = elapsed;
-    }
-    tool_clauses_free(&clauses);
-    double ns = (double)best / (double)(bodies ? bodies : 1);
-    printf("scan impl=ilheap bodies=%llu passes=%u best_s=%.6f ns_per_body=%.1f bodies_per_s=%.0f checksum=%llu\n",
-           (unsigned long long)bodies, passes, (double)best / 1e9, ns, ns > 0 ? 1e9 / ns : 0.0,
-           (unsigned long long)checksum);
-    return TOOL_EXIT_OK;
-}
-
 typedef struct scan_options {
     const char *path;
     bool jsonl, builtin, lines;
-    uint32_t passes; /* --bench; 0: not a benchmark */
 } scan_options_t;
 
 /* The command line; 0, an exit status, or -1 for --help (printed). */
@@ -142,11 +108,6 @@ static int parse(int argc, char **argv, scan_options_t *o)
             o->lines = true;
         } else if (strcmp(argv[i], "--builtin") == 0) {
             o->builtin = true;
-        } else if (strcmp(argv[i], "--bench") == 0) {
-            if (i + 1 >= argc || !tool_parse_u32(argv[++i], 1000000, &o->passes) || o->passes == 0) {
-                fprintf(stderr, "ilheap scan: --bench needs a number of passes (1..1000000)\n");
-                return TOOL_EXIT_USAGE;
-            }
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "ilheap scan: unknown option '%s' (see ilheap scan --help)\n", argv[i]);
             return TOOL_EXIT_USAGE;
@@ -161,8 +122,8 @@ static int parse(int argc, char **argv, scan_options_t *o)
         fprintf(stderr, "ilheap scan: FILE and --builtin exclude each other\n");
         return TOOL_EXIT_USAGE;
     }
-    if (o->lines && (o->passes != 0 || o->path == NULL)) {
-        fprintf(stderr, "ilheap scan: --lines needs a FILE and excludes --bench\n");
+    if (o->lines && o->path == NULL) {
+        fprintf(stderr, "ilheap scan: --lines needs a FILE\n");
         return TOOL_EXIT_USAGE;
     }
     return 0;
@@ -258,7 +219,7 @@ int ilheap_cmd_scan(int argc, char **argv)
     rc = tool_load_and_open("scan", o.path, o.builtin, &in, &pe);
     if (rc != 0)
         return rc;
-    rc = o.passes != 0 ? bench(pe, o.passes) : list(&in, pe, o.jsonl);
+    rc = list(&in, pe, o.jsonl);
     ilheap_pe_close(pe);
     tool_input_free(&in);
     return rc;

@@ -81,7 +81,7 @@ static inline ilheap_status_t tool_decode(const uint8_t *p, size_t avail, ilheap
 }
 void tool_clauses_free(tool_clauses_t *clauses);
 
-/* A buffered writer for output lines (stdout), and the JSON line of issue 5:
+/* A buffered writer for output lines (stdout), and the JSON line of ilheap scan --jsonl:
  * {"token":..,"rva":..,"header":"tiny|fat","max_stack":..,"code_size":..,
  *  "local_sig":..,"init_locals":true|false,"eh":[...],"body_size":..[,"new_rva":..][,"blocks":..]}
  * (blocks: rehome --instrument's probes; < 0 leaves the key out) */

@@ -100,7 +100,7 @@ static void field(tool_out_t *out, const char *key_with_punctuation, uint64_t v)
 void tool_json_body(tool_out_t *out, uint32_t token, uint32_t rva, const ilheap_il_body_t *b, bool with_new_rva,
                     uint32_t new_rva, int64_t blocks)
 {
-    /* Keys and their order are issue 5's; SrmDump prints the same. */
+    /* Keys and their order are docs/cli.md's; SrmDump prints the same. */
     field(out, "{\"token\":", token);
     field(out, ",\"rva\":", rva);
     tool_out_str(out, b->header == ILHEAP_IL_TINY ? ",\"header\":\"tiny\"" : ",\"header\":\"fat\"");

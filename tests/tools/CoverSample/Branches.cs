@@ -109,6 +109,13 @@ namespace CoverSample
             return x; // @throw-after
         }
 
+        public static int Guard(int x)
+        {
+            if (x < 0) // @guard-if
+                Fail("negative");
+            return x;
+        }
+
         public static int Join(int a)
         {
             int x = 0;
