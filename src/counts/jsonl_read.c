@@ -22,10 +22,10 @@ typedef struct line {
     char *path, *module, *method;
     uint8_t mvid[16];
     uint32_t token;
-    uint64_t calls;
+    uint64_t calls, exceptional_exits, inclusive_ns; /* the last two: timing lines */
     uint64_t *offsets, *hits; /* blocks */
     size_t nblocks, cap;
-    int is_calls;
+    int is_calls, is_timing;
 } line_t;
 
 static int fail(json_t *j, const char *what)
@@ -262,7 +262,7 @@ static int parse_blocks(json_t *j, line_t *l)
     return eat(j, ']') || fail(j, "expected , or ] in \"blocks\"");
 }
 
-enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_COUNT };
+enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_EXCEPTIONAL, K_INCLUSIVE, K_COUNT };
 
 static int parse_mvid(json_t *j, line_t *l)
 {
@@ -310,6 +310,10 @@ static int parse_value(json_t *j, int k, line_t *l)
         return parse_blocks(j, l);
     case K_CALLS:
         return integer(j, UINT64_MAX, &l->calls);
+    case K_EXCEPTIONAL:
+        return integer(j, UINT64_MAX, &l->exceptional_exits);
+    case K_INCLUSIVE:
+        return integer(j, UINT64_MAX, &l->inclusive_ns);
     default: /* keys a later format may add */
         return skip_value(j, 1);
     }
@@ -318,7 +322,8 @@ static int parse_value(json_t *j, int k, line_t *l)
 /* One line into *l; 0 with j->why set. */
 static int parse_line(json_t *j, line_t *l)
 {
-    static const char *const names[K_COUNT] = {"module", "path", "mvid", "method", "token", "blocks", "calls"};
+    static const char *const names[K_COUNT] = {"module", "path", "mvid", "method", "token", "blocks", "calls",
+                                               "exceptional_exits", "inclusive_ns"};
     int seen[K_COUNT] = {0};
     if (!eat(j, '{'))
         return fail(j, "not a JSON object");
@@ -349,7 +354,10 @@ static int parse_line(json_t *j, line_t *l)
         return fail(j, "missing \"path\", \"mvid\" or \"token\"");
     if (seen[K_BLOCKS] == seen[K_CALLS])
         return fail(j, "needs exactly one of \"blocks\" and \"calls\"");
-    l->is_calls = seen[K_CALLS];
+    if (seen[K_EXCEPTIONAL] != seen[K_INCLUSIVE] || (seen[K_EXCEPTIONAL] && !seen[K_CALLS]))
+        return fail(j, "a timing line needs \"calls\", \"exceptional_exits\" and \"inclusive_ns\"");
+    l->is_timing = seen[K_EXCEPTIONAL];
+    l->is_calls = seen[K_CALLS] && !l->is_timing;
     return 1;
 }
 
@@ -386,6 +394,12 @@ static ilheap_status_t add_line(ilheap_counts_t *c, const line_t *l, uint64_t nu
     const char *name = l->method != NULL ? l->method : "";
     size_t n = l->is_calls ? 1 : l->nblocks;
     ilheap_status_t st = module_of(c, l, &module);
+    if (st == ILHEAP_OK && l->is_timing) {
+        const uint64_t values[3] = {[ILHEAP_TIMING_CALLS] = l->calls,
+                                    [ILHEAP_TIMING_EXCEPTIONAL] = l->exceptional_exits,
+                                    [ILHEAP_TIMING_TICKS] = l->inclusive_ns};
+        return cf_index_timing_values(c, module, l->token, name, number, values);
+    }
     if (st == ILHEAP_OK && n != 0)
         st = cf_index_method(c, module, l->token, name, strlen(name), n, number, &m);
     if (st != ILHEAP_OK || n == 0)

@@ -16,10 +16,10 @@ grep -q counts <<<"$(ilheap --help)" || fail "ilheap --help does not list counts
 
 # The summary: the writer exited (the completion mark), what it counted.
 line=$(ilheap counts "$work/sample.counts") || fail "ilheap counts exited $?"
-grep -Eq '^.*sample.counts: exited, pid [0-9]+, 1 modules, 2 methods \(2 entered\), 4 blocks, 7 hits$' <<<"$line" ||
+grep -Eq '^.*sample.counts: exited, pid [0-9]+, 1 modules, 2 methods \(2 entered\), 4 blocks, 7 hits; timing: 1 methods \(1 entered\), 2 calls, 1 exceptional exits, [0-9.]+ s inclusive$' <<<"$line" ||
     fail "summary: $line"
 line=$(ilheap counts "$work/sample.jsonl") || fail "ilheap counts of JSON lines exited $?"
-grep -Eq 'sample.jsonl: JSON lines, pid -, 1 modules, 2 methods \(2 entered\), 3 blocks, 7 hits$' <<<"$line" ||
+grep -Eq 'sample.jsonl: JSON lines, pid -, 1 modules, 2 methods \(2 entered\), 3 blocks, 7 hits; timing: 1 methods \(1 entered\), 2 calls, 1 exceptional exits, [0-9.]+ s inclusive$' <<<"$line" ||
     fail "summary of JSON lines: $line"
 echo "ok  summaries of both forms"
 
@@ -27,7 +27,7 @@ echo "ok  summaries of both forms"
 ilheap counts "$work/sample.counts" --jsonl >"$work/export.jsonl" || fail "--jsonl exited $?"
 cmp -s "$work/export.jsonl" "$work/sample.jsonl" || fail "--jsonl differs from the seed's export"
 ilheap counts "$work/sample.jsonl" --jsonl | cmp -s - "$work/sample.jsonl" || fail "JSON lines do not export to themselves"
-[ "$(ilheap counts "$work/sample.counts" "$work/sample.jsonl" --jsonl | wc -l)" = 4 ] || fail "--jsonl of two files"
+[ "$(ilheap counts "$work/sample.counts" "$work/sample.jsonl" --jsonl | wc -l)" = 6 ] || fail "--jsonl of two files"
 echo "ok  --jsonl"
 
 # A snapshot is a counts file of its own, frozen.
