@@ -158,7 +158,10 @@ typedef struct path_map {
 
 static path_map_t path_maps[PATH_MAPS];
 static size_t path_map_count;
-static bool env_maps_read, unmapped_said;
+static bool env_maps_read;
+#ifndef _WIN32
+static bool unmapped_said;
+#endif
 
 static bool is_sep(char c)
 {
