@@ -40,12 +40,14 @@ int prof_counts_start(void)
                       : cfg->mode == PROF_MODE_TIMING ? ILHEAP_COUNTS_TIMING
                                                       : ILHEAP_COUNTS_BLOCKS) |
                      (cfg->atomic ? ILHEAP_COUNTS_ATOMIC : 0) | (cfg->counts_shared ? ILHEAP_COUNTS_SHARED_PATH : 0);
-    if (ilheap_counts_create(cfg->counts_path, flags, &writer) != ILHEAP_OK) {
+    ilheap_counts_writer_t *w;
+    if (ilheap_counts_create(cfg->counts_path, flags, &w) != ILHEAP_OK) {
         snprintf(prof_g.counts_error, sizeof prof_g.counts_error, "%s", ilheap_last_message());
         prof_diag("error: ILHEAP_COUNTS=%s cannot be written (%s): nothing is counted in this process",
                   cfg->counts_path, ilheap_last_message());
         return -1;
     }
+    writer = w; /* the counters stay mapped for the process's life */
     if (cfg->counts_shared)
         prof_diag("warning: ILHEAP_COUNTS=%s has no %%p: another process with the same setting replaces this "
                   "file (dotnet test starts several)", cfg->counts_path);
