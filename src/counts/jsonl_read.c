@@ -25,6 +25,9 @@ typedef struct line {
     uint64_t calls, exceptional_exits, inclusive_ns; /* the last two: timing lines */
     uint64_t *offsets, *hits; /* blocks */
     size_t nblocks, cap;
+    ilheap_probe_key_t *ekeys; /* "edges", then "branch_runs" (EDGE keys) */
+    uint64_t *ehits;
+    size_t nedges, ecap;
     int is_calls, is_timing;
 } line_t;
 
@@ -208,10 +211,12 @@ static int skip_value(json_t *j, int depth)
     return integer(j, UINT64_MAX, &ignored);
 }
 
-/* One {"il_offset":O,"hits":H} (other keys skipped). */
-static int parse_block(json_t *j, uint64_t *offset, uint64_t *hits)
+/* One {"il_offset":O,"hits":H} of "blocks" and "branch_runs", or
+ * {"il_offset":O,"outcome":K,"hits":H} of "edges" (outcome != NULL); other
+ * keys skipped. */
+static int parse_block(json_t *j, uint64_t *offset, uint64_t *outcome, uint64_t *hits)
 {
-    int have_offset = 0, have_hits = 0;
+    int have[3] = {0};
     if (!eat(j, '{'))
         return fail(j, "a block is not an object");
     do {
@@ -219,25 +224,50 @@ static int parse_block(json_t *j, uint64_t *offset, uint64_t *hits)
         if (!string(j, &key))
             return 0;
         int ok = eat(j, ':');
-        int is_offset = strcmp(key, "il_offset") == 0, is_hits = strcmp(key, "hits") == 0;
-        int dup = (is_offset && have_offset) || (is_hits && have_hits);
+        int k = strcmp(key, "il_offset") == 0 ? 0 : strcmp(key, "hits") == 0 ? 1
+                : outcome != NULL && strcmp(key, "outcome") == 0 ? 2 : 3;
         free(key);
         if (!ok)
             return fail(j, "expected :");
-        if (dup)
+        if (k < 3 && have[k])
             return fail(j, "a key repeated in a block");
-        if (is_offset && !integer(j, UINT32_MAX, offset))
+        if ((k == 0 && !integer(j, UINT32_MAX, offset)) || (k == 1 && !integer(j, UINT64_MAX, hits)) ||
+            (k == 2 && !integer(j, ILHEAP_PROBE_RUNS - 1, outcome)) || (k == 3 && !skip_value(j, 1)))
             return 0;
-        if (is_hits && !integer(j, UINT64_MAX, hits))
-            return 0;
-        if (!is_offset && !is_hits && !skip_value(j, 1))
-            return 0;
-        have_offset |= is_offset;
-        have_hits |= is_hits;
+        if (k < 3)
+            have[k] = 1;
     } while (eat(j, ','));
     if (!eat(j, '}'))
         return fail(j, "expected , or } in a block");
-    return have_offset && have_hits ? 1 : fail(j, "a block without \"il_offset\" and \"hits\"");
+    if (outcome != NULL && !have[2])
+        return fail(j, "an edge without \"outcome\"");
+    return have[0] && have[1] ? 1 : fail(j, "a block without \"il_offset\" and \"hits\"");
+}
+
+/* "edges" (runs 0) or "branch_runs" (runs 1): EDGE keys, ascending. */
+static int parse_edges(json_t *j, line_t *l, int runs)
+{
+    if (!eat(j, '['))
+        return fail(j, runs ? "\"branch_runs\" is not an array" : "\"edges\" is not an array");
+    if (eat(j, ']'))
+        return 1;
+    size_t first = l->nedges;
+    do {
+        uint64_t offset = 0, outcome = ILHEAP_PROBE_RUNS, hits = 0;
+        if (!parse_block(j, &offset, runs ? NULL : &outcome, &hits))
+            return 0;
+        ilheap_probe_key_t k = {.il_offset = (uint32_t)offset, .kind = ILHEAP_PROBE_EDGE, .outcome = (uint32_t)outcome};
+        const ilheap_probe_key_t *last = l->nedges > first ? &l->ekeys[l->nedges - 1] : NULL;
+        if (last != NULL && (k.il_offset < last->il_offset || (k.il_offset == last->il_offset && k.outcome <= last->outcome)))
+            return fail(j, runs ? "branch runs are not in ascending offsets" : "edges are not in ascending (offset, outcome)");
+        size_t cap = l->ecap;
+        if (!cf_grow(&l->ekeys, &cap, l->nedges + 1, sizeof *l->ekeys) ||
+            !cf_grow(&l->ehits, &l->ecap, l->nedges + 1, sizeof *l->ehits))
+            return fail(j, "out of memory");
+        l->ekeys[l->nedges] = k;
+        l->ehits[l->nedges++] = hits;
+    } while (eat(j, ','));
+    return eat(j, ']') || fail(j, runs ? "expected , or ] in \"branch_runs\"" : "expected , or ] in \"edges\"");
 }
 
 static int parse_blocks(json_t *j, line_t *l)
@@ -248,7 +278,7 @@ static int parse_blocks(json_t *j, line_t *l)
         return 1;
     do {
         uint64_t offset = 0, hits = 0;
-        if (!parse_block(j, &offset, &hits))
+        if (!parse_block(j, &offset, NULL, &hits))
             return 0;
         if (l->nblocks != 0 && offset <= l->offsets[l->nblocks - 1])
             return fail(j, "block offsets are not ascending");
@@ -262,7 +292,8 @@ static int parse_blocks(json_t *j, line_t *l)
     return eat(j, ']') || fail(j, "expected , or ] in \"blocks\"");
 }
 
-enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_EXCEPTIONAL, K_INCLUSIVE, K_COUNT };
+enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_EDGES, K_RUNS, K_EXCEPTIONAL, K_INCLUSIVE,
+       K_COUNT };
 
 static int parse_mvid(json_t *j, line_t *l)
 {
@@ -310,6 +341,9 @@ static int parse_value(json_t *j, int k, line_t *l)
         return parse_blocks(j, l);
     case K_CALLS:
         return integer(j, UINT64_MAX, &l->calls);
+    case K_EDGES:
+    case K_RUNS:
+        return parse_edges(j, l, k == K_RUNS);
     case K_EXCEPTIONAL:
         return integer(j, UINT64_MAX, &l->exceptional_exits);
     case K_INCLUSIVE:
@@ -323,7 +357,7 @@ static int parse_value(json_t *j, int k, line_t *l)
 static int parse_line(json_t *j, line_t *l)
 {
     static const char *const names[K_COUNT] = {"module", "path", "mvid", "method", "token", "blocks", "calls",
-                                               "exceptional_exits", "inclusive_ns"};
+                                               "edges", "branch_runs", "exceptional_exits", "inclusive_ns"};
     int seen[K_COUNT] = {0};
     if (!eat(j, '{'))
         return fail(j, "not a JSON object");
@@ -354,6 +388,8 @@ static int parse_line(json_t *j, line_t *l)
         return fail(j, "missing \"path\", \"mvid\" or \"token\"");
     if (seen[K_BLOCKS] == seen[K_CALLS])
         return fail(j, "needs exactly one of \"blocks\" and \"calls\"");
+    if (seen[K_CALLS] && l->nedges != 0)
+        return fail(j, "\"edges\" or \"branch_runs\" with \"calls\"");
     if (seen[K_EXCEPTIONAL] != seen[K_INCLUSIVE] || (seen[K_EXCEPTIONAL] && !seen[K_CALLS]))
         return fail(j, "a timing line needs \"calls\", \"exceptional_exits\" and \"inclusive_ns\"");
     l->is_timing = seen[K_EXCEPTIONAL];
@@ -368,6 +404,8 @@ static void line_free(line_t *l)
     free(l->method);
     free(l->offsets);
     free(l->hits);
+    free(l->ekeys);
+    free(l->ehits);
 }
 
 /* The line's module: the last one when the same (lines of one module come
@@ -392,7 +430,7 @@ static ilheap_status_t add_line(ilheap_counts_t *c, const line_t *l, uint64_t nu
     size_t module;
     cf_method_t *m;
     const char *name = l->method != NULL ? l->method : "";
-    size_t n = l->is_calls ? 1 : l->nblocks;
+    size_t n = l->is_calls ? 1 : l->nblocks + l->nedges;
     ilheap_status_t st = module_of(c, l, &module);
     if (st == ILHEAP_OK && l->is_timing) {
         const uint64_t values[3] = {[ILHEAP_TIMING_CALLS] = l->calls,
@@ -405,10 +443,12 @@ static ilheap_status_t add_line(ilheap_counts_t *c, const line_t *l, uint64_t nu
     if (st != ILHEAP_OK || n == 0)
         return st;
     for (size_t i = 0; i < n; i++) {
-        ilheap_probe_key_t k = {.il_offset = l->is_calls ? 0 : (uint32_t)l->offsets[i],
+        ilheap_probe_key_t k = {.il_offset = l->is_calls ? 0 : i < l->nblocks ? (uint32_t)l->offsets[i] : 0,
                                 .kind = l->is_calls ? ILHEAP_PROBE_ENTRY : ILHEAP_PROBE_BLOCK};
+        if (!l->is_calls && i >= l->nblocks)
+            k = l->ekeys[i - l->nblocks];
         c->keys[m->first + i] = cf_key_pack(k);
-        c->values[m->first + i] = l->is_calls ? l->calls : l->hits[i];
+        c->values[m->first + i] = l->is_calls ? l->calls : i < l->nblocks ? l->hits[i] : l->ehits[i - l->nblocks];
     }
     return ILHEAP_OK;
 }

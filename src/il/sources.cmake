@@ -26,5 +26,5 @@ list(APPEND ILHEAP_SOURCES ${ILHEAP_IL_SOURCES})
 # warnings here, as in src/pe.
 set_source_files_properties(${ILHEAP_IL_SOURCES} PROPERTIES COMPILE_OPTIONS -Wconversion)
 # The one instrumentation function (instrument.h), on the public rewriter API.
-list(APPEND ILHEAP_SOURCES src/il/instrument.c)
-set_source_files_properties(src/il/instrument.c PROPERTIES COMPILE_OPTIONS -Wconversion)
+list(APPEND ILHEAP_SOURCES src/il/instrument.c src/il/instrument_edges.c)
+set_source_files_properties(src/il/instrument.c src/il/instrument_edges.c PROPERTIES COMPILE_OPTIONS -Wconversion)

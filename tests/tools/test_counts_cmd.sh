@@ -19,7 +19,7 @@ line=$(ilheap counts "$work/sample.counts") || fail "ilheap counts exited $?"
 grep -Eq '^.*sample.counts: exited, pid [0-9]+, 1 modules, 2 methods \(2 entered\), 4 blocks, 7 hits; timing: 1 methods \(1 entered\), 2 calls, 1 exceptional exits, [0-9.]+ s inclusive$' <<<"$line" ||
     fail "summary: $line"
 line=$(ilheap counts "$work/sample.jsonl") || fail "ilheap counts of JSON lines exited $?"
-grep -Eq 'sample.jsonl: JSON lines, pid -, 1 modules, 2 methods \(2 entered\), 3 blocks, 7 hits; timing: 1 methods \(1 entered\), 2 calls, 1 exceptional exits, [0-9.]+ s inclusive$' <<<"$line" ||
+grep -Eq 'sample.jsonl: JSON lines, pid -, 1 modules, 2 methods \(2 entered\), 4 blocks, 7 hits; timing: 1 methods \(1 entered\), 2 calls, 1 exceptional exits, [0-9.]+ s inclusive$' <<<"$line" ||
     fail "summary of JSON lines: $line"
 echo "ok  summaries of both forms"
 
@@ -28,7 +28,9 @@ ilheap counts "$work/sample.counts" --jsonl >"$work/export.jsonl" || fail "--jso
 cmp -s "$work/export.jsonl" "$work/sample.jsonl" || fail "--jsonl differs from the seed's export"
 ilheap counts "$work/sample.jsonl" --jsonl | cmp -s - "$work/sample.jsonl" || fail "JSON lines do not export to themselves"
 [ "$(ilheap counts "$work/sample.counts" "$work/sample.jsonl" --jsonl | wc -l)" = 6 ] || fail "--jsonl of two files"
-echo "ok  --jsonl"
+grep -q '"blocks":\[{"il_offset":0,"hits":3},{"il_offset":5,"hits":1}\],"edges":\[{"il_offset":1,"outcome":1,"hits":0}\]}' \
+    "$work/export.jsonl" || fail "--jsonl: no \"edges\" of the edge probe: $(cat "$work/export.jsonl")"
+echo "ok  --jsonl (\"edges\" too)"
 
 # A snapshot is a counts file of its own, frozen.
 ilheap counts "$work/sample.counts" --snapshot "$work/snap" || fail "--snapshot exited $?"
