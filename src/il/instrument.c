@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 struct ilheap_instr {
@@ -17,7 +18,7 @@ ilheap_status_t ilheap_instr_create(ilheap_instr_t **out)
 {
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "ilheap_instr_create: out is NULL");
-    *out = calloc(1, sizeof **out);
+    *out = ilheap__mem_zalloc(1, sizeof **out);
     return *out != NULL ? ILHEAP_OK : ilheap__fail(ILHEAP_ENOMEM, "an instrumenter");
 }
 
@@ -25,9 +26,9 @@ void ilheap_instr_destroy(ilheap_instr_t *in)
 {
     if (in == NULL)
         return;
-    free(in->at);
-    free(in->keys);
-    free(in);
+    ilheap__mem_free(in->at);
+    ilheap__mem_free(in->keys);
+    ilheap__mem_free(in);
 }
 
 static ilheap_status_t reserve(ilheap_instr_t *in, size_t n)
@@ -37,10 +38,10 @@ static ilheap_status_t reserve(ilheap_instr_t *in, size_t n)
     size_t cap = n < 64 ? 64 : n + n / 2;
     if (cap > SIZE_MAX / sizeof *in->keys)
         return ilheap__fail(ILHEAP_ENOMEM, "%zu probes", n);
-    ilheap_rw_id_t *at = realloc(in->at, cap * sizeof *at);
+    ilheap_rw_id_t *at = ilheap__mem_realloc(in->at, cap, sizeof *at);
     if (at != NULL)
         in->at = at;
-    ilheap_probe_key_t *keys = at != NULL ? realloc(in->keys, cap * sizeof *keys) : NULL;
+    ilheap_probe_key_t *keys = at != NULL ? ilheap__mem_realloc(in->keys, cap, sizeof *keys) : NULL;
     if (keys == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "room for %zu probes", n);
     in->keys = keys;
