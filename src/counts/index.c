@@ -123,6 +123,7 @@ void cf_index_free(ilheap_counts_t *c)
     ilheap__mem_free(c->keys);
     ilheap__mem_free(c->values);
     ilheap__mem_free(c->problems);
+    cf_timings_free(c);
 }
 
 void ilheap_counts_info(const ilheap_counts_t *c, ilheap_counts_info_t *info)
