@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t token, const char *name, size_t name_len,
@@ -14,7 +15,7 @@ ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t toke
 {
     if (!cf_grow(&c->timings, &c->timings_cap, c->ntimings + 1, sizeof *c->timings))
         return ilheap__fail(ILHEAP_ENOMEM, "a counts file's timed methods");
-    char *copy = malloc(name_len + 1);
+    char *copy = ilheap__mem_alloc(1, name_len + 1);
     if (copy == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "a method's name");
     memcpy(copy, name, name_len);
@@ -36,8 +37,8 @@ ilheap_status_t cf_index_timing_values(ilheap_counts_t *c, size_t module, uint32
 void cf_timings_free(ilheap_counts_t *c)
 {
     for (size_t i = 0; i < c->ntimings; i++)
-        free(c->timings[i].name);
-    free(c->timings);
+        ilheap__mem_free(c->timings[i].name);
+    ilheap__mem_free(c->timings);
     c->timings = NULL;
     c->ntimings = c->timings_cap = 0;
 }

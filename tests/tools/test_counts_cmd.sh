@@ -6,8 +6,9 @@
 # usage: test_counts_cmd.sh ILHEAP MAKE_SEEDS WORKDIR
 source "$(dirname "$0")/common.sh"
 ilheap_bin="$1" seeds="$2" work="$3"
-# ILHEAP_TOOL_WRAPPER (valgrind, Wine) runs every call under it.
-ilheap() { ${ILHEAP_TOOL_WRAPPER:-} "$ilheap_bin" "$@"; }
+# ILHEAP_TOOL_WRAPPER (valgrind, Wine) runs every call under it; Wine
+# writes CRLF (pipefail keeps the tool's exit status).
+ilheap() { ${ILHEAP_TOOL_WRAPPER:-} "$ilheap_bin" "$@" | tr -d '\r'; }
 rm -rf "$work" && mkdir -p "$work"
 ${ILHEAP_TOOL_WRAPPER:-} "$seeds" "$work" || fail "make_counts_seeds"
 
@@ -44,7 +45,7 @@ expect_exit 2 "not an option" -- ilheap counts --bogus "$work/sample.counts"
 expect_exit 2 "--snapshot takes one FILE" -- ilheap counts "$work/sample.counts" "$work/snap" --snapshot "$work/x"
 expect_exit 2 "JSON lines" -- ilheap counts "$work/sample.jsonl" --snapshot "$work/x"
 expect_exit 3 "missing.counts.*[Nn]o such file" -- ilheap counts "$work/missing.counts"
-expect_exit 4 "[Ii]s a directory" -- ilheap counts "$work"
+expect_exit 4 "[Ii]s a directory|on a directory" -- ilheap counts "$work"
 expect_exit 5 "cut.counts: .*truncated.*at offset 100" -- ilheap counts "$work/cut.counts"
 printf 'ILHEAPCT\002' | dd of="$work/version.counts" conv=notrunc status=none
 dd if="$work/sample.counts" bs=1 skip=9 status=none >>"$work/version.counts"
