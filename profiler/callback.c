@@ -74,7 +74,7 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
     if (prof_config_load(&prof_g.config) != 0)
         prof_diag("%s; observing only", prof_g.config.error);
     /* The counts file exists from the start, or nothing is counted. */
-    if ((prof_g.config.mode == PROF_MODE_CALLS || prof_g.config.mode == PROF_MODE_BLOCKS) && prof_counts_start() != 0)
+    if (prof_mode_counts(prof_g.config.mode) && prof_counts_start() != 0)
         prof_g.config.mode = PROF_MODE_OFF;
     void *info = NULL;
     HRESULT hr = unk->lpVtbl->QueryInterface(unk, &clr_IID_ICorProfilerInfo5, &info);
@@ -237,7 +237,7 @@ static HRESULT CLR_CALL cb_JITInlining(ICorProfilerCallback11 *self, FunctionID 
     ClassID cls = 0;
     ModuleID mod = 0;
     mdToken tok = 0;
-    if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
+    if (!prof_mode_counts(prof_g.config.mode))
         return CLR_S_OK;
     int corelib = 0;
     if (CLR_FAILED(prof_g.info->lpVtbl->GetFunctionInfo(prof_g.info, callee, &cls, &mod, &tok)) ||

@@ -401,7 +401,8 @@ typedef struct IMetaDataImportVtbl {
     HRESULT(CLR_CALL *GetTypeDefProps)(MI_, mdTypeDef td, WCHAR name[], ULONG cch, ULONG *pcch,
                                        DWORD *flags, mdToken *extends); /* 12 */
     clr_unused_slot_t GetInterfaceImplProps; /* 13 */
-    clr_unused_slot_t GetTypeRefProps;       /* 14 */
+    HRESULT(CLR_CALL *GetTypeRefProps)(MI_, mdToken tr, mdToken *scope, WCHAR name[], ULONG cch,
+                                       ULONG *pcch); /* 14 */
     clr_unused_slot_t ResolveTypeRef;        /* 15 */
     clr_unused_slot_t EnumMembers;           /* 16 */
     clr_unused_slot_t EnumMembersWithName;   /* 17 */
@@ -421,7 +422,11 @@ typedef struct IMetaDataImportVtbl {
     HRESULT(CLR_CALL *GetMethodProps)(MI_, mdMethodDef mb, mdTypeDef *cls, WCHAR name[],
                                       ULONG cch, ULONG *pcch, DWORD *attr, const BYTE **sig,
                                       ULONG *cb_sig, ULONG *rva, DWORD *impl_flags); /* 30 */
-    clr_unused_slot_t unused_31_to_59[29];   /* GetMemberRefProps .. GetParamProps */
+    HRESULT(CLR_CALL *GetMemberRefProps)(MI_, mdToken mr, mdToken *parent, WCHAR name[], ULONG cch,
+                                         ULONG *pcch, const BYTE **sig, ULONG *cb_sig); /* 31 */
+    clr_unused_slot_t unused_32_to_40[9];    /* EnumProperties .. GetPermissionSetProps */
+    HRESULT(CLR_CALL *GetSigFromToken)(MI_, mdToken sig_token, const BYTE **sig, ULONG *cb_sig); /* 41 */
+    clr_unused_slot_t unused_42_to_59[18];   /* GetModuleRefProps .. GetParamProps */
     HRESULT(CLR_CALL *GetCustomAttributeByName)(MI_, mdToken obj, const WCHAR *name,
                                                 const void **data, ULONG *cb_data); /* 60 */
     BOOL(CLR_CALL *IsValidToken)(MI_, mdToken tk); /* 61: BOOL, not HRESULT */
@@ -432,8 +437,25 @@ struct IMetaDataImport {
     const IMetaDataImportVtbl *lpVtbl;
 };
 
+/* cor.h IMetaDataImport2 (IMetaDataImport's 65 slots, then its own), up to
+ * GetMethodSpecProps (67): a MethodSpec's generic method. */
+typedef struct IMetaDataImport2 IMetaDataImport2;
+typedef struct IMetaDataImport2Vtbl {
+    IMetaDataImportVtbl import;                 /* 0 .. 62 */
+    clr_unused_slot_t GetNativeCallConvFromSig; /* 63 */
+    clr_unused_slot_t IsGlobal;                 /* 64 */
+    clr_unused_slot_t EnumGenericParams;        /* 65 */
+    clr_unused_slot_t GetGenericParamProps;     /* 66 */
+    HRESULT(CLR_CALL *GetMethodSpecProps)(IMetaDataImport2 *self, mdToken spec, mdToken *parent,
+                                          const BYTE **sig, ULONG *cb_sig); /* 67 */
+} IMetaDataImport2Vtbl;
+struct IMetaDataImport2 {
+    const IMetaDataImport2Vtbl *lpVtbl;
+};
+
 /* ------------------------------------------------------------ IMetaDataEmit */
-/* cor.h; slots up to DefineMemberRef (14): what a probe's MemberRef needs. */
+/* cor.h; slots up to GetTokenFromSig (23): what a probe's MemberRef and a
+ * wrapper's new locals need. */
 typedef struct IMetaDataEmit IMetaDataEmit;
 #define ME_ IMetaDataEmit *self
 typedef struct IMetaDataEmitVtbl {
@@ -454,6 +476,8 @@ typedef struct IMetaDataEmitVtbl {
     clr_unused_slot_t DefineImportType; /* 13 */
     HRESULT(CLR_CALL *DefineMemberRef)(ME_, mdToken parent, const WCHAR *name, const BYTE *sig,
                                        ULONG cb_sig, mdToken *member_ref); /* 14 */
+    clr_unused_slot_t unused_15_to_22[8]; /* DefineImportMember .. SetRVA */
+    HRESULT(CLR_CALL *GetTokenFromSig)(ME_, const BYTE *sig, ULONG cb_sig, mdToken *sig_token); /* 23 */
 } IMetaDataEmitVtbl;
 #undef ME_
 struct IMetaDataEmit {
@@ -518,6 +542,7 @@ extern const GUID clr_IID_IClassFactory;
 extern const GUID clr_IID_ICorProfilerCallback[12]; /* [1]..[11]; [0] is IUnknown */
 extern const GUID clr_IID_ICorProfilerInfo5;
 extern const GUID clr_IID_IMetaDataImport;
+extern const GUID clr_IID_IMetaDataImport2;
 extern const GUID clr_IID_IMetaDataEmit;
 extern const GUID clr_IID_IMetaDataAssemblyEmit;
 extern const GUID clr_IID_ICorProfilerFunctionControl;
@@ -570,6 +595,11 @@ static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetCustomAttributeByName) == 60, "s
 static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetNestedClassProps) == 62, "slot");
 static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineTypeRefByName) == 12, "slot");
 static_assert(CLR_SLOT_(IMetaDataEmitVtbl, DefineMemberRef) == 14, "slot");
+static_assert(CLR_SLOT_(IMetaDataEmitVtbl, GetTokenFromSig) == 23, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetTypeRefProps) == 14, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetMemberRefProps) == 31, "slot");
+static_assert(CLR_SLOT_(IMetaDataImportVtbl, GetSigFromToken) == 41, "slot");
+static_assert(CLR_SLOT_(IMetaDataImport2Vtbl, GetMethodSpecProps) == 67, "slot");
 static_assert(CLR_SLOT_(IMetaDataAssemblyEmitVtbl, DefineAssemblyRef) == 4, "slot");
 static_assert(CLR_SLOT_(ICorProfilerInfo5Vtbl, GetModuleMetaData) == 21, "slot");
 static_assert(sizeof(ASSEMBLYMETADATA) == 8 + 6 * sizeof(void *), "cor.h layout");

@@ -1,10 +1,10 @@
 /* The profiler's settings, all from the environment:
  *
- *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | off   (default rehome)
- *   ILHEAP_COUNTS=path                         (calls, blocks; default ilheap-counts.%p.counts)
- *   ILHEAP_ATOMIC=1                            (calls, blocks: Interlocked counts)
+ *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | timing | off   (default rehome)
+ *   ILHEAP_COUNTS=path                         (calls, blocks, timing; default ilheap-counts.%p.counts)
+ *   ILHEAP_ATOMIC=1                            (calls, blocks, timing: Interlocked counts)
  *   ILHEAP_EDGES=0 | 1                         (blocks: edge probes, default 1)
- *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks)
+ *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks, timing)
  *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
  *   ILHEAP_ALLOCATOR=ilheap | clr              (default ilheap)
@@ -212,7 +212,7 @@ static int load_counting(prof_config_t *cfg)
     }
     /* Counting is for users: a full window must not lose counts. The other
      * modes exist to prove placement, so they never fall back by default. */
-    cfg->fallback = cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS;
+    cfg->fallback = prof_mode_counts(cfg->mode);
     if ((v = prof_os_getenv("ILHEAP_FALLBACK")) && *v) {
         if (strcmp(v, "clr") == 0)
             cfg->fallback = 1;
@@ -261,12 +261,14 @@ int prof_config_load(prof_config_t *cfg)
             cfg->mode = PROF_MODE_CALLS;
         } else if (strcmp(v, "blocks") == 0) {
             cfg->mode = PROF_MODE_BLOCKS;
+        } else if (strcmp(v, "timing") == 0) {
+            cfg->mode = PROF_MODE_TIMING;
         } else if (strncmp(v, "prologue:", 9) == 0 && parse_u64(v + 9, PROF_MAX_PROLOGUE, &n) == 0 &&
                    n > 0) {
             cfg->mode = PROF_MODE_PROLOGUE;
             cfg->prologue_nops = (unsigned)n;
         } else {
-            return config_fail(cfg, "ILHEAP_MODE must be rehome, calls, blocks, off or prologue:N "
+            return config_fail(cfg, "ILHEAP_MODE must be rehome, calls, blocks, timing, off or prologue:N "
                                "(1..%u), got '%s'", PROF_MAX_PROLOGUE, v);
         }
     }

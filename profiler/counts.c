@@ -36,14 +36,18 @@ static void account(int64_t delta)
 int prof_counts_start(void)
 {
     const prof_config_t *cfg = &prof_g.config;
-    uint32_t flags = (cfg->mode == PROF_MODE_CALLS ? ILHEAP_COUNTS_CALLS : ILHEAP_COUNTS_BLOCKS) |
+    uint32_t flags = (cfg->mode == PROF_MODE_CALLS    ? ILHEAP_COUNTS_CALLS
+                      : cfg->mode == PROF_MODE_TIMING ? ILHEAP_COUNTS_TIMING
+                                                      : ILHEAP_COUNTS_BLOCKS) |
                      (cfg->atomic ? ILHEAP_COUNTS_ATOMIC : 0) | (cfg->counts_shared ? ILHEAP_COUNTS_SHARED_PATH : 0);
-    if (ilheap_counts_create(cfg->counts_path, flags, &writer) != ILHEAP_OK) {
+    ilheap_counts_writer_t *w;
+    if (ilheap_counts_create(cfg->counts_path, flags, &w) != ILHEAP_OK) {
         snprintf(prof_g.counts_error, sizeof prof_g.counts_error, "%s", ilheap_last_message());
         prof_diag("error: ILHEAP_COUNTS=%s cannot be written (%s): nothing is counted in this process",
                   cfg->counts_path, ilheap_last_message());
         return -1;
     }
+    writer = w; /* the counters stay mapped for the process's life */
     if (cfg->counts_shared)
         prof_diag("warning: ILHEAP_COUNTS=%s has no %%p: another process with the same setting replaces this "
                   "file (dotnet test starts several)", cfg->counts_path);
@@ -97,6 +101,19 @@ int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name, cons
 {
     if (ilheap_counts_add_method(writer, k->module, token, name, keys, n, (const uint64_t *)(void *)counters,
                                  handle) != ILHEAP_OK) {
+        ilheap_counts_lost(writer, 1);
+        atomic_fetch_add(&prof_g.counters.counts_lost, 1);
+        return -1;
+    }
+    atomic_fetch_add(&prof_g.counters.counts_written, 1);
+    return 0;
+}
+
+int prof_counts_publish_timing(prof_counts_t *k, uint32_t token, const char *name, int64_t *counters,
+                               uint64_t ticks_per_second, uint64_t *handle)
+{
+    if (ilheap_counts_add_timing(writer, k->module, token, name, (const uint64_t *)(void *)counters,
+                                 ticks_per_second, handle) != ILHEAP_OK) {
         ilheap_counts_lost(writer, 1);
         atomic_fetch_add(&prof_g.counters.counts_lost, 1);
         return -1;

@@ -3,7 +3,7 @@
  * basic block), each adding 1 to a 64-bit counter in the module's counter
  * region: pure IL, no helper assembly. With ILHEAP_ATOMIC=1 the probe calls
  * Interlocked.Increment on the counter, so that threads lose no update. Each
- * thread keeps one rewriter, one instrumenter and their buffers. */
+ * thread keeps one rewriter, one instrumenter and their buffers (scratch.c). */
 #include "profiler.h"
 
 #include <stdlib.h>
@@ -12,67 +12,6 @@
 #include "ilheap/instrument.h"
 #include "ilheap/rewrite.h"
 #include "os.h"
-
-typedef struct scratch {
-    ilheap_rw_t *rw;
-    ilheap_instr_t *instr;
-    ilheap_il_clause_t *clauses;
-    size_t clauses_cap;
-} scratch_t;
-
-static prof_os_tls_t scratch_key;
-static int scratch_key_ok;
-static prof_os_once_t scratch_once = PROF_OS_ONCE_INIT;
-
-static void scratch_free(void *p)
-{
-    scratch_t *s = p;
-    if (!s)
-        return;
-    ilheap_rw_destroy(s->rw);
-    ilheap_instr_destroy(s->instr);
-    free(s->clauses);
-    free(s);
-}
-
-static void scratch_key_make(void)
-{
-    scratch_key_ok = prof_os_tls_create(&scratch_key, scratch_free) == 0;
-}
-
-static scratch_t *scratch_get(void)
-{
-    prof_os_once(&scratch_once, scratch_key_make);
-    if (!scratch_key_ok)
-        return NULL;
-    scratch_t *s = prof_os_tls_get(scratch_key);
-    if (s)
-        return s;
-    s = calloc(1, sizeof *s);
-    if (!s || ilheap_rw_create(&s->rw) != ILHEAP_OK || ilheap_instr_create(&s->instr) != ILHEAP_OK ||
-        prof_os_tls_set(scratch_key, s) != 0) {
-        scratch_free(s);
-        return NULL;
-    }
-    return s;
-}
-
-/* The rewriter holds the body: decoded with room for all its clauses. */
-static int load(scratch_t *s, const uint8_t *il, size_t il_size)
-{
-    ilheap_il_body_t body;
-    ilheap_status_t st = ilheap_il_decode(il, il_size, &body, s->clauses, s->clauses_cap);
-    if (st == ILHEAP_IL_CLAUSE_SPACE) {
-        ilheap_il_clause_t *c = realloc(s->clauses, body.clause_count * sizeof *c);
-        if (!c)
-            return -1;
-        s->clauses = c;
-        s->clauses_cap = body.clause_count;
-        st = ilheap_il_decode(il, il_size, &body, s->clauses, s->clauses_cap);
-    }
-    size_t bad = 0;
-    return st == ILHEAP_OK && ilheap_rw_load(s->rw, &body, &bad) == ILHEAP_OK ? 0 : -1;
-}
 
 /* The counters of the probes: reserved in the module's counts. */
 typedef struct counter_source {
@@ -115,7 +54,7 @@ static int method_facts(ModuleID mod, mdMethodDef tok, int is_corelib, char *nam
 }
 
 /* The probes, through the library's one instrumentation function. */
-static int insert_probes(ModuleID mod, const prof_module_view_t *view, scratch_t *s, counter_source_t *src,
+static int insert_probes(ModuleID mod, const prof_module_view_t *view, prof_scratch_t *s, counter_source_t *src,
                          const ilheap_probe_key_t **keys, size_t *n, prof_skip_t *why)
 {
     const prof_config_t *cfg = &prof_g.config;
@@ -126,7 +65,7 @@ static int insert_probes(ModuleID mod, const prof_module_view_t *view, scratch_t
         .ctx = src,
         .flags = cfg->edges ? ILHEAP_INSTR_EDGES : 0,
     };
-    if (cfg->atomic && !(opt.increment = prof_modules_interlocked(view, mod))) {
+    if (cfg->atomic && !(opt.increment = prof_modules_ref(view, mod, PROF_REF_INCREMENT))) {
         *why = PROF_SKIP_interlocked_ref;
         return -1;
     }
@@ -151,12 +90,13 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
     char name[PROF_NAME_MAX * 4];
     if (method_facts(mod, tok, prof_modules_is_corelib(view), name, sizeof name, why) != 0)
         return -1;
-    scratch_t *s = scratch_get();
+    prof_scratch_t *s = prof_scratch_get();
     if (!s) {
         *why = PROF_SKIP_counters;
         return -1;
     }
-    if (load(s, il, il_size) != 0) {
+    ilheap_il_body_t decoded;
+    if (prof_scratch_load(s, il, il_size, &decoded) != 0) {
         *why = PROF_SKIP_rewriter_load;
         return -1;
     }

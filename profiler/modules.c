@@ -34,11 +34,11 @@ typedef struct prof_module {
     int in_scope;          /* ILHEAP_INCLUDE / ILHEAP_EXCLUDE let it be rewritten */
     int is_corelib;
     int ilheap_heap;       /* the registry holds a heap for this module */
-    prof_os_mutex_t lock;  /* guards the token set, counts and interlocked */
+    prof_os_mutex_t lock;  /* guards the token set, counts and callees */
     prof_counts_t *counts; /* calls, blocks: created at the first probe */
     int counts_failed;
-    mdToken interlocked;   /* ILHEAP_ATOMIC: Increment's token here (0: none) */
-    int interlocked_tried;
+    mdToken callees[PROF_REF_COUNT]; /* the probes' callees' tokens here (0: none) */
+    int callees_tried[PROF_REF_COUNT];
     IMethodMalloc *fallback; /* ILHEAP_FALLBACK: the runtime's allocator, one reference */
     int fallback_tried;
     mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
@@ -359,7 +359,7 @@ void prof_modules_view_end(prof_module_view_t *view)
 int prof_modules_instrumented(ModuleID id, int *is_corelib)
 {
     *is_corelib = 0;
-    if (prof_g.config.mode != PROF_MODE_CALLS && prof_g.config.mode != PROF_MODE_BLOCKS)
+    if (!prof_mode_counts(prof_g.config.mode))
         return 0;
     prof_module_t *m = record_get(id);
     if (!m)
@@ -400,17 +400,17 @@ prof_counts_t *prof_modules_counts(const prof_module_view_t *view, ModuleID id)
     return k;
 }
 
-mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id)
+mdToken prof_modules_ref(const prof_module_view_t *view, ModuleID id, prof_ref_t which)
 {
     prof_module_t *m = view->module;
-    if (!m)
+    if (!m || which >= PROF_REF_COUNT)
         return 0;
     prof_os_mutex_lock(&m->lock);
-    if (!m->interlocked_tried) {
-        m->interlocked = prof_emit_interlocked(id, m->is_corelib);
-        m->interlocked_tried = 1;
+    if (!m->callees_tried[which]) {
+        m->callees[which] = prof_emit_ref(id, m->is_corelib, which);
+        m->callees_tried[which] = 1;
     }
-    mdToken t = m->interlocked;
+    mdToken t = m->callees[which];
     prof_os_mutex_unlock(&m->lock);
     return t;
 }

@@ -1,6 +1,7 @@
 /* Method names and attributes through the runtime's metadata
  * (IMetaDataImport): the names of the counts file, ILHEAP_REPLACE's target,
- * and the CoreLib methods instrumentation must leave alone.
+ * and the CoreLib methods instrumentation must leave alone (what the probes
+ * call).
  *
  * A name is "Namespace.Type::Method"; a nested type is "Outer+Inner" (the
  * enclosing chain from GetNestedClassProps), generic arity as metadata spells
@@ -65,6 +66,21 @@ static const WCHAR intrinsic_attr[] = {
     'p', 'i', 'l', 'e', 'r', 'S', 'e', 'r', 'v', 'i', 'c', 'e', 's', '.', 'I', 'n', 't', 'r',
     'i', 'n', 's', 'i', 'c', 'A', 't', 't', 'r', 'i', 'b', 'u', 't', 'e', 0};
 
+/* timing: the clock its probes read (Stopwatch.GetTimestamp, and what it
+ * calls to read the system's clock): timing them would recurse. */
+static int timing_clock(IMetaDataImport *md, mdMethodDef token, const char *type)
+{
+    if (strcmp(type, "System.Diagnostics.Stopwatch") == 0)
+        return 1;
+    if (strcmp(type, "Interop+Sys") != 0 && strcmp(type, "Interop+Kernel32") != 0)
+        return 0;
+    char name[PROF_NAME_MAX * 3];
+    if (prof_names_method(md, token, name, sizeof name) != 0)
+        return 1;
+    const char *method = strstr(name, "::") + 2; /* prof_names_method writes "Type::Method" */
+    return strcmp(method, "GetTimestamp") == 0 || strcmp(method, "QueryPerformanceCounter") == 0;
+}
+
 int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token)
 {
     mdTypeDef cls = 0;
@@ -86,7 +102,9 @@ int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token)
     char name[PROF_NAME_MAX * 3];
     if (type_name(md, cls, name, sizeof name) != 0)
         return 1;
-    return strcmp(name, "System.Threading.Interlocked") == 0;
+    if (strcmp(name, "System.Threading.Interlocked") == 0)
+        return 1;
+    return prof_g.config.mode == PROF_MODE_TIMING && timing_clock(md, token, name);
 }
 
 int prof_names_is_replace_target(ModuleID mod, mdMethodDef token)

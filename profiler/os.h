@@ -83,6 +83,10 @@ int prof_os_tls_set(prof_os_tls_t tls, void *value);
 /* ------------------------------------------------------------------- time */
 /* A monotonic clock in nanoseconds (for intervals only). */
 uint64_t prof_os_now_ns(void);
+/* Ticks per second of the runtime's Stopwatch.GetTimestamp (what timing's
+ * probes read): 10^9 on Linux (CLOCK_MONOTONIC in ns), the performance
+ * counter's frequency on Windows. */
+uint64_t prof_os_timestamp_frequency(void);
 /* Gives up the processor for a short while (tens of microseconds to a
  * millisecond): the wait for other threads to leave a module. */
 void prof_os_pause(void);

@@ -121,6 +121,11 @@ uint64_t prof_os_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t prof_os_timestamp_frequency(void)
+{
+    return 1000000000u; /* SystemNative_GetTimestamp: clock_gettime(CLOCK_MONOTONIC) in ns */
+}
+
 void prof_os_pause(void)
 {
     struct timespec pause = {0, 50 * 1000};

@@ -169,6 +169,13 @@ uint64_t prof_os_now_ns(void)
     return c / f * 1000000000ull + c % f * 1000000000ull / f;
 }
 
+uint64_t prof_os_timestamp_frequency(void)
+{
+    LARGE_INTEGER frequency; /* Stopwatch.Frequency: QueryPerformanceFrequency */
+    QueryPerformanceFrequency(&frequency);
+    return (uint64_t)frequency.QuadPart;
+}
+
 void prof_os_pause(void)
 {
     Sleep(1);

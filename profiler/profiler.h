@@ -6,12 +6,18 @@
  *   modules.c        ModuleID -> base, image size, allocator, rewritten tokens
  *   image.c          what the image at a module base says (PE header, mapping)
  *   names.c          method names and attributes through IMetaDataImport
- *   emit.c           the MemberRef of Interlocked.Increment (IMetaDataEmit)
+ *   emit.c           tokens the probes call (Interlocked, Stopwatch) and new
+ *                    local signatures, through IMetaDataEmit
+ *   signatures.c     method signatures from metadata: a call's stack effect,
+ *                    constructors, return types
  *   rewrite.c        JITCompilationStarted: read, rewrite, allocate, install
  *   rejit.c          ILHEAP_REJIT=1: RequestReJIT from a thread of our own,
  *                    GetReJITParameters, the modules' ReJIT states
  *   install.c        Alloc from the module's allocator, SetILFunctionBody
+ *   scratch.c        each thread's rewriter and decode buffers
  *   instrument.c     calls and blocks: probes through the IL rewriter
+ *   timing.c         timing: each method wrapped, entries, exits by an
+ *                    exception and time into the counts file
  *   counts.c         the counts file (ILHEAP_COUNTS): its module and method records
  *   report.c         counters and the report written at Shutdown
  *   os.h             what differs by OS (locks, thread storage, time, process,
@@ -36,6 +42,8 @@
 
 #include "clr_abi.h"
 #include "ilheap/instrument.h"
+#include "ilheap/rewrite.h"
+#include "ilheap/sig.h"
 #include "os.h"
 #include "support.h"
 
@@ -51,13 +59,28 @@ static inline int prof_guid_eq(const GUID *a, const GUID *b)
 }
 
 /* ------------------------------------------------------------------ config */
+/* CoreLib methods the probes call (emit.c emits each once per module). */
+typedef enum prof_ref {
+    PROF_REF_INCREMENT, /* Interlocked.Increment(int64&) */
+    PROF_REF_ADD,       /* Interlocked.Add(int64&, int64) */
+    PROF_REF_TIMESTAMP, /* Stopwatch.GetTimestamp() */
+    PROF_REF_COUNT
+} prof_ref_t;
+
 typedef enum prof_mode {
     PROF_MODE_OFF,      /* observe and count only */
     PROF_MODE_REHOME,   /* the same body, moved into the module's allocator */
     PROF_MODE_PROLOGUE, /* N nop bytes inserted at the start, EH shifted */
     PROF_MODE_CALLS,    /* a counter probe at each method's entry */
     PROF_MODE_BLOCKS,   /* a counter probe at each basic block's start */
+    PROF_MODE_TIMING,   /* each method wrapped: entries, exits by an exception, time */
 } prof_mode_t;
+
+/* 1 for the modes that count into the counts file (calls, blocks, timing). */
+static inline int prof_mode_counts(prof_mode_t mode)
+{
+    return mode == PROF_MODE_CALLS || mode == PROF_MODE_BLOCKS || mode == PROF_MODE_TIMING;
+}
 
 typedef enum prof_allocator {
     PROF_ALLOC_ILHEAP, /* ilheap's per-module heap (the registry) */
@@ -134,7 +157,8 @@ void prof_diag(const char *fmt, ...);
     X(rewriter_edit, "the IL rewriter could not insert the probes")             \
     X(rewriter_encode, "the IL rewriter could not encode the new body")         \
     X(interlocked_ref, "no Interlocked.Increment reference could be emitted")   \
-    X(counters, "no memory for the method's counters")
+    X(counters, "no memory for the method's counters")                         \
+    X(wrap, "timing: the wrapper refused the body (tail. call, jmp, a base constructor call not found)")
 
 typedef enum prof_skip {
 #define PROF_SKIP_ENUM(name, text) PROF_SKIP_##name,
@@ -246,15 +270,16 @@ int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
-/* 1 when methods of module id get probes (calls, blocks; in scope);
+/* 1 when methods of module id get probes (calls, blocks, timing; in scope);
  * *is_corelib says whether it is System.Private.CoreLib. */
 int prof_modules_instrumented(ModuleID id, int *is_corelib);
 /* The view's module: in scope, its counts (created at the first call, NULL
- * without memory), the Interlocked.Increment token (0 until emitted). */
+ * without memory), the token of a method the probes call (emitted at the
+ * first call; 0 when it cannot be). */
 int prof_modules_in_scope(const prof_module_view_t *view);
 struct prof_counts *prof_modules_counts(const prof_module_view_t *view, ModuleID id);
 int prof_modules_is_corelib(const prof_module_view_t *view);
-mdToken prof_modules_interlocked(const prof_module_view_t *view, ModuleID id);
+mdToken prof_modules_ref(const prof_module_view_t *view, ModuleID id, prof_ref_t which);
 /* The runtime's own allocator for the view's module (ILHEAP_FALLBACK), got
  * once; NULL if unavailable. Owned by the module's record. */
 IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id);
@@ -279,17 +304,23 @@ int64_t *prof_counts_reserve(prof_counts_t *k, uint32_t n);
  * for prof_counts_withdraw. 0, or -1 without room (counted as lost). */
 int prof_counts_publish(prof_counts_t *k, uint32_t token, const char *name, const ilheap_probe_key_t *keys,
                         uint32_t n, int64_t *counters, uint64_t *handle);
+/* The same for a timed method: its three counters (prof_counts_reserve) and
+ * the clock's ticks per second. */
+int prof_counts_publish_timing(prof_counts_t *k, uint32_t token, const char *name, int64_t *counters,
+                               uint64_t ticks_per_second, uint64_t *handle);
 /* The method's body was not installed: its record is withdrawn. */
 void prof_counts_withdraw(uint64_t handle);
 /* Frees the module's record here (its counters stay in the file). */
 void prof_counts_destroy(prof_counts_t *k);
 
 /* ------------------------------------------------------------------- emit */
-/* A token for System.Threading.Interlocked::Increment(int64&) usable in the
- * module's IL: CoreLib's own MethodDef, else a MemberRef emitted through
- * IMetaDataEmit (an AssemblyRef to System.Private.CoreLib, a TypeRef). 0 on
- * failure. */
-mdToken prof_emit_interlocked(ModuleID id, int is_corelib);
+/* A token for a CoreLib method the probes call, usable in the module's IL:
+ * CoreLib's own MethodDef, else a MemberRef emitted through IMetaDataEmit
+ * (an AssemblyRef to System.Private.CoreLib, a TypeRef). 0 on failure. */
+mdToken prof_emit_ref(ModuleID id, int is_corelib, prof_ref_t which);
+/* The StandAloneSig token of a local variable signature (GetTokenFromSig:
+ * the same blob gives the same token); 0 on failure. */
+mdToken prof_emit_local_sig(ModuleID id, const uint8_t *sig, size_t size);
 
 /* ------------------------------------------------------------------ image */
 typedef struct prof_image_facts {
@@ -315,7 +346,9 @@ int prof_names_is_replace_target(ModuleID mod, mdMethodDef tok);
 /* "Namespace.Outer+Inner::Method" of a MethodDef in UTF-8; 0 or -1. */
 int prof_names_method(IMetaDataImport *md, mdMethodDef token, char *out, size_t cap);
 /* 1 for what instrumentation leaves alone in CoreLib: methods of
- * System.Threading.Interlocked and [Intrinsic] methods or types. */
+ * System.Threading.Interlocked and [Intrinsic] methods or types; in timing
+ * mode also the clock its probes read (System.Diagnostics.Stopwatch,
+ * Interop.Sys.GetTimestamp, Interop.Kernel32.QueryPerformanceCounter). */
 int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token);
 
 /* ---------------------------------------------------------------- rewrite */
@@ -363,12 +396,67 @@ uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t
 int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
                      const uint8_t *p, size_t size, int fallback, prof_skip_t *why);
 
+/* ------------------------------------------------------------- signatures */
+/* A module's metadata, open for reading (md2: NULL when the runtime gives
+ * no IMetaDataImport2; MethodSpec calls then have no signature). */
+typedef struct prof_md {
+    IMetaDataImport *md;
+    IMetaDataImport2 *md2;
+} prof_md_t;
+int prof_md_open(ModuleID mod, prof_md_t *out);
+void prof_md_close(prof_md_t *m);
+/* ilheap_rw_stack_fn over the metadata (ctx: a prof_md_t): a call token's
+ * stack effect from its signature (a MethodSpec's generic method's). */
+ilheap_status_t prof_sig_call_effect(void *ctx, uint16_t opcode, uint32_t token, uint32_t *pops, uint32_t *pushes);
+/* ilheap_rw_ctor_fn (ctx: a prof_md_t): 1 when token names a ".ctor". */
+int prof_sig_is_ctor(void *ctx, uint32_t token);
+/* 1 when the type's constructors call no base constructor: a struct
+ * (its base is System.ValueType) or a type without base (Object). */
+int prof_sig_no_base_ctor(const prof_md_t *m, mdTypeDef type);
+/* A method's declaring type, whether it is an instance constructor, and its
+ * signature decoded into arena (prof_sig_method_memory bytes). 0, or -1. */
+typedef struct prof_method_sig {
+    mdTypeDef type;
+    int is_ctor;
+    ilheap_sig_t sig;
+} prof_method_sig_t;
+int prof_sig_method(const prof_md_t *m, mdMethodDef tok, void *arena, size_t arena_size, prof_method_sig_t *out);
+size_t prof_sig_method_memory(const prof_md_t *m, mdMethodDef tok);
+
+/* ---------------------------------------------------------------- scratch */
+/* A thread's rewriter, instrumenter and buffers (one per thread, kept). */
+typedef struct prof_scratch {
+    ilheap_rw_t *rw;
+    ilheap_instr_t *instr;
+    ilheap_il_clause_t *clauses;
+    size_t clauses_cap;
+    void *arena; /* signatures (timing) */
+    size_t arena_cap;
+} prof_scratch_t;
+
+/* This thread's scratch; NULL without memory. */
+prof_scratch_t *prof_scratch_get(void);
+/* Decodes the method's IL into s->rw (*body: as decoded). 0, or -1 when the
+ * codec or the rewriter rejects it (or no memory). */
+int prof_scratch_load(prof_scratch_t *s, const uint8_t *il, size_t il_size, ilheap_il_body_t *body);
+/* s's arena of at least size bytes; NULL without memory. */
+void *prof_scratch_arena(prof_scratch_t *s, size_t size);
+
 /* ------------------------------------------------------------- instrument */
 /* calls / blocks: decodes the body, inserts the probes, allocates the new
  * body from the view's allocator and installs it; publishes the method's
  * counters. 0, or -1 with *why (the method keeps its body). */
 int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view,
                     const uint8_t *il, size_t il_size, prof_skip_t *why);
+
+/* ----------------------------------------------------------------- timing */
+/* timing: wraps the body (entry, exits by an exception, time), allocates the
+ * new body from the view's allocator (or ReJIT's buffer) and installs it;
+ * publishes the method's timing record. 0, or -1 with *why. */
+int prof_timing(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view, const uint8_t *il,
+                size_t il_size, prof_skip_t *why);
+/* The report's timing_* lines (timing mode only). */
+void prof_timing_write_summary(FILE *out);
 
 /* ----------------------------------------------------------------- report */
 /* Sets the counters that do not start at zero (before any event). */

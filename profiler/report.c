@@ -135,6 +135,8 @@ static const char *mode_name(const prof_config_t *cfg, char *buf, size_t cap)
         return "calls";
     case PROF_MODE_BLOCKS:
         return "blocks";
+    case PROF_MODE_TIMING:
+        return "timing";
     }
     return "?";
 }
@@ -251,7 +253,7 @@ static int v_counts_path(const prof_counters_t *c, char *buf, size_t cap)
 static int v_counts_error(const prof_counters_t *c, char *buf, size_t cap)
 {
     (void)c;
-    int counting = prof_g.config.mode == PROF_MODE_CALLS || prof_g.config.mode == PROF_MODE_BLOCKS;
+    int counting = prof_mode_counts(prof_g.config.mode);
     if (!counting && !prof_g.counts_error[0])
         return 0;
     return snprintf(buf, cap, "%s", prof_g.counts_error[0] ? prof_g.counts_error : "none") >= 0;
@@ -357,9 +359,10 @@ void prof_report_write(void)
             return; /* a guest with an output path never writes to the host's stderr */
     }
     write_config(out, cfg);
-    write_rows(out, &prof_g.counters, cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS);
+    write_rows(out, &prof_g.counters, prof_mode_counts(cfg->mode));
     prof_modules_write_summary(out);
     prof_rejit_write_summary(out);
+    prof_timing_write_summary(out);
     fprintf(out, "process_free_ranges=%" PRIu64 "\n", count_free_ranges());
     /* prof_diag lines, one "note=" each (only when the report has a path). */
     for (const char *line = prof_g.notes; *line;) {

@@ -186,8 +186,10 @@ prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module
     int is_target = cfg->has_replace && prof_names_is_replace_target(mod, tok);
     if (!is_target && cfg->mode == PROF_MODE_OFF)
         return PROF_SKIP_mode_off;
-    if (!is_target && (cfg->mode == PROF_MODE_CALLS || cfg->mode == PROF_MODE_BLOCKS)) {
-        if (prof_instrument(mod, tok, 0, view, il, il_size, &why) == 0)
+    if (!is_target && prof_mode_counts(cfg->mode)) {
+        int rc = cfg->mode == PROF_MODE_TIMING ? prof_timing(mod, tok, 0, view, il, il_size, &why)
+                                               : prof_instrument(mod, tok, 0, view, il, il_size, &why);
+        if (rc == 0)
             return PROF_SKIP_COUNT;
         if ((why == PROF_SKIP_alloc_failed || why == PROF_SKIP_counters) && !view->control)
             prof_modules_unclaim(view, tok); /* short of memory: a later JIT may try again */

@@ -27,7 +27,7 @@ ctest_timeout=${ILHEAP_WINE_TIMEOUT:-300}
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 # ---------------------------------------------------------------- packages
-bash scripts/deps.sh cmake mingw-w64 wine wine64
+bash scripts/deps.sh cmake mingw-w64 wine wine64 libz-mingw-w64-dev
 
 if [ "${ILHEAP_WINE32_INSTALL:-0}" = 1 ] && ! installed wine32:i386 && [ "$(id -u)" -eq 0 ]; then
   echo "test-windows: trying to install wine32:i386"

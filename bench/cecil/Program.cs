@@ -13,6 +13,12 @@
 //   blocks     read, insert a counter probe at every basic block (branch,
 //              switch and EH edges retargeted to the probe, as coverlet does),
 //              write the module back
+//   wrap       read, wrap each method as a tracer does (a local of the return
+//              type, every ret a store + leave to one epilogue, the whole body
+//              in try/finally with a counter probe in the finally, an entry
+//              probe before the try), write the module back (Cecil computes
+//              each body's max stack from the resolved call targets as it
+//              writes); bench/wrap.sh compares it with bench_wrap
 //
 // docs/benchmarks.md says why these and how the ratio is taken. Every op runs
 // twice untimed (JIT tiering), then --passes times, the ops interleaved, each
@@ -24,7 +30,7 @@
 // default gen0 budget, reading the bodies costs 2.5x more or less depending on
 // what ran before (the budget adapts); a large one gives Cecil its best.
 //
-// Usage: CecilBench [--passes N] [--ops read,roundtrip,untouched,blocks] FILE
+// Usage: CecilBench [--passes N] [--ops read,roundtrip,untouched,blocks,wrap] FILE
 // Exit: 0 ok, 1 usage or unreadable file, 2 Cecil failed on the assembly.
 using System;
 using System.Collections.Generic;
@@ -106,7 +112,7 @@ internal static class Program
             double ns = b.Total.TotalMilliseconds * per;
             Console.Out.WriteLine(
                 $"rewrite impl=cecil op={which[i].ToString().ToLowerInvariant()} bodies={b.Bodies}" +
-                (which[i] == Op.Blocks ? $" probes={b.Probes}" : "") +
+                (which[i] == Op.Blocks || which[i] == Op.Wrap ? $" probes={b.Probes}" : "") +
                 $" passes={passes} best_s={b.Total.TotalSeconds:F6} ns_per_body={ns:F1} bodies_per_s={1e9 / ns:F0}" +
                 $" read_ns_per_body={b.Read.TotalMilliseconds * per:F1} write_ns_per_body={b.Write.TotalMilliseconds * per:F1}" +
                 $" instructions={b.Instructions} out_bytes={b.OutBytes}");
@@ -116,11 +122,11 @@ internal static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: CecilBench [--passes N] [--ops read,roundtrip,untouched,blocks] FILE");
+        Console.Error.WriteLine("usage: CecilBench [--passes N] [--ops read,roundtrip,untouched,blocks,wrap] FILE");
         return 1;
     }
 
-    private enum Op { Read, Roundtrip, Untouched, Blocks }
+    private enum Op { Read, Roundtrip, Untouched, Blocks, Wrap }
 
     private struct Result
     {
@@ -150,6 +156,8 @@ internal static class Program
                 r.Instructions += body.Instructions.Count;
                 if (op == Op.Blocks)
                     r.Probes += InstrumentBlocks(body, ref counter);
+                else if (op == Op.Wrap)
+                    r.Probes += Wrap(method, ref counter);
             }
         }
         r.Read = clock.Elapsed;
@@ -259,6 +267,80 @@ internal static class Program
         }
         body.OptimizeMacros(); // short forms back where they fit
         return probeOf.Count;
+    }
+
+    private static Instruction[] CounterProbe(long address) => new[]
+    {
+        Instruction.Create(OpCodes.Ldc_I8, address), Instruction.Create(OpCodes.Conv_U),
+        Instruction.Create(OpCodes.Dup), Instruction.Create(OpCodes.Ldind_I4), Instruction.Create(OpCodes.Ldc_I4_1),
+        Instruction.Create(OpCodes.Add), Instruction.Create(OpCodes.Stind_I4),
+    };
+
+    // The tracer's wrapper, as bench_wrap builds it with ilheap: a local of
+    // the return type; every ret becomes stloc + leave to one epilogue (the
+    // ret instruction object keeps its identity, so branches to it reach the
+    // store); the whole body in try/finally with a counter probe in the
+    // finally; an entry probe in front of the try (inserted at index 0,
+    // branches to the old first instruction keep leading to it). Returns 2
+    // (the probes).
+    private static int Wrap(MethodDefinition method, ref long counter)
+    {
+        MethodBody body = method.Body;
+        var code = body.Instructions;
+        if (code.Count == 0)
+            return 0;
+        body.SimplifyMacros();
+        bool returns = method.ReturnType.MetadataType != MetadataType.Void;
+        VariableDefinition? ret = null;
+        if (returns)
+        {
+            ret = new VariableDefinition(method.ReturnType);
+            body.Variables.Add(ret);
+        }
+        Instruction epilogue = returns ? Instruction.Create(OpCodes.Ldloc, ret) : Instruction.Create(OpCodes.Ret);
+        Instruction first = code[0];
+        var rets = new List<Instruction>();
+        foreach (Instruction x in code)
+            if (x.OpCode.Code == Code.Ret)
+                rets.Add(x);
+        foreach (Instruction x in rets)
+        {
+            int at = code.IndexOf(x);
+            if (at >= 2 && code[at - 2].OpCode.Code == Code.Tail)
+                code.RemoveAt(at - 2); // tail. call; ret: the prefix goes
+            if (returns)
+            {
+                x.OpCode = OpCodes.Stloc;
+                x.Operand = ret;
+                code.Insert(code.IndexOf(x) + 1, Instruction.Create(OpCodes.Leave, epilogue));
+            }
+            else
+            {
+                x.OpCode = OpCodes.Leave;
+                x.Operand = epilogue;
+            }
+        }
+        Instruction[] exit = CounterProbe(CounterBase + 4 * counter++);
+        foreach (ExceptionHandler h in body.ExceptionHandlers) // ends at the end of the code stay there
+        {
+            h.TryEnd ??= exit[0];
+            h.HandlerEnd ??= exit[0];
+        }
+        foreach (Instruction x in exit)
+            code.Add(x);
+        code.Add(Instruction.Create(OpCodes.Endfinally));
+        code.Add(epilogue);
+        if (returns)
+            code.Add(Instruction.Create(OpCodes.Ret));
+        body.ExceptionHandlers.Add(new ExceptionHandler(ExceptionHandlerType.Finally)
+        {
+            TryStart = first, TryEnd = exit[0], HandlerStart = exit[0], HandlerEnd = epilogue,
+        });
+        Instruction[] entry = CounterProbe(CounterBase + 4 * counter++);
+        for (int k = entry.Length - 1; k >= 0; k--)
+            code.Insert(0, entry[k]);
+        body.OptimizeMacros();
+        return 2;
     }
 
     private static Instruction? Retarget(Dictionary<Instruction, Instruction> probeOf, Instruction? x) =>

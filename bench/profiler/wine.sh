@@ -39,13 +39,14 @@ printf '{"runtimeOptions":{"tfm":"net10.0","framework":{"name":"Microsoft.NETCor
 # one OS MODE: wall time in ms of one run; its stdout in $work/OS-MODE.out
 one() {
     local prof=() start end
+    rm -f "$work"/counts.*.counts "$work"/report.*.txt
     if [ "$2" = blocks ]; then
         prof=(CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" ILHEAP_MODE=blocks ILHEAP_INCLUDE=CpuWork)
         if [ "$1" = windows ]; then
-            prof+=(CORECLR_PROFILER_PATH="$(winpath "$dll")" ILHEAP_REPORT="$(winpath "$work/report.txt")"
-                   ILHEAP_COUNTS="$(winpath "$work/counts.jsonl")")
+            prof+=(CORECLR_PROFILER_PATH="$(winpath "$dll")" ILHEAP_REPORT="$(winpath "$work/report.%p.txt")"
+                   ILHEAP_COUNTS="$(winpath "$work/counts.%p.counts")")
         else
-            prof+=(CORECLR_PROFILER_PATH="$so" ILHEAP_REPORT="$work/report.txt" ILHEAP_COUNTS="$work/counts.jsonl")
+            prof+=(CORECLR_PROFILER_PATH="$so" ILHEAP_REPORT="$work/report.%p.txt" ILHEAP_COUNTS="$work/counts.%p.counts")
         fi
     fi
     start=$(date +%s%N)

@@ -32,7 +32,13 @@
  *                (its body never reached the runtime: ignore it);
  *     3 slab:    counters (u64 each) up to its end; a method's n counters
  *                lie inside one slab that comes before it;
- *     4 pad:     nothing (fills an extent's end).
+ *     4 pad:     nothing (fills an extent's end);
+ *     5 timing:  u64 its module, u64 its first counter's offset, u32
+ *                MethodDef token, u32 name length, u64 ticks per second (the
+ *                clock its probes read), then the name, zero-padded; its
+ *                three counters (in one slab before it) are the entries, the
+ *                exits by an exception, and the ticks from entry to exit,
+ *                summed; flag 1 = withdrawn, as for a method.
  *   A probe key: the original IL offset (bits 0..31), the outcome (32..55)
  *   and the kind (56..63) of ilheap_probe_key_t (instrument.h).
  *
@@ -67,6 +73,7 @@ enum {
     ILHEAP_COUNTS_CALLS = 1u << 0,       /* ILHEAP_MODE=calls */
     ILHEAP_COUNTS_BLOCKS = 1u << 1,      /* ILHEAP_MODE=blocks */
     ILHEAP_COUNTS_ATOMIC = 1u << 2,      /* Interlocked probes */
+    ILHEAP_COUNTS_TIMING = 1u << 3,      /* ILHEAP_MODE=timing (timing records) */
     ILHEAP_COUNTS_SHARED_PATH = 1u << 8, /* the path was not unique to the process (no %p) */
     ILHEAP_COUNTS_SNAPSHOT = 1u << 9,    /* a frozen copy (ilheap_counts_snapshot) */
 };
@@ -101,6 +108,23 @@ ILHEAP_API ilheap_status_t ilheap_counts_reserve(ilheap_counts_writer_t *w, size
 ILHEAP_API ilheap_status_t ilheap_counts_add_method(ilheap_counts_writer_t *w, uint64_t module, uint32_t token,
                                                     const char *name, const ilheap_probe_key_t *keys, size_t n,
                                                     const uint64_t *counters, uint64_t *method);
+
+/* The counters of a timing record, in this order (ilheap_counts_reserve of
+ * ILHEAP_COUNTS_TIMING_COUNTERS). */
+enum {
+    ILHEAP_TIMING_CALLS = 0,       /* entries */
+    ILHEAP_TIMING_EXCEPTIONAL = 1, /* exits by an exception leaving the method */
+    ILHEAP_TIMING_TICKS = 2,       /* ticks from entry to exit, summed */
+    ILHEAP_COUNTS_TIMING_COUNTERS = 3,
+};
+
+/* Appends and publishes a timed method (record kind 5): its three counters
+ * (from one ilheap_counts_reserve) and the frequency of the clock whose
+ * ticks it sums (1 .. 10^12 per second). *method (may be NULL) names it for
+ * ilheap_counts_withdraw. */
+ILHEAP_API ilheap_status_t ilheap_counts_add_timing(ilheap_counts_writer_t *w, uint64_t module, uint32_t token,
+                                                    const char *name, const uint64_t *counters,
+                                                    uint64_t ticks_per_second, uint64_t *method);
 
 /* Marks a published method withdrawn: its probes never reached the runtime. */
 ILHEAP_API void ilheap_counts_withdraw(ilheap_counts_writer_t *w, uint64_t method);
@@ -196,6 +220,20 @@ ILHEAP_API ilheap_status_t ilheap_counts_method(const ilheap_counts_t *c, size_t
 ILHEAP_API ilheap_probe_key_t ilheap_counts_key(const ilheap_counts_t *c, size_t i, size_t p);
 ILHEAP_API uint64_t ilheap_counts_hits(const ilheap_counts_t *c, size_t i, size_t p);
 
+/* Timed methods (record kind 5; a counts file only): how many, and method
+ * i's figures now. inclusive_ns is ticks in nanoseconds (saturated).
+ * ilheap_counts_since leaves them live. */
+typedef struct ilheap_counts_timing {
+    size_t module;    /* index for ilheap_counts_module */
+    uint32_t token;   /* MethodDef */
+    const char *name; /* "Ns.Type::Method" */
+    uint64_t calls, exceptional_exits, ticks, ticks_per_second, inclusive_ns;
+    uint64_t where;   /* its record's offset */
+} ilheap_counts_timing_t;
+ILHEAP_API size_t ilheap_counts_timing_count(const ilheap_counts_t *c);
+/* ILHEAP_OK, or ILHEAP_EINVAL for an index out of range. */
+ILHEAP_API ilheap_status_t ilheap_counts_timing(const ilheap_counts_t *c, size_t i, ilheap_counts_timing_t *out);
+
 /* The lines of a JSON-lines file left out: "line: reason (column N)". */
 ILHEAP_API size_t ilheap_counts_problem_count(const ilheap_counts_t *c);
 ILHEAP_API const char *ilheap_counts_problem(const ilheap_counts_t *c, size_t i, uint64_t *line);
@@ -213,7 +251,9 @@ ILHEAP_API ilheap_status_t ilheap_counts_snapshot(const ilheap_counts_t *c, cons
 /* ---------------------------------------------------------- JSON lines
  * The export: one line per method, the profiler's keys of before
  * ("module", "path", "mvid", "method", "token", then "calls":N for an entry
- * probe or "blocks":[{"il_offset":O,"hits":H},...]). sink gets the text
+ * probe or "blocks":[{"il_offset":O,"hits":H},...]); a timed method's line
+ * ends with "calls":N,"exceptional_exits":N,"inclusive_ns":N (read back as
+ * JSON lines, it is a timed method again, its ticks in ns). sink gets the text
  * piece by piece and returns 0, or nonzero to stop (ILHEAP_EIO). */
 typedef int (*ilheap_counts_sink_fn)(void *ctx, const char *text, size_t n);
 ILHEAP_API ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_counts_sink_fn sink, void *ctx);

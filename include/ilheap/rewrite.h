@@ -43,6 +43,15 @@
  * the depth along every path. Either way a result past 65535 is
  * ILHEAP_IL_OVERFLOW, never wrapped.
  *
+ * WRAPPERS. Exception clauses can be added (ilheap_rw_add_clause,
+ * ilheap_rw_wrap: every ECMA-335 II.19 rule checked, what would break one
+ * refused with nothing changed), a method given one exit
+ * (ilheap_rw_single_exit), a constructor's own code found after its base
+ * call (ilheap_rw_ctor_body_start), arguments and the return value loaded
+ * from the decoded signature (ilheap_rw_load_arg, _load_return), and the
+ * old-to-new offset map read after encoding (ilheap_rw_il_map). Clauses are
+ * never removed. docs/il-rewriter.md has a whole method wrapper.
+ *
  * MEMORY. A rewriter keeps its storage (flat arrays, grown by doubling) from
  * one body to the next: load, edit and encode many bodies with one rewriter
  * and the steady state does not call malloc. A rewriter is not thread-safe;

@@ -32,11 +32,13 @@ enum {
 enum { CF_RUNNING = 1, CF_EXITED = 2 };
 
 /* Records: u16 kind, u16 flags, u32 size, then the body. */
-enum { CF_MODULE = 1, CF_METHOD = 2, CF_SLAB = 3, CF_PAD = 4 };
+enum { CF_MODULE = 1, CF_METHOD = 2, CF_SLAB = 3, CF_PAD = 4, CF_TIMING = 5 };
 enum { CF_WITHDRAWN = 1 };
 #define CF_RECORD_HEAD 8u
 #define CF_MODULE_FIXED 40u /* head, mvid, has mvid, path and name lengths, 0 */
 #define CF_METHOD_FIXED 40u /* head, module, counters, token, n, name length, 0 */
+#define CF_TIMING_FIXED 40u /* head, module, counters, token, name length, ticks per second */
+#define CF_TICKS_PER_SECOND_MAX 1000000000000ull
 
 /* The 8-byte form of a probe key. */
 static inline uint64_t cf_key_pack(ilheap_probe_key_t k)
@@ -107,6 +109,16 @@ typedef struct cf_method {
     const uint64_t *live; /* FILE, not frozen: its counters in the mapping */
 } cf_method_t;
 
+typedef struct cf_timing {
+    size_t module;
+    uint32_t token;
+    char *name;
+    uint64_t ticks_per_second;
+    uint64_t where;
+    const uint64_t *live; /* its three counters in the mapping; NULL: values */
+    uint64_t values[3];   /* JSON lines: the three read (ticks in ns) */
+} cf_timing_t;
+
 typedef struct cf_problem {
     uint64_t line;
     char *text;
@@ -130,6 +142,8 @@ struct ilheap_counts {
     uint64_t *keys; /* packed */
     size_t nkeys, keys_cap;
     uint64_t *values; /* frozen counters (JSONL, or after ilheap_counts_since); one per key */
+    cf_timing_t *timings; /* FILE: timed methods (timing.c) */
+    size_t ntimings, timings_cap;
     cf_problem_t *problems;
     size_t nproblems, problems_cap;
 };
@@ -141,6 +155,13 @@ ilheap_status_t cf_index_module(ilheap_counts_t *c, const char *path, size_t pat
 ilheap_status_t cf_index_method(ilheap_counts_t *c, size_t module, uint32_t token, const char *name,
                                 size_t name_len, size_t n, uint64_t where, cf_method_t **out);
 ilheap_status_t cf_index_problem(ilheap_counts_t *c, uint64_t line, const char *text);
+/* timing.c: a timed method whose counters are live in the mapping. */
+ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t token, const char *name, size_t name_len,
+                                uint64_t ticks_per_second, uint64_t where, const uint64_t *live);
+/* A timed method read from JSON lines: calls, exceptional exits, inclusive ns. */
+ilheap_status_t cf_index_timing_values(ilheap_counts_t *c, size_t module, uint32_t token, const char *name,
+                                       uint64_t where, const uint64_t values[3]);
+void cf_timings_free(ilheap_counts_t *c);
 /* Grows *p to hold n elements of elem bytes (capacity in *cap). */
 bool cf_grow(void *p, size_t *cap, size_t n, size_t elem);
 void cf_index_free(ilheap_counts_t *c);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 /* Fails with status st at offset off (message "at offset N: ..."). */
@@ -147,6 +148,20 @@ static ilheap_status_t check_keys(walk_t *w, uint64_t at, const uint8_t *p, uint
     return ILHEAP_OK;
 }
 
+/* A counted record's module (*mod, its index) and its n counters: a module
+ * record and one slab, both before it. */
+static ilheap_status_t check_owner(walk_t *w, uint64_t at, uint64_t module, uint64_t counters, uint64_t n,
+                                   ptrdiff_t *mod)
+{
+    uint64_t *error_offset = w->error_offset;
+    if ((*mod = module_at(w->c, module)) < 0)
+        return BAD(ILHEAP_COUNTS_CORRUPT, at + 8, "no module record at %llu", (unsigned long long)module);
+    if (counters % 8 != 0 || !in_slab(w, counters, n))
+        return BAD(ILHEAP_COUNTS_CORRUPT, at + 16, "counters at %llu, outside every slab before it",
+                   (unsigned long long)counters);
+    return ILHEAP_OK;
+}
+
 static ilheap_status_t read_method(walk_t *w, uint64_t at, uint32_t size)
 {
     uint64_t *error_offset = w->error_offset;
@@ -155,26 +170,50 @@ static ilheap_status_t read_method(walk_t *w, uint64_t at, uint32_t size)
         return BAD(ILHEAP_COUNTS_CORRUPT, at, "a method record of %u bytes", size);
     uint64_t module = cf_le64(p + 8), counters = cf_le64(p + 16);
     uint32_t token = cf_le32(p + 24), n = cf_le32(p + 28), name_len = cf_le32(p + 32);
-    ptrdiff_t mod = module_at(w->c, module);
-    if (mod < 0)
-        return BAD(ILHEAP_COUNTS_CORRUPT, at + 8, "no module record at %llu", (unsigned long long)module);
+    ptrdiff_t mod;
+    ilheap_status_t st = check_owner(w, at, module, counters, n, &mod);
+    if (st != ILHEAP_OK)
+        return st;
     if (n == 0 || n > (size - CF_METHOD_FIXED) / 8 || name_len > size - CF_METHOD_FIXED - 8 * (uint64_t)n)
         return BAD(ILHEAP_COUNTS_CORRUPT, at + 28, "%u probes and a name of %u bytes in a record of %u", n, name_len,
                    size);
-    if (counters % 8 != 0 || !in_slab(w, counters, n))
-        return BAD(ILHEAP_COUNTS_CORRUPT, at + 16, "counters at %llu, outside every slab before it",
-                   (unsigned long long)counters);
     const uint8_t *name = p + CF_METHOD_FIXED + 8 * (size_t)n;
     if (!no_nul(name, name_len))
         return BAD(ILHEAP_COUNTS_CORRUPT, at + CF_METHOD_FIXED + 8 * (uint64_t)n, "a NUL byte in a method name%s", "");
     if (__atomic_load_n(p + 2, __ATOMIC_ACQUIRE) & CF_WITHDRAWN)
         return ILHEAP_OK; /* its probes never ran */
     cf_method_t *m;
-    ilheap_status_t st = cf_index_method(w->c, (size_t)mod, token, (const char *)name, name_len, n, at, &m);
+    st = cf_index_method(w->c, (size_t)mod, token, (const char *)name, name_len, n, at, &m);
     if (st != ILHEAP_OK)
         return st;
     m->live = (const uint64_t *)(const void *)(w->c->data + counters);
     return check_keys(w, at, p + CF_METHOD_FIXED, n, w->c->keys + m->first);
+}
+
+/* A timed method (kind 5): its three counters in a slab before it. */
+static ilheap_status_t read_timing(walk_t *w, uint64_t at, uint32_t size)
+{
+    uint64_t *error_offset = w->error_offset;
+    const uint8_t *p = w->c->data + at;
+    if (size < CF_TIMING_FIXED)
+        return BAD(ILHEAP_COUNTS_CORRUPT, at, "a timing record of %u bytes", size);
+    uint64_t module = cf_le64(p + 8), counters = cf_le64(p + 16), tps = cf_le64(p + 32);
+    uint32_t token = cf_le32(p + 24), name_len = cf_le32(p + 28);
+    ptrdiff_t mod;
+    ilheap_status_t st = check_owner(w, at, module, counters, ILHEAP_COUNTS_TIMING_COUNTERS, &mod);
+    if (st != ILHEAP_OK)
+        return st;
+    if (name_len > size - CF_TIMING_FIXED)
+        return BAD(ILHEAP_COUNTS_CORRUPT, at + 28, "a name of %u bytes in a record of %u", name_len, size);
+    if (tps == 0 || tps > CF_TICKS_PER_SECOND_MAX)
+        return BAD(ILHEAP_COUNTS_CORRUPT, at + 32, "%llu ticks per second", (unsigned long long)tps);
+    const uint8_t *name = p + CF_TIMING_FIXED;
+    if (!no_nul(name, name_len))
+        return BAD(ILHEAP_COUNTS_CORRUPT, at + CF_TIMING_FIXED, "a NUL byte in a method name%s", "");
+    if (__atomic_load_n(p + 2, __ATOMIC_ACQUIRE) & CF_WITHDRAWN)
+        return ILHEAP_OK; /* its probes never ran */
+    return cf_index_timing(w->c, (size_t)mod, token, (const char *)name, name_len, tps, at,
+                           (const uint64_t *)(const void *)(w->c->data + counters));
 }
 
 static ilheap_status_t read_record(walk_t *w, uint64_t at, uint32_t *size)
@@ -196,6 +235,8 @@ static ilheap_status_t read_record(walk_t *w, uint64_t at, uint32_t *size)
             return ilheap__fail(ILHEAP_ENOMEM, "a counts file's slabs");
         w->slabs[w->nslabs++] = (span_t){at + CF_RECORD_HEAD, at + *size};
         return ILHEAP_OK;
+    case CF_TIMING:
+        return read_timing(w, at, *size);
     case CF_PAD:
         return ILHEAP_OK;
     default:
@@ -216,6 +257,6 @@ ilheap_status_t cf_read_file(ilheap_counts_t *c, uint64_t *error_offset)
         st = read_record(&w, at, &size);
         at += size;
     }
-    free(w.slabs);
+    ilheap__mem_free(w.slabs);
     return st;
 }

@@ -72,6 +72,38 @@ static ilheap_status_t counts_of(const ilheap_counts_t *c, size_t i, ilheap_coun
     return st == ILHEAP_OK ? put(sink, ctx, "}\n") : st;
 }
 
+/* {"module":..,"path":..,"mvid":..,"method":..,"token":.. of a line. */
+static ilheap_status_t head(const cf_module_t *mod, const char *method, uint32_t token_value,
+                            ilheap_counts_sink_fn sink, void *ctx)
+{
+    char mvid[37] = "", token[32];
+    if (mod->has_mvid)
+        ilheap__guid_text(mod->mvid, mvid);
+    snprintf(token, sizeof token, ",\"token\":\"0x%08" PRIx32 "\"", token_value);
+    ilheap_status_t st;
+    if ((st = field(sink, ctx, "{\"module\":\"", mod->name)) == ILHEAP_OK &&
+        (st = field(sink, ctx, ",\"path\":\"", mod->path)) == ILHEAP_OK &&
+        (st = field(sink, ctx, ",\"mvid\":\"", mvid)) == ILHEAP_OK &&
+        (st = field(sink, ctx, ",\"method\":\"", method)) == ILHEAP_OK)
+        st = put(sink, ctx, token);
+    return st;
+}
+
+/* A timed method's line: its calls, exits by an exception and time. */
+static ilheap_status_t timing_line(const ilheap_counts_t *c, size_t i, ilheap_counts_sink_fn sink, void *ctx)
+{
+    ilheap_counts_timing_t t;
+    ilheap_status_t st = ilheap_counts_timing(c, i, &t);
+    if (st == ILHEAP_OK)
+        st = head(&c->modules[t.module], t.name, t.token, sink, ctx);
+    if (st != ILHEAP_OK)
+        return st;
+    char buf[128];
+    snprintf(buf, sizeof buf, ",\"calls\":%" PRIu64 ",\"exceptional_exits\":%" PRIu64 ",\"inclusive_ns\":%" PRIu64 "}\n",
+             t.calls, t.exceptional_exits, t.inclusive_ns);
+    return put(sink, ctx, buf);
+}
+
 ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_counts_sink_fn sink, void *ctx)
 {
     if (c == NULL || sink == NULL)
@@ -79,17 +111,10 @@ ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_count
     ilheap_status_t st = ILHEAP_OK;
     for (size_t i = 0; st == ILHEAP_OK && i < c->nmethods; i++) {
         const cf_method_t *m = &c->methods[i];
-        const cf_module_t *mod = &c->modules[m->module];
-        char mvid[37] = "", token[32];
-        if (mod->has_mvid)
-            ilheap__guid_text(mod->mvid, mvid);
-        snprintf(token, sizeof token, ",\"token\":\"0x%08" PRIx32 "\"", m->token);
-        if ((st = field(sink, ctx, "{\"module\":\"", mod->name)) == ILHEAP_OK &&
-            (st = field(sink, ctx, ",\"path\":\"", mod->path)) == ILHEAP_OK &&
-            (st = field(sink, ctx, ",\"mvid\":\"", mvid)) == ILHEAP_OK &&
-            (st = field(sink, ctx, ",\"method\":\"", m->name)) == ILHEAP_OK &&
-            (st = put(sink, ctx, token)) == ILHEAP_OK)
+        if ((st = head(&c->modules[m->module], m->name, m->token, sink, ctx)) == ILHEAP_OK)
             st = counts_of(c, i, sink, ctx);
     }
+    for (size_t i = 0; st == ILHEAP_OK && i < c->ntimings; i++)
+        st = timing_line(c, i, sink, ctx);
     return st == ILHEAP_EIO ? ilheap__fail(ILHEAP_EIO, "writing the JSON lines") : st;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 #define EXTENT_MIN (256u * 1024u)
@@ -181,7 +182,7 @@ static void unmap_all(ilheap_counts_writer_t *w)
 {
     for (size_t i = 0; i < w->nextents; i++)
         (void)ilheap__os_file_unmap(w->extents[i].base, w->extents[i].size, NULL);
-    free(w->extents);
+    ilheap__mem_free(w->extents);
     w->extents = NULL;
     w->nextents = 0;
 }
@@ -199,11 +200,11 @@ ilheap_status_t ilheap_counts_create(const char *path, uint32_t flags, ilheap_co
     uint64_t replaced = 0;
     cf_running_writer(path, &replaced);
     size_t tmp_cap = strlen(path) + 64;
-    char *tmp = malloc(tmp_cap);
-    ilheap_counts_writer_t *w = calloc(1, sizeof *w);
+    char *tmp = ilheap__mem_alloc(1, tmp_cap);
+    ilheap_counts_writer_t *w = ilheap__mem_zalloc(1, sizeof *w);
     if (tmp == NULL || w == NULL) {
-        free(tmp);
-        free(w);
+        ilheap__mem_free(tmp);
+        ilheap__mem_free(w);
         return ilheap__fail(ILHEAP_ENOMEM, "a counts writer");
     }
     w->file = ILHEAP_OS_NO_FILE;
@@ -218,12 +219,12 @@ ilheap_status_t ilheap_counts_create(const char *path, uint32_t flags, ilheap_co
             ilheap__os_file_close(w->file);
             (void)ilheap__os_file_remove(tmp, NULL);
         }
-        free(w);
+        ilheap__mem_free(w);
     } else {
         pthread_mutex_init(&w->lock, NULL);
         *out = w;
     }
-    free(tmp);
+    ilheap__mem_free(tmp);
     return st;
 }
 
@@ -276,17 +277,56 @@ ilheap_status_t ilheap_counts_reserve(ilheap_counts_writer_t *w, size_t n, uint6
     return st;
 }
 
-static void fill_method(uint8_t *p, uint64_t module, uint64_t counters_at, uint32_t token, const char *name,
-                        size_t name_len, const ilheap_probe_key_t *keys, size_t n)
+/* What a counted record carries beside its head, module and counters. */
+typedef struct counted {
+    uint16_t kind;
+    uint32_t token;
+    const char *name;
+    size_t name_len;
+    const ilheap_probe_key_t *keys; /* CF_METHOD */
+    size_t n;                       /* counters */
+    uint64_t ticks_per_second;      /* CF_TIMING */
+} counted_t;
+
+static void fill_counted(uint8_t *p, uint64_t module, uint64_t counters_at, const counted_t *r)
 {
     cf_put64(p + 8, module);
     cf_put64(p + 16, counters_at);
-    cf_put32(p + 24, token);
-    cf_put32(p + 28, (uint32_t)n);
-    cf_put32(p + 32, (uint32_t)name_len);
-    for (size_t i = 0; i < n; i++)
-        cf_put64(p + CF_METHOD_FIXED + 8 * i, cf_key_pack(keys[i]));
-    memcpy(p + CF_METHOD_FIXED + 8 * n, name, name_len);
+    cf_put32(p + 24, r->token);
+    if (r->kind == CF_TIMING) {
+        cf_put32(p + 28, (uint32_t)r->name_len);
+        cf_put64(p + 32, r->ticks_per_second);
+        memcpy(p + CF_TIMING_FIXED, r->name, r->name_len);
+        return;
+    }
+    cf_put32(p + 28, (uint32_t)r->n);
+    cf_put32(p + 32, (uint32_t)r->name_len);
+    for (size_t i = 0; i < r->n; i++)
+        cf_put64(p + CF_METHOD_FIXED + 8 * i, cf_key_pack(r->keys[i]));
+    memcpy(p + CF_METHOD_FIXED + 8 * r->n, r->name, r->name_len);
+}
+
+/* Appends and publishes a method or timed method of size bytes, once its
+ * counters and module are found to be this file's. */
+static ilheap_status_t add_counted(ilheap_counts_writer_t *w, uint64_t module, const uint64_t *counters,
+                                   const counted_t *r, size_t size, uint64_t *record)
+{
+    pthread_mutex_lock(&w->lock);
+    const extent_t *x = extent_of(w, counters, 8 * r->n);
+    ilheap_status_t st = ILHEAP_OK;
+    if (x == NULL || module < CF_HEADER_SIZE || module >= w->next)
+        st = ilheap__fail(ILHEAP_EINVAL, "%s: counters or module not of this file",
+                          r->kind == CF_TIMING ? "ilheap_counts_add_timing" : "ilheap_counts_add_method");
+    uint64_t at = 0;
+    uint8_t *p;
+    if (st == ILHEAP_OK && (st = append(w, r->kind, size, &at, &p)) == ILHEAP_OK) {
+        fill_counted(p, module, x->offset + (uint64_t)((const uint8_t *)counters - x->base), r);
+        publish(w);
+        if (record != NULL)
+            *record = at;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return st;
 }
 
 ilheap_status_t ilheap_counts_add_method(ilheap_counts_writer_t *w, uint64_t module, uint32_t token, const char *name,
@@ -295,26 +335,24 @@ ilheap_status_t ilheap_counts_add_method(ilheap_counts_writer_t *w, uint64_t mod
 {
     if (w == NULL || name == NULL || keys == NULL || counters == NULL || n == 0 || n > UINT32_MAX / 16)
         return ilheap__fail(ILHEAP_EINVAL, "ilheap_counts_add_method: a NULL argument or %zu probes", n);
-    size_t name_len = strlen(name);
-    if (name_len > UINT32_MAX / 2)
-        return ilheap__fail(ILHEAP_EINVAL, "a method name of %zu bytes", name_len);
-    size_t size = round_up(CF_METHOD_FIXED + 8 * n + name_len, 8);
-    pthread_mutex_lock(&w->lock);
-    const extent_t *x = extent_of(w, counters, 8 * n);
-    ilheap_status_t st = ILHEAP_OK;
-    if (x == NULL || module < CF_HEADER_SIZE || module >= w->next)
-        st = ilheap__fail(ILHEAP_EINVAL, "ilheap_counts_add_method: counters or module not of this file");
-    uint64_t at = 0;
-    uint8_t *p;
-    if (st == ILHEAP_OK && (st = append(w, CF_METHOD, size, &at, &p)) == ILHEAP_OK) {
-        uint64_t counters_at = x->offset + (uint64_t)((const uint8_t *)counters - x->base);
-        fill_method(p, module, counters_at, token, name, name_len, keys, n);
-        publish(w);
-        if (method != NULL)
-            *method = at;
-    }
-    pthread_mutex_unlock(&w->lock);
-    return st;
+    counted_t r = {.kind = CF_METHOD, .token = token, .name = name, .name_len = strlen(name), .keys = keys, .n = n};
+    if (r.name_len > UINT32_MAX / 2)
+        return ilheap__fail(ILHEAP_EINVAL, "a method name of %zu bytes", r.name_len);
+    return add_counted(w, module, counters, &r, round_up(CF_METHOD_FIXED + 8 * n + r.name_len, 8), method);
+}
+
+ilheap_status_t ilheap_counts_add_timing(ilheap_counts_writer_t *w, uint64_t module, uint32_t token, const char *name,
+                                         const uint64_t *counters, uint64_t ticks_per_second, uint64_t *method)
+{
+    if (w == NULL || name == NULL || counters == NULL || ticks_per_second == 0 ||
+        ticks_per_second > CF_TICKS_PER_SECOND_MAX)
+        return ilheap__fail(ILHEAP_EINVAL, "ilheap_counts_add_timing: a NULL argument or %llu ticks per second",
+                            (unsigned long long)ticks_per_second);
+    counted_t r = {.kind = CF_TIMING, .token = token, .name = name, .name_len = strlen(name),
+                   .n = ILHEAP_COUNTS_TIMING_COUNTERS, .ticks_per_second = ticks_per_second};
+    if (r.name_len > UINT32_MAX / 2)
+        return ilheap__fail(ILHEAP_EINVAL, "a method name of %zu bytes", r.name_len);
+    return add_counted(w, module, counters, &r, round_up(CF_TIMING_FIXED + r.name_len, 8), method);
 }
 
 void ilheap_counts_withdraw(ilheap_counts_writer_t *w, uint64_t method)
@@ -361,5 +399,5 @@ void ilheap_counts_writer_destroy(ilheap_counts_writer_t *w)
     unmap_all(w);
     ilheap__os_file_close(w->file);
     pthread_mutex_destroy(&w->lock);
-    free(w);
+    ilheap__mem_free(w);
 }

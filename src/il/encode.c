@@ -279,7 +279,7 @@ static void write_plan(const plan_t *pl, uint8_t *dst)
 ilheap_status_t ilheap_il_rewrite(const ilheap_il_body_t *body, const ilheap_il_edit_t *edit,
                                   ilheap_il_mode_t mode, void *dst, size_t cap, size_t *size)
 {
-    plan_t pl;
+    plan_t pl = {0}; /* -O3 cannot see make_plan set every field it returns OK with */
     if (size == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "NULL size");
     ilheap_status_t st = make_plan(body, edit, mode, &pl);

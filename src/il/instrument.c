@@ -5,13 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 ilheap_status_t ilheap_instr_create(ilheap_instr_t **out)
 {
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "ilheap_instr_create: out is NULL");
-    *out = calloc(1, sizeof **out);
+    *out = ilheap__mem_zalloc(1, sizeof **out);
     return *out != NULL ? ILHEAP_OK : ilheap__fail(ILHEAP_ENOMEM, "an instrumenter");
 }
 
@@ -19,12 +20,12 @@ void ilheap_instr_destroy(ilheap_instr_t *in)
 {
     if (in == NULL)
         return;
-    free(in->at);
-    free(in->keys);
-    free(in->starts);
-    free(in->in);
-    free(in->edges);
-    free(in);
+    ilheap__mem_free(in->at);
+    ilheap__mem_free(in->keys);
+    ilheap__mem_free(in->starts);
+    ilheap__mem_free(in->in);
+    ilheap__mem_free(in->edges);
+    ilheap__mem_free(in);
 }
 
 ilheap_status_t ilheap__instr_reserve(ilheap_instr_t *in, size_t n)
@@ -34,10 +35,10 @@ ilheap_status_t ilheap__instr_reserve(ilheap_instr_t *in, size_t n)
     size_t cap = n < 64 ? 64 : n + n / 2;
     if (cap > SIZE_MAX / sizeof *in->keys)
         return ilheap__fail(ILHEAP_ENOMEM, "%zu probes", n);
-    ilheap_rw_id_t *at = realloc(in->at, cap * sizeof *at);
+    ilheap_rw_id_t *at = ilheap__mem_realloc(in->at, cap, sizeof *at);
     if (at != NULL)
         in->at = at;
-    ilheap_probe_key_t *keys = at != NULL ? realloc(in->keys, cap * sizeof *keys) : NULL;
+    ilheap_probe_key_t *keys = at != NULL ? ilheap__mem_realloc(in->keys, cap, sizeof *keys) : NULL;
     if (keys == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "room for %zu probes", n);
     in->keys = keys;

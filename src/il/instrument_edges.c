@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 #define INSTR_OPEN 0x80000000u /* a block entered other than by an edge */
@@ -139,7 +140,7 @@ static ilheap_status_t add_edge(ilheap_instr_t *in, const instr_edge_t *e, uint3
 {
     if (in->nedges == in->edge_cap) {
         size_t cap = in->edge_cap < 16 ? 16 : in->edge_cap * 2;
-        instr_edge_t *p = cap <= SIZE_MAX / sizeof *p ? realloc(in->edges, cap * sizeof *p) : NULL;
+        instr_edge_t *p = ilheap__mem_realloc(in->edges, cap, sizeof *p);
         if (p == NULL)
             return ilheap__fail(ILHEAP_ENOMEM, "room for %zu edge probes", cap);
         in->edges = p;
@@ -198,10 +199,10 @@ ilheap_status_t ilheap__instr_plan_edges(ilheap_instr_t *in, ilheap_rw_t *rw, si
     *total = n;
     in->nedges = 0;
     if (n > in->block_cap) {
-        uint32_t *s = n <= SIZE_MAX / sizeof *s ? realloc(in->starts, n * sizeof *s) : NULL;
+        uint32_t *s = ilheap__mem_realloc(in->starts, n, sizeof *s);
         if (s != NULL)
             in->starts = s;
-        uint32_t *c = s != NULL ? realloc(in->in, n * sizeof *c) : NULL;
+        uint32_t *c = s != NULL ? ilheap__mem_realloc(in->in, n, sizeof *c) : NULL;
         if (c == NULL)
             return ilheap__fail(ILHEAP_ENOMEM, "room for %zu blocks", n);
         in->in = c;

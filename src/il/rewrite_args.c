@@ -2,10 +2,10 @@
  * signature (include/ilheap/sig.h): the instructions that push one, as it
  * is, its value behind a byref, or boxed to object; the stack effect of a
  * call from the callee's signature; locals of a given type. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "os/memory.h"
 #include "ilheap/rewrite.h"
 #include "ilheap/sig.h"
 #include "status_internal.h"
@@ -156,16 +156,17 @@ ilheap_status_t ilheap_rw_locals_append_type(const uint8_t *sig, size_t size, co
         *out = NULL;
     if (type == NULL || out == NULL || out_size == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "NULL argument");
+    uint8_t small[256], *bytes = small; /* most types fit: no sizing pass */
     size_t need = 0;
-    ilheap_status_t st = ilheap_sig_encode_type(type, NULL, 0, &need, NULL);
-    if (st != ILHEAP_OK && st != ILHEAP_SIG_NO_ROOM)
-        return st;
-    uint8_t *bytes = malloc(need ? need : 1);
-    if (bytes == NULL)
-        return ilheap__fail(ILHEAP_ENOMEM, "%zu bytes of type", need);
-    st = ilheap_sig_encode_type(type, bytes, need, &need, NULL);
+    ilheap_status_t st = ilheap_sig_encode_type(type, small, sizeof small, &need, NULL);
+    if (st == ILHEAP_SIG_NO_ROOM) {
+        if ((bytes = ilheap__mem_alloc(need, 1)) == NULL)
+            return ilheap__fail(ILHEAP_ENOMEM, "%zu bytes of type", need);
+        st = ilheap_sig_encode_type(type, bytes, need, &need, NULL);
+    }
     if (st == ILHEAP_OK)
         st = ilheap_rw_locals_append(sig, size, bytes, need, 1, out, out_size, index);
-    free(bytes);
+    if (bytes != small)
+        ilheap__mem_free(bytes);
     return st;
 }

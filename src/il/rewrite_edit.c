@@ -14,13 +14,13 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
     uint64_t total = 0;
     for (size_t k = 0; k < n; k++) {
         const ilheap_rw_insn_t *x = &insns[k];
-        const ilheap_il_opinfo_t *in = il_info(x->opcode);
-        if (in == NULL)
+        uint8_t fk = il_fast(x->opcode);
+        if (fk == IL_FAST_NONE)
             return ilheap__fail(ILHEAP_IL_UNKNOWN_OPCODE, "new instruction %zu: opcode 0x%X", k,
                                 (unsigned)x->opcode);
         int64_t i = x->op.i;
         int bad_range = 0;
-        switch ((ilheap_il_operand_t)in->operand) {
+        switch ((ilheap_il_operand_t)(fk & IL_FAST_KIND)) {
         case ILHEAP_OPND_INT8:
             bad_range = i < -128 || i > 127;
             break;
@@ -38,7 +38,7 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
         case ILHEAP_OPND_BRANCH32:
             if (!rw_live(rw, x->op.target))
                 return ilheap__fail(ILHEAP_IL_BAD_REF, "new instruction %zu (%s): target id %u",
-                                    k, in->name, x->op.target);
+                                    k, il_info(x->opcode)->name, x->op.target);
             break;
         case ILHEAP_OPND_SWITCH:
             if (x->op.sw.count && x->op.sw.targets == NULL)
@@ -57,9 +57,9 @@ static ilheap_status_t check_insns(const ilheap_rw_t *rw, const ilheap_rw_insn_t
         }
         if (bad_range)
             return ilheap__fail(ILHEAP_IL_OVERFLOW, "new instruction %zu (%s): operand %lld", k,
-                                in->name, (long long)i);
+                                il_info(x->opcode)->name, (long long)i);
     }
-    if (n && il_info(insns[n - 1].opcode)->prefix)
+    if (n && (il_fast(insns[n - 1].opcode) & IL_FAST_PREFIX))
         return ilheap__fail(ILHEAP_IL_BAD_PREFIX, "the new code ends with %s",
                             il_info(insns[n - 1].opcode)->name);
     *sw_total = total;
@@ -90,12 +90,12 @@ static ilheap_status_t check_gap(const ilheap_rw_t *rw, uint32_t a)
     return ILHEAP_OK;
 }
 
-static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x)
+/* The operand of x (fk: its il_fast entry) as rw->val holds it. */
+static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x, uint8_t fk)
 {
-    const ilheap_il_opinfo_t *in = il_info(x->opcode);
     uint32_t u32;
     uint64_t v;
-    switch ((ilheap_il_operand_t)in->operand) {
+    switch ((ilheap_il_operand_t)(fk & IL_FAST_KIND)) {
     case ILHEAP_OPND_NONE:
         return 0;
     case ILHEAP_OPND_FLOAT32:
@@ -127,11 +127,12 @@ static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_r
     uint32_t first = rw->n;
     for (size_t k = 0; k < n; k++) {
         uint32_t id = rw->n++;
+        uint8_t fk = il_fast(insns[k].opcode);
         rw->op[id] = insns[k].opcode;
-        rw->kind[id] = il_fast(insns[k].opcode);
+        rw->kind[id] = fk;
         rw->flags[id] = (uint8_t)(RW_F_LIVE | RW_F_NEW | flags);
         rw->off[id] = ILHEAP_RW_NEW;
-        rw->val[id] = operand_value(rw, &insns[k]);
+        rw->val[id] = operand_value(rw, &insns[k], fk);
         rw->redir[id] = RW_NONE;
         rw->prev[id] = k ? id - 1 : a;
         rw->next[id] = k + 1 < n ? id + 1 : b;
@@ -244,7 +245,7 @@ void ilheap__rw_set_insn(ilheap_rw_t *rw, uint32_t id, const ilheap_rw_insn_t *x
 {
     rw->op[id] = x->opcode;
     rw->kind[id] = il_fast(x->opcode);
-    rw->val[id] = operand_value(rw, x);
+    rw->val[id] = operand_value(rw, x, rw->kind[id]);
     rw->encoded = 0;
 }
 

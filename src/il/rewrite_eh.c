@@ -202,7 +202,15 @@ static ilheap_status_t edge_fail(eh_t *v, uint32_t id, blk_t b, int r, uint32_t 
                                               : "(only endfinally, endfilter or throw may)");
 }
 
-/* One edge against the new blocks, and (all) against the existing ones. */
+/* Which new block holds position x: 1 try, 2 handler, 3 filter, 0 none
+ * (they lie apart). */
+static inline int new_block(const eh_t *v, uint32_t x)
+{
+    return inside(v->nb[0], x) ? 1 : inside(v->nb[1], x) ? 2 : inside(v->nb[2], x) ? 3 : 0;
+}
+
+/* One edge that crosses a block's boundary: against the new blocks, and
+ * (all) against the existing ones. */
 static ilheap_status_t check_edge(eh_t *v, uint32_t id, uint32_t px, uint32_t ps, int leave, int all)
 {
     int exit_br = (v->rw->flags[id] & RW_F_EXIT) != 0 &&
@@ -220,23 +228,32 @@ static ilheap_status_t check_edge(eh_t *v, uint32_t id, uint32_t px, uint32_t ps
     return ILHEAP_OK;
 }
 
-/* Every edge out of instruction id (at position px). */
-static ilheap_status_t check_edges_of(eh_t *v, uint32_t id, uint32_t px)
+/* The edge id (at px, in new block bx) -> the instruction at ps: checked
+ * unless it stays in one new block and needs no check against the others. */
+static inline ilheap_status_t edge(eh_t *v, uint32_t id, uint32_t px, int bx, uint32_t ps, int leave, int all)
+{
+    if (new_block(v, ps) == bx && (!all || v->rw->ncl == 0))
+        return ILHEAP_OK; /* crosses no block's boundary */
+    return check_edge(v, id, px, ps, leave, all);
+}
+
+/* Every edge out of instruction id (at position px, in new block bx). */
+static ilheap_status_t check_edges_of(eh_t *v, uint32_t id, uint32_t px, int bx)
 {
     ilheap_rw_t *rw = v->rw;
-    const ilheap_il_opinfo_t *in = rw_info(rw, id);
-    int all = id >= v->fresh || inside(v->nb[1], px) || inside(v->nb[2], px);
+    uint8_t kind = rw->kind[id] & IL_FAST_KIND;
+    int all = id >= v->fresh || bx == 2 || bx == 3;
     ilheap_status_t st = ILHEAP_OK;
-    if (in->operand == ILHEAP_OPND_BRANCH8 || in->operand == ILHEAP_OPND_BRANCH32) {
+    if (kind == ILHEAP_OPND_BRANCH8 || kind == ILHEAP_OPND_BRANCH32) {
         int leave = rw->op[id] == ILHEAP_OP_LEAVE || rw->op[id] == ILHEAP_OP_LEAVE_S;
-        st = check_edge(v, id, px, at(v, rw_resolve(rw, (uint32_t)rw->val[id])), leave, all);
-    } else if (in->operand == ILHEAP_OPND_SWITCH) {
+        st = edge(v, id, px, bx, at(v, rw_resolve(rw, (uint32_t)rw->val[id])), leave, all);
+    } else if (kind == ILHEAP_OPND_SWITCH) {
         const uint32_t *tg = rw->sw + rw_sw_first(rw->val[id]);
         for (uint32_t k = 0; k < rw_sw_count(rw->val[id]) && st == ILHEAP_OK; k++)
-            st = check_edge(v, id, px, at(v, rw_resolve(rw, tg[k])), 0, all);
+            st = edge(v, id, px, bx, at(v, rw_resolve(rw, tg[k])), 0, all);
     }
-    if (st == ILHEAP_OK && rw_falls_through(in->flow))
-        st = check_edge(v, id, px, at(v, rw->next[id]), 0, all);
+    if (st == ILHEAP_OK && !(rw->kind[id] & IL_FAST_ENDS)) /* falls through: to the next position */
+        st = edge(v, id, px, bx, px + 1, 0, all);
     return st;
 }
 
@@ -293,8 +310,15 @@ static ilheap_status_t check_body(eh_t *v, uint32_t place)
         return fail_at(v, rw->head, ILHEAP_IL_EH_FLOW, "%s", "the method would start inside a handler");
     uint32_t px = 0;
     for (uint32_t id = rw->head; id != RW_END; id = rw->next[id], px++) {
-        ilheap_status_t st = check_edges_of(v, id, px);
-        if (st == ILHEAP_OK && (inside(v->nb[0], px) || inside(v->nb[1], px) || inside(v->nb[2], px)))
+        uint8_t k = rw->kind[id], opnd = k & IL_FAST_KIND;
+        int bx = new_block(v, px);
+        ilheap_status_t st = ILHEAP_OK;
+        if (opnd == ILHEAP_OPND_BRANCH8 || opnd == ILHEAP_OPND_BRANCH32 || opnd == ILHEAP_OPND_SWITCH ||
+            id >= v->fresh || bx >= 2)
+            st = check_edges_of(v, id, px, bx);
+        else if (!(k & IL_FAST_ENDS) && new_block(v, px + 1) != bx) /* falls across a boundary */
+            st = check_edge(v, id, px, px + 1, 0, 0);
+        if (st == ILHEAP_OK && bx && ((k & IL_FAST_EH) || px + 1 == v->nb[2].e))
             st = check_placement(v, id, px, place);
         if (st != ILHEAP_OK)
             return st;

@@ -110,8 +110,9 @@ static ilheap_status_t write_switch(ilheap_rw_t *rw, uint32_t id, uint32_t end, 
     return ILHEAP_OK;
 }
 
-/* Writes instruction id at *pp (offsets assigned) and advances *pp. */
-static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint8_t **pp)
+/* Writes instruction id, which ends at offset `end`, at *pp (offsets
+ * assigned) and advances *pp. */
+static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint32_t end, uint8_t **pp)
 {
     uint8_t *p = *pp;
     uint16_t opc = rw->op[id];
@@ -119,7 +120,6 @@ static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint8_t **pp)
         *p++ = 0xFE;
     *p++ = (uint8_t)opc;
     uint64_t v = rw->val[id];
-    uint32_t end = rw->noff[id] + rw_insn_size(rw, id);
     switch ((ilheap_il_operand_t)(rw->kind[id] & IL_FAST_KIND)) {
     case ILHEAP_OPND_NONE:
         break;
@@ -170,7 +170,8 @@ static ilheap_status_t write_code(ilheap_rw_t *rw, uint32_t total)
     }
     uint8_t *p = rw->code;
     for (uint32_t id = rw->head; id != RW_END; id = rw->next[id]) {
-        ilheap_status_t st = write_insn(rw, id, &p);
+        uint32_t end = rw->next[id] == RW_END ? total : rw->noff[rw->next[id]];
+        ilheap_status_t st = write_insn(rw, id, end, &p);
         if (st != ILHEAP_OK)
             return st;
     }

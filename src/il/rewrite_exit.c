@@ -28,7 +28,7 @@ static uint32_t tail_call_before(const ilheap_rw_t *rw, uint32_t ret)
 static ilheap_status_t check_rets(ilheap_rw_t *rw, uint32_t flags, uint32_t *rets, uint32_t *bad)
 {
     ilheap__rw_eh_t v;
-    ilheap_status_t st = ilheap__rw_eh_start(&v, rw);
+    ilheap_status_t st = rw->ncl ? ilheap__rw_eh_start(&v, rw) : ILHEAP_OK; /* no clause: no region */
     if (st != ILHEAP_OK)
         return st;
     *rets = 0;
@@ -36,10 +36,11 @@ static ilheap_status_t check_rets(ilheap_rw_t *rw, uint32_t flags, uint32_t *ret
         rw->flags[id] &= (uint8_t)~RW_F_MARK;
         if (rw->op[id] != ILHEAP_OP_RET)
             continue;
-        int role = ilheap__rw_eh_role(&v, id), in_filter = ilheap__rw_eh_within(&v, id, RW_R_FILTER);
+        int role = rw->ncl ? ilheap__rw_eh_role(&v, id) : RW_R_NONE;
+        int in_filter = rw->ncl && ilheap__rw_eh_within(&v, id, RW_R_FILTER);
         uint32_t tail = tail_call_before(rw, id);
         *bad = id;
-        if (in_filter || ilheap__rw_eh_within(&v, id, RW_R_FINALLY))
+        if (in_filter || (rw->ncl && ilheap__rw_eh_within(&v, id, RW_R_FINALLY)))
             return ilheap__fail(ILHEAP_IL_EH_INSTRUCTION, "IL offset %d: ret inside a %s (no leave can exit it)",
                                 rw_offset_for_msg(rw, id), in_filter ? "filter" : "finally or fault handler");
         if (tail != RW_END && !(flags & ILHEAP_RW_EXIT_DROP_TAIL)) {

@@ -28,11 +28,15 @@
 extern const ilheap_il_opinfo_t ilheap__il_table[ILHEAP__IL_OPCODES];
 extern const uint8_t ilheap__il_one_byte[256];
 extern const uint8_t ilheap__il_two_byte[32];
-extern const uint8_t ilheap__il_operand_bytes[ILHEAP_OPND_UINT8 + 1];
+
 extern const uint8_t ilheap__il_fast[256 + 32];
 #define IL_FAST_KIND 0x0Fu   /* ilheap_il_operand_t */
+/* Operand bytes by kind, indexed by any IL_FAST_KIND value (unused kinds 0). */
+extern const uint8_t ilheap__il_operand_bytes[IL_FAST_KIND + 1];
 #define IL_FAST_PREFIX 0x10u
 #define IL_FAST_TWO_BYTE 0x20u
+#define IL_FAST_ENDS 0x40u /* control does not go on to the next instruction */
+#define IL_FAST_EH 0x80u   /* ret, jmp, localloc, endfinally, endfilter, rethrow */
 #define IL_FAST_NONE 0xFFu
 
 /* The fast entry of an opcode (IL_FAST_NONE when it is not one). */

@@ -12,11 +12,13 @@
 typedef struct load {
     const uint8_t *code;
     uint32_t n;
-    uint32_t *map; /* offset -> id for [0, n] (RW_NONE: not a start) */
+    uint32_t *map; /* offset -> id for [0, n] (MAP_NONE: not a start) */
     uint32_t *fix; /* the ids pass 2 must visit */
     uint32_t nfix;
     size_t at;     /* offset of the defect on failure */
 } load_t;
+
+#define MAP_NONE 0xFFFFFFFFu /* all bits set: the map is cleared with memset */
 
 /* A reference by offset: the id of the instruction starting there (or
  * RW_END for the code's end when end_ok), else RW_NONE. A target may not be
@@ -28,7 +30,7 @@ static uint32_t ref_at(const ilheap_rw_t *rw, const load_t *ld, uint64_t offset,
     if (offset >= ld->n)
         return RW_NONE;
     uint32_t id = ld->map[offset];
-    if (id == RW_NONE || rw_is_prefix(rw, rw->prev[id]))
+    if (id == MAP_NONE || rw_is_prefix(rw, rw->prev[id]))
         return RW_NONE;
     return id;
 }
@@ -247,8 +249,7 @@ static ilheap_status_t load_body(ilheap_rw_t *rw, const ilheap_il_body_t *body, 
     ld->map = rw->scratch;
     ld->fix = rw->scratch + n + 1;
     ld->nfix = 0;
-    for (uint32_t i = 0; i <= n; i++)
-        ld->map[i] = RW_NONE;
+    memset(ld->map, 0xFF, ((size_t)n + 1) * sizeof *ld->map);
     st = read_insns(rw, ld);
     if (st == ILHEAP_OK)
         st = resolve_loaded(rw, ld);

@@ -219,7 +219,7 @@ static ilheap_status_t walk(ilheap_rw_t *rw, sim_t *s, uint32_t p)
 
 ilheap_status_t ilheap__rw_simulate(ilheap_rw_t *rw, uint64_t *max)
 {
-    sim_t s;
+    sim_t s = {0}; /* -O3 cannot see every exit of the set-up fill it */
     ilheap_status_t st = sim_start(rw, &s);
     while (st == ILHEAP_OK && s.nwork)
         st = walk(rw, &s, s.work[--s.nwork]);

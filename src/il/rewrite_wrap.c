@@ -116,6 +116,8 @@ static void undo(ilheap_rw_t *rw, const snap_t *s)
 /* Saves the clauses, for the undo. */
 static ilheap_status_t save_clauses(ilheap_rw_t *rw, snap_t *s)
 {
+    if (rw->ncl == 0)
+        return ILHEAP_OK;
     if (rw->ncl > rw->cl_save_cap) {
         if (!ilheap__rw_grow((void **)&rw->cl_save, rw->ncl, sizeof *rw->cl_save))
             return ilheap__fail(ILHEAP_ENOMEM, "%u clauses", rw->ncl);
@@ -131,6 +133,8 @@ static ilheap_status_t save_clauses(ilheap_rw_t *rw, snap_t *s)
  * it); a block that starts before the range holds it, and the new code. */
 static void ends_before_new(ilheap_rw_t *rw, uint32_t ts, uint32_t te, uint32_t first)
 {
+    if (rw->ncl == 0)
+        return;
     for (uint32_t id = ts; id != te && id != RW_END; id = rw->next[id])
         rw->flags[id] |= RW_F_MARK;
     for (uint32_t i = 0; i < rw->ncl; i++) {
@@ -157,16 +161,15 @@ void ilheap__rw_end_refs_to(ilheap_rw_t *rw, uint32_t first)
     }
 }
 
-/* The range [ts, te) is non-empty and in order; *last: its last instruction. */
+/* The range [ts, te) is not empty and has a last instruction, *last (a
+ * range in the wrong order is refused by the clause's checks: the inserted
+ * code is then taken out again). */
 static ilheap_status_t check_range(const ilheap_rw_t *rw, uint32_t ts, uint32_t te, uint32_t *last)
 {
-    uint32_t id = ts;
-    while (id != te && id != RW_END)
-        id = rw->next[id];
-    if (id != te || ts == te)
+    *last = te == RW_END ? rw->tail : rw->prev[te];
+    if (ts == te || *last == RW_END)
         return ilheap__fail(ILHEAP_IL_CLAUSE_RANGE, "IL offset %d: the range to wrap is empty or reversed",
                             rw_offset_for_msg(rw, ts));
-    *last = te == RW_END ? rw->tail : rw->prev[te];
     return ILHEAP_OK;
 }
 

@@ -100,7 +100,7 @@ static ilheap_status_t read_count(decoder_t *d, const char *what, uint32_t least
 static ilheap_status_t read_token(decoder_t *d, uint32_t *token)
 {
     size_t at = d->c.pos;
-    uint32_t coded;
+    uint32_t coded = 0;
     ilheap_status_t st = read_uint(d, "type token", &coded);
     if (st == ILHEAP_OK && !ilheap__decode_type_token(coded, token))
         return ilheap__sig_fail(d->error, ILHEAP_SIG_BAD_TOKEN, at, "coded token %#x (tag %u, rid %u)", coded,

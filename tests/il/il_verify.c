@@ -8,6 +8,7 @@
 #include "ilheap/il.h"
 #include "ilheap/rewrite.h"
 #include "il_verify.h"
+#include "status_internal.h" /* ILHEAP_PRINTF_LIKE */
 
 enum { K_TRY, K_CATCH, K_FINALLY, K_FILTER };
 
@@ -28,6 +29,7 @@ typedef struct vf {
     size_t msg_size;
 } vf_t;
 
+ILHEAP_PRINTF_LIKE(2, 3)
 static int bad(vf_t *v, const char *fmt, ...)
 {
     va_list ap;

@@ -170,6 +170,12 @@ static void test_opcode_fast_entries_match_rows(void)
         ASSERT_EQ_U(f & IL_FAST_KIND, in->operand);
         ASSERT_EQ_U((f & IL_FAST_PREFIX) != 0, in->prefix != 0);
         ASSERT_EQ_U((f & IL_FAST_TWO_BYTE) != 0, in->size == 2);
+        int ends = in->flow == ILHEAP_FLOW_BRANCH || in->flow == ILHEAP_FLOW_RETURN || in->flow == ILHEAP_FLOW_THROW ||
+                   in->flow == ILHEAP_FLOW_END_BLOCK;
+        ASSERT_EQ_U((f & IL_FAST_ENDS) != 0, ends);
+        int eh = v == ILHEAP_OP_RET || v == ILHEAP_OP_JMP || v == ILHEAP_OP_LOCALLOC || v == ILHEAP_OP_ENDFINALLY ||
+                 v == ILHEAP_OP_ENDFILTER || v == ILHEAP_OP_RETHROW;
+        ASSERT_EQ_U((f & IL_FAST_EH) != 0, eh);
         ASSERT_EQ_U(ilheap__il_operand_bytes[in->operand],
                     ilheap_il_operand_size((ilheap_il_operand_t)in->operand));
     }

@@ -13,7 +13,8 @@
  *    and leaves the body byte for byte as it was;
  *  - probes at every block start, before or after a wrap, keep all that.
  * ILHEAP_WRAP_DUMP=1 prints every random edit, and the failing body before
- * and after. */
+ * and after. With IL_WRAP_FUZZ defined this file is the libFuzzer target
+ * fuzz_il_wrap: the fuzzer's bytes make the random choices. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,21 @@
 
 #define TYPE 0x01000002u
 
+#ifdef IL_WRAP_FUZZ
+/* Built as the libFuzzer target fuzz_il_wrap: the fuzzer's bytes are the
+ * random choices (zeros once they run out), a broken property aborts. */
+#undef TEST_FAIL_
+#define TEST_FAIL_(...) (fprintf(stderr, __VA_ARGS__), fprintf(stderr, "\n"), abort())
+static const uint8_t *fuzz_data;
+static size_t fuzz_size, fuzz_pos;
+static uint64_t rnd(void)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v = v << 8 | (fuzz_pos < fuzz_size ? fuzz_data[fuzz_pos++] : 0);
+    return v;
+}
+#else
 static uint64_t rng_state;
 static uint64_t rnd(void)
 {
@@ -33,16 +49,19 @@ static uint64_t rnd(void)
     rng_state ^= rng_state >> 27;
     return rng_state * 0x2545F4914F6CDD1Dull;
 }
+#endif
 static uint32_t below(uint32_t n)
 {
     return n ? (uint32_t)(rnd() % n) : 0;
 }
 
+#ifndef IL_WRAP_FUZZ
 static unsigned count(void)
 {
     const char *env = getenv("ILHEAP_IL_PROPS_COUNT");
-    return env ? (unsigned)strtoul(env, NULL, 10) : 3000;
+    return env ? (unsigned)strtoul(env, NULL, 10) : getenv("ILHEAP_UNDER_VALGRIND") != NULL ? 300 : 3000;
 }
+#endif
 
 /* ---- the generator ---------------------------------------------------- */
 
@@ -517,19 +536,35 @@ static void random_edits(void)
     ilheap_rw_destroy(rw);
 }
 
+/* One random body and its properties. */
+static void one_body(void)
+{
+    char msg[256];
+    random_body(&A, &G, &B);
+    il_verify_opts_t o = {il_verify_test_calls, NULL, G.returns};
+    if (!G.ret_in_region && !il_verify(A.bytes, A.size, &o, msg, sizeof msg))
+        TEST_FAIL_("body %u: the generated body fails the verifier: %s", body_no, msg);
+    whole_wrap();
+    random_edits();
+}
+
+#ifdef IL_WRAP_FUZZ
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_data = data;
+    fuzz_size = size;
+    fuzz_pos = 0;
+    one_body();
+    return 0;
+}
+#else
 static void test_wrap_properties(void)
 {
     unsigned n = count();
-    char msg[256];
     rng_state = 0x243F6A8885A308D3ull;
-    for (body_no = 0; body_no < n; body_no++) {
-        random_body(&A, &G, &B);
-        il_verify_opts_t o = {il_verify_test_calls, NULL, G.returns};
-        if (!G.ret_in_region && !il_verify(A.bytes, A.size, &o, msg, sizeof msg))
-            TEST_FAIL_("body %u: the generated body fails the verifier: %s", body_no, msg);
-        whole_wrap();
-        random_edits();
-    }
+    for (body_no = 0; body_no < n; body_no++)
+        one_body();
     printf("  %u random bodies wrapped and edited\n", n);
     il_asm_free(&A);
     free(enc);
@@ -537,3 +572,4 @@ static void test_wrap_properties(void)
 }
 
 TEST_MAIN(TEST(test_wrap_properties))
+#endif

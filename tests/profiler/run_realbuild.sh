@@ -5,6 +5,8 @@
 # ReadyToRun disabled so that every method is JIT-compiled and rewritten, in
 # rehome, prologue:7 and blocks mode (a counter probe at every basic block of
 # every method, the compiler's included), with ILHEAP_REPORT=dir/report.%p.txt.
+# MODES (the fifth argument) chooses others: timing+rejit is ILHEAP_MODE=timing
+# (every method wrapped) through ILHEAP_REJIT=1, ReadyToRun left on.
 # Checks:
 #   - the build succeeds, and prints nothing of the profiler's;
 #   - Ledger.dll is byte-identical to a build without the profiler;
@@ -12,19 +14,21 @@
 #   - every report: no configuration error, 0 window violations, nothing
 #     left unrewritten for a reason of ours (decode, verify, encode, set,
 #     and in blocks mode the IL rewriter's load, edit and encode);
-#   - blocks: every instrumented method in its process's counts file (read
-#     with `ilheap counts`), which says the process exited;
+#   - blocks, timing: every instrumented method in its process's counts file
+#     (read with `ilheap counts`), which says the process exited; timing:
+#     the wrapper refused no method, ReJIT failed for none;
 #   - 0 failed Allocs, except in a module that had less than 1 MiB free
 #     within 4 GiB above its base when it loaded (ILHEAP_MODULE_LOG): there
 #     the window is full whatever the allocator does (the GC's reservation
 #     lies right above files mapped after it), and NULL is the right answer.
 #
-# usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR ILHEAP
+# usage: run_realbuild.sh PROFILER_SO SOURCE_DIR WORK_DIR ILHEAP [MODES]
 set -u
-so=$1
+so=$(realpath "$1") # the processes of a build start in other directories
 src=$2/Ledger
 work=$3
 ilheap=$4
+modes=${5:-rehome prologue:7 blocks}
 source "$2/common.sh"
 [ "$ilheap" != none ] || { echo "SKIP: the ilheap command is not built (ILHEAP_BUILD_TOOLS=OFF): it reads the counts"; exit 77; }
 
@@ -52,12 +56,16 @@ build() {
 build baseline || { cat "$work/baseline.log"; echo "FAIL: the project does not build without the profiler"; exit 1; }
 cp "$dll" "$work/baseline.dll"
 
-for mode in rehome prologue:7 blocks; do
-    name=${mode/:/}
+for spec in $modes; do
+    name=${spec/:/}
+    name=${name/+/-}
+    mode=${spec%+rejit}
+    r2r=(DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1)
+    [ "$mode" = "$spec" ] || r2r=(ILHEAP_REJIT=1)
     reports="$work/reports-$name"
     mkdir -p "$reports"
     if ! build "$name" CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" \
-        CORECLR_PROFILER_PATH="$so" DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 ILHEAP_MODE="$mode" \
+        CORECLR_PROFILER_PATH="$so" "${r2r[@]}" ILHEAP_MODE="$mode" \
         ILHEAP_REPORT="$reports/report.%p.txt" ILHEAP_MODULE_LOG="$reports/modules.%p.txt" \
         ILHEAP_COUNTS="$reports/counts.%p"; then
         tail -n 20 "$work/$name.log"
@@ -83,7 +91,7 @@ for mode in rehome prologue:7 blocks; do
             [ "$(value "skipped.$why" "$report")" = 0 ] || fail "$name/$pid: skipped.$why=$(value "skipped.$why" "$report")"
         done
         rewritten=$((rewritten + $(value rewritten "$report")))
-        if [ "$mode" = blocks ]; then
+        if [ "$mode" = blocks ] || [ "$mode" = timing ]; then
             i=$(value instrumented "$report")
             w=$(value counts_written "$report")
             summary=$("$ilheap" counts "$reports/counts.$pid" 2>&1)
@@ -92,6 +100,15 @@ for mode in rehome prologue:7 blocks; do
             [ -n "$i" ] && [ "$i" -gt 0 ] && [ "$i" = "$w" ] && [ "$w" = "$methods" ] ||
                 fail "$name/$pid: instrumented=$i counts_written=$w, $methods methods in the counts file ($summary)"
             grep -q ": exited," <<<"$summary" || fail "$name/$pid: the counts file does not say exited: $summary"
+        fi
+        if [ "$mode" = timing ]; then
+            echo "  $name/$pid: $(grep -E '^timing_(ctors|refused)' "$report" | sed 's/  #.*//' | tr '\n' ' ')"
+            [ "$(value skipped.wrap "$report")" = 0 ] || fail "$name/$pid: skipped.wrap=$(value skipped.wrap "$report")"
+        fi
+        if [ "$mode" != "$spec" ]; then
+            echo "  $name/$pid: rejit_requested=$(value rejit_requested "$report") rejit_done=$(value rejit_done "$report")" \
+                "rejit_jit_path=$(value rejit_jit_path "$report") rejit_failed=$(value rejit_failed "$report")"
+            [ "$(value rejit_failed "$report")" = 0 ] || fail "$name/$pid: rejit_failed=$(value rejit_failed "$report")"
         fi
         # Each module with failed Allocs: was its window full when it loaded?
         while read -r line; do

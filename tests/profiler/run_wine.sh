@@ -7,29 +7,34 @@
 #     profiler, nothing on stderr from the profiler, 0 window violations;
 #   - 100 collectible contexts unload and release their heaps (and, in
 #     blocks mode, their counter memory);
-#   - calls and blocks: CountsApp's known counts (Counts/expected-*.txt), and
-#     the same counts, line for line, as the same DLL counted on Linux;
+#   - the counts files written on Windows read by the Linux ilheap command
+#     (`ilheap counts --jsonl`): CountsApp's known counts
+#     (Counts/expected-*.txt), and the same counts, line for line, as the
+#     same DLL counted on Linux;
 #   - ilheap cover on Linux reads the counts written on Windows (their paths
 #     mapped from Wine's Z: drive) and reports what it reports for Linux's;
 #   - ILHEAP_REPORT and ILHEAP_COUNTS with %p, a bad configuration reported.
 #
-# usage: run_wine.sh PROFILER_DLL SOURCE_DIR WORK_DIR [LINUX_BUILD_DIR]
-# LINUX_BUILD_DIR (a native build: profiler/libilheap_profiler.so,
-# tools/ilheap) enables the comparison with Linux. WINEPREFIX must be a
-# prefix made by wineboot; WINE is wine64 (default: found on PATH or in
-# /usr/lib/wine). Needs the .NET SDK and NuGet (exit 77 without dotnet).
+# usage: run_wine.sh PROFILER_DLL SOURCE_DIR WORK_DIR LINUX_BUILD_DIR
+# LINUX_BUILD_DIR: a native build (profiler/libilheap_profiler.so,
+# tools/ilheap). WINEPREFIX must be a prefix made by wineboot; WINE is
+# wine64 (default: found on PATH or in /usr/lib/wine). Needs the .NET SDK
+# and NuGet (exit 77 without dotnet).
 set -u
 dll=$1
 src=$2
 work=$3
-linux=${4:-}
+linux=$4
+ilheap="$linux/tools/ilheap"
 source "$src/common.sh"
+[ -x "$ilheap" ] && [ -f "$linux/profiler/libilheap_profiler.so" ] ||
+    { echo "FAIL: no Linux build in $linux (tools/ilheap, profiler/libilheap_profiler.so)"; exit 1; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not found (the counts checker)"; exit 77; }
 wine=${WINE:-$(command -v wine64 || echo /usr/lib/wine/wine64)}
 [ -x "$wine" ] || { echo "FAIL: no wine64 ($wine)"; exit 1; }
 [ -n "${WINEPREFIX:-}" ] || { echo "FAIL: WINEPREFIX is not set"; exit 1; }
 mkdir -p "$work"
-rm -f "$work"/*.jsonl "$work"/*.report "$work"/*.out "$work"/*.err
+rm -f "$work"/*.jsonl "$work"/*.counts "$work"/*.report "$work"/*.out "$work"/*.err
 # Wine's mscoree must stay builtin: its loader calls it for every DLL with a
 # CLI header, and CoreCLR on Windows loads assemblies with LoadLibrary.
 export WINEDEBUG=-all WINEDLLOVERRIDES="mshtml="
@@ -68,20 +73,25 @@ wrun() {
 }
 
 # profiled NAME EXE ARGS...: the same under the profiler, report and counts
-# in $work (%p: the Windows process id); NAME.report and NAME.jsonl after
+# in $work (%p: the Windows process id); after it NAME.report, NAME.counts
+# and, read by the Linux ilheap command, NAME.jsonl
 profiled() {
     local name=$1
     shift
-    rm -f "$work/$name".*.report "$work/$name".*.jsonl
+    rm -f "$work/$name".*.report "$work/$name".*.counts "$work/$name.jsonl"
     env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$(winpath "$dll")" \
-        ILHEAP_REPORT="$(winpath "$work/$name.%p.report")" ILHEAP_COUNTS="$(winpath "$work/$name.%p.jsonl")" \
+        ILHEAP_REPORT="$(winpath "$work/$name.%p.report")" ILHEAP_COUNTS="$(winpath "$work/$name.%p.counts")" \
         "${env[@]}" timeout 180 "$wine" "$@" >"$work/$name.out" 2>"$work/$name.err" </dev/null
     local rc=$? f
     [ $rc -eq 0 ] || { fail "$name: exit status $rc"; tail -n 5 "$work/$name.err"; }
-    for f in report jsonl; do
+    for f in report counts; do
         set -- "$work/$name".[0-9]*."$f"
         if [ -e "$1" ]; then mv "$1" "$work/$name.$f"; fi
     done
+    if [ -e "$work/$name.counts" ]; then
+        "$ilheap" counts "$work/$name.counts" --jsonl >"$work/$name.jsonl" ||
+            fail "$name: the Linux ilheap cannot read the counts written on Windows"
+    fi
     [ -s "$work/$name.report" ] || { fail "$name: no report (ILHEAP_REPORT with %p)"; return 1; }
     [ "$(value config_error "$work/$name.report")" = none ] || [ "${allow_error:-0}" = 1 ] ||
         fail "$name: config_error=$(value config_error "$work/$name.report")"
@@ -172,10 +182,10 @@ echo "== a bad configuration: reported, the program untouched"
 env=(ILHEAP_MODE=sideways)
 allow_error=1 profiled bad "$counts_exe" 1 && same bad base1
 grep -q '^config_error=ILHEAP_MODE' "$work/bad.report" || fail "bad: the error is not in the report"
-[ ! -e "$work/bad.jsonl" ] || fail "bad: a counts file was written"
+[ ! -e "$work/bad.counts" ] || fail "bad: a counts file was written"
 
-if [ -n "$linux" ]; then
-    echo "== the same DLL counted on Linux: the same counts; ilheap cover reads Windows' counts"
+echo "== the same DLL counted on Linux: the same counts; ilheap cover reads Windows' counts"
+{
     # CountsApp.dll as published (the same bytes, MVID and PDB), run by the
     # host's runtime through a framework-dependent runtimeconfig.
     ldir="$work/linux-run"
@@ -187,8 +197,10 @@ if [ -n "$linux" ]; then
         env CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" \
             CORECLR_PROFILER_PATH="$linux/profiler/libilheap_profiler.so" ILHEAP_MODE=$mode \
             ILHEAP_INCLUDE=CountsApp ILHEAP_REPORT="$work/linux-$mode.report" \
-            ILHEAP_COUNTS="$work/linux-$mode.jsonl" dotnet "$ldir/CountsApp.dll" 1 >"$work/linux-$mode.out" 2>&1 ||
+            ILHEAP_COUNTS="$work/linux-$mode.counts" dotnet "$ldir/CountsApp.dll" 1 >"$work/linux-$mode.out" 2>&1 ||
             fail "linux-$mode: CountsApp fails on Linux"
+        "$ilheap" counts "$work/linux-$mode.counts" --jsonl >"$work/linux-$mode.jsonl" ||
+            fail "linux-$mode: ilheap counts --jsonl"
         tr -d '\r' <"$work/$mode.out" | cmp -s - "$work/linux-$mode.out" ||
             fail "linux-$mode: stdout differs from Windows' (line ends aside)"
         python3 "$src/wine_counts.py" compare "$work/linux-$mode.jsonl" "$work/$mode.jsonl" \
@@ -201,13 +213,13 @@ if [ -n "$linux" ]; then
     for os in linux windows; do
         in="$work/linux-blocks.jsonl"
         [ $os = windows ] && in="$work/blocks.mapped.jsonl"
-        "$linux/tools/ilheap" cover "$in" --lcov "$work/$os-blocks.info" >"$work/cover-$os.log" 2>&1 ||
+        "$ilheap" cover "$in" --lcov "$work/$os-blocks.info" >"$work/cover-$os.log" 2>&1 ||
             { cat "$work/cover-$os.log"; fail "ilheap cover of the $os counts"; }
     done
     cmp -s "$work/linux-blocks.info" "$work/windows-blocks.info" && grep -q '^DA:' "$work/windows-blocks.info" ||
         fail "ilheap cover reads Windows' counts differently from Linux's"
     echo "  ilheap cover: $(grep -c '^DA:' "$work/windows-blocks.info") lines, the same LCOV from both"
-fi
+}
 
 if [ "$failures" -ne 0 ]; then
     echo "$failures failure(s); reports and outputs in $work"

@@ -19,10 +19,14 @@ static const char counts_help[] =
     "  (default)        a summary line per file: the writer's state (running,\n"
     "                   exited, killed: from the file's header and whether its\n"
     "                   process still runs), pid, modules, methods, blocks\n"
-    "                   (probes) and hits (the sum of the counters)\n"
+    "                   (probes) and hits (the sum of the counters); timed methods\n"
+    "                   (ILHEAP_MODE=timing): their calls, exceptional exits and\n"
+    "                   inclusive time, summed\n"
     "  --jsonl          every method of every file as one JSON object per line on\n"
     "                   stdout (module, path, mvid, method, token, then calls or\n"
-    "                   blocks, and the edge probes' edges and branch_runs)\n"
+    "                   blocks, and the edge probes' edges and branch_runs: the\n"
+    "                   profiler's format of before; ILHEAP_MODE=timing: calls,\n"
+    "                   exceptional_exits, inclusive_ns)\n"
     "  --snapshot SNAP  copy FILE's counters as they are at this instant to SNAP;\n"
     "                   'ilheap cover FILE --since SNAP' then reports only what ran\n"
     "                   after it\n"
@@ -73,6 +77,29 @@ static int problems(const char *file, const ilheap_counts_t *c)
     return n != 0 || info.lost != 0 || info.replaced_pid != 0;
 }
 
+/* ILHEAP_MODE=timing: "; timing: N methods (E entered), C calls, X
+ * exceptional exits, S s inclusive" (the sum over methods, nested calls
+ * counted in each). */
+static void timing_summary(tool_out_t *out, const ilheap_counts_t *c)
+{
+    size_t n = ilheap_counts_timing_count(c);
+    uint64_t calls = 0, exceptional = 0, entered = 0;
+    double seconds = 0;
+    for (size_t i = 0; i < n; i++) {
+        ilheap_counts_timing_t t;
+        if (ilheap_counts_timing(c, i, &t) != ILHEAP_OK)
+            continue;
+        calls = calls > UINT64_MAX - t.calls ? UINT64_MAX : calls + t.calls;
+        exceptional = exceptional > UINT64_MAX - t.exceptional_exits ? UINT64_MAX : exceptional + t.exceptional_exits;
+        entered += t.calls != 0;
+        seconds += (double)t.inclusive_ns / 1e9;
+    }
+    if (n != 0)
+        tool_out_printf(out, "; timing: %zu methods (%llu entered), %llu calls, %llu exceptional exits, %.3f s inclusive",
+                        n, (unsigned long long)entered, (unsigned long long)calls, (unsigned long long)exceptional,
+                        seconds);
+}
+
 static void summary(tool_out_t *out, const char *file, const ilheap_counts_t *c)
 {
     ilheap_counts_info_t info;
@@ -91,10 +118,12 @@ static void summary(tool_out_t *out, const char *file, const ilheap_counts_t *c)
     char pid[24] = "-";
     if (info.format == ILHEAP_COUNTS_FILE)
         snprintf(pid, sizeof pid, "%llu", (unsigned long long)info.pid);
-    tool_out_printf(out, "%s: %s, pid %s, %zu modules, %zu methods (%llu entered), %zu blocks, %llu hits%s\n", file,
+    tool_out_printf(out, "%s: %s, pid %s, %zu modules, %zu methods (%llu entered), %zu blocks, %llu hits%s", file,
                     info.format == ILHEAP_COUNTS_JSONL ? "JSON lines" : state_name(ilheap_counts_state(c)), pid,
                     info.modules, info.methods, (unsigned long long)entered, info.probes, (unsigned long long)hits,
                     info.lost != 0 ? ", methods lost" : "");
+    timing_summary(out, c);
+    tool_out_printf(out, "\n");
 }
 
 static int to_out(void *ctx, const char *text, size_t n)

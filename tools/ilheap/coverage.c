@@ -465,7 +465,9 @@ static void report_sources(cov_module_t *mod, work_t *w)
 
 void cov_assembly_name(const char *path, char *buf, size_t size)
 {
-    const char *base = tool_base_name(path);
+    const char *base = tool_base_name(path), *win = strrchr(base, '\\');
+    if (win != NULL) /* a Windows path counted elsewhere, left unmapped */
+        base = win + 1;
     const char *dot = strrchr(base, '.');
     size_t stem = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
     snprintf(buf, size, "%.*s", (int)(stem < size ? stem : size - 1), base);
