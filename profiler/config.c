@@ -3,6 +3,7 @@
  *   ILHEAP_MODE=rehome | prologue:N | calls | blocks | timing | off   (default rehome)
  *   ILHEAP_COUNTS=path                         (calls, blocks, timing; default ilheap-counts.%p.counts)
  *   ILHEAP_ATOMIC=1                            (calls, blocks, timing: Interlocked counts)
+ *   ILHEAP_EDGES=0 | 1                         (blocks: edge probes, default 1)
  *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks, timing)
  *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
@@ -201,6 +202,13 @@ static int load_counting(prof_config_t *cfg)
             cfg->atomic = 1;
         else if (strcmp(v, "0") != 0)
             return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
+    }
+    cfg->edges = cfg->mode == PROF_MODE_BLOCKS;
+    if ((v = prof_os_getenv("ILHEAP_EDGES")) && *v) {
+        if (strcmp(v, "0") == 0)
+            cfg->edges = 0;
+        else if (strcmp(v, "1") != 0)
+            return config_fail(cfg, "ILHEAP_EDGES must be 0 or 1, got '%s'", v);
     }
     /* Counting is for users: a full window must not lose counts. The other
      * modes exist to prove placement, so they never fall back by default. */

@@ -63,6 +63,7 @@ static int insert_probes(ModuleID mod, const prof_module_view_t *view, prof_scra
         .ptr64 = sizeof(void *) == 8,
         .counters = reserve_counters,
         .ctx = src,
+        .flags = cfg->edges ? ILHEAP_INSTR_EDGES : 0,
     };
     if (cfg->atomic && !(opt.increment = prof_modules_ref(view, mod, PROF_REF_INCREMENT))) {
         *why = PROF_SKIP_interlocked_ref;

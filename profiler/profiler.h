@@ -109,6 +109,7 @@ typedef struct prof_config {
     int32_t replace_value;
     uint64_t window;            /* window checked for violations (ILHEAP_WINDOW) */
     int atomic;                 /* ILHEAP_ATOMIC=1: Interlocked.Increment probes */
+    int edges;                  /* ILHEAP_EDGES (blocks, default 1): edge probes where blocks cannot tell */
     int fallback;               /* ILHEAP_FALLBACK=clr: a full window falls back to the runtime's allocator */
     prof_patterns_t include;    /* empty: every assembly */
     prof_patterns_t exclude;

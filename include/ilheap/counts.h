@@ -253,7 +253,7 @@ ILHEAP_API ilheap_status_t ilheap_counts_snapshot(const ilheap_counts_t *c, cons
  * ("module", "path", "mvid", "method", "token", then "calls":N for an entry
  * probe or "blocks":[{"il_offset":O,"hits":H},...]); a timed method's line
  * ends with "calls":N,"exceptional_exits":N,"inclusive_ns":N (read back as
- * JSON lines, it is a calls line: the reader keeps its calls). sink gets the text
+ * JSON lines, it is a timed method again, its ticks in ns). sink gets the text
  * piece by piece and returns 0, or nonzero to stop (ILHEAP_EIO). */
 typedef int (*ilheap_counts_sink_fn)(void *ctx, const char *text, size_t n);
 ILHEAP_API ilheap_status_t ilheap_counts_write_jsonl(const ilheap_counts_t *c, ilheap_counts_sink_fn sink, void *ctx);

@@ -12,6 +12,28 @@
  *     (ilheap_rw_block_starts), with ILHEAP_RW_BLOCK_START, so that every
  *     path into the block runs it (a handler starts with its probe). Key:
  *     BLOCK, the original offset of the block's first instruction.
+ *   - With ILHEAP_INSTR_EDGES (blocks only): probes on the outcomes of
+ *     conditional branches that block counts cannot tell (below), so that
+ *     every outcome's count is exact.
+ *
+ * EDGE PROBES. An outcome of a branch B is known from block counts when the
+ * block it leads to is entered by that outcome alone (its count is the
+ * outcome's); B's runs are its block's count when B starts its block or
+ * nothing before B in its block can throw; then one unknown outcome is B's
+ * runs less the others. Where that does not settle every outcome:
+ *   - the fall-through, counted by a probe right after B (ILHEAP_RW_AFTER:
+ *     only falling through from B runs it). Key: EDGE, B, its last outcome;
+ *   - B's runs, by a probe right before B (B is not a block start then).
+ *     Key: EDGE, B, outcome ILHEAP_PROBE_RUNS;
+ *   - a switch with two or more unknown targets: one probe before it that
+ *     computes the outcome again from the instructions that load its value
+ *     (loads of locals, arguments and constants and arithmetic that cannot
+ *     throw, in B's block) and adds 1 to that outcome's counter. Keys: EDGE,
+ *     B, outcomes 0 .. n (n targets, then the fall-through), consecutive.
+ *     A switch whose value comes another way keeps the fall-through and runs
+ *     probes only (a reader solves the rest).
+ * Every edge probe is straight-line and stack neutral: the rewriter's safe
+ * max-stack bound holds and no EH region is crossed.
  *
  * THE PROBE. `ldc.i8 ADDR; conv.u; dup; ldind.i8; ldc.i4.1; conv.i8; add;
  * stind.i8` (ilheap_rw_counter64_probe; 16 bytes, stack neutral), or with an
@@ -52,6 +74,14 @@ typedef enum ilheap_probe_kind {
 
 /* Most outcomes an EDGE key can name (24 bits). */
 #define ILHEAP_PROBE_OUTCOME_MAX 0xFFFFFFu
+/* The outcome of an EDGE key that counts the branch's runs (every outcome):
+ * no real outcome has this index. */
+#define ILHEAP_PROBE_RUNS ILHEAP_PROBE_OUTCOME_MAX
+
+/* ilheap_instr_options_t.flags */
+enum {
+    ILHEAP_INSTR_EDGES = 1u << 0, /* blocks mode: also the edge probes (above) */
+};
 
 typedef struct ilheap_probe_key {
     uint32_t il_offset; /* in the original body */
@@ -71,6 +101,7 @@ typedef struct ilheap_instr_options {
                              Interlocked.Increment(int64&) usable in this body */
     ilheap_instr_counters_fn counters;
     void *ctx;            /* passed to counters */
+    uint32_t flags;       /* ILHEAP_INSTR_EDGES */
 } ilheap_instr_options_t;
 
 /* Keeps the buffers of ilheap_instr_body from one body to the next (one per
@@ -84,7 +115,8 @@ ILHEAP_API void ilheap_instr_destroy(ilheap_instr_t *in);
 
 /* Inserts opt->mode's probes into the body rw holds, as loaded (no edits
  * yet). Asks opt->counters once for the counters of all the probes, then
- * inserts them. *keys receives the probe keys in counter order (owned by in,
+ * inserts them. *keys receives the probe keys in counter order (the block
+ * probes' in ascending offsets, then the edge probes'; owned by in,
  * valid until its next use), *count their number (0 for a body with no
  * instructions; counters is not called then). With opt->increment it sets
  * rw's inserted-stack callback (ilheap_rw_set_inserted_stack_fn) for the

@@ -115,7 +115,8 @@ typedef struct cf_timing {
     char *name;
     uint64_t ticks_per_second;
     uint64_t where;
-    const uint64_t *live; /* its three counters in the mapping */
+    const uint64_t *live; /* its three counters in the mapping; NULL: values */
+    uint64_t values[3];   /* JSON lines: the three read (ticks in ns) */
 } cf_timing_t;
 
 typedef struct cf_problem {
@@ -157,6 +158,9 @@ ilheap_status_t cf_index_problem(ilheap_counts_t *c, uint64_t line, const char *
 /* timing.c: a timed method whose counters are live in the mapping. */
 ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t token, const char *name, size_t name_len,
                                 uint64_t ticks_per_second, uint64_t where, const uint64_t *live);
+/* A timed method read from JSON lines: calls, exceptional exits, inclusive ns. */
+ilheap_status_t cf_index_timing_values(ilheap_counts_t *c, size_t module, uint32_t token, const char *name,
+                                       uint64_t where, const uint64_t values[3]);
 void cf_timings_free(ilheap_counts_t *c);
 /* Grows *p to hold n elements of elem bytes (capacity in *cap). */
 bool cf_grow(void *p, size_t *cap, size_t n, size_t elem);

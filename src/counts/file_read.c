@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 /* Fails with status st at offset off (message "at offset N: ..."). */
@@ -256,6 +257,6 @@ ilheap_status_t cf_read_file(ilheap_counts_t *c, uint64_t *error_offset)
         st = read_record(&w, at, &size);
         at += size;
     }
-    free(w.slabs);
+    ilheap__mem_free(w.slabs);
     return st;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "pe/cursor.h"
+#include "os/memory.h"
 #include "status_internal.h"
 
 bool cf_grow(void *p, size_t *cap, size_t n, size_t elem)
@@ -22,7 +23,7 @@ bool cf_grow(void *p, size_t *cap, size_t n, size_t elem)
     }
     if (c > SIZE_MAX / elem)
         return false;
-    void *q = realloc(*array, c * elem);
+    void *q = ilheap__mem_realloc(*array, c, elem);
     if (q == NULL)
         return false;
     *array = q;
@@ -32,7 +33,7 @@ bool cf_grow(void *p, size_t *cap, size_t n, size_t elem)
 
 static char *copy(const char *s, size_t n)
 {
-    char *d = malloc(n + 1);
+    char *d = ilheap__mem_alloc(1, n + 1);
     if (d != NULL) {
         memcpy(d, s, n);
         d[n] = 0;
@@ -50,8 +51,8 @@ ilheap_status_t cf_index_module(ilheap_counts_t *c, const char *path, size_t pat
     m->path = copy(path, path_len);
     m->name = copy(name, name_len);
     if (m->path == NULL || m->name == NULL) {
-        free(m->path);
-        free(m->name);
+        ilheap__mem_free(m->path);
+        ilheap__mem_free(m->name);
         return ilheap__fail(ILHEAP_ENOMEM, "a module's path");
     }
     m->has_mvid = mvid != NULL;
@@ -71,7 +72,7 @@ ilheap_status_t cf_index_method(ilheap_counts_t *c, size_t module, uint32_t toke
         return ilheap__fail(ILHEAP_ENOMEM, "a counts file's methods");
     if ((c->values != NULL || c->info.format == ILHEAP_COUNTS_JSONL) && (c->values == NULL || c->keys_cap != keys_cap)) {
         /* frozen values follow the keys' capacity */
-        uint64_t *v = realloc(c->values, c->keys_cap * sizeof *v);
+        uint64_t *v = ilheap__mem_realloc(c->values, c->keys_cap, sizeof *v);
         if (v == NULL)
             return ilheap__fail(ILHEAP_ENOMEM, "a counts file's counters");
         c->values = v;
@@ -110,18 +111,18 @@ ilheap_status_t cf_index_problem(ilheap_counts_t *c, uint64_t line, const char *
 void cf_index_free(ilheap_counts_t *c)
 {
     for (size_t i = 0; i < c->nmodules; i++) {
-        free(c->modules[i].path);
-        free(c->modules[i].name);
+        ilheap__mem_free(c->modules[i].path);
+        ilheap__mem_free(c->modules[i].name);
     }
     for (size_t i = 0; i < c->nmethods; i++)
-        free(c->methods[i].name);
+        ilheap__mem_free(c->methods[i].name);
     for (size_t i = 0; i < c->nproblems; i++)
-        free(c->problems[i].text);
-    free(c->modules);
-    free(c->methods);
-    free(c->keys);
-    free(c->values);
-    free(c->problems);
+        ilheap__mem_free(c->problems[i].text);
+    ilheap__mem_free(c->modules);
+    ilheap__mem_free(c->methods);
+    ilheap__mem_free(c->keys);
+    ilheap__mem_free(c->values);
+    ilheap__mem_free(c->problems);
     cf_timings_free(c);
 }
 

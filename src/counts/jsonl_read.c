@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 /* A cursor over one line. */
 typedef struct json {
     const char *start, *p, *end;
     char why[160];
+    int out_of_memory; /* the line failed for lack of memory, not for its text */
 } json_t;
 
 /* One line's fields. */
@@ -22,10 +24,13 @@ typedef struct line {
     char *path, *module, *method;
     uint8_t mvid[16];
     uint32_t token;
-    uint64_t calls;
+    uint64_t calls, exceptional_exits, inclusive_ns; /* the last two: timing lines */
     uint64_t *offsets, *hits; /* blocks */
     size_t nblocks, cap;
-    int is_calls;
+    ilheap_probe_key_t *ekeys; /* "edges", then "branch_runs" (EDGE keys) */
+    uint64_t *ehits;
+    size_t nedges, ecap;
+    int is_calls, is_timing;
 } line_t;
 
 static int fail(json_t *j, const char *what)
@@ -33,6 +38,12 @@ static int fail(json_t *j, const char *what)
     if (j->why[0] == 0)
         snprintf(j->why, sizeof j->why, "%s (column %zu)", what, (size_t)(j->p - j->start) + 1);
     return 0;
+}
+
+static int no_memory(json_t *j)
+{
+    j->out_of_memory = 1;
+    return fail(j, "out of memory");
 }
 
 static void ws(json_t *j)
@@ -113,7 +124,7 @@ static int escape(json_t *j, char **o)
     return 1;
 }
 
-/* A JSON string, unescaped into a malloc'd copy (out NULL: skipped). */
+/* A JSON string, unescaped into an allocated copy (out NULL: skipped). */
 static int string(json_t *j, char **out)
 {
     ws(j);
@@ -121,25 +132,25 @@ static int string(json_t *j, char **out)
         return fail(j, "expected a string");
     j->p++;
     /* The unescaped string is never longer than the escaped one. */
-    char *s = malloc((size_t)(j->end - j->p) + 1), *o = s;
+    char *s = ilheap__mem_alloc(1, (size_t)(j->end - j->p) + 1), *o = s;
     if (s == NULL)
-        return fail(j, "out of memory");
+        return no_memory(j);
     for (;;) {
         if (j->p >= j->end) {
-            free(s);
+            ilheap__mem_free(s);
             return fail(j, "unterminated string");
         }
         unsigned char c = (unsigned char)*j->p++;
         if (c == '"')
             break;
         if (c < 0x20) {
-            free(s);
+            ilheap__mem_free(s);
             return fail(j, "control character in a string");
         }
         if (c != '\\')
             *o++ = (char)c;
         else if (!escape(j, &o)) {
-            free(s);
+            ilheap__mem_free(s);
             return 0;
         }
     }
@@ -147,7 +158,7 @@ static int string(json_t *j, char **out)
     if (out != NULL)
         *out = s;
     else
-        free(s);
+        ilheap__mem_free(s);
     return 1;
 }
 
@@ -208,10 +219,12 @@ static int skip_value(json_t *j, int depth)
     return integer(j, UINT64_MAX, &ignored);
 }
 
-/* One {"il_offset":O,"hits":H} (other keys skipped). */
-static int parse_block(json_t *j, uint64_t *offset, uint64_t *hits)
+/* One {"il_offset":O,"hits":H} of "blocks" and "branch_runs", or
+ * {"il_offset":O,"outcome":K,"hits":H} of "edges" (outcome != NULL); other
+ * keys skipped. */
+static int parse_block(json_t *j, uint64_t *offset, uint64_t *outcome, uint64_t *hits)
 {
-    int have_offset = 0, have_hits = 0;
+    int have[3] = {0};
     if (!eat(j, '{'))
         return fail(j, "a block is not an object");
     do {
@@ -219,25 +232,50 @@ static int parse_block(json_t *j, uint64_t *offset, uint64_t *hits)
         if (!string(j, &key))
             return 0;
         int ok = eat(j, ':');
-        int is_offset = strcmp(key, "il_offset") == 0, is_hits = strcmp(key, "hits") == 0;
-        int dup = (is_offset && have_offset) || (is_hits && have_hits);
-        free(key);
+        int k = strcmp(key, "il_offset") == 0 ? 0 : strcmp(key, "hits") == 0 ? 1
+                : outcome != NULL && strcmp(key, "outcome") == 0 ? 2 : 3;
+        ilheap__mem_free(key);
         if (!ok)
             return fail(j, "expected :");
-        if (dup)
+        if (k < 3 && have[k])
             return fail(j, "a key repeated in a block");
-        if (is_offset && !integer(j, UINT32_MAX, offset))
+        if ((k == 0 && !integer(j, UINT32_MAX, offset)) || (k == 1 && !integer(j, UINT64_MAX, hits)) ||
+            (k == 2 && !integer(j, ILHEAP_PROBE_RUNS - 1, outcome)) || (k == 3 && !skip_value(j, 1)))
             return 0;
-        if (is_hits && !integer(j, UINT64_MAX, hits))
-            return 0;
-        if (!is_offset && !is_hits && !skip_value(j, 1))
-            return 0;
-        have_offset |= is_offset;
-        have_hits |= is_hits;
+        if (k < 3)
+            have[k] = 1;
     } while (eat(j, ','));
     if (!eat(j, '}'))
         return fail(j, "expected , or } in a block");
-    return have_offset && have_hits ? 1 : fail(j, "a block without \"il_offset\" and \"hits\"");
+    if (outcome != NULL && !have[2])
+        return fail(j, "an edge without \"outcome\"");
+    return have[0] && have[1] ? 1 : fail(j, "a block without \"il_offset\" and \"hits\"");
+}
+
+/* "edges" (runs 0) or "branch_runs" (runs 1): EDGE keys, ascending. */
+static int parse_edges(json_t *j, line_t *l, int runs)
+{
+    if (!eat(j, '['))
+        return fail(j, runs ? "\"branch_runs\" is not an array" : "\"edges\" is not an array");
+    if (eat(j, ']'))
+        return 1;
+    size_t first = l->nedges;
+    do {
+        uint64_t offset = 0, outcome = ILHEAP_PROBE_RUNS, hits = 0;
+        if (!parse_block(j, &offset, runs ? NULL : &outcome, &hits))
+            return 0;
+        ilheap_probe_key_t k = {.il_offset = (uint32_t)offset, .kind = ILHEAP_PROBE_EDGE, .outcome = (uint32_t)outcome};
+        const ilheap_probe_key_t *last = l->nedges > first ? &l->ekeys[l->nedges - 1] : NULL;
+        if (last != NULL && (k.il_offset < last->il_offset || (k.il_offset == last->il_offset && k.outcome <= last->outcome)))
+            return fail(j, runs ? "branch runs are not in ascending offsets" : "edges are not in ascending (offset, outcome)");
+        size_t cap = l->ecap;
+        if (!cf_grow(&l->ekeys, &cap, l->nedges + 1, sizeof *l->ekeys) ||
+            !cf_grow(&l->ehits, &l->ecap, l->nedges + 1, sizeof *l->ehits))
+            return fail(j, "out of memory");
+        l->ekeys[l->nedges] = k;
+        l->ehits[l->nedges++] = hits;
+    } while (eat(j, ','));
+    return eat(j, ']') || fail(j, runs ? "expected , or ] in \"branch_runs\"" : "expected , or ] in \"edges\"");
 }
 
 static int parse_blocks(json_t *j, line_t *l)
@@ -248,21 +286,22 @@ static int parse_blocks(json_t *j, line_t *l)
         return 1;
     do {
         uint64_t offset = 0, hits = 0;
-        if (!parse_block(j, &offset, &hits))
+        if (!parse_block(j, &offset, NULL, &hits))
             return 0;
         if (l->nblocks != 0 && offset <= l->offsets[l->nblocks - 1])
             return fail(j, "block offsets are not ascending");
         size_t cap = l->cap;
         if (!cf_grow(&l->offsets, &cap, l->nblocks + 1, sizeof *l->offsets) ||
             !cf_grow(&l->hits, &l->cap, l->nblocks + 1, sizeof *l->hits))
-            return fail(j, "out of memory");
+            return no_memory(j);
         l->offsets[l->nblocks] = offset;
         l->hits[l->nblocks++] = hits;
     } while (eat(j, ','));
     return eat(j, ']') || fail(j, "expected , or ] in \"blocks\"");
 }
 
-enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_COUNT };
+enum { K_MODULE, K_PATH, K_MVID, K_METHOD, K_TOKEN, K_BLOCKS, K_CALLS, K_EDGES, K_RUNS, K_EXCEPTIONAL, K_INCLUSIVE,
+       K_COUNT };
 
 static int parse_mvid(json_t *j, line_t *l)
 {
@@ -270,7 +309,7 @@ static int parse_mvid(json_t *j, line_t *l)
     if (!string(j, &s))
         return 0;
     int ok = cf_mvid_parse(s, l->mvid);
-    free(s);
+    ilheap__mem_free(s);
     return ok || fail(j, "\"mvid\" is not a lowercase 8-4-4-4-12 GUID");
 }
 
@@ -286,7 +325,7 @@ static int parse_token(json_t *j, line_t *l)
         ok = h >= 0;
         t = t << 4 | (uint32_t)(h & 15);
     }
-    free(s);
+    ilheap__mem_free(s);
     if (!ok || (t >> 24) != 0x06 || (t & 0xFFFFFF) == 0)
         return fail(j, "\"token\" is not a MethodDef token \"0x06xxxxxx\"");
     l->token = t;
@@ -310,6 +349,13 @@ static int parse_value(json_t *j, int k, line_t *l)
         return parse_blocks(j, l);
     case K_CALLS:
         return integer(j, UINT64_MAX, &l->calls);
+    case K_EDGES:
+    case K_RUNS:
+        return parse_edges(j, l, k == K_RUNS);
+    case K_EXCEPTIONAL:
+        return integer(j, UINT64_MAX, &l->exceptional_exits);
+    case K_INCLUSIVE:
+        return integer(j, UINT64_MAX, &l->inclusive_ns);
     default: /* keys a later format may add */
         return skip_value(j, 1);
     }
@@ -318,7 +364,8 @@ static int parse_value(json_t *j, int k, line_t *l)
 /* One line into *l; 0 with j->why set. */
 static int parse_line(json_t *j, line_t *l)
 {
-    static const char *const names[K_COUNT] = {"module", "path", "mvid", "method", "token", "blocks", "calls"};
+    static const char *const names[K_COUNT] = {"module", "path", "mvid", "method", "token", "blocks", "calls",
+                                               "edges", "branch_runs", "exceptional_exits", "inclusive_ns"};
     int seen[K_COUNT] = {0};
     if (!eat(j, '{'))
         return fail(j, "not a JSON object");
@@ -330,7 +377,7 @@ static int parse_line(json_t *j, line_t *l)
             int k = 0;
             while (k < K_COUNT && strcmp(key, names[k]) != 0)
                 k++;
-            free(key);
+            ilheap__mem_free(key);
             if (!eat(j, ':'))
                 return fail(j, "expected :");
             if (k < K_COUNT && seen[k])
@@ -349,17 +396,24 @@ static int parse_line(json_t *j, line_t *l)
         return fail(j, "missing \"path\", \"mvid\" or \"token\"");
     if (seen[K_BLOCKS] == seen[K_CALLS])
         return fail(j, "needs exactly one of \"blocks\" and \"calls\"");
-    l->is_calls = seen[K_CALLS];
+    if (seen[K_CALLS] && l->nedges != 0)
+        return fail(j, "\"edges\" or \"branch_runs\" with \"calls\"");
+    if (seen[K_EXCEPTIONAL] != seen[K_INCLUSIVE] || (seen[K_EXCEPTIONAL] && !seen[K_CALLS]))
+        return fail(j, "a timing line needs \"calls\", \"exceptional_exits\" and \"inclusive_ns\"");
+    l->is_timing = seen[K_EXCEPTIONAL];
+    l->is_calls = seen[K_CALLS] && !l->is_timing;
     return 1;
 }
 
 static void line_free(line_t *l)
 {
-    free(l->path);
-    free(l->module);
-    free(l->method);
-    free(l->offsets);
-    free(l->hits);
+    ilheap__mem_free(l->path);
+    ilheap__mem_free(l->module);
+    ilheap__mem_free(l->method);
+    ilheap__mem_free(l->offsets);
+    ilheap__mem_free(l->hits);
+    ilheap__mem_free(l->ekeys);
+    ilheap__mem_free(l->ehits);
 }
 
 /* The line's module: the last one when the same (lines of one module come
@@ -384,17 +438,25 @@ static ilheap_status_t add_line(ilheap_counts_t *c, const line_t *l, uint64_t nu
     size_t module;
     cf_method_t *m;
     const char *name = l->method != NULL ? l->method : "";
-    size_t n = l->is_calls ? 1 : l->nblocks;
+    size_t n = l->is_calls ? 1 : l->nblocks + l->nedges;
     ilheap_status_t st = module_of(c, l, &module);
+    if (st == ILHEAP_OK && l->is_timing) {
+        const uint64_t values[3] = {[ILHEAP_TIMING_CALLS] = l->calls,
+                                    [ILHEAP_TIMING_EXCEPTIONAL] = l->exceptional_exits,
+                                    [ILHEAP_TIMING_TICKS] = l->inclusive_ns};
+        return cf_index_timing_values(c, module, l->token, name, number, values);
+    }
     if (st == ILHEAP_OK && n != 0)
         st = cf_index_method(c, module, l->token, name, strlen(name), n, number, &m);
     if (st != ILHEAP_OK || n == 0)
         return st;
     for (size_t i = 0; i < n; i++) {
-        ilheap_probe_key_t k = {.il_offset = l->is_calls ? 0 : (uint32_t)l->offsets[i],
+        ilheap_probe_key_t k = {.il_offset = l->is_calls ? 0 : i < l->nblocks ? (uint32_t)l->offsets[i] : 0,
                                 .kind = l->is_calls ? ILHEAP_PROBE_ENTRY : ILHEAP_PROBE_BLOCK};
+        if (!l->is_calls && i >= l->nblocks)
+            k = l->ekeys[i - l->nblocks];
         c->keys[m->first + i] = cf_key_pack(k);
-        c->values[m->first + i] = l->is_calls ? l->calls : l->hits[i];
+        c->values[m->first + i] = l->is_calls ? l->calls : i < l->nblocks ? l->hits[i] : l->ehits[i - l->nblocks];
     }
     return ILHEAP_OK;
 }
@@ -419,7 +481,9 @@ ilheap_status_t cf_read_jsonl(ilheap_counts_t *c, const uint8_t *data, size_t si
         } else if (len != 0) { /* a blank line (the last one) is no entry */
             json_t j = {.start = p, .p = p, .end = p + len};
             line_t l = {0};
-            st = parse_line(&j, &l) ? add_line(c, &l, number) : problem(c, number, j.why);
+            st = parse_line(&j, &l)   ? add_line(c, &l, number)
+                 : j.out_of_memory ? ilheap__fail(ILHEAP_ENOMEM, "reading line %llu", (unsigned long long)number)
+                                   : problem(c, number, j.why);
             line_free(&l);
         }
         p = nl != NULL ? nl + 1 : end;

@@ -24,7 +24,40 @@ static ilheap_status_t field(ilheap_counts_sink_fn sink, void *ctx, const char *
     return st == ILHEAP_OK ? put(sink, ctx, "\"") : st;
 }
 
-/* "calls":N for an entry probe, else "blocks":[...] of the block probes. */
+/* One array of method i's probes: "blocks" (what 0), "edges" (1: EDGE keys
+ * of outcomes) or "branch_runs" (2: EDGE keys of runs); the two last only
+ * when the method has such probes. */
+static ilheap_status_t probes_of(const ilheap_counts_t *c, size_t i, int what, ilheap_counts_sink_fn sink, void *ctx)
+{
+    static const char *const heads[] = {",\"blocks\":[", ",\"edges\":[", ",\"branch_runs\":["};
+    const cf_method_t *m = &c->methods[i];
+    char buf[128];
+    ilheap_status_t st = ILHEAP_OK;
+    int first = 1;
+    for (size_t p = 0; st == ILHEAP_OK && p < m->probes; p++) {
+        ilheap_probe_key_t k = cf_key_unpack(c->keys[m->first + p]);
+        int is = k.kind == ILHEAP_PROBE_BLOCK ? 0 : k.kind != ILHEAP_PROBE_EDGE ? -1 : k.outcome == ILHEAP_PROBE_RUNS ? 2 : 1;
+        if (is != what)
+            continue;
+        if (first && (st = put(sink, ctx, heads[what])) != ILHEAP_OK)
+            break;
+        if (what == 1)
+            snprintf(buf, sizeof buf, "%s{\"il_offset\":%" PRIu32 ",\"outcome\":%" PRIu32 ",\"hits\":%" PRIu64 "}",
+                     first ? "" : ",", k.il_offset, k.outcome, ilheap_counts_hits(c, i, p));
+        else
+            snprintf(buf, sizeof buf, "%s{\"il_offset\":%" PRIu32 ",\"hits\":%" PRIu64 "}", first ? "" : ",",
+                     k.il_offset, ilheap_counts_hits(c, i, p));
+        first = 0;
+        st = put(sink, ctx, buf);
+    }
+    if (st == ILHEAP_OK && first && what == 0)
+        st = put(sink, ctx, heads[0]);
+    return st == ILHEAP_OK && (!first || what == 0) ? put(sink, ctx, "]") : st;
+}
+
+/* "calls":N for an entry probe, else "blocks":[...] of the block probes and
+ * the edge probes' "edges" and "branch_runs" (the writer's key order is
+ * ascending in each). */
 static ilheap_status_t counts_of(const ilheap_counts_t *c, size_t i, ilheap_counts_sink_fn sink, void *ctx)
 {
     const cf_method_t *m = &c->methods[i];
@@ -33,18 +66,10 @@ static ilheap_status_t counts_of(const ilheap_counts_t *c, size_t i, ilheap_coun
         snprintf(buf, sizeof buf, ",\"calls\":%" PRIu64 "}\n", ilheap_counts_hits(c, i, 0));
         return put(sink, ctx, buf);
     }
-    ilheap_status_t st = put(sink, ctx, ",\"blocks\":[");
-    int first = 1;
-    for (size_t p = 0; st == ILHEAP_OK && p < m->probes; p++) {
-        ilheap_probe_key_t k = cf_key_unpack(c->keys[m->first + p]);
-        if (k.kind != ILHEAP_PROBE_BLOCK)
-            continue; /* edges have no JSON-lines form */
-        snprintf(buf, sizeof buf, "%s{\"il_offset\":%" PRIu32 ",\"hits\":%" PRIu64 "}", first ? "" : ",", k.il_offset,
-                 ilheap_counts_hits(c, i, p));
-        first = 0;
-        st = put(sink, ctx, buf);
-    }
-    return st == ILHEAP_OK ? put(sink, ctx, "]}\n") : st;
+    ilheap_status_t st = ILHEAP_OK;
+    for (int what = 0; what < 3 && st == ILHEAP_OK; what++)
+        st = probes_of(c, i, what, sink, ctx);
+    return st == ILHEAP_OK ? put(sink, ctx, "}\n") : st;
 }
 
 /* {"module":..,"path":..,"mvid":..,"method":..,"token":.. of a line. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 ilheap_status_t cf_os_fail(int os_error, const char *what, const char *path)
@@ -64,7 +65,7 @@ ilheap_status_t ilheap_counts_open(const char *path, ilheap_counts_t **out, uint
     int e = 0;
     if (ilheap__os_file_open_read(path, &f, &e) != ILHEAP_OS_OK)
         return cf_os_fail(e, "opening", path);
-    ilheap_counts_t *c = calloc(1, sizeof *c);
+    ilheap_counts_t *c = ilheap__mem_zalloc(1, sizeof *c);
     ilheap_status_t st = ILHEAP_OK;
     if (c == NULL)
         st = ilheap__fail(ILHEAP_ENOMEM, "a counts reader");
@@ -98,11 +99,11 @@ ilheap_status_t ilheap_counts_read_memory(const void *data, size_t size, ilheap_
     if ((data == NULL && size != 0) || out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "ilheap_counts_read_memory: a NULL argument");
     *out = NULL;
-    ilheap_counts_t *c = calloc(1, sizeof *c);
-    /* malloc's alignment suits the counters' 8-byte loads */
-    uint8_t *copy = c != NULL ? malloc(size != 0 ? size : 1) : NULL;
+    ilheap_counts_t *c = ilheap__mem_zalloc(1, sizeof *c);
+    /* the allocator's alignment suits the counters' 8-byte loads */
+    uint8_t *copy = c != NULL ? ilheap__mem_alloc(1, size) : NULL;
     if (copy == NULL) {
-        free(c);
+        ilheap__mem_free(c);
         return ilheap__fail(ILHEAP_ENOMEM, "a copy of %zu bytes", size);
     }
     if (size != 0)
@@ -126,8 +127,8 @@ void ilheap_counts_close(ilheap_counts_t *c)
     cf_index_free(c);
     if (c->map != NULL)
         (void)ilheap__os_file_unmap(c->map, c->map_size, NULL);
-    free(c->copy);
-    free(c);
+    ilheap__mem_free(c->copy);
+    ilheap__mem_free(c);
 }
 
 ilheap_counts_state_t ilheap_counts_state(const ilheap_counts_t *c)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 /* The bytes [0, size) of c into dst, 8 bytes at a time: counters may be
@@ -45,7 +46,7 @@ ilheap_status_t ilheap_counts_snapshot(const ilheap_counts_t *c, const char *pat
     if (c == NULL || path == NULL || c->info.format != ILHEAP_COUNTS_FILE)
         return ilheap__fail(ILHEAP_EINVAL, "a snapshot is made of a counts file (not JSON lines)");
     size_t size = (size_t)c->info.bytes, tmp_cap = strlen(path) + 64;
-    char *tmp = malloc(tmp_cap);
+    char *tmp = ilheap__mem_alloc(1, tmp_cap);
     if (tmp == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "a snapshot");
     ilheap_os_file_t f;
@@ -61,7 +62,7 @@ ilheap_status_t ilheap_counts_snapshot(const ilheap_counts_t *c, const char *pat
         if (st != ILHEAP_OK)
             (void)ilheap__os_file_remove(tmp, NULL);
     }
-    free(tmp);
+    ilheap__mem_free(tmp);
     return st;
 }
 
@@ -87,14 +88,14 @@ ilheap_status_t ilheap_counts_since(ilheap_counts_t *c, const ilheap_counts_t *s
         return ilheap__fail(ILHEAP_COUNTS_MISMATCH, "the snapshot is not one of this file (file ids %016llx, %016llx)",
                             c != NULL ? (unsigned long long)c->info.file_id : 0ull,
                             snap != NULL ? (unsigned long long)snap->info.file_id : 0ull);
-    uint64_t *values = malloc((c->nkeys != 0 ? c->nkeys : 1) * sizeof *values);
+    uint64_t *values = ilheap__mem_alloc(c->nkeys, sizeof *values);
     if (values == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "the counters since a snapshot");
     size_t k = 0;
     for (size_t i = 0; i < c->nmethods; i++) {
         const cf_method_t *m = &c->methods[i], *s = match(snap, &k, m->where);
         if (s != NULL && !same_method(c, m, snap, s)) {
-            free(values);
+            ilheap__mem_free(values);
             return ilheap__fail(ILHEAP_COUNTS_MISMATCH, "the method at offset %llu differs in the snapshot",
                                 (unsigned long long)m->where);
         }
@@ -105,7 +106,7 @@ ilheap_status_t ilheap_counts_since(ilheap_counts_t *c, const ilheap_counts_t *s
     }
     for (size_t i = 0; i < c->nmethods; i++)
         c->methods[i].live = NULL;
-    free(c->values);
+    ilheap__mem_free(c->values);
     c->values = values;
     return ILHEAP_OK;
 }

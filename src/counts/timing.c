@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t token, const char *name, size_t name_len,
@@ -14,7 +15,7 @@ ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t toke
 {
     if (!cf_grow(&c->timings, &c->timings_cap, c->ntimings + 1, sizeof *c->timings))
         return ilheap__fail(ILHEAP_ENOMEM, "a counts file's timed methods");
-    char *copy = malloc(name_len + 1);
+    char *copy = ilheap__mem_alloc(1, name_len + 1);
     if (copy == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "a method's name");
     memcpy(copy, name, name_len);
@@ -24,11 +25,20 @@ ilheap_status_t cf_index_timing(ilheap_counts_t *c, size_t module, uint32_t toke
     return ILHEAP_OK;
 }
 
+ilheap_status_t cf_index_timing_values(ilheap_counts_t *c, size_t module, uint32_t token, const char *name,
+                                       uint64_t where, const uint64_t values[3])
+{
+    ilheap_status_t st = cf_index_timing(c, module, token, name, strlen(name), 1000000000u, where, NULL);
+    if (st == ILHEAP_OK)
+        memcpy(c->timings[c->ntimings - 1].values, values, sizeof c->timings[0].values);
+    return st;
+}
+
 void cf_timings_free(ilheap_counts_t *c)
 {
     for (size_t i = 0; i < c->ntimings; i++)
-        free(c->timings[i].name);
-    free(c->timings);
+        ilheap__mem_free(c->timings[i].name);
+    ilheap__mem_free(c->timings);
     c->timings = NULL;
     c->ntimings = c->timings_cap = 0;
 }
@@ -57,9 +67,10 @@ ilheap_status_t ilheap_counts_timing(const ilheap_counts_t *c, size_t i, ilheap_
     out->module = t->module;
     out->token = t->token;
     out->name = t->name;
-    out->calls = cf_load_relaxed(&t->live[ILHEAP_TIMING_CALLS]);
-    out->exceptional_exits = cf_load_relaxed(&t->live[ILHEAP_TIMING_EXCEPTIONAL]);
-    out->ticks = cf_load_relaxed(&t->live[ILHEAP_TIMING_TICKS]);
+    const uint64_t *v = t->live != NULL ? t->live : t->values;
+    out->calls = cf_load_relaxed(&v[ILHEAP_TIMING_CALLS]);
+    out->exceptional_exits = cf_load_relaxed(&v[ILHEAP_TIMING_EXCEPTIONAL]);
+    out->ticks = cf_load_relaxed(&v[ILHEAP_TIMING_TICKS]);
     out->ticks_per_second = t->ticks_per_second;
     out->inclusive_ns = to_ns(out->ticks, t->ticks_per_second);
     out->where = t->where;

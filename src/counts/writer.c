@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
 
 #define EXTENT_MIN (256u * 1024u)
@@ -181,7 +182,7 @@ static void unmap_all(ilheap_counts_writer_t *w)
 {
     for (size_t i = 0; i < w->nextents; i++)
         (void)ilheap__os_file_unmap(w->extents[i].base, w->extents[i].size, NULL);
-    free(w->extents);
+    ilheap__mem_free(w->extents);
     w->extents = NULL;
     w->nextents = 0;
 }
@@ -199,11 +200,11 @@ ilheap_status_t ilheap_counts_create(const char *path, uint32_t flags, ilheap_co
     uint64_t replaced = 0;
     cf_running_writer(path, &replaced);
     size_t tmp_cap = strlen(path) + 64;
-    char *tmp = malloc(tmp_cap);
-    ilheap_counts_writer_t *w = calloc(1, sizeof *w);
+    char *tmp = ilheap__mem_alloc(1, tmp_cap);
+    ilheap_counts_writer_t *w = ilheap__mem_zalloc(1, sizeof *w);
     if (tmp == NULL || w == NULL) {
-        free(tmp);
-        free(w);
+        ilheap__mem_free(tmp);
+        ilheap__mem_free(w);
         return ilheap__fail(ILHEAP_ENOMEM, "a counts writer");
     }
     w->file = ILHEAP_OS_NO_FILE;
@@ -218,12 +219,12 @@ ilheap_status_t ilheap_counts_create(const char *path, uint32_t flags, ilheap_co
             ilheap__os_file_close(w->file);
             (void)ilheap__os_file_remove(tmp, NULL);
         }
-        free(w);
+        ilheap__mem_free(w);
     } else {
         pthread_mutex_init(&w->lock, NULL);
         *out = w;
     }
-    free(tmp);
+    ilheap__mem_free(tmp);
     return st;
 }
 
@@ -398,5 +399,5 @@ void ilheap_counts_writer_destroy(ilheap_counts_writer_t *w)
     unmap_all(w);
     ilheap__os_file_close(w->file);
     pthread_mutex_destroy(&w->lock);
-    free(w);
+    ilheap__mem_free(w);
 }

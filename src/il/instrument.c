@@ -1,23 +1,18 @@
 /* Counter probes for calls and blocks (include/ilheap/instrument.h), built
- * on the public rewriter API only. */
-#include "ilheap/instrument.h"
+ * on the public rewriter API only; the edge probes are instrument_edges.c's. */
+#include "il/instrument_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/memory.h"
 #include "status_internal.h"
-
-struct ilheap_instr {
-    ilheap_rw_id_t *at;       /* where each probe goes */
-    ilheap_probe_key_t *keys; /* what each counts */
-    size_t cap;               /* of both */
-};
 
 ilheap_status_t ilheap_instr_create(ilheap_instr_t **out)
 {
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "ilheap_instr_create: out is NULL");
-    *out = calloc(1, sizeof **out);
+    *out = ilheap__mem_zalloc(1, sizeof **out);
     return *out != NULL ? ILHEAP_OK : ilheap__fail(ILHEAP_ENOMEM, "an instrumenter");
 }
 
@@ -25,22 +20,25 @@ void ilheap_instr_destroy(ilheap_instr_t *in)
 {
     if (in == NULL)
         return;
-    free(in->at);
-    free(in->keys);
-    free(in);
+    ilheap__mem_free(in->at);
+    ilheap__mem_free(in->keys);
+    ilheap__mem_free(in->starts);
+    ilheap__mem_free(in->in);
+    ilheap__mem_free(in->edges);
+    ilheap__mem_free(in);
 }
 
-static ilheap_status_t reserve(ilheap_instr_t *in, size_t n)
+ilheap_status_t ilheap__instr_reserve(ilheap_instr_t *in, size_t n)
 {
     if (n <= in->cap)
         return ILHEAP_OK;
     size_t cap = n < 64 ? 64 : n + n / 2;
     if (cap > SIZE_MAX / sizeof *in->keys)
         return ilheap__fail(ILHEAP_ENOMEM, "%zu probes", n);
-    ilheap_rw_id_t *at = realloc(in->at, cap * sizeof *at);
+    ilheap_rw_id_t *at = ilheap__mem_realloc(in->at, cap, sizeof *at);
     if (at != NULL)
         in->at = at;
-    ilheap_probe_key_t *keys = at != NULL ? realloc(in->keys, cap * sizeof *keys) : NULL;
+    ilheap_probe_key_t *keys = at != NULL ? ilheap__mem_realloc(in->keys, cap, sizeof *keys) : NULL;
     if (keys == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "room for %zu probes", n);
     in->keys = keys;
@@ -54,14 +52,14 @@ static ilheap_status_t places(ilheap_instr_t *in, ilheap_rw_t *rw, ilheap_instr_
     ilheap_status_t st;
     if (mode == ILHEAP_INSTR_CALLS) {
         *n = 1;
-        if ((st = reserve(in, 1)) != ILHEAP_OK)
+        if ((st = ilheap__instr_reserve(in, 1)) != ILHEAP_OK)
             return st;
         in->at[0] = ilheap_rw_first(rw);
         return ILHEAP_OK;
     }
     st = ilheap_rw_block_starts(rw, in->at, in->cap, n);
     if (st == ILHEAP_IL_DEST_TOO_SMALL) {
-        if ((st = reserve(in, *n)) != ILHEAP_OK)
+        if ((st = ilheap__instr_reserve(in, *n)) != ILHEAP_OK)
             return st;
         st = ilheap_rw_block_starts(rw, in->at, in->cap, n);
     }
@@ -98,8 +96,7 @@ static ilheap_status_t increment_effect(void *ctx, uint16_t opcode, uint32_t tok
     return ILHEAP_OK;
 }
 
-/* One probe on the counter at addr; 0 when the address does not fit. */
-static size_t probe(const ilheap_instr_options_t *opt, uint64_t addr, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
+size_t ilheap__instr_probe(const ilheap_instr_options_t *opt, uint64_t addr, ilheap_rw_insn_t out[ILHEAP_RW_PROBE_MAX])
 {
     if (opt->increment == 0)
         return ilheap_rw_counter64_probe(addr, opt->ptr64, out);
@@ -121,7 +118,7 @@ static ilheap_status_t insert(const ilheap_instr_t *in, ilheap_rw_t *rw, const i
     ilheap_rw_where_t where = opt->mode == ILHEAP_INSTR_CALLS ? ILHEAP_RW_BEFORE : ILHEAP_RW_BLOCK_START;
     for (size_t i = 0; i < n; i++) {
         ilheap_rw_insn_t p[ILHEAP_RW_PROBE_MAX];
-        size_t k = probe(opt, base + 8 * (uint64_t)i, p);
+        size_t k = ilheap__instr_probe(opt, base + 8 * (uint64_t)i, p);
         if (k == 0)
             return ilheap__fail(ILHEAP_EINVAL, "counter address %#llx does not fit a 32-bit target",
                                 (unsigned long long)(base + 8 * (uint64_t)i));
@@ -148,16 +145,20 @@ ilheap_status_t ilheap_instr_body(ilheap_instr_t *in, ilheap_rw_t *rw, const ilh
         st = ilheap__fail(ILHEAP_IL_OVERFLOW, "%zu probes in one body", n);
     if (st == ILHEAP_OK)
         st = keys_of(in, rw, opt->mode, n);
+    size_t total = n;
+    in->nedges = 0;
+    if (st == ILHEAP_OK && opt->mode == ILHEAP_INSTR_BLOCKS && (opt->flags & ILHEAP_INSTR_EDGES))
+        st = ilheap__instr_plan_edges(in, rw, n, &total);
     uint64_t base = 0;
-    if (st == ILHEAP_OK && (st = opt->counters(opt->ctx, n, &base)) == ILHEAP_OK && (base & 7) != 0)
+    if (st == ILHEAP_OK && (st = opt->counters(opt->ctx, total, &base)) == ILHEAP_OK && (base & 7) != 0)
         st = ilheap__fail(ILHEAP_EINVAL, "counters at %#llx are not 8-byte aligned", (unsigned long long)base);
     if (st != ILHEAP_OK)
         return st;
     ilheap_rw_set_inserted_stack_fn(rw, opt->increment != 0 ? increment_effect : NULL,
                                     (void *)(uintptr_t)opt->increment);
-    if ((st = insert(in, rw, opt, n, base)) != ILHEAP_OK)
+    if ((st = insert(in, rw, opt, n, base)) != ILHEAP_OK || (st = ilheap__instr_insert_edges(in, rw, opt, base)) != ILHEAP_OK)
         return st;
     *keys = in->keys;
-    *count = n;
+    *count = total;
     return ILHEAP_OK;
 }

@@ -2,10 +2,10 @@
  * walking and reading. The model is at the top of rewrite_internal.h; header
  * and EH sections are written by the codec (ilheap_il_rewrite, preserve
  * mode). See docs/il-rewriter.md. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "os/memory.h"
 #include "ilheap/rewrite.h"
 #include "status_internal.h"
 
@@ -13,9 +13,7 @@
 
 int ilheap__rw_grow(void **p, size_t count, size_t elem)
 {
-    if (count > SIZE_MAX / elem)
-        return 0;
-    void *q = realloc(*p, count * elem);
+    void *q = ilheap__mem_realloc(*p, count, elem);
     if (q == NULL)
         return 0;
     *p = q;
@@ -94,7 +92,7 @@ ilheap_status_t ilheap_rw_create(ilheap_rw_t **out)
     if (out == NULL)
         return ilheap__fail(ILHEAP_EINVAL, "NULL out");
     *out = NULL;
-    ilheap_rw_t *rw = calloc(1, sizeof *rw);
+    ilheap_rw_t *rw = ilheap__mem_zalloc(1, sizeof *rw);
     if (rw == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "rewriter");
     ilheap__rw_reset(rw);
@@ -106,23 +104,23 @@ void ilheap_rw_destroy(ilheap_rw_t *rw)
 {
     if (rw == NULL)
         return;
-    free(rw->op);
-    free(rw->kind);
-    free(rw->flags);
-    free(rw->off);
-    free(rw->val);
-    free(rw->next);
-    free(rw->prev);
-    free(rw->redir);
-    free(rw->noff);
-    free(rw->sw);
-    free(rw->cl);
-    free(rw->scratch);
-    free(rw->depth);
-    free(rw->code);
-    free(rw->ocl);
-    free(rw->cl_save);
-    free(rw);
+    ilheap__mem_free(rw->op);
+    ilheap__mem_free(rw->kind);
+    ilheap__mem_free(rw->flags);
+    ilheap__mem_free(rw->off);
+    ilheap__mem_free(rw->val);
+    ilheap__mem_free(rw->next);
+    ilheap__mem_free(rw->prev);
+    ilheap__mem_free(rw->redir);
+    ilheap__mem_free(rw->noff);
+    ilheap__mem_free(rw->sw);
+    ilheap__mem_free(rw->cl);
+    ilheap__mem_free(rw->scratch);
+    ilheap__mem_free(rw->depth);
+    ilheap__mem_free(rw->code);
+    ilheap__mem_free(rw->ocl);
+    ilheap__mem_free(rw->cl_save);
+    ilheap__mem_free(rw);
 }
 
 ilheap_status_t ilheap__rw_check_prefix(const ilheap_rw_t *rw, uint32_t id)

@@ -2,10 +2,10 @@
  * signature (include/ilheap/sig.h): the instructions that push one, as it
  * is, its value behind a byref, or boxed to object; the stack effect of a
  * call from the callee's signature; locals of a given type. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "os/memory.h"
 #include "ilheap/rewrite.h"
 #include "ilheap/sig.h"
 #include "status_internal.h"
@@ -160,13 +160,13 @@ ilheap_status_t ilheap_rw_locals_append_type(const uint8_t *sig, size_t size, co
     size_t need = 0;
     ilheap_status_t st = ilheap_sig_encode_type(type, small, sizeof small, &need, NULL);
     if (st == ILHEAP_SIG_NO_ROOM) {
-        if ((bytes = malloc(need)) == NULL)
+        if ((bytes = ilheap__mem_alloc(need, 1)) == NULL)
             return ilheap__fail(ILHEAP_ENOMEM, "%zu bytes of type", need);
         st = ilheap_sig_encode_type(type, bytes, need, &need, NULL);
     }
     if (st == ILHEAP_OK)
         st = ilheap_rw_locals_append(sig, size, bytes, need, 1, out, out_size, index);
     if (bytes != small)
-        free(bytes);
+        ilheap__mem_free(bytes);
     return st;
 }

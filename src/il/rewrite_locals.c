@@ -1,9 +1,9 @@
 /* Local variables: a LocalVarSig blob (ECMA-335 II.23.2.6) with locals
  * appended, for IMetaDataEmit::GetTokenFromSig. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "il/rewrite_internal.h"
+#include "os/memory.h"
 #include "pe/cursor.h" /* compressed integers (II.23.2) */
 #include "ilheap/rewrite.h"
 #include "pe/cursor.h" /* compressed integers (II.23.2) */
@@ -35,7 +35,7 @@ ilheap_status_t ilheap_rw_locals_append(const uint8_t *sig, size_t size, const u
     size_t rest = size - hdr;
     if (rest > SIZE_MAX - new_types_size - 8)
         return ilheap__fail(ILHEAP_IL_OVERFLOW, "signature size");
-    uint8_t *b = malloc(5 + rest + new_types_size);
+    uint8_t *b = ilheap__mem_alloc(5 + rest + new_types_size, 1); /* malloc's: the caller frees it with free() */
     if (b == NULL)
         return ilheap__fail(ILHEAP_ENOMEM, "%zu-byte signature", 5 + rest + new_types_size);
     size_t k = 0;

@@ -8,8 +8,14 @@ foreach(f decode.c encode.c check.c opcodes.c rewrite.c rewrite_load.c rewrite_e
           rewrite_wrap.c rewrite_exit.c rewrite_map.c rewrite_args.c)
   list(APPEND ILHEAP_IL_CORE_SOURCES ${CMAKE_CURRENT_LIST_DIR}/${f})
 endforeach()
-# The signature codec the argument loads use (src/pe/sig*.c, below the rewriter).
-set(ILHEAP_IL_CORE_DEPS)
+# What they use below them: the signature codec (src/pe/sig*.c) and the
+# library's memory functions with their fault point (src/os).
+set(ILHEAP_IL_CORE_DEPS ${CMAKE_CURRENT_LIST_DIR}/../os/memory.c ${CMAKE_CURRENT_LIST_DIR}/../os/fault.c)
+if(WIN32)
+  list(APPEND ILHEAP_IL_CORE_DEPS ${CMAKE_CURRENT_LIST_DIR}/../os/windows.c)
+else()
+  list(APPEND ILHEAP_IL_CORE_DEPS ${CMAKE_CURRENT_LIST_DIR}/../os/linux.c)
+endif()
 foreach(f sig.c sig_decode.c sig_encode.c)
   list(APPEND ILHEAP_IL_CORE_DEPS ${CMAKE_CURRENT_LIST_DIR}/../pe/${f})
 endforeach()
@@ -20,5 +26,5 @@ list(APPEND ILHEAP_SOURCES ${ILHEAP_IL_SOURCES})
 # warnings here, as in src/pe.
 set_source_files_properties(${ILHEAP_IL_SOURCES} PROPERTIES COMPILE_OPTIONS -Wconversion)
 # The one instrumentation function (instrument.h), on the public rewriter API.
-list(APPEND ILHEAP_SOURCES src/il/instrument.c)
-set_source_files_properties(src/il/instrument.c PROPERTIES COMPILE_OPTIONS -Wconversion)
+list(APPEND ILHEAP_SOURCES src/il/instrument.c src/il/instrument_edges.c)
+set_source_files_properties(src/il/instrument.c src/il/instrument_edges.c PROPERTIES COMPILE_OPTIONS -Wconversion)

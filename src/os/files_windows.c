@@ -11,6 +11,10 @@
 #include <string.h>
 #include <windows.h>
 
+#ifndef ERROR_DIRECTORY_NOT_SUPPORTED /* not in every mingw-w64's winerror.h */
+#define ERROR_DIRECTORY_NOT_SUPPORTED 336L
+#endif
+
 static ilheap_os_result_t fail_with(int *os_error, DWORD error)
 {
     if (os_error != NULL)
@@ -109,10 +113,21 @@ ilheap_os_result_t ilheap__os_file_remove(const char *path, int *os_error)
     return done ? ok(os_error) : fail_with(os_error, e);
 }
 
+/* 1 when path names a directory (which CreateFileW refuses as "access denied"). */
+static int is_directory(const char *path)
+{
+    wchar_t *w = wide(path);
+    DWORD attributes = w != NULL ? GetFileAttributesW(w) : INVALID_FILE_ATTRIBUTES;
+    wide_free(w);
+    return attributes != INVALID_FILE_ATTRIBUTES && (attributes & FILE_ATTRIBUTE_DIRECTORY) != 0;
+}
+
 ilheap_os_result_t ilheap__os_file_open_read(const char *path, ilheap_os_file_t *file, int *os_error)
 {
     ILHEAP__FAULT_POINT(ILHEAP_FAULT_FILE, os_error);
     HANDLE h = open_path(path, GENERIC_READ, OPEN_EXISTING);
+    if (h == INVALID_HANDLE_VALUE && GetLastError() == ERROR_ACCESS_DENIED && is_directory(path))
+        return fail_with(os_error, ERROR_DIRECTORY_NOT_SUPPORTED);
     if (h == INVALID_HANDLE_VALUE)
         return fail_with(os_error, GetLastError());
     *file = (ilheap_os_file_t)h;
@@ -259,7 +274,9 @@ const char *ilheap__os_error_text(int os_error, char *buf, size_t cap)
                              (DWORD)cap, NULL);
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == '.'))
         buf[--n] = 0;
-    if (n == 0)
+    if (n == 0 && os_error == ERROR_DIRECTORY_NOT_SUPPORTED)
+        snprintf(buf, cap, "is a directory");
+    else if (n == 0)
         snprintf(buf, cap, "Windows error %d", os_error);
     return buf;
 }

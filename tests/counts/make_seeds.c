@@ -62,19 +62,20 @@ int main(int argc, char **argv)
         return 1;
     ilheap_counts_info_t info;
     ilheap_counts_info(c, &info);
+    char jsonl[512];
+    snprintf(jsonl, sizeof jsonl, "%s/sample.jsonl", argv[1]);
+    FILE *f = fopen(jsonl, "wb");
+    int rc = f == NULL || ilheap_counts_write_jsonl(c, append, f) != ILHEAP_OK;
+    if (f != NULL)
+        rc |= fclose(f) != 0;
+    ilheap_counts_close(c); /* unmapped before the file is rewritten (Windows refuses it mapped) */
     /* The file as published (the extent's unused rest dropped), then cut. */
-    FILE *f = fopen(path, "rb");
+    f = fopen(path, "rb");
     uint8_t *bytes = malloc(info.bytes);
-    int rc = f == NULL || bytes == NULL || fread(bytes, 1, info.bytes, f) != info.bytes;
+    rc |= f == NULL || bytes == NULL || fread(bytes, 1, info.bytes, f) != info.bytes;
     if (f != NULL)
         fclose(f);
     rc |= rc == 0 ? save(argv[1], "sample.counts", bytes, info.bytes) | save(argv[1], "cut.counts", bytes, 100) : 1;
-    snprintf(path, sizeof path, "%s/sample.jsonl", argv[1]);
-    f = fopen(path, "wb");
-    rc |= f == NULL || ilheap_counts_write_jsonl(c, append, f) != ILHEAP_OK;
-    if (f != NULL)
-        rc |= fclose(f) != 0;
-    ilheap_counts_close(c);
     free(bytes);
     return rc;
 }

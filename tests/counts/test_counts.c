@@ -1,7 +1,8 @@
 /* Counts files (include/ilheap/counts.h): the writer and the reader of both
  * forms, snapshots, the writer's state, damaged files (every truncation,
  * every byte changed: an error with an offset, never a crash), a fault at
- * every OS call of the writer, and readers racing 8 writing threads. */
+ * every OS call and allocation of the writer, and readers racing 8 writing
+ * threads. */
 #include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -433,15 +434,18 @@ static void test_faults(void)
             char path[160];
             snprintf(path, sizeof path, "%s", p);
             int created;
-            ilheap__fault_arm(n, ILHEAP_FAULT_FILE | ILHEAP_FAULT_PROCESS, ILHEAP_OS_FAILED, 5, persistent);
+            ilheap__fault_arm(n, ILHEAP_FAULT_FILE | ILHEAP_FAULT_PROCESS | ILHEAP_FAULT_MEMORY, ILHEAP_OS_FAILED, 5,
+                              persistent);
             ilheap_status_t st = writer_life(path, &created);
             fired = ilheap__fault_disarm();
             if (fired == 0) {
                 ASSERT_STATUS(st, ILHEAP_OK);
             } else if (st != ILHEAP_OK) {
                 /* A clear status; a message that says what. */
-                ASSERT_TRUE(st == ILHEAP_EOS_FILE);
-                ASSERT_TRUE(strstr(ilheap_last_message(), "counts") != NULL || strstr(ilheap_last_message(), path) != NULL);
+                ASSERT_TRUE(st == ILHEAP_EOS_FILE || st == ILHEAP_ENOMEM);
+                const char *msg = ilheap_last_message();
+                ASSERT_TRUE(st == ILHEAP_ENOMEM ? strstr(msg, "ILHEAP_ENOMEM") != NULL
+                                                : strstr(msg, "counts") != NULL || strstr(msg, path) != NULL);
             }
             /* Whatever failed once: no temporary file left (when every call
              * fails from then on, removing it fails too). The file is there
@@ -455,7 +459,31 @@ static void test_faults(void)
             remove(path);
         }
     ASSERT_EQ_U(fired, 0); /* the last run had no fault left to fire */
-    fprintf(stderr, "  %lu OS calls in the writer's life, each failed once and from then on\n", n - 2);
+    fprintf(stderr, "  %lu OS calls and allocations in the writer's life, each failed once and from then on\n", n - 2);
+}
+
+/* The readers when any allocation fails: ENOMEM and nothing else (no leak:
+ * ASan, valgrind), for both forms. */
+static void test_reader_out_of_memory(void)
+{
+    static uint8_t bytes[1 << 20];
+    size_t end = sample_bytes(bytes, sizeof bytes);
+    ASSERT_GT_U(end, 256);
+    const void *forms[2] = {bytes, EXPORTED};
+    size_t sizes[2] = {end, sizeof EXPORTED - 1};
+    for (int f = 0; f < 2; f++) {
+        unsigned long fired = 1, n;
+        for (n = 1; fired != 0 && n < 200; n++) {
+            ilheap_counts_t *c = NULL;
+            ilheap__fault_arm(n, ILHEAP_FAULT_MEMORY, ILHEAP_OS_NOMEM, 0, 0);
+            ilheap_status_t st = ilheap_counts_read_memory(forms[f], sizes[f], &c, NULL);
+            fired = ilheap__fault_disarm();
+            ASSERT_STATUS(st, fired != 0 ? ILHEAP_ENOMEM : ILHEAP_OK);
+            ASSERT_TRUE(fired != 0 ? c == NULL : c != NULL);
+            ilheap_counts_close(c);
+        }
+        ASSERT_EQ_U(fired, 0);
+    }
 }
 
 /* ------------------------------------------------------------ the race */
@@ -632,5 +660,6 @@ static void test_killed(void)
 }
 
 TEST_MAIN(TEST(test_write_read_live), TEST(test_jsonl), TEST(test_jsonl_problems), TEST(test_snapshot_since),
-          TEST(test_truncated), TEST(test_corrupt), TEST(test_faults), TEST(test_race), TEST(test_replaced),
+          TEST(test_truncated), TEST(test_corrupt), TEST(test_faults), TEST(test_reader_out_of_memory),
+          TEST(test_race), TEST(test_replaced),
           TEST(test_killed))

@@ -191,11 +191,15 @@ static void test_jsonl_and_snapshot(void)
     text_t t = {.len = 0};
     ASSERT_STATUS(ilheap_counts_write_jsonl(c, to_text, &t), ILHEAP_OK);
     ASSERT_STR_EQ(t.buf, EXPORTED);
-    /* Read back as JSON lines, a timed method is a calls line. */
+    /* Read back as JSON lines, a timed method is a timed method again. */
     ASSERT_STATUS(ilheap_counts_read_memory(t.buf, t.len, &back, NULL), ILHEAP_OK);
     ASSERT_EQ_U(ilheap_counts_problem_count(back), 0);
-    ASSERT_EQ_U(ilheap_counts_hits(back, 1, 0), 1973);
-    ASSERT_EQ_U(ilheap_counts_timing_count(back), 0);
+    ASSERT_EQ_U(ilheap_counts_timing_count(back), 2);
+    ilheap_counts_timing_t bt;
+    ASSERT_STATUS(ilheap_counts_timing(back, 0, &bt), ILHEAP_OK);
+    ASSERT_EQ_U(bt.calls, 1973);
+    ASSERT_STATUS(ilheap_counts_timing(back, 1, &bt), ILHEAP_OK);
+    ASSERT_EQ_U(bt.exceptional_exits, 2);
     ilheap_counts_close(back);
     /* A snapshot holds the timed methods frozen. */
     ASSERT_STATUS(ilheap_counts_snapshot(c, snap), ILHEAP_OK);

@@ -1,5 +1,6 @@
 /* The one instrumentation function (ilheap/instrument.h): where the probes
- * go, the keys it gives, the counters it asks for, and its failures. */
+ * go (block and edge probes), the keys it gives, the counters it asks for,
+ * and its failures. */
 #include "ilheap/il.h"
 #include "ilheap/instrument.h"
 #include "ilheap/rewrite.h"
@@ -203,4 +204,172 @@ static void test_failures(void)
     ilheap_instr_destroy(NULL);
 }
 
-TEST_MAIN(TEST(test_blocks), TEST(test_calls_before_entry), TEST(test_atomic_and_32_bit), TEST(test_failures))
+/* ---- the edge probes (instrument.h, "EDGE PROBES"); their counts are
+ * checked end to end by tools_cover (Branches.cs under the profiler) ---- */
+
+/* Both outcomes of B (1) lead into blocks other paths enter too:
+ * 0 ldarg.0; 1 brtrue.s 4; 3 nop; 4 ldarg.0; 5 brtrue.s 3; 7 ldc.i4.0; 8 ret.
+ * B2 (5) jumps into 3, which B falls into: one unknown, its block cannot throw. */
+static const uint8_t FALL[] = {0x26, 0x02, 0x2D, 0x01, 0x00, 0x02, 0x2D, 0xFC, 0x16, 0x2A};
+/* A call before the branch, the jump into a join:
+ * 0 ldarg.0; 1 call 0x0A000001; 6 brfalse.s 9; 8 nop; 9 ldc.i4.0; 10 ret. */
+static const uint8_t RUNS[] = {0x2E, 0x02, 0x28, 0x01, 0x00, 0x00, 0x0A, 0x2C, 0x01, 0x00, 0x16, 0x2A};
+/* 0 ldarg.0; 1 ldc.i4.1; 2 sub; 3 switch (18, 18); 16 ldc.i4.0; 17 ret; 18 ldc.i4.1; 19 ret:
+ * two outcomes into one block, the value loaded by pure code. */
+static const uint8_t SWITCH[] = {0x52, 0x02, 0x17, 0x59, 0x45, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00,
+                                 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x16, 0x2A, 0x17, 0x2A};
+/* The same switch on a call's result: its value cannot be computed again. */
+static const uint8_t SWITCH_CALL[] = {0x5E, 0x28, 0x01, 0x00, 0x00, 0x0A, 0x00, 0x45, 0x02, 0x00, 0x00, 0x00, 0x02,
+                                      0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x16, 0x2A, 0x17, 0x2A};
+/* 0 ldarg.0; 1 brtrue.s 4; 3 nop; 4 ldc.i4.0; 5 ret: the jump's block is
+ * also entered by falling through, but no instruction before the branch
+ * throws, so its runs settle it. */
+static const uint8_t SETTLED[] = {0x1A, 0x02, 0x2D, 0x01, 0x00, 0x16, 0x2A};
+
+/* The edge tests' counters: always at BASE, their number kept. */
+static ilheap_status_t edge_counters(void *ctx, size_t n, uint64_t *addr)
+{
+    *(size_t *)ctx = n;
+    *addr = BASE;
+    return ILHEAP_OK;
+}
+
+/* Instruments body with edges; *n keys into keys (at most 16). */
+static ilheap_rw_t *instrument(const uint8_t *body, size_t size, uint32_t increment, ilheap_probe_key_t *keys,
+                               size_t *n)
+{
+    ilheap_rw_t *rw = load(body, size);
+    ilheap_instr_t *in;
+    ASSERT_NOT_NULL(rw);
+    ASSERT_STATUS(ilheap_instr_create(&in), ILHEAP_OK);
+    size_t asked = 0;
+    ilheap_instr_options_t opt = {.mode = ILHEAP_INSTR_BLOCKS, .ptr64 = 1, .increment = increment,
+                                  .counters = edge_counters, .ctx = &asked, .flags = ILHEAP_INSTR_EDGES};
+    const ilheap_probe_key_t *k;
+    ASSERT_STATUS(ilheap_instr_body(in, rw, &opt, &k, n), ILHEAP_OK);
+    ASSERT_EQ_U(asked, *n);
+    ASSERT_TRUE(*n <= 16);
+    for (size_t i = 0; i < *n; i++)
+        keys[i] = k[i];
+    ilheap_instr_destroy(in);
+    size_t out;
+    ASSERT_STATUS(ilheap_rw_encode(rw, NULL, 0, &out), ILHEAP_OK); /* the safe bound holds */
+    return rw;
+}
+
+static void assert_key(ilheap_probe_key_t k, uint8_t kind, uint32_t offset, uint32_t outcome)
+{
+    ASSERT_EQ_U(k.kind, kind);
+    ASSERT_EQ_U(k.il_offset, offset);
+    ASSERT_EQ_U(k.outcome, outcome);
+}
+
+/* The id of the original instruction at offset. */
+static ilheap_rw_id_t at(ilheap_rw_t *rw, uint32_t offset)
+{
+    for (ilheap_rw_id_t i = ilheap_rw_first(rw); i != ILHEAP_RW_END; i = ilheap_rw_next(rw, i)) {
+        ilheap_rw_insn_t insn;
+        if (ilheap_rw_get(rw, i, &insn) == ILHEAP_OK && insn.offset == offset)
+            return i;
+    }
+    return ILHEAP_RW_END;
+}
+
+/* The counter address of the probe starting at id (its ldc.i8). */
+static uint64_t probe_at(ilheap_rw_t *rw, ilheap_rw_id_t id)
+{
+    ilheap_rw_insn_t insn;
+    ASSERT_STATUS(ilheap_rw_get(rw, id, &insn), ILHEAP_OK);
+    ASSERT_EQ_U(insn.opcode, ILHEAP_OP_LDC_I8);
+    ASSERT_EQ_X(insn.offset, ILHEAP_RW_NEW);
+    return (uint64_t)insn.op.i;
+}
+
+static void test_fall_through(void)
+{
+    ilheap_probe_key_t k[16];
+    size_t n;
+    ilheap_rw_t *rw = instrument(FALL, sizeof FALL, 0, k, &n);
+    ASSERT_EQ_U(n, 5); /* blocks 0, 3, 4, 7; B's fall-through only */
+    assert_key(k[3], ILHEAP_PROBE_BLOCK, 7, 0);
+    assert_key(k[4], ILHEAP_PROBE_EDGE, 1, 1);
+    /* Right after B, before the probe of the block it falls into: only B's fall-through runs it. */
+    ilheap_rw_id_t b = at(rw, 1), after = ilheap_rw_next(rw, b);
+    ASSERT_EQ_X(probe_at(rw, after), BASE + 8 * 4);
+    ilheap_rw_insn_t b2;
+    ASSERT_STATUS(ilheap_rw_get(rw, at(rw, 5), &b2), ILHEAP_OK);
+    ASSERT_EQ_X(probe_at(rw, b2.op.target), BASE + 8 * 1); /* B2 leads to block 3's probe, past B's edge probe */
+    ilheap_rw_destroy(rw);
+}
+
+static void test_runs(void)
+{
+    ilheap_probe_key_t k[16];
+    size_t n;
+    ilheap_rw_t *rw = instrument(RUNS, sizeof RUNS, 0, k, &n);
+    ASSERT_EQ_U(n, 4);
+    assert_key(k[3], ILHEAP_PROBE_EDGE, 6, ILHEAP_PROBE_RUNS);
+    /* Right before B (after the call that may throw). */
+    ilheap_rw_id_t b = at(rw, 6), i = ilheap_rw_prev(rw, b);
+    for (int back = 0; back < 7; back++) /* the 8-instruction probe */
+        i = ilheap_rw_prev(rw, i);
+    ASSERT_EQ_X(probe_at(rw, i), BASE + 8 * 3);
+    ASSERT_EQ_U(ilheap_rw_opcode(rw, ilheap_rw_prev(rw, i)), ILHEAP_OP_CALL);
+    ilheap_rw_destroy(rw);
+
+    /* Without the call, the block's count is the branch's runs: no probe. */
+    rw = instrument(SETTLED, sizeof SETTLED, 0, k, &n);
+    ASSERT_EQ_U(n, 3);
+    for (size_t j = 0; j < n; j++)
+        ASSERT_EQ_U(k[j].kind, ILHEAP_PROBE_BLOCK);
+    ilheap_rw_destroy(rw);
+}
+
+/* The switch probe: the value's code again, then the outcome's counter. */
+static void test_switch(void)
+{
+    ilheap_probe_key_t k[16];
+    size_t n;
+    ilheap_rw_t *rw = instrument(SWITCH, sizeof SWITCH, 0, k, &n);
+    ASSERT_EQ_U(n, 6); /* blocks 0, 16, 18; outcomes 0, 1, 2 */
+    for (uint32_t o = 0; o < 3; o++)
+        assert_key(k[3 + o], ILHEAP_PROBE_EDGE, 3, o);
+    static const uint16_t want[] = {0x02, 0x17, 0x59, 0x6A, ILHEAP_OP_LDC_I8, 0x59, ILHEAP_OP_DUP, ILHEAP_OP_LDC_I8,
+                                    0xFE03, 0x6A, 0x5A, ILHEAP_OP_LDC_I8, ILHEAP_OP_ADD, ILHEAP_OP_CONV_U, 0x19,
+                                    0x62, ILHEAP_OP_LDC_I8, ILHEAP_OP_CONV_U, ILHEAP_OP_ADD, ILHEAP_OP_DUP,
+                                    ILHEAP_OP_LDIND_I8, ILHEAP_OP_LDC_I4_1, ILHEAP_OP_CONV_I8, ILHEAP_OP_ADD,
+                                    ILHEAP_OP_STIND_I8};
+    const size_t len = sizeof want / sizeof want[0];
+    ilheap_rw_id_t i = at(rw, 3);
+    for (size_t j = 0; j < len; j++)
+        i = ilheap_rw_prev(rw, i);
+    for (size_t j = 0; j < len; j++, i = ilheap_rw_next(rw, i)) {
+        ilheap_rw_insn_t insn;
+        ASSERT_STATUS(ilheap_rw_get(rw, i, &insn), ILHEAP_OK);
+        ASSERT_EQ_X(insn.opcode, want[j]);
+        ASSERT_EQ_X(insn.offset, ILHEAP_RW_NEW);
+        if (j == 4 || j == 11)
+            ASSERT_EQ_I(insn.op.i, 2); /* the target count */
+        if (j == 7)
+            ASSERT_EQ_I(insn.op.i, -3); /* -(n + 1): below n as unsigned */
+        if (j == 16)
+            ASSERT_EQ_X((uint64_t)insn.op.i, BASE + 8 * 3); /* outcome 0's counter */
+    }
+    ASSERT_EQ_U(ilheap_rw_opcode(rw, i), ILHEAP_OP_SWITCH);
+    ilheap_rw_destroy(rw);
+
+    /* Interlocked: the computed address goes to Increment. */
+    rw = instrument(SWITCH, sizeof SWITCH, 0x0A000007, k, &n);
+    ilheap_rw_id_t s = at(rw, 3);
+    ASSERT_EQ_U(ilheap_rw_opcode(rw, ilheap_rw_prev(rw, s)), ILHEAP_OP_POP);
+    ASSERT_EQ_U(ilheap_rw_opcode(rw, ilheap_rw_prev(rw, ilheap_rw_prev(rw, s))), ILHEAP_OP_CALL);
+    ilheap_rw_destroy(rw);
+
+    /* A value from a call: no switch probe (a reader solves what it can). */
+    rw = instrument(SWITCH_CALL, sizeof SWITCH_CALL, 0, k, &n);
+    ASSERT_EQ_U(n, 3);
+    ilheap_rw_destroy(rw);
+}
+
+TEST_MAIN(TEST(test_blocks), TEST(test_calls_before_entry), TEST(test_atomic_and_32_bit), TEST(test_failures),
+          TEST(test_fall_through), TEST(test_runs), TEST(test_switch))

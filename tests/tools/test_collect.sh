@@ -124,6 +124,58 @@ waited=$((($(date +%s%N) - t0) / 1000000))
 wait "$writer"
 echo "ok  package layout (profiler beside ilheap), --print-env + --from, --wait ($waited ms for a 2 s writer)"
 
+# Counts of another machine: the module paths as Windows names them (Wine's
+# Z: drive, another drive through a Wine prefix, a build machine's C:\ with
+# --path-map or ILHEAP_PATH_MAP), and a PDB whose documents are C:\ paths.
+strip_time() { sed 's/ timestamp="[0-9]*"//' "$1"; }
+ilheap cover "$work"/manual/counts.* --include PdbSample --cobertura "$work/here.xml" >/dev/null 2>&1 ||
+    fail "cover of the manual counts"
+ilheap counts "$work"/manual/counts.* --jsonl >"$work/here.jsonl" || fail "counts --jsonl"
+# windows_paths DIR PREFIX: the counts with "$work/app/out/..." named PREFIX\out\... (JSON-escaped)
+windows_paths() { python3 - "$work/here.jsonl" "$work/app/" "$2" >"$1" <<'PY'
+import json, sys
+src, old, new = sys.argv[1:4]
+for line in open(src):
+    o = json.loads(line)
+    if o["path"].startswith(old):
+        o["path"] = new + "\\" + o["path"][len(old):].replace("/", "\\")
+    print(json.dumps(o))
+PY
+}
+same_report() { # NAME ARGS...: cover with ARGS gives here.xml's report
+    local name=$1
+    shift
+    ilheap cover "$@" --include PdbSample --cobertura "$work/$name.xml" >/dev/null 2>"$work/$name.err" ||
+        fail "$name: cover exit $?: $(cat "$work/$name.err")"
+    cmp -s <(strip_time "$work/here.xml") <(strip_time "$work/$name.xml") || fail "$name: another report than here.xml"
+}
+windows_paths "$work/wine-z.jsonl" "Z:${work//\//\\}\\app"
+same_report wine-z "$work/wine-z.jsonl"
+mkdir -p "$work/wineprefix/dosdevices"
+ln -sfn "$work/app" "$work/wineprefix/dosdevices/d:"
+windows_paths "$work/wine-d.jsonl" 'D:'
+WINEPREFIX="$work/wineprefix" same_report wine-d "$work/wine-d.jsonl"
+windows_paths "$work/build-c.jsonl" 'C:\Build\App'
+expect_exit 9 'C:\\Build\\App\\out\\PdbSample.dll: a Windows path that names no file here: map it with --path-map' -- \
+    ilheap cover "$work/build-c.jsonl" --include PdbSample
+same_report map-c "$work/build-c.jsonl" --path-map 'c:\build\app=/nowhere' --path-map "c:/build/APP/=$work/app"
+ILHEAP_PATH_MAP="X:\\=/nowhere;C:\\Build\\App=$work/app" same_report env-c "$work/build-c.jsonl"
+expect_exit 2 'FROM=TO expected' -- ilheap cover "$work/build-c.jsonl" --path-map 'C:\Build'
+expect_exit 2 'needs FROM=TO' -- ilheap collect --from "$work/manual" --path-map
+# A PDB built with C:\ document paths (the compiler's PathMap, as on a Windows build machine).
+mkdir -p "$work/app/csrc"
+cp "$src"/tests/pe/PdbSample/* "$work/app/csrc/"
+"$dotnet" build "$work/app/csrc/PdbSample.csproj" -c Debug -o "$work/app/cpath" -nodeReuse:false \
+    -p:UseSharedCompilation=false "-p:PathMap=$work/app/csrc=C:\\src" \
+    >"$work/app/cpath.log" 2>&1 || { tail -n 20 "$work/app/cpath.log" >&2; fail "dotnet build PdbSample with PathMap"; }
+ilheap scan "$work/app/cpath/PdbSample.dll" --lines | grep -Eq '^  C:[/\\]src[/\\]Program\.cs$' ||
+    fail "PathMap: the PDB does not name C:\\src\\Program.cs"
+(cd / && ilheap collect --include PdbSample --path-map "C:\\src=$work/app/csrc" --cobertura "$work/cpath.xml" --quiet -- \
+    "$dotnet" "$work/app/cpath/PdbSample.dll") >/dev/null 2>"$work/cpath.err" || fail "collect --path-map: $(cat "$work/cpath.err")"
+has "$work/cpath.xml" "<source>$work/app/csrc/</source>"
+! grep -q 'does not exist' "$work/cpath.err" || fail "C:\\ sources not mapped: $(cat "$work/cpath.err")"
+echo "ok  paths of another machine: Wine's Z: and D: (a prefix's dosdevices), --path-map and ILHEAP_PATH_MAP for modules and PDB documents"
+
 # A deterministic build (ContinuousIntegrationBuild): the PDB names "/_/..."
 # and carries Source Link; the report names the real files.
 if command -v git >/dev/null; then

@@ -276,6 +276,8 @@ echo "ok  changed module: other MVID, token out of range, offsets not block star
     sed 's/"hits":5}/"hits":-5}/' "$work/one.jsonl" | head -n 1
     echo '{"path":"/x.dll","mvid":"01234567-89ab-cdef-0123-456789abcdef","token":"0x06000001","blocks":[{"il_offset":4,"hits":1},{"il_offset":0,"hits":1}]}'
     head -c 60 "$work/one.jsonl"; echo
+    sed 's/}]}$/}],"edges":[{"il_offset":9,"outcome":1,"hits":1},{"il_offset":9,"outcome":0,"hits":1}]}/' "$work/one.jsonl" | head -n 1
+    sed 's/}]}$/}],"edges":[{"il_offset":9,"hits":1}]}/' "$work/one.jsonl" | head -n 1
 } >"$work/bad.jsonl"
 cover "$work/badlines" 5 "$work/bad.jsonl"
 has "$work/badlines.err" 'bad\.jsonl:1: not a JSON object'
@@ -283,6 +285,8 @@ has "$work/badlines.err" 'bad\.jsonl:3: "mvid" is not a lowercase'
 has "$work/badlines.err" 'bad\.jsonl:4: expected a non-negative integer'
 has "$work/badlines.err" 'bad\.jsonl:5: block offsets are not ascending'
 has "$work/badlines.err" 'bad\.jsonl:6: unterminated string'
+has "$work/badlines.err" 'bad\.jsonl:7: edges are not in ascending \(offset, outcome\)'
+has "$work/badlines.err" 'bad\.jsonl:8: an edge without "outcome"'
 has "$work/badlines.info" "^DA:$i,5\$"
 expect_exit 3 "nothing\\.jsonl" -- ilheap cover "$work/nothing.jsonl"
 expect_exit 2 "no counts file" -- ilheap cover --lcov "$work/x.info"
@@ -322,6 +326,39 @@ if [ "$profiler" != none ] && [ -f "$profiler" ]; then
     has "$work/e2e/cov.out" '^PdbSample +[0-9.]+% \([0-9]+/[0-9]+\)'
     hasnt "$work/e2e/cov.err" .
     echo "ok  end to end: PdbSample's real block counts from the profiler -> the lines that ran"
+
+    # Edge probes: CoverSample's Run.Main under the profiler; outcomes that
+    # block counts cannot tell apart (a switch's cases sharing a body, a jump
+    # after a call that threw) read exact; with ILHEAP_EDGES=0 they do not.
+    for edges in 1 0; do
+        rm -rf "$work/edges$edges" && mkdir -p "$work/edges$edges"
+        CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER='{D643D291-34DE-476E-974D-062912349822}' \
+        CORECLR_PROFILER_PATH="$profiler" ILHEAP_MODE=blocks ILHEAP_INCLUDE=CoverSample ILHEAP_EDGES=$edges \
+        ILHEAP_COUNTS="$work/edges$edges/counts.%p" ILHEAP_REPORT="$work/edges$edges/report.%p" \
+            "$dotnet" "$dll" >"$work/edges$edges/run.out" 2>&1 || fail "CoverSample under the profiler: $(cat "$work/edges$edges/run.out")"
+        cover "$work/edges$edges/cov" 0 "$work/edges$edges"/counts.* --include CoverSample
+    done
+    outcomes() { brda "$work/edges$1/cov.info" Branches.cs "$(bline "$2")" | cut -d, -f4 | tr '\n' ' '; }
+    for want in "br-shared-switch-7=2 0 1 1 0 1 3 " "br-parsed-2=0 1 " "br-do-break-2=7 1 " "br-do-while-2=6 1 "; do
+        [ "$(outcomes 1 "${want%%=*}")" = "${want#*=}" ] ||
+            fail "edge probes: ${want%%=*}: outcomes $(outcomes 1 "${want%%=*}"), expected ${want#*=}"
+    done
+    grep -q '"edges":\[{"il_offset":[0-9]*,"outcome":0,"hits":2}' <(ilheap counts "$work"/edges1/counts.* --jsonl) ||
+        fail "ilheap counts --jsonl: no \"edges\" of the switch probe"
+    [ "$(outcomes 0 br-shared-switch-7)" = "3 3 3 1 1 1 3 " ] && [ "$(outcomes 0 br-parsed-2)" = "2 1 " ] ||
+        fail "without edge probes the shared cases and the jump after a throw read $(outcomes 0 br-shared-switch-7) / $(outcomes 0 br-parsed-2) (solving cannot tell them: expected 3 3 3 1 1 1 3 / 2 1)"
+    echo "ok  end to end: edge probes make a switch's shared cases and a jump after a throwing call exact (solved: 3 3 3 1 1 1 3, probed: 2 0 1 1 0 1 3)"
+    # Merged with counts that have no edge probes, an edge counted in some
+    # runs only is dropped (solved again); one that names no branch is an error.
+    ilheap counts "$work"/edges1/counts.* --jsonl >"$work/edges1.jsonl" && ilheap counts "$work"/edges0/counts.* --jsonl >"$work/edges0.jsonl" ||
+        fail "ilheap counts --jsonl of the edge runs"
+    cover "$work/edgesmix" 0 "$work/edges1.jsonl" "$work/edges0.jsonl" --include CoverSample
+    [ "$(brda "$work/edgesmix.info" Branches.cs "$(bline br-shared-switch-7)" | cut -d, -f4 | tr '\n' ' ')" = "6 6 6 2 2 2 6 " ] ||
+        fail "an edge probe of one run only was summed: $(brda "$work/edgesmix.info" Branches.cs "$(bline br-shared-switch-7)" | tr '\n' ' ')"
+    sed -E 's/"edges":\[\{"il_offset":[0-9]+,/"edges":[{"il_offset":1,/' "$work/edges1.jsonl" >"$work/edgesbad.jsonl"
+    cover "$work/edgesbad" 5 "$work/edgesbad.jsonl" --include CoverSample
+    has "$work/edgesbad.err" 'edge probe at IL offset 1 names no branch outcome of the method in .*CoverSample\.dll \(changed since it was counted\?\): its counts are ignored'
+    echo "ok  edge probes: dropped when some merged runs lack them; one naming no branch outcome ignores the method's counts (5)"
 else
     echo "SKIP (part): no profiler given (none built, or a sanitizer build, whose profiler loads only with its runtime preloaded): the end-to-end run is left out"
 fi

@@ -48,7 +48,8 @@ static const char collect_help[] =
     "                     default: ILHEAP_SOURCE_ROOT, then the assembly's directory\n"
     "                     and the working directory and their parents)\n"
     "  --exclude-by-attribute NAME,...  --exclude-by-file GLOB,...  --skip-auto-props\n"
-    "                     as `ilheap cover`'s (coverlet's ExcludeByAttribute, ...)\n"
+    "  --path-map FROM=TO as `ilheap cover`'s (coverlet's ExcludeByAttribute, ...;\n"
+    "                     paths of another machine, Wine's drives mapped without one)\n"
     "  --profiler PATH    the profiler library, instead of the one found\n"
     "  --counts-dir DIR   keep the counts and the profiler's reports in DIR (new or\n"
     "                     without counts files) instead of a temporary directory\n"
@@ -115,7 +116,12 @@ static int parse_args(int argc, char **argv, collect_opts_t *o)
             i += strcmp(argv[i], "--") == 0;
             break;
         }
-        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "--skip-auto-props") == 0) {
+        if (strcmp(argv[i], "--path-map") == 0) {
+            if (i + 1 >= argc || !source_map_add_path_map("collect", argv[++i])) {
+                fprintf(stderr, "ilheap collect: --path-map needs FROM=TO\n");
+                return TOOL_EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "--skip-auto-props") == 0) {
             *(strcmp(argv[i], "--quiet") == 0 ? &o->quiet : &o->filters.skip_auto_props) = true;
         } else if (slot == NULL) {
             fprintf(stderr, "ilheap collect: unknown option '%s'\n%s", argv[i], collect_help);

@@ -16,10 +16,19 @@ static void entry_free(counts_entry_t *e)
     free(e->path);
     free(e->method);
     free(e->blocks);
+    free(e->edges);
     memset(e, 0, sizeof *e);
 }
 
-/* Method i of c as an entry (its block probes); false when out of memory.
+static int compare_edge(const void *a, const void *b)
+{
+    const counts_edge_t *x = a, *y = b;
+    if (x->il_offset != y->il_offset)
+        return x->il_offset < y->il_offset ? -1 : 1;
+    return x->outcome < y->outcome ? -1 : x->outcome > y->outcome;
+}
+
+/* Method i of c as an entry (its block and edge probes); false when out of memory.
  * Its line: the JSON line, or the method's number in a counts file. */
 static bool entry_of(const ilheap_counts_t *c, size_t i, bool jsonl, const char *file, counts_entry_t *e)
 {
@@ -31,16 +40,22 @@ static bool entry_of(const ilheap_counts_t *c, size_t i, bool jsonl, const char 
     e->path = strdup(mod.path);
     e->method = strdup(m.name);
     e->blocks = malloc((m.probes != 0 ? m.probes : 1) * sizeof *e->blocks);
+    e->edges = malloc((m.probes != 0 ? m.probes : 1) * sizeof *e->edges);
     memcpy(e->mvid, mod.mvid_text, sizeof e->mvid);
     e->token = m.token;
     e->file = file;
     e->line = jsonl ? m.where : i + 1;
-    for (size_t p = 0; e->blocks != NULL && p < m.probes; p++) {
+    e->merged = 1;
+    for (size_t p = 0; e->blocks != NULL && e->edges != NULL && p < m.probes; p++) {
         ilheap_probe_key_t k = ilheap_counts_key(c, i, p);
         if (k.kind == ILHEAP_PROBE_BLOCK)
             e->blocks[e->block_count++] = (counts_block_t){k.il_offset, ilheap_counts_hits(c, i, p)};
+        else if (k.kind == ILHEAP_PROBE_EDGE)
+            e->edges[e->edge_count++] = (counts_edge_t){k.il_offset, k.outcome, ilheap_counts_hits(c, i, p), 1};
     }
-    return e->path != NULL && e->method != NULL && e->blocks != NULL;
+    if (e->edges != NULL && e->edge_count > 1)
+        qsort(e->edges, e->edge_count, sizeof *e->edges, compare_edge);
+    return e->path != NULL && e->method != NULL && e->blocks != NULL && e->edges != NULL;
 }
 
 /* What the file says of itself that makes its counts incomplete. */
@@ -203,9 +218,42 @@ static bool collect_paths(counts_set_t *set)
     return true;
 }
 
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* into's edges += from's, as a union (each counting the entries that had it). */
+static bool merge_edges(counts_entry_t *into, const counts_entry_t *from)
+{
+    counts_edge_t *m = malloc((into->edge_count + from->edge_count + 1) * sizeof *m);
+    if (m == NULL)
+        return false;
+    size_t a = 0, b = 0, n = 0;
+    while (a < into->edge_count || b < from->edge_count) {
+        int c = a == into->edge_count ? 1 : b == from->edge_count ? -1 : compare_edge(&into->edges[a], &from->edges[b]);
+        if (c < 0) {
+            m[n++] = into->edges[a++];
+        } else if (c > 0) {
+            m[n++] = from->edges[b++];
+        } else {
+            m[n] = into->edges[a++];
+            m[n].hits = add_sat(m[n].hits, from->edges[b].hits);
+            m[n++].seen += from->edges[b++].seen;
+        }
+    }
+    free(into->edges);
+    into->edges = m;
+    into->edge_count = n;
+    into->merged += from->merged;
+    return true;
+}
+
 /* into += from, as a union of ascending offsets (the same body's blocks). */
 static bool merge(counts_entry_t *into, const counts_entry_t *from)
 {
+    if (!merge_edges(into, from))
+        return false;
     counts_block_t *m = malloc((into->block_count + from->block_count + 1) * sizeof *m);
     if (m == NULL)
         return false;
@@ -218,8 +266,7 @@ static bool merge(counts_entry_t *into, const counts_entry_t *from)
             m[n++] = from->blocks[b++];
         else {
             m[n] = into->blocks[a++];
-            uint64_t h = from->blocks[b++].hits;
-            m[n].hits = m[n].hits > UINT64_MAX - h ? UINT64_MAX : m[n].hits + h; /* saturates */
+            m[n].hits = add_sat(m[n].hits, from->blocks[b++].hits);
             n++;
         }
     }
@@ -254,6 +301,14 @@ bool counts_finish(counts_set_t *set)
         out++;
     }
     set->count = out;
+    for (size_t i = 0; i < set->count; i++) { /* an edge some runs did not count is no count */
+        counts_entry_t *e = &set->entries[i];
+        size_t n = 0;
+        for (size_t k = 0; k < e->edge_count; k++)
+            if (e->edges[k].seen == e->merged)
+                e->edges[n++] = e->edges[k];
+        e->edge_count = n;
+    }
     return true;
 }
 

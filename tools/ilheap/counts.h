@@ -13,6 +13,14 @@ typedef struct counts_block {
     uint64_t hits;
 } counts_block_t;
 
+/* An edge probe's count (docs/coverage.md, "Edge counts"): outcome `outcome`
+ * of the conditional branch at il_offset, or its runs (ILHEAP_PROBE_RUNS). */
+typedef struct counts_edge {
+    uint32_t il_offset, outcome;
+    uint64_t hits;
+    uint32_t seen; /* merging: how many of the merged entries had it */
+} counts_edge_t;
+
 /* One method's counts, summed over every file that named it. */
 typedef struct counts_entry {
     char *path;   /* the module as the runtime loaded it */
@@ -21,6 +29,9 @@ typedef struct counts_entry {
     uint32_t token;
     counts_block_t *blocks; /* ascending il_offset, distinct */
     size_t block_count;
+    counts_edge_t *edges;   /* ascending (il_offset, outcome), distinct; only those every merged entry had */
+    size_t edge_count;
+    uint32_t merged;        /* entries summed into this one */
     const char *file; /* where it was first seen (a counts_set_t.files string) */
     uint64_t line;    /* its line in JSON lines; in a counts file its number there, from 1 */
 } counts_entry_t;
@@ -56,7 +67,9 @@ int counts_read_since(counts_set_t *set, const char *file, const char *snapshot)
 
 /* After the last file: merges the entries by module identity, whatever the
  * path: those with the same MVID and token are one (hits summed per IL
- * offset; a module copied into two test projects is one module). Entries are
+ * offset; a module copied into two test projects is one module; an edge
+ * probe is kept only when every merged entry had it, as a sum over some of
+ * the runs would be too low). Entries are
  * then sorted by (mvid, token), so one module's are contiguous, and
  * set->paths lists every path each MVID was counted at. False when out of
  * memory. */

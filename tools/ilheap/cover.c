@@ -5,6 +5,7 @@
  * its command line. */
 #include "commands.h"
 #include "cover.h"
+#include "source_map.h"
 #include "support.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 static const char cover_help[] =
     "usage: ilheap cover COUNTS... [--cobertura FILE] [--lcov FILE] [--include GLOB] [--exclude GLOB]\n"
     "                   [--exclude-by-attribute NAME,...] [--exclude-by-file GLOB,...] [--skip-auto-props]\n"
+    "                   [--path-map FROM=TO]...\n"
     "       ilheap cover COUNTS --since SNAP [...]\n"
     "Turns the counts files of the profiler's blocks mode (ILHEAP_MODE=blocks, one\n"
     "JSON object per line and method) into line and branch coverage of every method\n"
@@ -40,6 +42,11 @@ static const char cover_help[] =
     "  --skip-auto-props leave out auto-implemented property accessors\n"
     "  --since SNAP      only what ran after SNAP ('ilheap counts COUNTS --snapshot\n"
     "                    SNAP') was taken; one COUNTS file, live or not\n"
+    "  --path-map FROM=TO  read paths that start with FROM (modules in the counts,\n"
+    "                    sources in PDBs) under TO when they name no file here:\n"
+    "                    counts or PDBs of another machine (repeatable; also\n"
+    "                    ILHEAP_PATH_MAP, maps separated by ';'). Wine's drives\n"
+    "                    (Z:\\ the root) are mapped without one\n"
     "\n"
     "Left out unless --include names them: test assemblies (they use xunit, NUnit,\n"
     "MSTest or TUnit attributes, or have Microsoft.NET.Test.Sdk's entry point),\n"
@@ -72,6 +79,24 @@ typedef struct run {
 } run_t;
 
 /* Step 1: every counts file into r->set, merged by module identity. */
+/* The module path of an entry of another machine's counts (a Windows path, a
+ * mapped one) read as this machine's (source_map_path); false when out of memory. */
+static bool map_module_path(counts_entry_t *e)
+{
+    char path[4096];
+    if (strlen(e->path) >= sizeof path)
+        return true;
+    strcpy(path, e->path);
+    if (!source_map_path("cover", path, sizeof path))
+        return true;
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return false;
+    free(e->path);
+    e->path = copy;
+    return true;
+}
+
 static int read_counts(const cover_request_t *o, run_t *r)
 {
     for (size_t i = 0; i < o->file_count; i++) {
@@ -84,7 +109,10 @@ static int read_counts(const cover_request_t *o, run_t *r)
         if (rc != 0)
             return rc;
     }
-    if (!counts_finish(&r->set)) {
+    bool mapped = true;
+    for (size_t i = 0; i < r->set.count && mapped; i++)
+        mapped = map_module_path(&r->set.entries[i]);
+    if (!mapped || !counts_finish(&r->set)) {
         fprintf(stderr, "ilheap cover: out of memory\n");
         return TOOL_EXIT_SYSTEM;
     }
@@ -317,6 +345,13 @@ static int parse_args(int argc, char **argv, cover_request_t *o, const char **fi
                                                                              : NULL;
         if (strcmp(argv[i], "--skip-auto-props") == 0) {
             o->filters.skip_auto_props = true;
+            continue;
+        }
+        if (strcmp(argv[i], "--path-map") == 0) {
+            if (i + 1 >= argc)
+                fprintf(stderr, "ilheap cover: --path-map needs a value (FROM=TO)\n");
+            if (i + 1 >= argc || !source_map_add_path_map("cover", argv[++i]))
+                return TOOL_EXIT_USAGE;
             continue;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -3,6 +3,7 @@
  * them) and the conditional branches, the PDB's sequence points give the
  * lines, the counts give the hits. */
 #include "cover.h"
+#include "ilheap/instrument.h"
 #include "flow.h"
 #include "source_map.h"
 #include "ilheap/rewrite.h"
@@ -214,10 +215,42 @@ static bool load_blocks(work_t *w, const ilheap_pe_method_t *m, size_t *count)
     return n > 0;
 }
 
+/* True when every edge probe of e names an outcome (or the runs) of a
+ * conditional branch of the body in w->rw (both ascending in offset). */
+static bool edges_fit(work_t *w, const counts_entry_t *e, uint32_t *bad)
+{
+    ilheap_rw_id_t id = ilheap_rw_first(w->rw);
+    for (size_t i = 0; i < e->edge_count; i++) {
+        const counts_edge_t *x = &e->edges[i];
+        ilheap_rw_insn_t insn = {0};
+        bool found = false;
+        for (; id != ILHEAP_RW_END && ilheap_rw_get(w->rw, id, &insn) == ILHEAP_OK; id = ilheap_rw_next(w->rw, id))
+            if (insn.offset >= x->il_offset) {
+                found = insn.offset == x->il_offset;
+                break;
+            }
+        const ilheap_il_opinfo_t *info = found ? ilheap_il_opinfo(insn.opcode) : NULL;
+        uint32_t outcomes = insn.opcode == ILHEAP_OP_SWITCH ? insn.op.sw.count + 1 : 2;
+        if (info == NULL || info->flow != ILHEAP_FLOW_COND || (x->outcome >= outcomes && x->outcome != ILHEAP_PROBE_RUNS)) {
+            *bad = x->il_offset;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Applies a counts entry to w->hits; false (reported, nothing applied) when
- * an offset is not a block start of the body as it is now. */
+ * an offset is not a block start of the body as it is now, or an edge probe
+ * names no branch outcome of it. */
 static bool apply_counts(work_t *w, const counts_entry_t *e, size_t n)
 {
+    uint32_t bad;
+    if (!edges_fit(w, e, &bad)) {
+        problem(w, "%s:%llu: %s (0x%08x): edge probe at IL offset %u names no branch outcome of the method in %s "
+                "(changed since it was counted?): its counts are ignored",
+                e->file, (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, bad, w->dll);
+        return false;
+    }
     for (size_t i = 0; i < e->block_count; i++) {
         uint32_t off = e->blocks[i].il_offset;
         size_t b = block_of(w->starts, n, off);
@@ -335,10 +368,11 @@ static bool method_branches(work_t *w, cov_method_t *cm, cov_flow_t *flow, const
 
 /* Lines and branches of a method with sequence points. */
 static bool lines_and_branches(work_t *w, cov_method_t *cm, ilheap_pdb_sequence_point_t *pts, size_t np,
-                               uint32_t rid, size_t nblocks, bool have_body)
+                               uint32_t rid, size_t nblocks, bool have_body, const counts_entry_t *e)
 {
     cov_flow_t flow;
-    if (have_body && !cov_flow_begin(&flow, w->pe, w->rw, rid, w->starts, nblocks, w->hits, &w->returns)) {
+    if (have_body && !cov_flow_begin(&flow, w->pe, w->rw, rid, w->starts, nblocks, w->hits, e != NULL ? e->edges : NULL,
+                                     e != NULL ? e->edge_count : 0, &w->returns)) {
         cov_flow_end(&flow);
         return false;
     }
@@ -431,7 +465,9 @@ static void report_sources(cov_module_t *mod, work_t *w)
 
 void cov_assembly_name(const char *path, char *buf, size_t size)
 {
-    const char *base = tool_base_name(path);
+    const char *base = tool_base_name(path), *win = strrchr(base, '\\');
+    if (win != NULL) /* a Windows path counted elsewhere, left unmapped */
+        base = win + 1;
     const char *dot = strrchr(base, '.');
     size_t stem = dot != NULL && dot != base ? (size_t)(dot - base) : strlen(base);
     snprintf(buf, size, "%.*s", (int)(stem < size ? stem : size - 1), base);
@@ -523,7 +559,7 @@ static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts
         add_blocks(mod, cm, w, nblocks);
     if (w->pdb == NULL)
         return 0;
-    return lines_and_branches(w, cm, w->points, np, rid, nblocks, have_body) ? 0 : TOOL_EXIT_SYSTEM;
+    return lines_and_branches(w, cm, w->points, np, rid, nblocks, have_body, e) ? 0 : TOOL_EXIT_SYSTEM;
 }
 
 /* Appends the lines and branches of `from` to `into` (the method the

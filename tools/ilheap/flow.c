@@ -1,8 +1,10 @@
 /* One method's control flow as a developer sees it (flow.h): the compiler's
  * branches told from the source's by the C# compiler's patterns (each with
  * its C# example in docs/coverage.md, "Branches"), never-returning calls, and
- * branch outcome counts solved from block counts. */
+ * branch outcome counts: the edge probes', the ones block counts settle, the
+ * rest solved by flow conservation. */
 #include "flow.h"
+#include "ilheap/instrument.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -168,9 +170,71 @@ static void solve_edges(cov_flow_t *f, const bool *open)
                 }
                 if (nunknown != 1)
                     continue;
-                f->edges[unknown].count = f->hits[b] > known ? f->hits[b] - known : 0;
+                uint64_t total = pass == 0 ? f->hits[b] : f->runs[b];
+                f->edges[unknown].count = total > known ? total - known : 0;
                 f->edges[unknown].known = changed = true;
             }
+    }
+}
+
+/* The edge probes' counts (ascending (offset, outcome), as the branches'
+ * edges come): an outcome's on its edge, a branch's runs on its block; a
+ * probe that names no outcome of this body is counted as stray. */
+static void apply_probes(cov_flow_t *f, const counts_edge_t *probes, size_t nprobes)
+{
+    for (size_t b = 0; b < f->nblocks; b++)
+        f->runs[b] = f->hits[b];
+    size_t p = 0, matched = 0;
+    for (size_t e = 0; e < f->nedges; e++) {
+        cov_edge_t *x = &f->edges[e];
+        if (x->branch == NO_OFFSET)
+            continue;
+        while (p < nprobes && probes[p].il_offset < x->branch)
+            p++;
+        for (size_t q = p; q < nprobes && probes[q].il_offset == x->branch; q++) {
+            if (probes[q].outcome == x->outcome) {
+                x->known = true;
+                x->count = probes[q].hits;
+                matched++;
+            } else if (probes[q].outcome == ILHEAP_PROBE_RUNS && x->outcome == 0) {
+                f->runs[x->from] = probes[q].hits;
+                matched++;
+            }
+        }
+    }
+    f->stray_probes = (uint32_t)(nprobes - matched);
+}
+
+/* What block counts settle exactly, before any solving: an outcome into a
+ * block that it alone enters has that block's count; the one outcome left of
+ * a branch is its runs less the others (the profiler placed its probes so
+ * that this settles every two-way branch). */
+static void settled_outcomes(cov_flow_t *f, const bool *open, uint32_t *into)
+{
+    for (size_t b = 0; b < f->nblocks; b++)
+        into[b] = 0;
+    for (size_t e = 0; e < f->nedges; e++)
+        into[f->edges[e].to] += into[f->edges[e].to] < 2;
+    for (size_t e = 0; e < f->nedges; e++) {
+        cov_edge_t *x = &f->edges[e];
+        if (!x->known && x->branch != NO_OFFSET && into[x->to] == 1 && !open[x->to])
+            x->known = true, x->count = f->hits[x->to];
+    }
+    for (size_t e = 0; e < f->nedges;) {
+        size_t end = e + 1, unknown = f->nedges;
+        uint32_t branch = f->edges[e].branch;
+        while (end < f->nedges && branch != NO_OFFSET && f->edges[end].branch == branch && f->edges[end].from == f->edges[e].from)
+            end++;
+        uint64_t known = 0;
+        size_t nunknown = 0;
+        for (size_t k = e; k < end && branch != NO_OFFSET; k++)
+            f->edges[k].known ? (void)(known += f->edges[k].count) : (void)(unknown = k, nunknown++);
+        if (nunknown == 1) {
+            uint64_t runs = f->runs[f->edges[unknown].from];
+            f->edges[unknown].count = runs > known ? runs - known : 0;
+            f->edges[unknown].known = true;
+        }
+        e = end;
     }
 }
 
@@ -195,7 +259,7 @@ static bool *open_blocks(const cov_flow_t *f)
 }
 
 /* The instructions, the dead tails after never-returning calls, the edges. */
-static bool analyse(cov_flow_t *f, cov_returns_t *returns)
+static bool analyse(cov_flow_t *f, cov_returns_t *returns, const counts_edge_t *probes, size_t nprobes)
 {
     size_t cap = 0;
     for (size_t i = 0; i < f->ninsn; i++) {
@@ -219,7 +283,15 @@ static bool analyse(cov_flow_t *f, cov_returns_t *returns)
     bool *open = open_blocks(f);
     if (open == NULL)
         return false;
+    uint32_t *into = malloc((f->nblocks + 1) * sizeof *into);
+    if (into == NULL) {
+        free(open);
+        return false;
+    }
+    apply_probes(f, probes, nprobes);
+    settled_outcomes(f, open, into);
     solve_edges(f, open);
+    free(into);
     free(open);
     return true;
 }
@@ -237,7 +309,8 @@ static bool is_state_machine(const ilheap_pe_t *pe, uint32_t rid)
 }
 
 bool cov_flow_begin(cov_flow_t *f, const ilheap_pe_t *pe, ilheap_rw_t *rw, uint32_t rid, const uint32_t *starts,
-                    size_t nblocks, const uint64_t *hits, cov_returns_t *returns)
+                    size_t nblocks, const uint64_t *hits, const counts_edge_t *probes, size_t nprobes,
+                    cov_returns_t *returns)
 {
     memset(f, 0, sizeof *f);
     f->pe = pe, f->rw = rw, f->starts = starts, f->nblocks = nblocks, f->hits = hits;
@@ -256,11 +329,12 @@ bool cov_flow_begin(cov_flow_t *f, const ilheap_pe_t *pe, ilheap_rw_t *rw, uint3
         f->offsets[f->ninsn++] = insn.offset;
     }
     f->dead_from = malloc((nblocks + 1) * sizeof *f->dead_from);
-    if (f->dead_from == NULL)
+    f->runs = malloc((nblocks + 1) * sizeof *f->runs);
+    if (f->dead_from == NULL || f->runs == NULL)
         return false;
     for (size_t b = 0; b <= nblocks; b++)
         f->dead_from[b] = NO_OFFSET;
-    return nblocks == 0 || analyse(f, returns);
+    return nblocks == 0 || analyse(f, returns, probes, nprobes);
 }
 
 void cov_flow_end(cov_flow_t *f)
@@ -268,6 +342,7 @@ void cov_flow_end(cov_flow_t *f)
     free(f->ids);
     free(f->offsets);
     free(f->dead_from);
+    free(f->runs);
     free(f->edges);
     memset(f, 0, sizeof *f);
 }

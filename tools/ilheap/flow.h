@@ -4,10 +4,12 @@
  * dispatch and await checks of state machines, expression breakpoints), which
  * sequence points belong to code that never runs, where a block stops being
  * reached (after a call that never returns), and how often each outcome of a
- * branch ran, from block counts (edges solved by flow conservation). */
+ * branch ran: the profiler's edge probes where it placed them, else from
+ * block counts (edges solved by flow conservation). */
 #ifndef ILHEAP_TOOLS_FLOW_H
 #define ILHEAP_TOOLS_FLOW_H
 
+#include "counts.h"
 #include "ilheap/pdb.h"
 #include "ilheap/pe.h"
 #include "ilheap/rewrite.h"
@@ -38,6 +40,8 @@ typedef struct cov_flow {
     const uint32_t *starts; /* block start offsets, ascending */
     size_t nblocks;
     const uint64_t *hits;   /* per block */
+    uint64_t *runs;         /* per block: how often its last instruction ran (a branch's runs probe, else hits) */
+    uint32_t stray_probes;  /* edge probes that name no branch outcome of this body */
     bool state_machine;     /* MoveNext of a compiler-made <M>d__N type */
     bool async;             /* ... of an async method (it calls SetException) */
     ilheap_rw_id_t *ids;    /* the instructions in order, and their offsets */
@@ -51,9 +55,11 @@ typedef struct cov_flow {
     bool first_was_switch;
 } cov_flow_t;
 
-/* Analyses the method `rid` loaded in rw. False without memory. */
+/* Analyses the method `rid` loaded in rw, its block counts and its edge
+ * probes probes[0 .. nprobes) (NULL, 0: none). False without memory. */
 bool cov_flow_begin(cov_flow_t *f, const ilheap_pe_t *pe, ilheap_rw_t *rw, uint32_t rid, const uint32_t *starts,
-                    size_t nblocks, const uint64_t *hits, cov_returns_t *returns);
+                    size_t nblocks, const uint64_t *hits, const counts_edge_t *probes, size_t nprobes,
+                    cov_returns_t *returns);
 void cov_flow_end(cov_flow_t *f);
 
 /* True when conditional branch `id` (met in IL order) is a source branch;
@@ -69,8 +75,9 @@ bool cov_flow_dead_point(const cov_flow_t *f, uint32_t offset);
  * or 0 after a call in that block that never returns. */
 uint64_t cov_flow_point_hits(const cov_flow_t *f, uint32_t offset);
 
-/* How often outcome k of the conditional branch at `offset` ran: its edge's
- * solved count, or (unsolved) the hits of the block it leads to. */
+/* How often outcome k of the conditional branch at `offset` ran: its edge
+ * probe's count, or its edge's solved count, or (unsolved) the hits of the
+ * block it leads to. */
 uint64_t cov_flow_outcome_hits(const cov_flow_t *f, uint32_t offset, uint32_t k, uint32_t target_offset);
 
 #endif

@@ -59,6 +59,7 @@ static bool insert_probes(tool_instr_t *t, uint32_t *probes, char *msg, size_t m
         .ptr64 = 1,
         .counters = next_counters,
         .ctx = t,
+        .flags = ILHEAP_INSTR_EDGES, /* as the profiler's blocks mode: checked with the rest */
     };
     const ilheap_probe_key_t *keys;
     size_t n;

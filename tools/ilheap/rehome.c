@@ -28,7 +28,8 @@ static const char rehome_help[] =
     "  --instrument calls|blocks|none\n"
     "                with the IL rewriter: calls: a counter probe (pure IL, a fake\n"
     "                counter address) at method entry; blocks: one at every basic\n"
-    "                block start, every edge into the block retargeted to it; none:\n"
+    "                block start, every edge into the block retargeted to it (and\n"
+    "                edge probes where block counts cannot tell a branch); none:\n"
     "                decode to instructions and encode unchanged (byte for byte).\n"
     "                The check: every original instruction present, in order; every\n"
     "                original branch, switch and EH edge leads to the same original\n"
@@ -535,7 +536,7 @@ static void job_summary(job_t *j, const landing_t *l)
                         o->prologue, o->prologue);
     if (o->instrument)
         tool_out_printf(out, "instrument %s: %llu counter probes inserted\n",
-                        o->mode == TOOL_INSTR_BLOCKS  ? "blocks (one at every basic block start)"
+                        o->mode == TOOL_INSTR_BLOCKS  ? "blocks (one at every basic block start, edge probes where blocks cannot tell)"
                         : o->mode == TOOL_INSTR_CALLS ? "calls (one at method entry)"
                                                       : "none (decoded to instructions, encoded unchanged)",
                         (unsigned long long)r->probes);

@@ -41,4 +41,23 @@ bool source_map_apply(source_map_t *m, char *path, size_t size);
 
 void source_map_close(source_map_t *m);
 
+/* Paths of another machine mapped to this one's: a Windows path in counts
+ * written under Wine or on Windows (Z:\dir\App.dll), the directory a PDB was
+ * built in. A map is FROM=TO: a path that starts with FROM (a whole path
+ * component; '\' and '/' alike, and without regard to case when FROM is a
+ * Windows path) becomes TO and the rest. Given maps come first
+ * (--path-map, then ILHEAP_PATH_MAP: maps separated by ';'); then, off
+ * Windows, Wine's drives: X: is what ${WINEPREFIX:-~/.wine}/dosdevices/x:
+ * points to, and Z: the root when there is no prefix (Wine's default). */
+
+/* Adds the map "FROM=TO" (the string must outlive the maps); false when it is
+ * not one (said on stderr as "ilheap CMD: ..."). */
+bool source_map_add_path_map(const char *cmd, const char *spec);
+
+/* Rewrites path[0..size) in place to the file it stands for on this machine,
+ * when it does not exist as named and a map turns it into one that does;
+ * true when changed. A Windows path that stays unmapped off Windows is said
+ * once ("ilheap CMD: ..."), with the option that maps it. */
+bool source_map_path(const char *cmd, char *path, size_t size);
+
 #endif

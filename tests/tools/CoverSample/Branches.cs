@@ -123,5 +123,38 @@ namespace CoverSample
                 x++;
             return x; // @join-after
         }
+
+        // Edge probes (docs/coverage.md, "Edge counts"), run by Run.Main under
+        // the profiler: outcomes that block counts cannot tell apart.
+        public static string SharedCases(int x)
+        {
+            switch (x) // @br-shared-switch-7
+            {
+                case 10: case 11: case 12: return "a";
+                case 13: return "b";
+                case 14: case 15: return "c";
+                default: return "z";
+            }
+        }
+
+        public static int ParsedPositive(string s)
+        {
+            int r = 0;
+            if (int.Parse(s) > 0) // @br-parsed-2
+                r = 1;
+            return r;
+        }
+
+        public static int DoWhile(int n)
+        {
+            int i = 0;
+            do
+            {
+                if (i == n) // @br-do-break-2
+                    break;
+                i++;
+            } while (i < 5); // @br-do-while-2
+            return i;
+        }
     }
 }
