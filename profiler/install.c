@@ -2,8 +2,11 @@
  * body's size from the module's allocator (timed, counted), and installing
  * the written body with SetILFunctionBody (its window checked first). A
  * ReJIT body (view->control) is written to a buffer of this thread's and
- * handed to ICorProfilerFunctionControl::SetILFunctionBody, which copies it. */
+ * handed to ICorProfilerFunctionControl::SetILFunctionBody, which copies it.
+ * Then the IL offset map of a body from the rewriter. */
 #include "profiler.h"
+
+#include <stdlib.h>
 
 #include "ilheap/com.h"
 #include "ilheap/status.h"
@@ -64,4 +67,46 @@ int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *vi
     }
     atomic_fetch_add(&prof_g.counters.rewritten, 1);
     return 0;
+}
+
+/* The map of the last encode in s's buffer; NULL without memory. */
+static COR_IL_MAP *il_map(prof_scratch_t *s, size_t *n)
+{
+    if (ilheap_rw_il_map(s->rw, NULL, 0, n) != ILHEAP_IL_DEST_TOO_SMALL && *n != 0)
+        return NULL;
+    if (*n > s->map_cap) {
+        ilheap_rw_il_map_t *m = realloc(s->map, *n * sizeof *m);
+        if (!m)
+            return NULL;
+        s->map = m;
+        s->map_cap = *n;
+    }
+    if (ilheap_rw_il_map(s->rw, s->map, s->map_cap, n) != ILHEAP_OK || *n > UINT32_MAX)
+        return NULL;
+    /* ilheap_rw_il_map_t has COR_IL_MAP's layout (rewrite.h; checked below). */
+    return (COR_IL_MAP *)(void *)s->map;
+}
+
+static_assert(sizeof(ilheap_rw_il_map_t) == sizeof(COR_IL_MAP) &&
+                  offsetof(ilheap_rw_il_map_t, new_offset) == offsetof(COR_IL_MAP, newOffset) &&
+                  offsetof(ilheap_rw_il_map_t, accurate) == offsetof(COR_IL_MAP, fAccurate),
+              "COR_IL_MAP");
+
+void prof_install_map(const prof_module_view_t *view, FunctionID fid, prof_scratch_t *s)
+{
+    size_t n = 0;
+    COR_IL_MAP *map = il_map(s, &n);
+    HRESULT hr = CLR_E_OUTOFMEMORY;
+    if (map && view->control)
+        hr = view->control->lpVtbl->SetILInstrumentedCodeMap(view->control, (ULONG)n, map);
+    else if (map && fid)
+        hr = prof_g.info->lpVtbl->SetILInstrumentedCodeMap(prof_g.info, fid, 1, (ULONG)n, map);
+    else if (map)
+        hr = CLR_E_INVALIDARG; /* neither a FunctionID nor ReJIT: nothing to attach it to */
+    if (CLR_FAILED(hr)) {
+        atomic_fetch_add(&prof_g.counters.il_maps_failed, 1);
+        atomic_store(&prof_g.counters.il_map_error, (uint32_t)hr);
+    } else {
+        atomic_fetch_add(&prof_g.counters.il_maps_set, 1);
+    }
 }

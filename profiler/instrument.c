@@ -86,7 +86,6 @@ static int insert_probes(ModuleID mod, const prof_module_view_t *view, prof_scra
 int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view,
                     const uint8_t *il, size_t il_size, prof_skip_t *why)
 {
-    (void)fid;
     char name[PROF_NAME_MAX * 4];
     if (method_facts(mod, tok, prof_modules_is_corelib(view), name, sizeof name, why) != 0)
         return -1;
@@ -129,6 +128,7 @@ int prof_instrument(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_mo
         prof_counts_withdraw(handle);
         return -1;
     }
+    prof_install_map(view, fid, s);
     atomic_fetch_add(&prof_g.counters.instrumented, 1);
     atomic_fetch_add(&prof_g.counters.probes, n);
     return 0;

@@ -212,6 +212,9 @@ typedef struct prof_counters {
     atomic_uint_fast64_t counter_regions_live;
     atomic_uint_fast64_t inlining_refused;   /* JITInlining: callee instrumented */
     atomic_uint_fast64_t bodies_fallback;    /* placed by the runtime's allocator (ILHEAP_FALLBACK) */
+    atomic_uint_fast64_t il_maps_set;        /* SetILInstrumentedCodeMap accepted */
+    atomic_uint_fast64_t il_maps_failed;     /* refused, or no memory for the map */
+    atomic_uint_fast32_t il_map_error;       /* the last refusal's HRESULT */
 } prof_counters_t;
 
 /* ----------------------------------------------------------- global state */
@@ -354,10 +357,11 @@ int prof_names_leave_alone(IMetaDataImport *md, mdMethodDef token);
 /* ---------------------------------------------------------------- rewrite */
 void prof_rewrite_on_jit(FunctionID id);
 /* Rewrites (mod, tok) as the mode says; the body goes where the view says
- * (view->control). The JIT path claims the token first; PROF_SKIP_COUNT when
- * the body is in, else why not (the JIT path's claim is given back when a
- * later try could succeed). */
-prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view);
+ * (view->control). fid: the JIT path's FunctionID (its IL map goes to
+ * ICorProfilerInfo::SetILInstrumentedCodeMap), 0 on ReJIT. The JIT path
+ * claims the token first; PROF_SKIP_COUNT when the body is in, else why not
+ * (the JIT path's claim is given back when a later try could succeed). */
+prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view);
 
 /* ------------------------------------------------------------------ rejit */
 /* ILHEAP_REJIT=1 (rejit.c). start: at Initialize, the thread that requests;
@@ -387,6 +391,7 @@ uint8_t *prof_rejit_buffer(size_t size);
 void prof_rejit_write_summary(FILE *out);
 
 /* ---------------------------------------------------------------- install */
+typedef struct prof_scratch prof_scratch_t; /* scratch.c: a thread's rewriter and buffers */
 /* A block of size bytes from the view's allocator (timed and counted); NULL
  * with *why when Alloc fails. */
 uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t size,
@@ -395,6 +400,12 @@ uint8_t *prof_install_alloc(ModuleID mod, const prof_module_view_t *view, size_t
  * installs it with SetILFunctionBody. */
 int prof_install_set(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view,
                      const uint8_t *p, size_t size, int fallback, prof_skip_t *why);
+/* After prof_install_set: the old-to-new IL offset map of the body rw
+ * encoded last (ilheap_rw_il_map), so that debuggers and stack traces map
+ * the new IL back to the original's lines: ICorProfilerInfo::
+ * SetILInstrumentedCodeMap on the JIT path (fid), ICorProfilerFunctionControl's
+ * on ReJIT (view->control). Both copy the array. Counted, never fatal. */
+void prof_install_map(const prof_module_view_t *view, FunctionID fid, prof_scratch_t *s);
 
 /* ------------------------------------------------------------- signatures */
 /* A module's metadata, open for reading (md2: NULL when the runtime gives
@@ -425,14 +436,16 @@ size_t prof_sig_method_memory(const prof_md_t *m, mdMethodDef tok);
 
 /* ---------------------------------------------------------------- scratch */
 /* A thread's rewriter, instrumenter and buffers (one per thread, kept). */
-typedef struct prof_scratch {
+struct prof_scratch {
     ilheap_rw_t *rw;
     ilheap_instr_t *instr;
     ilheap_il_clause_t *clauses;
     size_t clauses_cap;
     void *arena; /* signatures (timing) */
     size_t arena_cap;
-} prof_scratch_t;
+    ilheap_rw_il_map_t *map; /* the IL offset map (prof_install_map) */
+    size_t map_cap;
+};
 
 /* This thread's scratch; NULL without memory. */
 prof_scratch_t *prof_scratch_get(void);

@@ -398,7 +398,7 @@ HRESULT prof_rejit_parameters(ModuleID mod, mdMethodDef tok, IUnknown *unk)
     prof_skip_t why = PROF_SKIP_COUNT;
     if (prof_modules_view(mod, &view, &why) == 0) {
         view.control = fc;
-        why = prof_rewrite_method(mod, tok, &view);
+        why = prof_rewrite_method(mod, tok, 0, &view);
         if (why == PROF_SKIP_COUNT) {
             atomic_fetch_add(&counts.done, 1);
         } else if (why == PROF_SKIP_already_rewritten) {

@@ -259,6 +259,13 @@ static int v_counts_error(const prof_counters_t *c, char *buf, size_t cap)
     return snprintf(buf, cap, "%s", prof_g.counts_error[0] ? prof_g.counts_error : "none") >= 0;
 }
 
+/* The last HRESULT SetILInstrumentedCodeMap refused with (only if any). */
+static int v_il_map_error(const prof_counters_t *c, char *buf, size_t cap)
+{
+    uint32_t hr = (uint32_t)atomic_load(&c->il_map_error);
+    return hr != 0 && snprintf(buf, cap, "0x%08x", (unsigned)hr) > 0;
+}
+
 static int v_counts_file_bytes(const prof_counters_t *c, char *buf, size_t cap)
 {
     (void)c;
@@ -329,6 +336,9 @@ static const report_row_t rows[] = {
     COUNTING("probes", probes),
     COUNTING("counts_written", counts_written),
     COUNTING("inlining_refused", inlining_refused),
+    COUNTING("il_maps_set", il_maps_set),
+    COUNTING("il_maps_failed", il_maps_failed),
+    {"il_map_error", 0, v_il_map_error, 1, NULL},
     COUNTING("counter_regions_live", counter_regions_live),
     COUNTING("counter_bytes_live", counter_bytes_live),
     COUNTING("counter_bytes_peak", counter_bytes_peak),

@@ -169,7 +169,7 @@ done:
     return rc;
 }
 
-prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module_view_t *view)
+prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view)
 {
     const prof_config_t *cfg = &prof_g.config;
     LPCBYTE il = NULL;
@@ -187,8 +187,8 @@ prof_skip_t prof_rewrite_method(ModuleID mod, mdMethodDef tok, const prof_module
     if (!is_target && cfg->mode == PROF_MODE_OFF)
         return PROF_SKIP_mode_off;
     if (!is_target && prof_mode_counts(cfg->mode)) {
-        int rc = cfg->mode == PROF_MODE_TIMING ? prof_timing(mod, tok, 0, view, il, il_size, &why)
-                                               : prof_instrument(mod, tok, 0, view, il, il_size, &why);
+        int rc = cfg->mode == PROF_MODE_TIMING ? prof_timing(mod, tok, fid, view, il, il_size, &why)
+                                               : prof_instrument(mod, tok, fid, view, il, il_size, &why);
         if (rc == 0)
             return PROF_SKIP_COUNT;
         if ((why == PROF_SKIP_alloc_failed || why == PROF_SKIP_counters) && !view->control)
@@ -227,7 +227,7 @@ void prof_rewrite_on_jit(FunctionID fid)
         prof_report_skip(why);
         return;
     }
-    why = prof_modules_claim(&view, tok) ? prof_rewrite_method(mod, tok, &view)
+    why = prof_modules_claim(&view, tok) ? prof_rewrite_method(mod, tok, fid, &view)
                                          : PROF_SKIP_already_rewritten;
     if (why != PROF_SKIP_COUNT)
         prof_report_skip(why);

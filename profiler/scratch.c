@@ -20,6 +20,7 @@ static void scratch_free(void *p)
     ilheap_instr_destroy(s->instr);
     free(s->clauses);
     free(s->arena);
+    free(s->map);
     free(s);
 }
 

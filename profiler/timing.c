@@ -284,8 +284,8 @@ static int prepare(job_t *j, const uint8_t *il, size_t il_size, prof_skip_t *why
     return 0;
 }
 
-/* Encodes the body, publishes the method, installs the body. */
-static int install(job_t *j, prof_counts_t *k, prof_skip_t *why)
+/* Encodes the body, publishes the method, installs the body and its IL map. */
+static int install(job_t *j, prof_counts_t *k, FunctionID fid, prof_skip_t *why)
 {
     size_t size = 0, written = 0;
     if (ilheap_rw_encode(j->s->rw, NULL, 0, &size) != ILHEAP_OK) {
@@ -309,13 +309,13 @@ static int install(job_t *j, prof_counts_t *k, prof_skip_t *why)
         prof_counts_withdraw(handle);
         return -1;
     }
+    prof_install_map(j->view, fid, j->s);
     return 0;
 }
 
 int prof_timing(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module_view_t *view, const uint8_t *il,
                 size_t il_size, prof_skip_t *why)
 {
-    (void)fid;
     job_t *j = calloc(1, sizeof *j);
     if (!j || (j->s = prof_scratch_get()) == NULL) {
         free(j);
@@ -337,7 +337,7 @@ int prof_timing(ModuleID mod, mdMethodDef tok, FunctionID fid, const prof_module
     else if (wrap(j) != 0)
         *why = PROF_SKIP_wrap; /* its counters are wasted: never published */
     else
-        rc = install(j, k, why);
+        rc = install(j, k, fid, why);
     if (rc == 0) {
         atomic_fetch_add(&prof_g.counters.instrumented, 1);
         atomic_fetch_add(&prof_g.counters.probes, ILHEAP_COUNTS_TIMING_COUNTERS);

@@ -6,7 +6,9 @@
 #     that throw after their base call, struct constructors, struct, ref and
 #     Span<T> returns, Span<T> arguments, generics over value and reference
 #     types, switch, async, iterators, recursion, stackalloc, known sleeps),
-#     exact and stdout unchanged: at JIT time, through ReJIT on the program
+#     exact and stdout unchanged (its stack trace's line numbers included:
+#     right only when SetILInstrumentedCodeMap maps the new IL offsets back,
+#     which every method's report counts): at JIT time, through ReJIT on the program
 #     JIT-compiled and published ReadyToRun (where the JIT path sees none of
 #     its methods), on 8 threads with ILHEAP_ATOMIC=1 on both paths;
 #   - everything in scope (CoreLib and the framework wrapped), through ReJIT
@@ -66,6 +68,9 @@ clean() {
     done
     [ "$(value instrumented "$r")" = "$(value counts_written "$r")" ] ||
         fail "$1: instrumented=$(value instrumented "$r") counts_written=$(value counts_written "$r")"
+    [ "$(value il_maps_set "$r")" = "$(value instrumented "$r")" ] && [ "$(value il_maps_failed "$r")" = 0 ] ||
+        fail "$1: il_maps_set=$(value il_maps_set "$r") il_maps_failed=$(value il_maps_failed "$r")" \
+            "(error $(value il_map_error "$r")) of $(value instrumented "$r") methods"
 }
 
 # same_output NAME BASE: stdout as without the profiler, and clean

@@ -309,6 +309,36 @@ namespace TimingApp
             return i;
         }
 
+        // 1 call: the methods and lines of a stack trace through wrapped
+        // methods. The same with and without the profiler only when the
+        // runtime maps the new IL offsets back to the original ones (the
+        // profiler's SetILInstrumentedCodeMap).
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static string StackLines()
+        {
+            try
+            {
+                return Deeper(3).ToString();
+            }
+            catch (KnownException e)
+            {
+                var parts = new List<string>();
+                foreach (var f in new System.Diagnostics.StackTrace(e, true).GetFrames())
+                    parts.Add(f.GetMethod().Name + ":" + f.GetFileLineNumber());
+                return string.Join("/", parts);
+            }
+        }
+
+        // 4 calls, all left by the exception thrown at the bottom.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static int Deeper(int n)
+        {
+            int x = n * 2;
+            if (n == 0)
+                throw new KnownException(77);
+            return Deeper(n - 1) + x;
+        }
+
         // 1 call: sleeps 30 ms.
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static void Sleep30() => Thread.Sleep(30);
@@ -409,7 +439,7 @@ namespace TimingApp
 
         private static string Workload()
         {
-            return Exceptions() + ";" + Values() + ";" + Objects() + ";" + Shapes.Timed();
+            return Exceptions() + ";" + Values() + ";" + Objects() + ";" + Shapes.Timed() + ";" + Shapes.StackLines();
         }
 
         public static int Main(string[] args)
