@@ -67,6 +67,55 @@ coverlet_pkg=$(ls /opt/nuget/packages/coverlet.collector/*/coverlet.collector.*.
 [ -n "$coverlet_pkg" ] || { echo "SKIP: no coverlet.collector in /opt/nuget/packages for the comparison"; exit 77; }
 unzip -q "$coverlet_pkg" -d "$work/coverlet"
 
+# winpath PATH: the Windows name of a Unix path under Wine (Z: is the root)
+winpath() { local p=$1; printf 'Z:%s' "${p//\//\\}"; }
+strip_time() { sed 's/ timestamp="[0-9]*"//' "$1"; }
+
+# wine_step WINE: the win-x64 checks (below), in $work/win.
+wine_step() {
+  local wine=$1 win=$work/win rt=$work/runtime-feed p
+  mkdir -p "$win" "$rt"
+  for p in microsoft.netcore.app.runtime.win-x64 microsoft.netcore.app.host.win-x64; do
+    [ ! -d "$HOME/.nuget/packages/$p" ] || ln -sfn "$HOME/.nuget/packages/$p" "$rt/$p"
+  done
+  sed -i "s|<add key=\"nuget.org\"|<add key=\"runtime-packs\" value=\"$rt\" /><add key=\"nuget.org\"|" "$work/mtp/nuget.config"
+  (cd "$work/mtp" && dotnet publish Shop.Mtp/Shop.Mtp.csproj -c Debug -r win-x64 --self-contained \
+    -p:DisableTransitiveFrameworkReferenceDownloads=true -o "$win/app") >"$work/win-publish.log" 2>&1 ||
+    { tail -n 20 "$work/win-publish.log"; fail "win-x64: dotnet publish Shop.Mtp"; return; }
+  export WINEPREFIX=$win/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mshtml="
+  timeout 180 "$wine" wineboot -i >/dev/null 2>&1 </dev/null || true
+  (cd "$win" && timeout 300 "$wine" "$win/app/Shop.Mtp.exe" --ilheap-coverage --results-directory "$(winpath "$win/results")") \
+    >"$work/win-mtp.log" 2>&1 </dev/null || { tail -n 20 "$work/win-mtp.log"; fail "win-x64: Shop.Mtp.exe --ilheap-coverage under Wine"; }
+  if [ ! -f "$win/results/coverage.cobertura.xml" ]; then
+    fail "win-x64: no coverage.cobertura.xml from the Windows run"
+  else
+    if cmp -s <(strip_time "$mtp_report") <(strip_time "$win/results/coverage.cobertura.xml"); then
+      echo "  MTP on Windows: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$win/results/coverage.cobertura.xml" | head -n 1), the same report as Linux's"
+    else
+      fail "win-x64: ilheap.mtp's report on Windows differs from Linux's"
+    fi
+  fi
+  local exe="$work/nuget/ilheap.collector/$version/tools/win-x64/ilheap.exe"
+  timeout 120 "$wine" "$exe" collect --include Shop --print-env "$(winpath "$win/counts")" </dev/null 2>"$work/win-env.err" |
+    tr -d '\r' >"$work/win-env.txt" || fail "win-x64: ilheap.exe collect --print-env: $(cat "$work/win-env.err")"
+  grep -qxF "CORECLR_PROFILER_PATH=$(winpath "${exe%ilheap.exe}ilheap_profiler.dll")" "$work/win-env.txt" ||
+    fail "win-x64: --print-env names another profiler: $(grep PROFILER_PATH "$work/win-env.txt")"
+  (cd "$win" && env $(cat "$work/win-env.txt") timeout 300 "$wine" "$win/app/Shop.Mtp.exe") >"$work/win-env-run.log" 2>&1 </dev/null ||
+    fail "win-x64: Shop.Mtp.exe under --print-env's environment"
+  local wineserver="${wine%/*}/wineserver" # this prefix's server and services: stopped
+  [ -x "$wineserver" ] || wineserver=wineserver
+  "$wineserver" -k 2>/dev/null || true
+  "$work/nuget/ilheap.collector/$version/tools/linux-x64/ilheap" cover "$win"/counts/counts.* --cobertura "$win/linux-cover.xml" \
+    >"$work/win-cover.log" 2>&1 || { cat "$work/win-cover.log"; fail "win-x64: the Linux ilheap cover of Windows' counts"; }
+  grep -q 'Z:\\' <("$work/nuget/ilheap.collector/$version/tools/linux-x64/ilheap" counts "$win"/counts/counts.* --jsonl) ||
+    fail "win-x64: the counts do not name Windows paths"
+  if cmp -s <(strip_time "$mtp_report") <(strip_time "$win/linux-cover.xml"); then
+    echo "  Windows counts (ilheap.exe collect --print-env), read by the Linux ilheap cover: the same report"
+  else
+    fail "win-x64: ilheap cover of Windows' counts differs from the Linux run's report"
+  fi
+}
+
 step "build the solution (Shop, xunit, NUnit, MSTest)"
 if ! dotnet build "$work/sln/Shop.slnx" -c Debug -nodeReuse:false >"$work/build.log" 2>&1; then
   tail -n 30 "$work/build.log"
@@ -156,12 +205,31 @@ if [ -z "$mtp_report" ]; then
   fail "MTP: no coverage.cobertura.xml under TestResults"
 else
   grep -q '<package name="Shop"' "$mtp_report" || fail "MTP: Shop is not in the report"
+  cp "$mtp_report" "$work/mtp-linux.xml" # (the run below that collects nothing removes it)
+  mtp_report=$work/mtp-linux.xml
   echo "  MTP: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$mtp_report" | head -n 1)"
 fi
 
 (cd "$work/mtp" && dotnet test --project Shop.Mtp/Shop.Mtp.csproj --no-build --ilheap-coverage \
   --ilheap-coverage-include Typo) >"$work/mtp-typo.log" 2>&1 && fail "MTP: --ilheap-coverage-include Typo did not fail the run"
 grep -q 'no coverage was collected' "$work/mtp-typo.log" || fail "MTP: no coverage not said: $(tail -n 8 "$work/mtp-typo.log")"
+
+step "win-x64 under Wine: the MTP project published for Windows, the packages' Windows natives"
+# The Windows runtime (a self-contained win-x64 publish; the runtime pack from
+# the NuGet cache that scripts/test-windows.sh filled, else from nuget.org)
+# runs under wine64: `Shop.Mtp.exe --ilheap-coverage` (ilheap.mtp on Windows:
+# tools/win-x64/ilheap.exe and ilheap_profiler.dll) writes the report the
+# Linux run wrote; and the counts of a run under `ilheap.exe collect
+# --print-env` (the collector's Windows environment), read by the Linux
+# `ilheap cover` (paths on Wine's Z: drive), give that report too.
+wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
+if [ ! -x "$wine" ]; then
+  echo "SKIP (part): no wine64: the win-x64 natives are not run (scripts/test-windows.sh installs Wine)"
+elif [ -z "${mtp_report:-}" ]; then
+  fail "win-x64: no Linux MTP report to compare with"
+else
+  wine_step "$wine"
+fi
 
 echo "ilheap.collector test: $((SECONDS - started)) s"
 if [ $failures -ne 0 ]; then
