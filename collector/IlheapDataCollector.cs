@@ -143,7 +143,8 @@ namespace Ilheap.Collector
             if (r.ExitCode == 0)
                 return;
             if (r.ExitCode == IlheapTool.ExitNoCoverage)
-                Error($"no coverage was collected: {said}");
+                Error($"no coverage was collected: {said}" + (_settings.IncludeTestAssembly ? "" :
+                    " (the test assemblies are left out: IncludeTestAssembly=true counts them)"));
             else if (r.ExitCode == IlheapTool.ExitThreshold)
                 Error($"coverage below the threshold: {said}");
             else

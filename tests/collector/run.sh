@@ -7,8 +7,8 @@
 #      coverage.cobertura.xml into TestResults/<guid>/, nothing of the profiler
 #      in the output, and its lines agree with coverlet's collector on the same
 #      build (compare_cobertura.py, at least MIN_AGREEMENT);
-#   2. the collector's settings: Format=lcov, a Threshold that fails the run,
-#      an Include that collects nothing and fails it;
+#   2. the collector's settings: Format=cobertura,lcov (both files from one run), a
+#      Threshold that fails the run (its report still attached), an Include that collects nothing and fails it;
 #   3. `ilheap collect` (the package's linux-x64 one) on the solution of the
 #      xunit and NUnit projects: one merged report; with --include Typo: exit 7;
 #      and on a deterministic build (ContinuousIntegrationBuild in a git
@@ -130,9 +130,13 @@ test_run() {
   dotnet test "$work/sln/$project" --no-build --results-directory "$work/results-$name" "$@" >"$work/$name.log" 2>&1
 }
 words='ilheap-profiler|^(config_error|allocator|rewritten|methods_seen)='
+cfg=DataCollectionRunSettings.DataCollectors.DataCollector.Configuration
 for project in Shop.Tests Shop.NUnit Shop.MSTest; do
   step "$project: --collect:ilheap, then coverlet's collector"
-  test_run "$project-ilheap" "$project" --collect:ilheap || { tail -n 20 "$work/$project-ilheap.log"; fail "$project: dotnet test --collect:ilheap"; continue; }
+  settings=() # the NUnit run writes LCOV too (Format=cobertura,lcov): one run fewer
+  [ "$project" != Shop.NUnit ] || settings=(-- "$cfg.Format=cobertura,lcov")
+  test_run "$project-ilheap" "$project" --collect:ilheap "${settings[@]}" ||
+    { tail -n 20 "$work/$project-ilheap.log"; fail "$project: dotnet test --collect:ilheap"; continue; }
   ours=$(find "$work/results-$project-ilheap" -name coverage.cobertura.xml | head -n 1)
   [ -n "$ours" ] || { tail -n 20 "$work/$project-ilheap.log"; fail "$project: no coverage.cobertura.xml in TestResults"; continue; }
   [ "$(dirname "$(dirname "$ours")")" = "$work/results-$project-ilheap" ] || fail "$project: $ours is not in TestResults/<guid>/"
@@ -149,14 +153,15 @@ for project in Shop.Tests Shop.NUnit Shop.MSTest; do
   echo "  $project: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$ours" | head -n 1); $(grep -iE 'agree' "$work/$project-compare.txt" | head -n 1)"
 done
 
-step "collector settings: Format=lcov, Threshold, Include"
-cfg=DataCollectionRunSettings.DataCollectors.DataCollector.Configuration
-test_run lcov Shop.NUnit --collect:ilheap -- "$cfg.Format=lcov" || fail "Format=lcov: dotnet test failed"
-[ -n "$(find "$work/results-lcov" -name coverage.info)" ] || fail "Format=lcov: no coverage.info"
+step "collector settings: Format=cobertura,lcov (the NUnit run above), Threshold, Include"
+lcov=$(find "$work/results-Shop.NUnit-ilheap" -name coverage.info | head -n 1)
+[ -n "$lcov" ] || fail "Format=cobertura,lcov: no coverage.info"
+[ -z "$lcov" ] || grep -q '^SF:.*Shop' "$lcov" || fail "Format=cobertura,lcov: no Shop source in $lcov"
 if test_run threshold Shop.NUnit --collect:ilheap -- "$cfg.Threshold=line=100"; then
   fail "Threshold=line=100 did not fail the run"
 fi
 grep -q 'coverage below the threshold' "$work/threshold.log" || fail "Threshold: not said: $(tail -n 5 "$work/threshold.log")"
+[ -n "$(find "$work/results-threshold" -name coverage.cobertura.xml)" ] || fail "Threshold: the report below it was not attached"
 if test_run typo Shop.NUnit --collect:ilheap -- "$cfg.Include=[Typo]*"; then
   fail "Include=[Typo]* (no coverage) did not fail the run"
 fi
@@ -181,7 +186,7 @@ merged=$(grep -o 'lines-covered="[0-9]*"' "$work/merged.xml" | head -n 1 | tr -d
 xunit=$(grep -o 'lines-covered="[0-9]*"' "$(find "$work/results-Shop.Tests-ilheap" -name coverage.cobertura.xml)" | head -n 1 | tr -dc 0-9)
 [ "${merged:-0}" -ge "${xunit:-1}" ] || fail "merged: $merged lines covered, fewer than the xunit project's $xunit alone"
 echo "  merged: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$work/merged.xml" | head -n 1)"
-(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Two.slnx --no-build) \
+(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Shop.NUnit --no-build) \
   >"$work/collect-typo.log" 2>&1
 rc=$?
 [ $rc = 7 ] || fail "ilheap collect --include Typo exited $rc, not 7"
