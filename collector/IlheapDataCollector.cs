@@ -87,6 +87,9 @@ namespace Ilheap.Collector
         }
 
         // Asked once: every test host of the session counts into the same directory.
+        // VSTest asks before SessionStart names the test sources, so the test
+        // assemblies are not excluded here: they are counted, and left out of
+        // the report by the --from half (Include limits what is instrumented).
         private List<KeyValuePair<string, string>> Environment()
         {
             var args = new List<string> { "collect" };
