@@ -155,6 +155,19 @@ else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
 fi
 
+# Method timing (ILHEAP_MODE=timing) against a minimal profiler on the
+# runtime's ELT hooks (bench/elt/run.sh: CpuWork, CPU time; x86-64 Linux,
+# where bench/elt's hooks are written); quick mode runs 3 repetitions.
+elt_so="$build/bench/libelt_profiler.so"
+if [ -f "$profiler_so" ] && [ -f "$elt_so" ] && command -v dotnet >/dev/null; then
+  echo "run.sh: method timing against the ELT hooks"
+  ILHEAP_BENCH_WORK="$PWD/$build/elt-work" bash bench/elt/run.sh --runs "$profiler_so" "$elt_so" "$reps" calls,timing \
+    >"$results/timing.txt" || echo "fail kind=elt status=$?" >>"$results/timing.txt"
+  echo "- method timing against the ELT hooks: bench/elt/run.sh --runs" >>"$hooks"
+else
+  echo "- method timing against the ELT hooks: not measured (no profiler, no $elt_so or no dotnet)" >>"$hooks"
+fi
+
 # Coverage: `dotnet test` of tests/coverage's project with no
 # coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
 if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
