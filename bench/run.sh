@@ -168,6 +168,18 @@ else
   echo "- method timing against the ELT hooks: not measured (no profiler, no $elt_so or no dotnet)" >>"$hooks"
 fi
 
+# Start-up under ReJIT: `dotnet build` in blocks mode with ReadyToRun
+# disabled against ReJIT with ReadyToRun on (bench/rejit/startup.sh, 24
+# builds with 3 repetitions: full runs only).
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null && [ "$quick" -eq 0 ]; then
+  echo "run.sh: start-up under ReJIT (dotnet build, blocks)"
+  ILHEAP_BENCH_WORK="$PWD/$build/startup-work" bash bench/rejit/startup.sh --runs "$profiler_so" 3 compiler,all \
+    >"$results/startup.txt" || echo "fail kind=startup status=$?" >>"$results/startup.txt"
+  echo "- start-up of dotnet build under ReJIT against ReadyToRun disabled: bench/rejit/startup.sh --runs" >>"$hooks"
+else
+  echo "- start-up under ReJIT: not measured (quick mode, no profiler or no dotnet)" >>"$hooks"
+fi
+
 # Coverage: `dotnet test` of tests/coverage's project with no
 # coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
 if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
