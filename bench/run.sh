@@ -155,6 +155,21 @@ else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
 fi
 
+# The counts file: blocks with the counters in the file against the in-memory
+# profiler of before (built from git), and the time from a test run's last
+# test to its host's exit against coverlet (bench/profiler/counts_file.sh).
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null && [ "$quick" -eq 0 ]; then
+  echo "run.sh: the counts file (cpu, test host exit)"
+  for w in cpu:counts_file exit:host_exit; do
+    ILHEAP_BENCH_WORK="$PWD/$build/counts-file-work" bash bench/profiler/counts_file.sh --runs \
+      --workloads "${w%%:*}" "$profiler_so" "$reps" >"$results/${w#*:}.txt" ||
+      echo "fail kind=${w#*:} status=$?" >>"$results/${w#*:}.txt"
+  done
+  echo "- the counts file against in-memory counters and coverlet's exit: bench/profiler/counts_file.sh --runs" >>"$hooks"
+else
+  echo "- the counts file: not measured (quick mode, no profiler or no dotnet)" >>"$hooks"
+fi
+
 # Coverage: `dotnet test` of tests/coverage's project with no
 # coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
 if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then
