@@ -119,6 +119,13 @@ echo "- scan/rehome throughput against System.Reflection.Metadata: bench/scan.sh
 echo "run.sh: IL rewriter against Mono.Cecil"
 bench/rewrite.sh "$build/bench/bench_bodies" "$reps" >"$results/rewrite.txt" || echo "fail kind=rewrite status=$?" >>"$results/rewrite.txt"
 echo "- IL rewriter against Mono.Cecil: bench/rewrite.sh" >>"$hooks"
+# The method wrapper (bench_wrap) against Mono.Cecil, and the signature codec.
+echo "run.sh: method wrapper against Mono.Cecil"
+bench/wrap.sh "$build/bench/bench_wrap" "$reps" >"$results/wrap.txt" || echo "fail kind=wrap status=$?" >>"$results/wrap.txt"
+echo "- method wrapper against Mono.Cecil: bench/wrap.sh" >>"$hooks"
+echo "run.sh: signature codec"
+bench/sig.sh "$build/bench/bench_sig" "$reps" >"$results/sig.txt" || echo "fail kind=sig status=$?" >>"$results/sig.txt"
+echo "- signature codec over the shared framework: bench/sig.sh" >>"$hooks"
 # The profiler: the test program with no profiler, the profiler
 # observing only, rewriting on the runtime's allocator and on ilheap
 # (start-up, total time, ns per allocation), ReadyToRun disabled; the driver is
