@@ -67,5 +67,11 @@ rc, out, err = run(ref, "/nonexistent.xml", "--root", "/src/shop")
 check("a missing file is exit 2", rc == 2, out + err)
 os.unlink(bad.name)
 
+# --and: other's lines join the reference's (hits summed, hit in either is hit):
+# A.cs:11 (0 + 1) becomes hit, A.cs:13 (only other's, 0) joins: 4 of 6 hit.
+rc, out, err = run(ref, ref, "--root", "/src/shop", "--exclude", "/obj/", "--and", other, "--min", "0")
+check("--and merges the lines", "coverlet: 6 coverable lines in 2 files, 4 hit" in out, out)
+check("--and compares no branches", "branch agreement=100.00% (0 of the 0 lines" in out, out)
+
 print("compare_cobertura: " + ("all checks passed" if failures == 0 else f"{failures} check(s) failed"))
 sys.exit(1 if failures else 0)
