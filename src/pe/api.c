@@ -435,6 +435,29 @@ void ilheap_pe_guid_text(const uint8_t guid[16], char out[37])
     ilheap__guid_text(guid, out);
 }
 
+void ilheap_pe_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t out_size)
+{
+    size_t o = 0;
+    if (out_size == 0)
+        return;
+    for (size_t i = 0; i < n && in[i] != 0; i++) {
+        uint32_t cp = in[i];
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (uint32_t)(in[i + 1] - 0xDC00);
+            i++;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        char unit[4];
+        size_t len = ilheap__utf8_put(unit, cp);
+        if (o + len >= out_size)
+            break;
+        memcpy(out + o, unit, len);
+        o += len;
+    }
+    out[o] = '\0';
+}
+
 ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out, size_t *length,
                                  ilheap_pe_error_t *error)
 {
