@@ -119,6 +119,13 @@ echo "- scan/rehome throughput against System.Reflection.Metadata: bench/scan.sh
 echo "run.sh: IL rewriter against Mono.Cecil"
 bench/rewrite.sh "$build/bench/bench_bodies" "$reps" >"$results/rewrite.txt" || echo "fail kind=rewrite status=$?" >>"$results/rewrite.txt"
 echo "- IL rewriter against Mono.Cecil: bench/rewrite.sh" >>"$hooks"
+# The method wrapper (bench_wrap) against Mono.Cecil, and the signature codec.
+echo "run.sh: method wrapper against Mono.Cecil"
+bench/wrap.sh "$build/bench/bench_wrap" "$reps" >"$results/wrap.txt" || echo "fail kind=wrap status=$?" >>"$results/wrap.txt"
+echo "- method wrapper against Mono.Cecil: bench/wrap.sh" >>"$hooks"
+echo "run.sh: signature codec"
+bench/sig.sh "$build/bench/bench_sig" "$reps" >"$results/sig.txt" || echo "fail kind=sig status=$?" >>"$results/sig.txt"
+echo "- signature codec over the shared framework: bench/sig.sh" >>"$hooks"
 # The profiler: the test program with no profiler, the profiler
 # observing only, rewriting on the runtime's allocator and on ilheap
 # (start-up, total time, ns per allocation), ReadyToRun disabled; the driver is
@@ -153,6 +160,21 @@ if [ -f "$profiler_so" ] && command -v dotnet >/dev/null; then
   echo "- counting (calls, blocks, atomic) in the real runtime: bench/profiler/counts.sh --runs" >>"$hooks"
 else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
+fi
+
+# The counts file: blocks with the counters in the file against the in-memory
+# profiler of before (built from git), and the time from a test run's last
+# test to its host's exit against coverlet (bench/profiler/counts_file.sh).
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null && [ "$quick" -eq 0 ]; then
+  echo "run.sh: the counts file (cpu, test host exit)"
+  for w in cpu:counts_file exit:host_exit; do
+    ILHEAP_BENCH_WORK="$PWD/$build/counts-file-work" bash bench/profiler/counts_file.sh --runs \
+      --workloads "${w%%:*}" "$profiler_so" "$reps" >"$results/${w#*:}.txt" ||
+      echo "fail kind=${w#*:} status=$?" >>"$results/${w#*:}.txt"
+  done
+  echo "- the counts file against in-memory counters and coverlet's exit: bench/profiler/counts_file.sh --runs" >>"$hooks"
+else
+  echo "- the counts file: not measured (quick mode, no profiler or no dotnet)" >>"$hooks"
 fi
 
 # Coverage: `dotnet test` of tests/coverage's project with no

@@ -1,4 +1,4 @@
-// CecilBench: the Mono.Cecil side of the IL rewriter benchmark (issue 14).
+// CecilBench: the Mono.Cecil side of the IL rewriter and wrapper benchmarks.
 // Cecil is the engine behind coverlet. Over one assembly (bench/rewrite.sh
 // passes the newest runtime's System.Private.CoreLib.dll) it times, per method
 // body, what a Cecil-based rewriter pays:

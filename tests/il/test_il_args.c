@@ -254,38 +254,39 @@ static ilheap_status_t test_effect(void *ctx, uint16_t opcode, uint32_t token, u
     return il_verify_test_calls(ctx, opcode, token, pops, pushes) ? ILHEAP_OK : ILHEAP_EINVAL;
 }
 
-/* A tracer's wrapper on `static ref int Get(ref int a, string s, T t) =>
- * ref a;` (generic over T): OnEntry(object, object, object) with the boxed
- * arguments before a try, the body with one exit, OnExit(object) with the
- * boxed value the ref return points to in the finally. */
-static void test_tracer_wrapper(void)
+/* A tracer's wrapper, checked by the verifier: the body of a method with
+ * signature msig (and locals blob `locals`, or none) gets a local of its
+ * return type, one exit, OnExit(object) with the boxed return value in a
+ * finally around the whole body, and OnEntry(object, ...) with its boxed
+ * arguments before the try. Returns the rewriter (encoded: *enc, *size). */
+static ilheap_rw_t *tracer_wrap(const uint8_t *msig, size_t msize, il_asm_t *a, const uint8_t *locals,
+                                size_t lsize, uint8_t **enc, size_t *size)
 {
-    static const uint8_t msig[] = {0x10, 0x01, 0x03, 0x10, 0x08, 0x10, 0x08, 0x0E, 0x1E, 0x00};
-    ilheap_sig_t sig = decode(ILHEAP_SIG_METHOD_DEF, msig, sizeof msig);
+    ilheap_sig_t sig = decode(ILHEAP_SIG_METHOD_DEF, msig, msize);
     ilheap_rw_method_t m = {&sig, 0, types, NULL};
-    il_asm_t a;
-    il_asm_init(&a);
-    il_op(&a, ILHEAP_OP_LDARG_0);
-    il_op(&a, ILHEAP_OP_RET);
     ilheap_il_body_t body;
-    il_asm_body(&a, 1, 0, &body);
+    il_asm_body(a, 1, locals != NULL ? 0x11000001u : 0, &body);
     ilheap_rw_t *rw;
     ASSERT_EQ_U(ilheap_rw_create(&rw), ILHEAP_OK);
     ASSERT_EQ_U(ilheap_rw_load(rw, &body, NULL), ILHEAP_OK);
     ilheap_rw_set_inserted_stack_fn(rw, test_effect, NULL);
-    /* the return local */
-    uint8_t *locals;
-    size_t locals_size;
-    uint32_t ret_local;
-    ASSERT_EQ_U(ilheap_rw_locals_append_type(NULL, 0, sig.ret.type, &locals, &locals_size, &ret_local), ILHEAP_OK);
-    free(locals); /* a profiler: IMetaDataEmit::GetTokenFromSig(locals) */
-    ilheap_rw_set_locals(rw, 0x11000002u, 1);
+    uint32_t ret_local = ILHEAP_RW_NO_LOCAL;
+    if (sig.ret.kind != ILHEAP_SIG_VALUE_VOID || sig.ret.byref) {
+        uint8_t *grown;
+        size_t grown_size;
+        ASSERT_EQ_U(ilheap_rw_locals_append_type(locals, lsize, sig.ret.type, &grown, &grown_size, &ret_local),
+                    ILHEAP_OK);
+        free(grown); /* a profiler: IMetaDataEmit::GetTokenFromSig(grown) */
+        ilheap_rw_set_locals(rw, 0x11000002u, 1);
+    }
     ilheap_rw_id_t epi, bad;
     ASSERT_EQ_U(ilheap_rw_single_exit(rw, ret_local, 0, &epi, &bad), ILHEAP_OK);
     /* finally { OnExit((object)ret); } */
     ilheap_rw_insn_t fin[ILHEAP_RW_LOAD_MAX + 2];
     size_t n = 0, k;
-    ASSERT_EQ_U(ilheap_rw_load_return(&m, ret_local, ILHEAP_RW_LOAD_BOX, fin, &n), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_load_return(&m, ret_local == ILHEAP_RW_NO_LOCAL ? 0 : ret_local, ILHEAP_RW_LOAD_BOX, fin,
+                                      &n),
+                ILHEAP_OK);
     memset(&fin[n], 0, 2 * sizeof fin[0]);
     fin[n].opcode = ILHEAP_OP_CALL;
     fin[n++].op.token = IL_TEST_CALL_ID(7, 1, 0);
@@ -293,24 +294,59 @@ static void test_tracer_wrapper(void)
     ilheap_rw_handler_t h = {ILHEAP_IL_FINALLY, 0, fin, n, NULL, 0};
     ilheap_rw_id_t first = ilheap_rw_first(rw);
     ASSERT_EQ_U(ilheap_rw_wrap(rw, first, epi, &h, NULL, &bad), ILHEAP_OK);
-    /* OnEntry(a, s, t) before the try */
-    ilheap_rw_insn_t entry[3 * ILHEAP_RW_LOAD_MAX + 1];
+    /* OnEntry(args...) before the try */
+    uint32_t args = ilheap_rw_arg_count(&sig);
+    ilheap_rw_insn_t entry[8 * ILHEAP_RW_LOAD_MAX + 1];
+    ASSERT_TRUE(args <= 8);
     n = 0;
-    for (uint32_t arg = 0; arg < ilheap_rw_arg_count(&sig); arg++, n += k)
+    for (uint32_t arg = 0; arg < args; arg++, n += k)
         ASSERT_EQ_U(ilheap_rw_load_arg(&m, arg, ILHEAP_RW_LOAD_BOX, entry + n, &k), ILHEAP_OK);
     memset(&entry[n], 0, sizeof entry[n]);
     entry[n].opcode = ILHEAP_OP_CALL;
-    entry[n++].op.token = IL_TEST_CALL_ID(8, 3, 0);
+    entry[n++].op.token = IL_TEST_CALL_ID(8, args, 0);
     ASSERT_EQ_U(ilheap_rw_insert(rw, first, ILHEAP_RW_BEFORE, entry, n, NULL), ILHEAP_OK);
-    size_t size;
-    ASSERT_EQ_U(ilheap_rw_encode(rw, NULL, 0, &size), ILHEAP_OK);
-    uint8_t *enc = malloc(size);
-    ASSERT_NOT_NULL(enc);
-    ASSERT_EQ_U(ilheap_rw_encode(rw, enc, size, &size), ILHEAP_OK);
-    il_verify_opts_t o = {il_verify_test_calls, NULL, 1};
+    ASSERT_EQ_U(ilheap_rw_encode(rw, NULL, 0, size), ILHEAP_OK);
+    *enc = malloc(*size);
+    ASSERT_NOT_NULL(*enc);
+    ASSERT_EQ_U(ilheap_rw_encode(rw, *enc, *size, size), ILHEAP_OK);
+    il_verify_opts_t o = {il_verify_test_calls, NULL, sig.ret.kind != ILHEAP_SIG_VALUE_VOID || sig.ret.byref};
     char msg[256];
-    if (!il_verify(enc, size, &o, msg, sizeof msg))
+    if (!il_verify(*enc, *size, &o, msg, sizeof msg))
         TEST_FAIL_("verify: %s", msg);
+    return rw;
+}
+
+/* Checks the opcodes of an encoded body against want[0 .. n). */
+static void expect_opcodes(const uint8_t *enc, size_t size, const uint16_t *want, size_t n)
+{
+    ilheap_il_body_t b;
+    ilheap_il_clause_t cl[4];
+    ASSERT_EQ_U(ilheap_il_decode(enc, size, &b, cl, 4), ILHEAP_OK);
+    ilheap_rw_t *rw;
+    ASSERT_EQ_U(ilheap_rw_create(&rw), ILHEAP_OK);
+    ASSERT_EQ_U(ilheap_rw_load(rw, &b, NULL), ILHEAP_OK);
+    size_t k = 0;
+    for (ilheap_rw_id_t i = ilheap_rw_first(rw); i != ILHEAP_RW_END; i = ilheap_rw_next(rw, i), k++) {
+        ASSERT_TRUE(k < n);
+        ASSERT_EQ_X(ilheap_rw_opcode(rw, i), want[k]);
+    }
+    ASSERT_EQ_U(k, n);
+    ilheap_rw_destroy(rw);
+}
+
+/* `static ref int Get(ref int a, string s, T t) => ref a;` (generic over
+ * T): the ref return's local holds the byref; OnExit gets what it points
+ * to, boxed. */
+static void test_tracer_wrapper(void)
+{
+    static const uint8_t msig[] = {0x10, 0x01, 0x03, 0x10, 0x08, 0x10, 0x08, 0x0E, 0x1E, 0x00};
+    il_asm_t a;
+    il_asm_init(&a);
+    il_op(&a, ILHEAP_OP_LDARG_0);
+    il_op(&a, ILHEAP_OP_RET);
+    uint8_t *enc;
+    size_t size;
+    ilheap_rw_t *rw = tracer_wrap(msig, sizeof msig, &a, NULL, 0, &enc, &size);
     ilheap_il_body_t outb;
     ilheap_il_clause_t cl[4];
     ASSERT_EQ_U(ilheap_il_decode(enc, size, &outb, cl, 4), ILHEAP_OK);
@@ -325,5 +361,102 @@ static void test_tracer_wrapper(void)
     il_asm_free(&a);
 }
 
+/* `static int V(int n, __arglist)`: the body reads its extra arguments
+ * through arglist; the entry probe gets the fixed one alone. */
+static void test_tracer_varargs(void)
+{
+    static const uint8_t msig[] = {0x05, 0x01, 0x08, 0x08}; /* vararg int(int) */
+    il_asm_t a;
+    il_asm_init(&a);
+    il_op(&a, 0xFE00); /* arglist */
+    il_op(&a, ILHEAP_OP_POP);
+    il_op(&a, ILHEAP_OP_LDARG_0);
+    il_op(&a, ILHEAP_OP_RET);
+    uint8_t *enc;
+    size_t size;
+    ilheap_rw_t *rw = tracer_wrap(msig, sizeof msig, &a, NULL, 0, &enc, &size);
+    static const uint16_t want[] = {ILHEAP_OP_LDARG_0, ILHEAP_OP_BOX, ILHEAP_OP_CALL, /* OnEntry((object)n) */
+                                    0xFE00, ILHEAP_OP_POP, ILHEAP_OP_LDARG_0, ILHEAP_OP_STLOC_0, ILHEAP_OP_LEAVE_S,
+                                    ILHEAP_OP_LDLOC_0, ILHEAP_OP_BOX, ILHEAP_OP_CALL, ILHEAP_OP_ENDFINALLY,
+                                    ILHEAP_OP_LDLOC_0, ILHEAP_OP_RET};
+    expect_opcodes(enc, size, want, sizeof want / sizeof want[0]);
+    free(enc);
+    ilheap_rw_destroy(rw);
+    il_asm_free(&a);
+}
+
+/* `{ var y = x; return y; }`: ldarg.0, stloc.0, ldloc.0, ret into a. */
+static void copy_body(il_asm_t *a)
+{
+    il_asm_init(a);
+    il_op(a, ILHEAP_OP_LDARG_0);
+    il_op(a, ILHEAP_OP_STLOC_0);
+    il_op(a, ILHEAP_OP_LDLOC_0);
+    il_op(a, ILHEAP_OP_RET);
+}
+
+/* `static T Id<T>(T x) { T y = x; return y; }`: one body serves every
+ * instantiation, over value types (box allocates) and reference types (box
+ * is a no-op); the return local is a second !!0 and both probes box by the
+ * TypeSpec of !!0. */
+static void test_tracer_generic(void)
+{
+    static const uint8_t msig[] = {0x10, 0x01, 0x01, 0x1E, 0x00, 0x1E, 0x00};
+    static const uint8_t locals[] = {0x07, 0x01, 0x1E, 0x00};
+    il_asm_t a;
+    copy_body(&a);
+    uint8_t *enc;
+    size_t size;
+    ilheap_rw_t *rw = tracer_wrap(msig, sizeof msig, &a, locals, sizeof locals, &enc, &size);
+    static const uint16_t want[] = {ILHEAP_OP_LDARG_0, ILHEAP_OP_BOX, ILHEAP_OP_CALL, ILHEAP_OP_LDARG_0,
+                                    ILHEAP_OP_STLOC_0, ILHEAP_OP_LDLOC_0, ILHEAP_OP_STLOC_0 + 1, ILHEAP_OP_LEAVE_S,
+                                    ILHEAP_OP_LDLOC_0 + 1, ILHEAP_OP_BOX, ILHEAP_OP_CALL, ILHEAP_OP_ENDFINALLY,
+                                    ILHEAP_OP_LDLOC_0 + 1, ILHEAP_OP_RET};
+    expect_opcodes(enc, size, want, sizeof want / sizeof want[0]);
+    ilheap_il_body_t b;
+    ilheap_il_clause_t cl[4];
+    ASSERT_EQ_U(ilheap_il_decode(enc, size, &b, cl, 4), ILHEAP_OK);
+    /* box TYPESPEC(5) (the parameter's !!0, at blob offset 5) at code offset 1 */
+    ASSERT_EQ_X((uint32_t)b.code[2] | (uint32_t)b.code[3] << 8 | (uint32_t)b.code[4] << 16 |
+                    (uint32_t)b.code[5] << 24,
+                TYPESPEC(5));
+    free(enc);
+    ilheap_rw_destroy(rw);
+    il_asm_free(&a);
+}
+
+/* `static Span<int> S(Span<int> s) { Span<int> t = s; return t; }`: a
+ * by-ref-like parameter, local and return; the return local is a Span<int>
+ * appended to the locals, and the probes get null for them (never boxed). */
+static void test_tracer_span(void)
+{
+    static const uint8_t msig[] = {0x00, 0x01, 0x15, 0x11, 0x05, 0x01, 0x08, 0x15, 0x11, 0x05, 0x01, 0x08};
+    static const uint8_t locals[] = {0x07, 0x01, 0x15, 0x11, 0x05, 0x01, 0x08};
+    ilheap_sig_t sig = decode(ILHEAP_SIG_METHOD_DEF, msig, sizeof msig);
+    uint8_t *grown;
+    size_t grown_size;
+    uint32_t index;
+    ASSERT_EQ_U(ilheap_rw_locals_append_type(locals, sizeof locals, sig.ret.type, &grown, &grown_size, &index),
+                ILHEAP_OK);
+    static const uint8_t want_locals[] = {0x07, 0x02, 0x15, 0x11, 0x05, 0x01, 0x08, 0x15, 0x11, 0x05, 0x01, 0x08};
+    ASSERT_EQ_U(grown_size, sizeof want_locals);
+    ASSERT_MEM_EQ(grown, want_locals, sizeof want_locals);
+    ASSERT_EQ_U(index, 1);
+    free(grown);
+    il_asm_t a;
+    copy_body(&a);
+    uint8_t *enc;
+    size_t size;
+    ilheap_rw_t *rw = tracer_wrap(msig, sizeof msig, &a, locals, sizeof locals, &enc, &size);
+    static const uint16_t want[] = {ILHEAP_OP_LDNULL, ILHEAP_OP_CALL, ILHEAP_OP_LDARG_0, ILHEAP_OP_STLOC_0,
+                                    ILHEAP_OP_LDLOC_0, ILHEAP_OP_STLOC_0 + 1, ILHEAP_OP_LEAVE_S, ILHEAP_OP_LDNULL,
+                                    ILHEAP_OP_CALL, ILHEAP_OP_ENDFINALLY, ILHEAP_OP_LDLOC_0 + 1, ILHEAP_OP_RET};
+    expect_opcodes(enc, size, want, sizeof want / sizeof want[0]);
+    free(enc);
+    ilheap_rw_destroy(rw);
+    il_asm_free(&a);
+}
+
 TEST_MAIN(TEST(test_load_static_args), TEST(test_load_this_and_wide), TEST(test_load_return),
-          TEST(test_call_effect), TEST(test_locals_append_type), TEST(test_tracer_wrapper))
+          TEST(test_call_effect), TEST(test_locals_append_type), TEST(test_tracer_wrapper), TEST(test_tracer_varargs),
+          TEST(test_tracer_generic), TEST(test_tracer_span))

@@ -1,4 +1,5 @@
-// Each method is one shape of issue 25's list; test_il_wrap_samples.sh wraps
+// Each method is one shape a tracer's wrapper must handle (docs/il-rewriter.md);
+// test_il_wrap_samples.sh wraps
 // every method of this assembly (one exit, try/finally around the body,
 // after the base constructor call in constructors, entry probe) and checks
 // each result with the verifier. The names say the shape.
