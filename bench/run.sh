@@ -162,6 +162,46 @@ else
   echo "- counting in the real runtime: not measured (no profiler or no dotnet)" >>"$hooks"
 fi
 
+# Method timing (ILHEAP_MODE=timing) against a minimal profiler on the
+# runtime's ELT hooks (bench/elt/run.sh: CpuWork, CPU time; x86-64 Linux,
+# where bench/elt's hooks are written); quick mode runs 3 repetitions.
+elt_so="$build/bench/libelt_profiler.so"
+if [ -f "$profiler_so" ] && [ -f "$elt_so" ] && command -v dotnet >/dev/null; then
+  echo "run.sh: method timing against the ELT hooks"
+  ILHEAP_BENCH_WORK="$PWD/$build/elt-work" bash bench/elt/run.sh --runs "$profiler_so" "$elt_so" "$reps" calls,timing \
+    >"$results/timing.txt" || echo "fail kind=elt status=$?" >>"$results/timing.txt"
+  echo "- method timing against the ELT hooks: bench/elt/run.sh --runs" >>"$hooks"
+else
+  echo "- method timing against the ELT hooks: not measured (no profiler, no $elt_so or no dotnet)" >>"$hooks"
+fi
+
+# Start-up under ReJIT: `dotnet build` in blocks mode with ReadyToRun
+# disabled against ReJIT with ReadyToRun on (bench/rejit/startup.sh, 24
+# builds with 3 repetitions: full runs only).
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null && [ "$quick" -eq 0 ]; then
+  echo "run.sh: start-up under ReJIT (dotnet build, blocks)"
+  ILHEAP_BENCH_WORK="$PWD/$build/startup-work" bash bench/rejit/startup.sh --runs "$profiler_so" 3 compiler,all \
+    >"$results/startup.txt" || echo "fail kind=startup status=$?" >>"$results/startup.txt"
+  echo "- start-up of dotnet build under ReJIT against ReadyToRun disabled: bench/rejit/startup.sh --runs" >>"$hooks"
+else
+  echo "- start-up under ReJIT: not measured (quick mode, no profiler or no dotnet)" >>"$hooks"
+fi
+
+# The counts file: blocks with the counters in the file against the in-memory
+# profiler of before (built from git), and the time from a test run's last
+# test to its host's exit against coverlet (bench/profiler/counts_file.sh).
+if [ -f "$profiler_so" ] && command -v dotnet >/dev/null && [ "$quick" -eq 0 ]; then
+  echo "run.sh: the counts file (cpu, test host exit)"
+  for w in cpu:counts_file exit:host_exit; do
+    ILHEAP_BENCH_WORK="$PWD/$build/counts-file-work" bash bench/profiler/counts_file.sh --runs \
+      --workloads "${w%%:*}" "$profiler_so" "$reps" >"$results/${w#*:}.txt" ||
+      echo "fail kind=${w#*:} status=$?" >>"$results/${w#*:}.txt"
+  done
+  echo "- the counts file against in-memory counters and coverlet's exit: bench/profiler/counts_file.sh --runs" >>"$hooks"
+else
+  echo "- the counts file: not measured (quick mode, no profiler or no dotnet)" >>"$hooks"
+fi
+
 # Coverage: `dotnet test` of tests/coverage's project with no
 # coverage, coverlet, and ilheap blocks + `ilheap cover` (bench/coverage.sh).
 if command -v dotnet >/dev/null && [ -f "$profiler_so" ] && [ "$quick" -eq 0 ]; then

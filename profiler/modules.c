@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ilheap/com.h"
+#include "ilheap/pe.h" /* ilheap_pe_utf16_to_utf8 */
 #include "os.h"
 
 #define BUCKETS 1024u
@@ -209,7 +210,7 @@ static prof_module_t *record_build(ModuleID id, prof_image_facts_t *facts, char 
     m->flags = flags;
     atomic_init(&m->refs, 1); /* the table's */
     prof_os_mutex_init(&m->lock);
-    prof_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
+    ilheap_pe_utf16_to_utf8(wname, cch > 512 ? 512 : cch, name, name_cap);
     record_name(m, name);
     if (base) {
         prof_image_read_pe(base, facts);

@@ -8,6 +8,8 @@
  * it ("List`1"). */
 #include "profiler.h"
 
+#include "ilheap/pe.h" /* ilheap_pe_utf16_to_utf8 */
+
 #define NEST_MAX 64 /* deeper nesting than any compiler emits: the name is cut */
 
 /* The type's name (nested: "Outer+Inner") into out; 0 or -1. */
@@ -30,7 +32,7 @@ static int type_name(IMetaDataImport *md, mdTypeDef td, char *out, size_t cap)
         if (CLR_FAILED(md->lpVtbl->GetTypeDefProps(md, chain[i], w, PROF_NAME_MAX, &cch, NULL, NULL)))
             return -1;
         char part[PROF_NAME_MAX * 3];
-        prof_utf16_to_utf8(w, cch < PROF_NAME_MAX ? cch : PROF_NAME_MAX, part, sizeof part);
+        ilheap_pe_utf16_to_utf8(w, cch < PROF_NAME_MAX ? cch : PROF_NAME_MAX, part, sizeof part);
         int k = snprintf(out + o, cap - o, "%s%s", i + 1 < n ? "+" : "", part);
         if (k < 0 || (size_t)k >= cap - o)
             return -1;
@@ -48,7 +50,7 @@ int prof_names_method(IMetaDataImport *md, mdMethodDef token, char *out, size_t 
                                                           NULL, NULL, NULL, NULL, NULL)))
         return -1;
     char method[PROF_NAME_MAX * 3];
-    prof_utf16_to_utf8(w, cch < PROF_NAME_MAX ? cch : PROF_NAME_MAX, method, sizeof method);
+    ilheap_pe_utf16_to_utf8(w, cch < PROF_NAME_MAX ? cch : PROF_NAME_MAX, method, sizeof method);
     if (cls == 0x02000000u || cls == 0) { /* a global function: <Module> */
         snprintf(out, cap, "<Module>::%s", method);
         return 0;
@@ -126,45 +128,4 @@ int prof_names_is_replace_target(ModuleID mod, mdMethodDef token)
     }
     md->lpVtbl->Release(md);
     return match;
-}
-void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size)
-{
-    size_t o = 0;
-    if (out_size == 0)
-        return;
-    for (size_t i = 0; i < n && in[i]; i++) {
-        uint32_t cp = in[i];
-        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (in[i + 1] - 0xDC00);
-            i++;
-        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
-            cp = 0xFFFD;
-        }
-        char tmp[4];
-        size_t len;
-        if (cp < 0x80) {
-            tmp[0] = (char)cp;
-            len = 1;
-        } else if (cp < 0x800) {
-            tmp[0] = (char)(0xC0 | (cp >> 6));
-            tmp[1] = (char)(0x80 | (cp & 0x3F));
-            len = 2;
-        } else if (cp < 0x10000) {
-            tmp[0] = (char)(0xE0 | (cp >> 12));
-            tmp[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[2] = (char)(0x80 | (cp & 0x3F));
-            len = 3;
-        } else {
-            tmp[0] = (char)(0xF0 | (cp >> 18));
-            tmp[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-            tmp[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-            tmp[3] = (char)(0x80 | (cp & 0x3F));
-            len = 4;
-        }
-        if (o + len >= out_size)
-            break;
-        memcpy(out + o, tmp, len);
-        o += len;
-    }
-    out[o] = '\0';
 }

@@ -484,8 +484,4 @@ void prof_modules_write_summary(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
 
-/* Converts UTF-16 to UTF-8 (lossy for unpaired surrogates), NUL-terminated
- * (names.c). */
-void prof_utf16_to_utf8(const WCHAR *in, size_t n, char *out, size_t out_size);
-
 #endif /* ILHEAP_PROFILER_H */

@@ -6,7 +6,10 @@
  * Environment: ELT_INCLUDE=NAME hooks only the methods of the module whose
  * file name starts with NAME (a FunctionIDMapper says so per function;
  * default: every method); ELT_REPORT=PATH gets "entries=N exits=N
- * tailcalls=N hooked=N" at Shutdown, so that a run shows the hooks ran.
+ * tailcalls=N hooked=N ticks=N" at Shutdown, so that a run shows the hooks ran;
+ * ELT_CLOCK=1 installs hooks that also read the clock (the TSC) at each entry
+ * and exit, the least an ELT profiler that times can do (ticks: the exits'
+ * readings minus the entries', the inclusive time of every call summed).
  *
  * Only Initialize and Shutdown are implemented: with this event mask the
  * runtime calls no other callback (its slots stay NULL), and the object
@@ -43,10 +46,13 @@ static atomic_uint_fast64_t hooked;
 #if !defined(__x86_64__) || defined(_WIN32)
 #error "bench/elt: the hooks are written for x86-64 Linux"
 #endif
-__attribute__((visibility("hidden"))) uint64_t elt_entries, elt_exits, elt_tailcalls;
+__attribute__((visibility("hidden"))) uint64_t elt_entries, elt_exits, elt_tailcalls, elt_ticks;
 void elt_enter3(UINT_PTR id);
 void elt_leave3(UINT_PTR id);
 void elt_tailcall3(UINT_PTR id);
+void elt_enter3_clock(UINT_PTR id);
+void elt_leave3_clock(UINT_PTR id);
+void elt_tailcall3_clock(UINT_PTR id);
 __asm__(".text\n"
         ".p2align 4\n"
         ".hidden elt_enter3\n"
@@ -63,6 +69,25 @@ __asm__(".text\n"
         "elt_tailcall3:\n"
         "    incq elt_tailcalls(%rip)\n"
         "    ret\n");
+/* The timing hooks (ELT_CLOCK=1): the increment, then the TSC subtracted
+ * from (entry) or added to (exit, tail call) elt_ticks; rax and rdx, which
+ * rdtsc writes, are saved. */
+#define ELT_CLOCK_HOOK(name, counter, op)                                                                     \
+    ".p2align 4\n"                                                                                            \
+    ".hidden " name "\n" name ":\n"                                                                           \
+    "    incq " counter "(%rip)\n"                                                                            \
+    "    pushq %rax\n"                                                                                        \
+    "    pushq %rdx\n"                                                                                        \
+    "    rdtsc\n"                                                                                             \
+    "    shlq $32, %rdx\n"                                                                                    \
+    "    orq %rdx, %rax\n"                                                                                    \
+    "    " op " %rax, elt_ticks(%rip)\n"                                                                      \
+    "    popq %rdx\n"                                                                                         \
+    "    popq %rax\n"                                                                                         \
+    "    ret\n"
+__asm__(".text\n" ELT_CLOCK_HOOK("elt_enter3_clock", "elt_entries", "subq")
+            ELT_CLOCK_HOOK("elt_leave3_clock", "elt_exits", "addq")
+                ELT_CLOCK_HOOK("elt_tailcall3_clock", "elt_tailcalls", "addq"));
 
 /* Hooks only the functions of ELT_INCLUDE's module. */
 static UINT_PTR CLR_CALL mapper(FunctionID id, BOOL *hook)
@@ -133,9 +158,12 @@ static HRESULT CLR_CALL cb_Initialize(ICorProfilerCallback11 *self, IUnknown *un
     info = p;
     const char *v = getenv("ELT_INCLUDE");
     snprintf(include, sizeof include, "%s", v ? v : "");
+    const char *clock = getenv("ELT_CLOCK");
+    int timed = clock && strcmp(clock, "1") == 0;
     if (CLR_FAILED(info->lpVtbl->SetFunctionIDMapper(info, mapper)) ||
-        CLR_FAILED(info->lpVtbl->SetEnterLeaveFunctionHooks3(info, (void *)elt_enter3, (void *)elt_leave3,
-                                                             (void *)elt_tailcall3)) ||
+        CLR_FAILED(info->lpVtbl->SetEnterLeaveFunctionHooks3(
+            info, (void *)(timed ? elt_enter3_clock : elt_enter3), (void *)(timed ? elt_leave3_clock : elt_leave3),
+            (void *)(timed ? elt_tailcall3_clock : elt_tailcall3))) ||
         CLR_FAILED(info->lpVtbl->SetEventMask(info, COR_PRF_MONITOR_ENTERLEAVE)))
         return CLR_E_FAIL;
     return CLR_S_OK;
@@ -147,9 +175,10 @@ static HRESULT CLR_CALL cb_Shutdown(ICorProfilerCallback11 *self)
     const char *path = getenv("ELT_REPORT");
     FILE *out = path && *path ? fopen(path, "w") : NULL;
     if (out) {
-        fprintf(out, "entries=%llu exits=%llu tailcalls=%llu hooked=%llu\n",
+        fprintf(out, "entries=%llu exits=%llu tailcalls=%llu hooked=%llu ticks=%llu\n",
                 (unsigned long long)elt_entries, (unsigned long long)elt_exits,
-                (unsigned long long)elt_tailcalls, (unsigned long long)atomic_load(&hooked));
+                (unsigned long long)elt_tailcalls, (unsigned long long)atomic_load(&hooked),
+                (unsigned long long)elt_ticks);
         fclose(out);
     }
     return CLR_S_OK;

@@ -15,19 +15,26 @@
 #         baseline that writes at exit) and with coverlet's collector (its
 #         hits flushed at exit); interleaved.
 #
-# usage: bench/profiler/counts_file.sh [--workloads cpu,exit] [--baseline REV] PROFILER_SO [REPS]
+# usage: bench/profiler/counts_file.sh [--workloads cpu,exit] [--baseline REV] [--runs] PROFILER_SO [REPS]
 #   BASELINE defaults to the last commit before the counts file (ade9032^).
 # One line per variant (median of REPS, spread min..max; cpu: the median of
 # the ratios to the first variant, paired by repetition):
 #   counts_file workload=cpu variant=none|memory|file wall_ms=M spread_ms=A..B ratio=R
 #   counts_file workload=exit variant=none|memory|file|coverlet exit_ms=M spread_ms=A..B
+# With --runs one line per run instead, after the report's section for the
+# workload (bench/section_file.py; what bench/run.sh keeps in
+# bench/results/counts_file.txt and host_exit.txt, one workload per file):
+#   counts_file variant=V wall_ms=X rep=N      (cpu)
+#   host_exit variant=V exit_ms=X rep=N        (exit)
 set -euo pipefail
 workloads=cpu,exit
 baseline=ade9032^
+per_run=0
 while [ $# -gt 0 ]; do
     case $1 in
     --workloads) workloads=$2; shift 2 ;;
     --baseline) baseline=$2; shift 2 ;;
+    --runs) per_run=1; shift ;;
     *) break ;;
     esac
 done
@@ -89,18 +96,54 @@ exit_one() { # VARIANT: ms from the last test's end to the test host's exit
         --results-directory "$work/results" "${collect[@]}"
 }
 
+# The report's section of each workload's per-run lines.
+section() { # WORKLOAD
+    case $1 in
+    cpu) cat <<'EOF'
+# section: Counters in the counts file against counters in memory
+# command: bench/profiler/counts_file.sh --workloads cpu --runs
+# about: wall time of bench/profiler/CpuWork in `blocks` mode (its own assembly instrumented) with the
+# about: profiler whose counters live in the file-backed shared mapping (`file`), the profiler of before
+# about: whose counters lived in process memory and were written as JSON lines at exit (`memory`, built
+# about: from git `ade9032^`), and without a profiler (`none`); interleaved, the order rotated each repetition.
+# columns: variant
+# values: wall_ms
+# ratio: wall_ms variant=memory
+# target: counts file: `blocks` within 1.05x of the in-memory counters on the CPU-bound workload | wall_ms variant=file / variant=memory <= 1.05
+EOF
+    ;;
+    exit) cat <<'EOF'
+# section: From the last test to the test host's exit
+# command: bench/profiler/counts_file.sh --workloads exit --runs
+# about: `dotnet test` of tests/coverage/Shop.Tests (45 xunit tests): milliseconds from the last test's end
+# about: (the latest TRX `endTime`) to the test host's exit (seen with `pidfd_open`), without coverage (`none`),
+# about: with ilheap's profiler in `blocks` mode (`file`: the counts file, only its completion mark written at
+# about: exit; `memory`: the profiler of before, which wrote its counts at exit) and with coverlet's collector
+# about: (`coverlet`, its hits flushed at exit); interleaved.
+# columns: variant
+# values: exit_ms
+# ratio: exit_ms variant=coverlet
+EOF
+    ;;
+    esac
+}
+
 run() { # WORKLOAD VARIANT...
-    local w=$1 key=wall_ms
+    local w=$1 key=wall_ms kind=counts_file t
     shift
     local variants=("$@")
     declare -A times=()
-    [ "$w" = cpu ] || key=exit_ms
+    [ "$w" = cpu ] || { key=exit_ms; kind=host_exit; }
+    [ "$per_run" -eq 0 ] || section "$w"
     for ((r = 0; r < reps; r++)); do
         for ((k = 0; k < ${#variants[@]}; k++)); do
             v=${variants[$(((k + r) % ${#variants[@]}))]}
-            times[$v]="${times[$v]:-} $("${w}_one" "$v")"
+            t=$("${w}_one" "$v")
+            times[$v]="${times[$v]:-} $t"
+            [ "$per_run" -eq 0 ] || echo "$kind variant=$v $key=$t rep=$r"
         done
     done
+    [ "$per_run" -eq 0 ] || return 0
     for v in "${variants[@]}"; do
         # shellcheck disable=SC2086
         set -- $(stats ${times[$v]})

@@ -11,10 +11,17 @@
 # (ILHEAP_INCLUDE='Microsoft.CodeAnalysis*,csc': the compiler's assemblies,
 # which ship ReadyToRun; everything else keeps its precompiled code).
 #
-# usage: bench/rejit/startup.sh PROFILER_SO [REPS] [SCOPES]
+# usage: bench/rejit/startup.sh [--runs] PROFILER_SO [REPS] [SCOPES]
 #   one line per variant and scope:
 #   startup scope=S variant=V wall_ms=M cpu_ms=C spread_ms=A..B
+# With --runs the report's section (bench/section_file.py), then one line per
+# build, cost_ms being its CPU time minus no profiler's (ReadyToRun on) in
+# the same repetition:
+#   startup scope=S variant=V wall_ms=M cpu_ms=C cost_ms=X rep=N
 set -euf # -f: the patterns in the environment stay patterns
+per_run=0
+[ "${1:-}" != --runs ] || { per_run=1; shift; }
+so_arg=$1
 so=$(realpath "$1")
 reps=${2:-3}
 scopes=${3:-compiler,all}
@@ -41,7 +48,8 @@ env_of() {
 
 # one VARIANT SCOPE: "wall_ms cpu_ms" of one build
 one() {
-    rm -rf "$work/ledger/bin" "$work/ledger/obj" "$work"/report.*.txt "$work"/counts.*
+    rm -rf "$work/ledger/bin" "$work/ledger/obj"
+    find "$work" -maxdepth 1 \( -name 'report.*.txt' -o -name 'counts.*' \) -delete # no globs: set -f
     local t
     TIMEFORMAT='%R %U %S'
     # shellcheck disable=SC2046
@@ -51,19 +59,57 @@ one() {
     tail -n 1 <<<"$t" | awk '{ printf "%d %d\n", $1 * 1000, ($2 + $3) * 1000 }'
 }
 
+reports() { find "$work" -maxdepth 1 -name 'report.*.txt' -exec cat {} +; }
+# check VARIANT: the profiled build rewrote something (and through ReJIT
+# when asked): a build that measured nothing is no figure
+check() {
+    case $1 in
+    none*) ;;
+    *) [ "$(reports | grep -c '^instrumented=[1-9]')" -gt 0 ] ||
+           { echo "$1: nothing instrumented" >&2; exit 1; }
+       [ "$1" != blocks-rejit ] || [ "$(reports | grep -c '^rejit_done=[1-9]')" -gt 0 ] ||
+           { echo "$1: no body given through ReJIT" >&2; exit 1; } ;;
+    esac
+}
+
 median() { sort -n | awk '{ v[NR] = $1 } END { printf "%d %d %d\n", v[int((NR + 1) / 2)], v[1], v[NR] }'; }
 
+if [ "$per_run" -eq 1 ]; then
+    cat <<EOF2
+# section: Start-up under ReJIT against ReadyToRun disabled
+# command: bench/rejit/startup.sh --runs $so_arg $reps $scopes
+# about: CPU time (user + sys) of \`dotnet build\` of tests/profiler/Ledger (MSBuild and the C# compiler as processes
+# about: of their own, both under the profiler) in \`blocks\` mode: rewriting at the first JIT compilation with ReadyToRun
+# about: disabled (\`blocks-r2r-off\`, ILHEAP_DISABLE_R2R=1, the only way to count precompiled code without ReJIT)
+# about: against rewriting through ReJIT with ReadyToRun on (\`blocks-rejit\`, ILHEAP_REJIT=1), next to no profiler
+# about: with ReadyToRun on (\`none\`) and off (\`none-r2r-off\`). Scopes: \`compiler\` (ILHEAP_INCLUDE of the
+# about: compiler's assemblies, which ship ReadyToRun) and \`all\` (every assembly). cost_ms is a build's CPU time
+# about: minus the same repetition's build with no profiler. Interleaved, the order rotated each repetition.
+# columns: scope variant
+# values: cpu_ms cost_ms wall_ms
+# ratio: cpu_ms variant=none
+# target: start-up: ReJIT gives back most of what disabling ReadyToRun costs (\`dotnet build\`, blocks, the compiler in scope) | cost_ms scope=compiler,variant=blocks-rejit / scope=compiler,variant=blocks-r2r-off <= 0.5
+EOF2
+fi
 for scope in ${scopes//,/ }; do
     one none "$scope" >/dev/null # the restore, outside the timing
     declare -A wall=() cpu=()
     for ((r = 0; r < reps; r++)); do
+        declare -A rw=() rc=()
         for ((k = 0; k < ${#variants[@]}; k++)); do
             v=${variants[$(((k + r) % ${#variants[@]}))]}
-            read -r w c < <(one "$v" "$scope")
-            wall[$v]="${wall[$v]:-} $w"
-            cpu[$v]="${cpu[$v]:-} $c"
+            read -r rw[$v] rc[$v] < <(one "$v" "$scope")
+            check "$v"
+            wall[$v]="${wall[$v]:-} ${rw[$v]}"
+            cpu[$v]="${cpu[$v]:-} ${rc[$v]}"
         done
+        [ "$per_run" -eq 0 ] || for v in "${variants[@]}"; do
+            echo "startup scope=$scope variant=$v wall_ms=${rw[$v]} cpu_ms=${rc[$v]}" \
+                "cost_ms=$((rc[$v] - rc[none])) rep=$r"
+        done
+        unset rw rc
     done
+    [ "$per_run" -eq 0 ] || { unset wall cpu; continue; }
     for v in "${variants[@]}"; do
         read -r wm wlo whi < <(printf '%s\n' ${wall[$v]} | median)
         read -r cm _ _ < <(printf '%s\n' ${cpu[$v]} | median)

@@ -221,6 +221,14 @@ ILHEAP_API ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t 
  * fields, as on every machine .NET runs on) is the same 16 bytes. */
 ILHEAP_API void ilheap_pe_guid_text(const uint8_t guid[16], char out[37]);
 
+/* UTF-16 text (as the runtime's metadata interfaces give names, and as the
+ * #US heap stores strings) as NUL-terminated UTF-8 in out[out_size]. Reads
+ * at most n code units, stopping early at a 0 unit; a surrogate pair is one
+ * code point, a lone surrogate becomes U+FFFD. Text that does not fit is cut
+ * at a code point boundary; out is always terminated (out_size 0: nothing
+ * written). */
+ILHEAP_API void ilheap_pe_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t out_size);
+
 /* The TypeDef rid that encloses nested type `typedef_rid` (its NestedClass
  * row), or 0 in *enclosing_rid for a type that is not nested. */
 ILHEAP_API ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid,

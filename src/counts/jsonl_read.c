@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "os/memory.h"
+#include "pe/cursor.h" /* ilheap__utf8_put: the one UTF-8 encoder */
 #include "status_internal.h"
 
 /* A cursor over one line. */
@@ -83,19 +84,6 @@ static int hex4(json_t *j, uint32_t *out)
     return 1;
 }
 
-static size_t put_utf8(char *o, uint32_t c)
-{
-    if (c < 0x80)
-        return o[0] = (char)c, 1;
-    if (c < 0x800)
-        return o[0] = (char)(0xC0 | c >> 6), o[1] = (char)(0x80 | (c & 0x3F)), 2;
-    if (c < 0x10000)
-        return o[0] = (char)(0xE0 | c >> 12), o[1] = (char)(0x80 | (c >> 6 & 0x3F)), o[2] = (char)(0x80 | (c & 0x3F)), 3;
-    o[0] = (char)(0xF0 | c >> 18), o[1] = (char)(0x80 | (c >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (c >> 6 & 0x3F)), o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* After a backslash: one escape into o; 0 on a bad one. */
 static int escape(json_t *j, char **o)
 {
@@ -120,7 +108,7 @@ static int escape(json_t *j, char **o)
     }
     if (u == 0)
         return fail(j, "NUL in a string");
-    *o += put_utf8(*o, u);
+    *o += ilheap__utf8_put(*o, u);
     return 1;
 }
 

@@ -27,6 +27,14 @@
 #define MAX_PLACEMENT_ATTEMPTS 16
 #define MAX_FULL_BACKOFF 1024u
 
+/* A growth step: `share` of what the heap holds, kept within [least, most],
+ * then raised to `need` (a request larger than the cap still fits). */
+static size_t growth_step(uint64_t share, size_t least, size_t most, size_t need)
+{
+    size_t size = share < least ? least : share > most ? most : (size_t)share;
+    return size < need ? need : size;
+}
+
 static uintptr_t round_up(uintptr_t value, uintptr_t unit)
 {
     return (value + unit - 1) & ~(unit - 1);
@@ -45,11 +53,7 @@ ilheap_status_t ilheap__heap_commit_to(ilheap_heap_t *heap, ilheap_extent_t *ext
      * prefaulted is resident memory (and ~2 us of creation time). */
     /* relaxed: a size used to pick the batch; written only under heap->lock. */
     uint64_t committed = atomic_load_explicit(&heap->bytes_committed, memory_order_relaxed);
-    size_t batch = committed / 2;
-    if (batch < heap->page)
-        batch = heap->page;
-    if (batch > MAX_COMMIT_BATCH)
-        batch = MAX_COMMIT_BATCH;
+    size_t batch = growth_step(committed / 2, heap->page, MAX_COMMIT_BATCH, 0);
     uintptr_t new_limit = limit + batch;
     if (new_limit < needed_end)
         new_limit = needed_end;
@@ -96,14 +100,7 @@ static size_t next_chunk_size(const ilheap_heap_t *heap, size_t need)
 {
     /* relaxed: a size to grow by; written only under heap->lock. */
     uint64_t reserved = atomic_load_explicit(&heap->bytes_reserved, memory_order_relaxed);
-    size_t size = reserved / 16;
-    if (size < heap->first_chunk)
-        size = heap->first_chunk;
-    if (size > MAX_CHUNK)
-        size = MAX_CHUNK;
-    if (size < need)
-        size = need;
-    return round_up(size, heap->granularity);
+    return round_up(growth_step(reserved / 16, heap->first_chunk, MAX_CHUNK, need), heap->granularity);
 }
 
 /* Records a new reservation [start, start + size). */

@@ -166,9 +166,12 @@ uint32_t ilheap_pe_typedef_count(const ilheap_pe_t *pe)
     return valid_handle(pe) ? pe->tables[ILHEAP__T_TYPEDEF].rows : 0;
 }
 
-static ilheap_status_t check_rid(const ilheap_pe_t *pe, unsigned table, uint32_t rid, const char *what,
-                                 ilheap_pe_error_t *error)
+/* The handle check of every row getter (`call` names the function for the
+ * error), then `rid` against the rows of `table` (`what` names it). */
+static ilheap_status_t check_rid(const ilheap_pe_t *pe, const char *call, unsigned table, uint32_t rid,
+                                 const char *what, ilheap_pe_error_t *error)
 {
+    CHECK_HANDLE(pe, error, call);
     if (rid == 0 || rid > pe->tables[table].rows)
         return ilheap__pe_fail(error, ILHEAP_PE_BAD_ROW, pe->tables[table].offset, "%s row %u of %u", what, rid,
                                pe->tables[table].rows);
@@ -178,8 +181,7 @@ static ilheap_status_t check_rid(const ilheap_pe_t *pe, unsigned table, uint32_t
 ilheap_status_t ilheap_pe_method(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_method_t *out,
                                  ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "method");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, rid, "MethodDef", error);
+    ilheap_status_t st = check_rid(pe, "method", ILHEAP__T_METHODDEF, rid, "MethodDef", error);
     if (st != ILHEAP_OK)
         return st;
     out->token = METHODDEF_TOKEN | rid;
@@ -196,8 +198,7 @@ ilheap_status_t ilheap_pe_method(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_
 ilheap_status_t ilheap_pe_typedef(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_typedef_t *out,
                                   ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "typedef");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_TYPEDEF, rid, "TypeDef", error);
+    ilheap_status_t st = check_rid(pe, "typedef", ILHEAP__T_TYPEDEF, rid, "TypeDef", error);
     if (st != ILHEAP_OK)
         return st;
     out->token = TYPEDEF_TOKEN | rid;
@@ -246,8 +247,7 @@ ilheap_status_t ilheap__pe_blob(const ilheap_pe_t *md, uint32_t index, uint64_t 
 /* Module (II.22.30): Generation, Name, Mvid (a #GUID index), EncId, EncBaseId. */
 ilheap_status_t ilheap_pe_module_mvid(const ilheap_pe_t *pe, uint8_t mvid[16], ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "module_mvid");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_MODULE, 1, "Module", error);
+    ilheap_status_t st = check_rid(pe, "module_mvid", ILHEAP__T_MODULE, 1, "Module", error);
     if (st != ILHEAP_OK)
         return st;
     return ilheap__pe_guid(pe, ilheap__cell(pe, ILHEAP__T_MODULE, 1, 2), ilheap__row_offset(pe, ILHEAP__T_MODULE, 1),
@@ -266,14 +266,7 @@ static uint32_t nested_class_row(const ilheap_pe_t *pe, uint32_t typedef_rid)
                 return r;
         return 0;
     }
-    uint32_t lo = 1, hi = rows + 1;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, mid, 0) < typedef_rid)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
+    uint32_t lo = ilheap__first_row_at_least(pe, ILHEAP__T_NESTEDCLASS, 0, typedef_rid);
     return lo <= rows && ilheap__cell(pe, ILHEAP__T_NESTEDCLASS, lo, 0) == typedef_rid ? lo : 0;
 }
 
@@ -282,8 +275,7 @@ static uint32_t nested_class_row(const ilheap_pe_t *pe, uint32_t typedef_rid)
 ilheap_status_t ilheap_pe_enclosing_type(const ilheap_pe_t *pe, uint32_t typedef_rid, uint32_t *enclosing_rid,
                                          ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "enclosing_type");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_TYPEDEF, typedef_rid, "TypeDef", error);
+    ilheap_status_t st = check_rid(pe, "enclosing_type", ILHEAP__T_TYPEDEF, typedef_rid, "TypeDef", error);
     if (st != ILHEAP_OK)
         return st;
     *enclosing_rid = 0;
@@ -443,6 +435,29 @@ void ilheap_pe_guid_text(const uint8_t guid[16], char out[37])
     ilheap__guid_text(guid, out);
 }
 
+void ilheap_pe_utf16_to_utf8(const uint16_t *in, size_t n, char *out, size_t out_size)
+{
+    size_t o = 0;
+    if (out_size == 0)
+        return;
+    for (size_t i = 0; i < n && in[i] != 0; i++) {
+        uint32_t cp = in[i];
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 1 < n && in[i + 1] >= 0xDC00 && in[i + 1] <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (uint32_t)(in[i + 1] - 0xDC00);
+            i++;
+        } else if (cp >= 0xD800 && cp <= 0xDFFF) {
+            cp = 0xFFFD;
+        }
+        char unit[4];
+        size_t len = ilheap__utf8_put(unit, cp);
+        if (o + len >= out_size)
+            break;
+        memcpy(out + o, unit, len);
+        o += len;
+    }
+    out[o] = '\0';
+}
+
 ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const char **out, size_t *length,
                                  ilheap_pe_error_t *error)
 {
@@ -471,8 +486,7 @@ ilheap_status_t ilheap_pe_string(const ilheap_pe_t *pe, uint32_t index, const ch
 
 ilheap_status_t ilheap_pe_method_name(const ilheap_pe_t *pe, uint32_t rid, const char **out, ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "method_name");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, rid, "MethodDef", error);
+    ilheap_status_t st = check_rid(pe, "method_name", ILHEAP__T_METHODDEF, rid, "MethodDef", error);
     if (st != ILHEAP_OK)
         return st;
     return ilheap_pe_string(pe, ilheap__cell(pe, ILHEAP__T_METHODDEF, rid, MD_NAME), out, NULL, error);
@@ -501,8 +515,7 @@ static ilheap_status_t method_list_position(const ilheap_pe_t *pe, uint32_t rid,
 ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_rid, uint32_t *typedef_rid,
                                        ilheap_pe_error_t *error)
 {
-    CHECK_HANDLE(pe, error, "method_owner");
-    ilheap_status_t st = check_rid(pe, ILHEAP__T_METHODDEF, method_rid, "MethodDef", error);
+    ilheap_status_t st = check_rid(pe, "method_owner", ILHEAP__T_METHODDEF, method_rid, "MethodDef", error);
     if (st != ILHEAP_OK)
         return st;
     uint32_t position = 0, list_end = 0;
@@ -513,16 +526,7 @@ ilheap_status_t ilheap_pe_method_owner(const ilheap_pe_t *pe, uint32_t method_ri
     /* The last type whose MethodList is <= position (types without methods
      * share their successor's start, so "last" picks the real owner). */
     uint32_t types = pe->tables[ILHEAP__T_TYPEDEF].rows;
-    uint32_t lo = 1, hi = types, found = 0;
-    while (lo <= hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (ilheap__cell(pe, ILHEAP__T_TYPEDEF, mid, TD_METHOD_LIST) <= position) {
-            found = mid;
-            lo = mid + 1;
-        } else {
-            hi = mid - 1;
-        }
-    }
+    uint32_t found = ilheap__last_row_at_most(pe, ILHEAP__T_TYPEDEF, TD_METHOD_LIST, position);
     /* Binary search assumes MethodList ascends, as II.22.37 requires; check
      * the answer against both neighbours so that an unsorted file gives an
      * error rather than a wrong owner where the disorder is local. */

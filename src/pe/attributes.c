@@ -131,16 +131,7 @@ static uint32_t property_position(const ilheap_pe_t *pe, uint32_t rid)
  * values ascend: each type's properties are one run). 0 when none. */
 static uint32_t property_owner(const ilheap_pe_t *pe, uint32_t pos)
 {
-    uint32_t lo = 1, hi = pe->tables[T_PROPERTYMAP].rows, found = 0;
-    while (pos != 0 && lo <= hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (ilheap__cell(pe, T_PROPERTYMAP, mid, 1) <= pos) {
-            found = mid;
-            lo = mid + 1;
-        } else {
-            hi = mid - 1;
-        }
-    }
+    uint32_t found = pos != 0 ? ilheap__last_row_at_most(pe, T_PROPERTYMAP, 1, pos) : 0;
     if (found == 0)
         return 0;
     uint32_t owner = ilheap__cell(pe, T_PROPERTYMAP, found, 0);
@@ -154,17 +145,8 @@ static void property_accessors(const ilheap_pe_t *pe, uint32_t rid, ilheap_pe_pr
     uint32_t rows = pe->tables[T_METHODSEMANTICS].rows, key = rid << 1 | 1; /* HasSemantics: Property is tag 1 */
     uint32_t first = 1;
     bool sorted = (pe->sorted >> T_METHODSEMANTICS & 1) != 0;
-    if (sorted) {
-        uint32_t lo = 1, hi = rows + 1; /* the first row with Association >= key */
-        while (lo < hi) {
-            uint32_t mid = lo + (hi - lo) / 2;
-            if (ilheap__cell(pe, T_METHODSEMANTICS, mid, 2) < key)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        first = lo;
-    }
+    if (sorted)
+        first = ilheap__first_row_at_least(pe, T_METHODSEMANTICS, 2, key);
     for (uint32_t r = first; r <= rows; r++) {
         uint32_t assoc = ilheap__cell(pe, T_METHODSEMANTICS, r, 2);
         if (assoc != key) {

@@ -290,6 +290,34 @@ static inline bool ilheap__encode_type_token(uint32_t token, uint32_t *coded)
     return true;
 }
 
+/* Code point `c` (at most 0x10FFFF, not a surrogate: the caller has checked)
+ * as UTF-8 into o, which has room for 4 bytes; the bytes written. The one
+ * UTF-8 encoder: JSON string escapes (Source Link, the counts file) and
+ * UTF-16 names (ilheap_pe_utf16_to_utf8) go through it. */
+static inline size_t ilheap__utf8_put(char *o, uint32_t c)
+{
+    if (c < 0x80) {
+        o[0] = (char)c;
+        return 1;
+    }
+    if (c < 0x800) {
+        o[0] = (char)(0xC0 | c >> 6);
+        o[1] = (char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        o[0] = (char)(0xE0 | c >> 12);
+        o[1] = (char)(0x80 | (c >> 6 & 0x3F));
+        o[2] = (char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | c >> 18);
+    o[1] = (char)(0x80 | (c >> 12 & 0x3F));
+    o[2] = (char)(0x80 | (c >> 6 & 0x3F));
+    o[3] = (char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
 /* A GUID as text, lowercase 8-4-4-4-12 ("%08x-%04x-..."), from its 16 bytes
  * as stored (#GUID, a GUID struct in memory on a little-endian machine: the
  * first three fields little-endian, the last eight bytes in order). */

@@ -168,4 +168,11 @@ static inline uint32_t ilheap__cell(const ilheap_pe_t *pe, unsigned table, uint3
     return t->column_size[column] == 2 ? ilheap__le16(p) : ilheap__le32(p);
 }
 
+/* Binary searches over a column that ascends with the row (a sorted key, or
+ * a list column such as TypeDef.MethodList): the first row whose cell is
+ * >= key (rows + 1 when none), and the last row whose cell is <= key (0 when
+ * none). The caller decides whether the column may be trusted to ascend. */
+uint32_t ilheap__first_row_at_least(const ilheap_pe_t *pe, unsigned table, unsigned column, uint32_t key);
+uint32_t ilheap__last_row_at_most(const ilheap_pe_t *pe, unsigned table, unsigned column, uint32_t key);
+
 #endif

@@ -71,30 +71,6 @@ static bool hex4(json_t *j, uint32_t *out)
     return true;
 }
 
-static size_t put_utf8(char *o, uint32_t c)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | c >> 6);
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | c >> 12);
-        o[1] = (char)(0x80 | (c >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | c >> 18);
-    o[1] = (char)(0x80 | (c >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (c >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
 /* A \u escape (a surrogate pair as one code point) into o; bytes written, 0 on error. */
 static size_t unicode_escape(json_t *j, char *o)
 {
@@ -115,7 +91,7 @@ static size_t unicode_escape(json_t *j, char *o)
     }
     if (c == 0)
         return fail(j, ILHEAP_PE_BAD_SOURCE_LINK, "NUL in a string"), 0;
-    return put_utf8(o, c);
+    return ilheap__utf8_put(o, c);
 }
 
 /* A string; *out gets it decoded (malloc'd) unless out is NULL (skipped).

@@ -254,3 +254,29 @@ ilheap_status_t ilheap__pe_read_tables(ilheap_pe_t *pe, ilheap_pe_error_t *error
     pe->tables_end = offset;
     return ILHEAP_OK;
 }
+
+uint32_t ilheap__first_row_at_least(const ilheap_pe_t *pe, unsigned table, unsigned column, uint32_t key)
+{
+    uint32_t lo = 1, hi = pe->tables[table].rows + 1;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ilheap__cell(pe, table, mid, column) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+uint32_t ilheap__last_row_at_most(const ilheap_pe_t *pe, unsigned table, unsigned column, uint32_t key)
+{
+    uint32_t lo = 1, hi = pe->tables[table].rows + 1;
+    while (lo < hi) { /* lo: the first row whose cell is > key */
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (ilheap__cell(pe, table, mid, column) <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo - 1;
+}

@@ -3,7 +3,8 @@
 
     compare_cobertura.py REFERENCE.xml OTHER.xml --root DIR [--min PCT]
                          [--names coverlet,ilheap] [--exclude SUBSTRING ...]
-                         [--branch-min PCT] [--quiet]
+                         [--branch-min PCT] [--quiet] [--and REPORT ...]
+                         [--peer REPORT]
 
 Only source files under DIR count (the project's own sources). A line is
 "coverable" in a report when the report lists it; its hits are the largest
@@ -20,6 +21,16 @@ that either report gives branches on which both give the same pair. With
 --branch-min it is judged too. Also prints both reports' totals (the
 <coverage> element's lines-covered/-valid, branches-covered/-valid) over all
 their files. --quiet lists at most 40 differing lines of each kind.
+--and REPORT (repeatable): another test project's report of the same library
+joins REFERENCE, as a merge of the two gives it (coverlet writes one report
+per test project): a line either lists is coverable, its hits the sum; the
+branches are then not compared (which outcomes two runs covered together
+cannot be told from per-line counts).
+--peer REPORT (a second peer's report, Microsoft's collector's where
+REFERENCE is coverlet's): also prints the branch agreement of OTHER over the
+lines with branches on which REFERENCE and PEER give the same pair (where the
+two peers agree), and how many of the differences there are in the number of
+outcomes rather than in the covered ones.
 Exit status: 0 when the agreement is at least --min (default 99) (and the
 branch agreement at least --branch-min), 1 when below, 2 on unreadable input
 or a reference with no line under DIR.
@@ -89,12 +100,23 @@ def main(argv):
     ap.add_argument("--exclude", action="append", default=[], help="skip files whose path contains this")
     ap.add_argument("--branch-min", type=float, default=None, help="the least branch agreement in percent")
     ap.add_argument("--quiet", action="store_true", help="list at most 40 differing lines of each kind")
+    ap.add_argument("--and", dest="also", action="append", default=[],
+                    help="another report of the same library, merged into REFERENCE (lines only)")
+    ap.add_argument("--peer", help="a second peer's report: the branch agreement where the two peers agree")
     args = ap.parse_args(argv)
     ref_name, other_name = (args.names.split(",") + ["other"])[:2]
     root = os.path.normpath(os.path.abspath(args.root))
     try:
         ref, ref_out, ref_br, ref_tot = read_lines(args.reference, root, args.exclude)
         other, other_out, other_br, other_tot = read_lines(args.other, root, args.exclude)
+        for path in args.also:
+            more, more_out, _, _ = read_lines(path, root, args.exclude)
+            for k, h in more.items():
+                ref[k] = ref.get(k, 0) + h
+            ref_out |= more_out
+        if args.also:
+            ref_br, other_br = {}, {}
+        peer_br = read_lines(args.peer, root, args.exclude)[2] if args.peer else None
     except (OSError, ValueError) as e:
         print(f"compare: {e}", file=sys.stderr)
         return 2
@@ -144,6 +166,15 @@ def main(argv):
     bok = args.branch_min is None or bpct >= args.branch_min
     print(f"branch agreement={bpct:.2f}% ({len(same)} of the {len(keys)} lines with branches)"
           + (f" minimum={args.branch_min:.2f}% {'PASS' if bok else 'FAIL'}" if args.branch_min is not None else ""))
+    if peer_br is not None:
+        agreed = [k for k in keys | peer_br.keys() if ref_br.get(k) == peer_br.get(k)]
+        same_there = sum(1 for k in agreed if other_br.get(k) == ref_br.get(k))
+        outcomes = sum(1 for k in agreed if other_br.get(k) != ref_br.get(k)
+                       and (other_br.get(k) or (0, 0))[1] != (ref_br.get(k) or (0, 0))[1])
+        ppct = 100.0 * same_there / len(agreed) if agreed else 100.0
+        print(f"where the peers agree: branch agreement={ppct:.2f}% ({same_there} of the {len(agreed)} lines"
+              f" with branches on which {ref_name} and the peer agree; {outcomes} of the"
+              f" {len(agreed) - same_there} differences in the number of outcomes)")
     return 0 if ok and bok else 1
 
 

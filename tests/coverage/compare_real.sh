@@ -19,7 +19,8 @@
 # (blocks mode, counts in a fresh directory, then `ilheap cover`, whose own
 # time and peak memory are measured); the first round's reports are compared
 # with compare_cobertura.py: lines (hit/not hit) and branches per line, and
-# the totals. Prints the medians of the wall times and the overheads.
+# the totals, and against coverlet where coverlet and Microsoft agree
+# (--peer). Prints the medians of the wall times and the overheads.
 set -u
 so=$(realpath -m "$1") ilheap=$(realpath -m "$2") proj=$(realpath -m "$3") work=$(realpath -m "$4")
 shift 4
@@ -91,8 +92,10 @@ for pair in "coverlet:$cov" "microsoft:$ms"; do
     name=${pair%%:*} ref=${pair#*:}
     [ -n "$ref" ] || { echo "no $name report"; continue; }
     echo "== ilheap against $name"
+    peer=()
+    [ "$name" != coverlet ] || [ -z "$ms" ] || peer=(--peer "$ms")
     python3 "$here/compare_cobertura.py" "$ref" "$work/ilheap.1.xml" --root "$root" --names "$name,ilheap" \
-        --quiet --min 0 "${excludes[@]}" | grep -vE '^  ' | sed 's/^/  /'
+        --quiet --min 0 "${excludes[@]}" "${peer[@]}" | grep -vE '^  ' | sed 's/^/  /'
 done
 [ -n "$cov" ] && [ -n "$ms" ] && {
     echo "== microsoft against coverlet"

@@ -13,8 +13,14 @@
 #      `ilheap cover counts.*.jsonl --cobertura ilheap.xml --lcov ilheap.info`;
 #   4. compare_cobertura.py: line by line over Shop's own sources, agreement
 #      on hit/not-hit over the lines coverlet reports, at least MIN_AGREEMENT.
+#   5. two test projects of one library (the xunit one and Shop.MSTest, each
+#      with its own copy of Shop.dll, one MVID): Shop.MSTest under coverlet and
+#      under the profiler, then `ilheap cover` on the counts of both runs: one
+#      Shop package, one row per class, and the lines and totals of coverlet's
+#      two reports merged (a line hit in either is hit), more than either alone.
 # Without the profiler's blocks mode (after step 2) or `ilheap cover` (after
-# step 3's run) it exits 77, saying which is missing.
+# step 3's run) it exits 77, saying which is missing; so does step 5 when
+# MSTest cannot be restored (it comes from the configured feed).
 #
 # usage: run_peer.sh PROFILER_SO ILHEAP SOURCE_DIR WORK_DIR
 set -u
@@ -38,7 +44,7 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 rm -rf "$work"
 mkdir -p "$work/src"
-cp -r "$src/Shop" "$src/Shop.Tests" "$work/src/"
+cp -r "$src/Shop" "$src/Shop.Tests" "$src/Shop.MSTest" "$work/src/"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_CLI_HOME="$work/dotnet-home" MSBUILDDISABLENODEREUSE=1
 proj="$work/src/Shop.Tests/Shop.Tests.csproj"
@@ -127,6 +133,17 @@ for report in "$prof"/report.*.txt; do
     n=$(sed -n 's/^instrumented=\([0-9]*\).*/\1/p' "$report" | head -n 1)
     instrumented=$((instrumented + ${n:-0}))
 done
+# The report is written at the runtime's Shutdown; a test host the test
+# platform ends without one has its methods in its counts file all the same.
+for counts in "$prof"/counts.*.jsonl; do
+    [ -f "$counts" ] || continue
+    pid=${counts##*/counts.}
+    pid=${pid%.jsonl}
+    [ ! -f "$prof/report.$pid.txt" ] || continue
+    n=$("$ilheap" counts "$counts" --jsonl | grep -c '"module":"Shop\(\.Tests\)\?\.dll"')
+    echo "ilheap: process $pid ended without a report (no Shutdown): $n methods of Shop in its counts file"
+    instrumented=$((instrumented + n))
+done
 echo "ilheap: $instrumented methods instrumented"
 [ "$instrumented" -gt 100 ] || fail "only $instrumented methods of Shop instrumented"
 [ "$summary" = "$reference" ] || fail "profiler: '$summary' where the plain run had '$reference'"
@@ -165,8 +182,57 @@ python3 "$(dirname "$0")/compare_cobertura.py" "$work/coverlet.xml" "$work/ilhea
     tee "$work/compare.txt"
 [ "${PIPESTATUS[0]}" -eq 0 ] || fail "agreement with coverlet below ${MIN_AGREEMENT}% (lines) or ${MIN_BRANCH_AGREEMENT}% (branches)"
 
+[ $failures -eq 0 ] || { echo "$failures failure(s); logs and reports in $work"; exit 1; }
+
+# --------------------------------------------------------------- two projects
+proj="$work/src/Shop.MSTest/Shop.MSTest.csproj"
+if ! dotnet build "$proj" -c Debug -nodeReuse:false -p:UseSharedCompilation=false >"$work/build2.log" 2>&1; then
+    tail -n 30 "$work/build2.log"
+    if grep -qE 'NU1301|NU1101|NU1102' "$work/build2.log"; then
+        echo "SKIP: the xunit comparison passed; MSTest could not be restored from the configured feed (two projects not checked)"
+        exit 77
+    fi
+    echo "FAIL: Shop.MSTest does not build"
+    exit 1
+fi
+run mstest -- || { tail -n 30 "$work/mstest.log"; echo "FAIL: the MSTest tests fail without coverage"; exit 1; }
+reference=$summary
+run coverlet2 -- --collect:"XPlat Code Coverage" --results-directory "$work/coverlet2-results" ||
+    fail "the MSTest tests fail under coverlet"
+found=$(find "$work/coverlet2-results" -name coverage.cobertura.xml | head -n 1)
+[ -n "$found" ] || { tail -n 20 "$work/coverlet2.log"; echo "FAIL: coverlet wrote no report for Shop.MSTest"; exit 1; }
+cp "$found" "$work/coverlet2.xml"
+prof2="$work/profiler2"
+mkdir -p "$prof2"
+run ilheap2 CORECLR_ENABLE_PROFILING=1 CORECLR_PROFILER="$clsid" CORECLR_PROFILER_PATH="$so" \
+    ILHEAP_MODE=blocks ILHEAP_INCLUDE=Shop,Shop.MSTest ILHEAP_COUNTS="$prof2/counts.%p.jsonl" \
+    ILHEAP_REPORT="$prof2/report.%p.txt" DOTNET_ReadyToRun=0 ILHEAP_DISABLE_R2R=1 -- ||
+    fail "the MSTest tests fail under the profiler"
+[ "$summary" = "$reference" ] || fail "profiler (MSTest): '$summary' where the plain run had '$reference'"
+"$ilheap" cover "${counts[@]}" "$prof2"/counts.*.jsonl --cobertura "$work/merged.xml" >"$work/merged.log" 2>&1 ||
+    { cat "$work/merged.log"; echo "FAIL: ilheap cover on the two projects' counts failed"; exit 1; }
+grep -q 'Shop: counted at 2 paths (one MVID), merged' "$work/merged.log" ||
+    fail "Shop's two copies are not said to be merged: $(cat "$work/merged.log")"
+[ "$(grep -c '<package name="Shop"' "$work/merged.xml")" = 1 ] || fail "merged: Shop is not one package"
+rows=$(grep -o '<class name="[^"]*" filename="[^"]*"' "$work/merged.xml" | sort | uniq -d)
+[ -z "$rows" ] || fail "merged: a class listed twice: $rows"
+python3 "$(dirname "$0")/compare_cobertura.py" "$work/coverlet.xml" "$work/merged.xml" --and "$work/coverlet2.xml" \
+    --root "$work/src/Shop" --exclude /obj/ --min 100 --names coverlet-merged,ilheap >"$work/compare2.txt"
+[ $? -eq 0 ] || fail "merged: ilheap's lines differ from coverlet's two reports merged: $(cat "$work/compare2.txt")"
+covered() { grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$1" | head -n 1; }
+want=$(sed -n 's/^coverlet-merged: \([0-9]*\) coverable lines in [0-9]* files, \([0-9]*\) hit.*/lines-covered="\2" lines-valid="\1"/p' \
+    "$work/compare2.txt")
+[ "$(covered "$work/merged.xml")" = "$want" ] ||
+    fail "merged totals: ilheap $(covered "$work/merged.xml"), coverlet's two reports merged $want"
+one=$(covered "$work/ilheap.xml" | grep -o '[0-9]*' | head -n 1)
+two=$(covered "$work/coverlet2.xml" | grep -o '[0-9]*' | head -n 1)
+both=$(covered "$work/merged.xml" | grep -o '[0-9]*' | head -n 1)
+[ "${both:-0}" -gt "${one:-0}" ] && [ "${both:-0}" -gt "${two:-0}" ] ||
+    fail "merged: $both lines covered, not more than xunit's $one and MSTest's $two alone"
+echo "two projects: xunit $one, MSTest $two, merged $(covered "$work/merged.xml") (coverlet's two merged: $want)"
+
 if [ $failures -ne 0 ]; then
     echo "$failures failure(s); logs and reports in $work"
     exit 1
 fi
-echo "ilheap's coverage agrees with coverlet's"
+echo "ilheap's coverage agrees with coverlet's, on one test project and on two"

@@ -67,5 +67,20 @@ rc, out, err = run(ref, "/nonexistent.xml", "--root", "/src/shop")
 check("a missing file is exit 2", rc == 2, out + err)
 os.unlink(bad.name)
 
+# --and: other's lines join the reference's (hits summed, hit in either is hit):
+# A.cs:11 (0 + 1) becomes hit, A.cs:13 (only other's, 0) joins: 4 of 6 hit.
+rc, out, err = run(ref, ref, "--root", "/src/shop", "--exclude", "/obj/", "--and", other, "--min", "0")
+check("--and merges the lines", "coverlet: 6 coverable lines in 2 files, 4 hit" in out, out)
+check("--and compares no branches", "branch agreement=100.00% (0 of the 0 lines" in out, out)
+
+# --peer: the reference agrees with itself as a peer on its one branch line
+# (A.cs:12, 1/2), where other has none: 0 of 1, a difference in outcomes.
+rc, out, err = run(ref, other, "--root", "/src/shop", "--exclude", "/obj/", "--min", "0", "--peer", ref)
+check("--peer", "where the peers agree: branch agreement=0.00% (0 of the 1 lines with branches on which"
+      " coverlet and the peer agree; 1 of the 1 differences in the number of outcomes)" in out, out)
+rc, out, err = run(ref, ref, "--root", "/src/shop", "--exclude", "/obj/", "--min", "0", "--peer", other)
+check("--peer where the peers never agree", "branch agreement=100.00% (1 of the 1 lines" in out
+      and "where the peers agree: branch agreement=100.00% (0 of the 0 lines" in out, out)
+
 print("compare_cobertura: " + ("all checks passed" if failures == 0 else f"{failures} check(s) failed"))
 sys.exit(1 if failures else 0)

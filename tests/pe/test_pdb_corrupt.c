@@ -1,4 +1,4 @@
-/* Corrupt portable PDBs (issue 16): for each PDB of tests/corpus/pdb, the
+/* Corrupt portable PDBs: for each PDB of tests/corpus/pdb, the
  * whole file opens and yields sequence points; every strict prefix (a
  * truncation at every offset) fails with a PE-range status and a file offset
  * inside the prefix; every single-byte corruption either fails the same way

@@ -134,5 +134,34 @@ static void test_guid_text(void)
     ASSERT_STR_EQ(text, "1b4e28ba-2fa1-11d2-883f-0016d3cca427");
 }
 
+/* The UTF-8 encoder at each length boundary, and UTF-16 text through it:
+ * pairs joined, lone surrogates replaced, cuts at a code point boundary. */
+static void test_utf8(void)
+{
+    static const uint32_t points[] = {0x7F, 0x80, 0x7FF, 0x800, 0xFFFF, 0x10000, 0x10FFFF};
+    static const char *const bytes[] = {"\x7F", "\xC2\x80", "\xDF\xBF", "\xE0\xA0\x80", "\xEF\xBF\xBF",
+                                        "\xF0\x90\x80\x80", "\xF4\x8F\xBF\xBF"};
+    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+        char out[4];
+        size_t n = ilheap__utf8_put(out, points[i]);
+        ASSERT_EQ_U(n, strlen(bytes[i]));
+        ASSERT_TRUE(memcmp(out, bytes[i], n) == 0);
+    }
+    const uint16_t text[] = {'a', 0xD83D, 0xDE00, 0xDC00, 0xD800};
+    const uint16_t ended[] = {'N', 's', 0, 'x'};
+    char out[16];
+    ilheap_pe_utf16_to_utf8(ended, 4, out, sizeof out); /* a 0 unit ends the text */
+    ASSERT_STR_EQ(out, "Ns");
+    ilheap_pe_utf16_to_utf8(text, 5, out, sizeof out);
+    ASSERT_STR_EQ(out, "a\xF0\x9F\x98\x80\xEF\xBF\xBD\xEF\xBF\xBD");
+    ilheap_pe_utf16_to_utf8(text, 2, out, sizeof out); /* the pair's low half is past n */
+    ASSERT_STR_EQ(out, "a\xEF\xBF\xBD");
+    ilheap_pe_utf16_to_utf8(text, 5, out, 5); /* U+1F600 needs 4 bytes + NUL after 'a' */
+    ASSERT_STR_EQ(out, "a");
+    out[0] = 'x';
+    ilheap_pe_utf16_to_utf8(text, 5, out, 0);
+    ASSERT_EQ_I(out[0], 'x');
+}
+
 TEST_MAIN(TEST(test_unsigned_spec_examples), TEST(test_signed_spec_examples), TEST(test_round_trip_sweep),
-          TEST(test_type_tokens), TEST(test_guid_text))
+          TEST(test_type_tokens), TEST(test_guid_text), TEST(test_utf8))

@@ -90,6 +90,14 @@ static void verify_image(const pe_spec_t *spec, const pe_image_t *img)
     ilheap_pe_close(pe);
 }
 
+static void build_and_verify(const pe_spec_t *spec)
+{
+    pe_image_t img;
+    build(spec, &img);
+    verify_image(spec, &img);
+    pe_image_free(&img);
+}
+
 static void test_variants(void)
 {
     for (int variant = 0; variant < 8; variant++) {
@@ -97,10 +105,7 @@ static void test_variants(void)
         spec.pe32_plus = variant & 1;
         spec.uncompressed = variant & 2;
         spec.extra_data = variant & 4;
-        pe_image_t img;
-        build(&spec, &img);
-        verify_image(&spec, &img);
-        pe_image_free(&img);
+        build_and_verify(&spec);
     }
 }
 
@@ -112,10 +117,7 @@ static void test_large_heaps(void)
         spec.big_guid = variant & 2;
         spec.big_blob = variant & 4;
         spec.pe32_plus = variant & 1;
-        pe_image_t img;
-        build(&spec, &img);
-        verify_image(&spec, &img);
-        pe_image_free(&img);
+        build_and_verify(&spec);
     }
 }
 
@@ -124,15 +126,10 @@ static void test_large_heaps(void)
 static void test_large_tables(void)
 {
     pe_spec_t spec = {.typedefs = 300, .methods = 70000, .typerefs = 20000, .params = 70000, .custom_attributes = 3000};
-    pe_image_t img;
-    build(&spec, &img);
-    verify_image(&spec, &img);
-    pe_image_free(&img);
+    build_and_verify(&spec);
     /* Only the coded indexes large, not the simple ones. */
     pe_spec_t coded = {.typedefs = 17000, .methods = 9000, .typerefs = 1, .params = 1, .custom_attributes = 10};
-    build(&coded, &img);
-    verify_image(&coded, &img);
-    pe_image_free(&img);
+    build_and_verify(&coded);
 }
 
 static void test_method_ptr(void)
@@ -140,15 +137,10 @@ static void test_method_ptr(void)
     pe_spec_t spec = small_spec;
     spec.uncompressed = true;
     spec.method_ptr = true;
-    pe_image_t img;
-    build(&spec, &img);
-    verify_image(&spec, &img);
-    pe_image_free(&img);
+    build_and_verify(&spec);
     spec.methods = 70000; /* a 4-byte MethodList through the pointer table */
     spec.typedefs = 50;
-    build(&spec, &img);
-    verify_image(&spec, &img);
-    pe_image_free(&img);
+    build_and_verify(&spec);
 }
 
 /* Opens a copy in a buffer of exactly `size` bytes, so ASan sees any read

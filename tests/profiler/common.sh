@@ -1,5 +1,6 @@
 # Shared by the profiler's dotnet tests (sourced after so, src and work are set):
-# the CLSID, failure counting, report values, a quiet dotnet CLI. Exit 77 = skipped.
+# the CLSID, failure counting, report values, a quiet dotnet CLI, offline builds.
+# Exit 77 = skipped.
 command -v dotnet >/dev/null || { echo "SKIP: dotnet not found"; exit 77; }
 clsid='{D643D291-34DE-476E-974D-062912349822}'
 failures=0
@@ -17,3 +18,17 @@ value() {
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_CLI_HOME="$work/dotnet-home"
+
+# build_program CSPROJ: dotnet build, Release, offline, into $work/artifacts
+# (the program lands in $work/artifacts/bin/NAME/release/); on failure the
+# log (build-NAME.log) is shown and the script exits 1
+build_program() {
+    local name
+    name=$(basename "$1" .csproj)
+    if ! dotnet build "$1" -c Release --source /opt/nuget/packages \
+        --artifacts-path "$work/artifacts" >"$work/build-$name.log" 2>&1; then
+        tail -n 40 "$work/build-$name.log"
+        echo "FAIL: dotnet build $name"
+        exit 1
+    fi
+}

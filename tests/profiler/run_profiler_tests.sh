@@ -26,12 +26,7 @@ mkdir -p "$work"
 
 echo "== building the test program (offline)"
 for proj in ProfTest Collectible; do
-    if ! dotnet build "$src/$proj/$proj.csproj" -c Release --source /opt/nuget/packages \
-        --artifacts-path "$work/artifacts" >"$work/build-$proj.log" 2>&1; then
-        cat "$work/build-$proj.log"
-        echo "FAIL: dotnet build $proj"
-        exit 1
-    fi
+    build_program "$src/$proj/$proj.csproj"
 done
 app="$work/artifacts/bin/ProfTest/release/ProfTest.dll"
 plugin="$work/artifacts/bin/Collectible/release/Collectible.dll"

@@ -38,6 +38,10 @@ cp -r "$src" "$work/src"
 dll="$work/src/bin/Release/net10.0/Ledger.dll"
 
 # build NAME [VAR=value...]: a clean build of the project; output in NAME.log.
+# The copy sits inside a git work tree: without
+# EnableSourceControlManagerQueries=false the build puts the work tree's
+# commit into the assembly (InformationalVersion, Source Link), and a commit
+# made while the test runs would make the builds differ.
 build() {
     local name=$1
     shift
@@ -46,7 +50,7 @@ build() {
     start=$(date +%s)
     env "$@" dotnet build "$work/src/Ledger.csproj" -c Release --source /opt/nuget/packages \
         -nodeReuse:false -p:UseSharedCompilation=false -p:Deterministic=true \
-        >"$work/$name.log" 2>&1
+        -p:EnableSourceControlManagerQueries=false >"$work/$name.log" 2>&1
     local rc=$?
     end=$(date +%s)
     echo "$name: exit $rc, $((end - start)) s"

@@ -75,6 +75,22 @@ same_output() {
 }
 
 # rejitted NAME MIN: ReJIT gave at least MIN bodies and nothing failed
+# profiled_rejit NAME WANT ARGS: `profiled`, run again (at most twice, said)
+# when fewer than WANT methods went through ReJIT because the module's request
+# was still pending while they ran (they took the JIT path: counted all the
+# same). That race is lost only on a loaded machine.
+profiled_rejit() {
+    local name=$1 want=$2 try done_ jit
+    shift 2
+    for try in 1 2 3; do
+        profiled "$name" "$@"
+        done_=$(value rejit_done "$work/$name.report")
+        jit=$(value rejit_jit_path "$work/$name.report")
+        [ "${done_:-0}" -lt "$want" ] && [ "${jit:-0}" -gt 0 ] && [ $try -lt 3 ] || return 0
+        echo "  $name: rejit_done=$done_ rejit_jit_path=$jit: the request thread was late (load): run again"
+    done
+}
+
 rejitted() {
     local r="$work/$1.report"
     echo "  $1: rejit_requested=$(value rejit_requested "$r") rejit_done=$(value rejit_done "$r")" \
@@ -110,7 +126,7 @@ for build in jit r2r; do
     [ $build = r2r ] && dll=$r2r
     for mode in calls blocks; do
         env=(ILHEAP_MODE=$mode ILHEAP_INCLUDE=CountsApp ILHEAP_REJIT=1)
-        profiled $mode-$build "$dll" 1
+        profiled_rejit $mode-$build 20 "$dll" 1
         same_output $mode-$build base1
         rejitted $mode-$build 20
         check $mode expected-$mode.txt $mode-$build
@@ -134,7 +150,7 @@ echo "  ReJIT (ReadyToRun on) and the JIT path (ReadyToRun off): $(wc -l <"$work
 echo "== 8 threads, ILHEAP_ATOMIC=1"
 for mode in calls blocks; do
     env=(ILHEAP_MODE=$mode ILHEAP_INCLUDE=CountsApp ILHEAP_ATOMIC=1 ILHEAP_REJIT=1)
-    profiled ${mode}8 "$r2r" 8
+    profiled_rejit ${mode}8 20 "$r2r" 8
     same_output ${mode}8 base8
     rejitted ${mode}8 20
     check $mode expected-$mode.txt ${mode}8 --times 8

@@ -54,12 +54,7 @@ for proj in Counts/CountsApp ProfTest/ProfTest; do
         exit 1
     fi
 done
-if ! dotnet build "$src/Collectible/Collectible.csproj" -c Release --source /opt/nuget/packages \
-    --artifacts-path "$work/artifacts" >"$work/build-Collectible.log" 2>&1; then
-    tail -n 20 "$work/build-Collectible.log"
-    echo "FAIL: dotnet build Collectible"
-    exit 1
-fi
+build_program "$src/Collectible/Collectible.csproj"
 pub="$work/artifacts/publish"
 counts_exe="$pub/CountsApp/release_win-x64/CountsApp.exe"
 proftest_exe="$pub/ProfTest/release_win-x64/ProfTest.exe"

@@ -287,20 +287,6 @@ static void test_window_check(void)
     ASSERT_EQ_U(atomic_load(&prof_g.counters.window_checked), 5);
 }
 
-static void test_utf16(void)
-{
-    const WCHAR ascii[] = {'N', 's', '.', 'T', 0};
-    const WCHAR mixed[] = {0x00E9, 0xD83D, 0xDE00, 0xD800, 'x'}; /* é, U+1F600, lone surrogate */
-    char out[32];
-    prof_utf16_to_utf8(ascii, 10, out, sizeof out);
-    ASSERT_STR_EQ(out, "Ns.T");
-    prof_utf16_to_utf8(mixed, 5, out, sizeof out);
-    ASSERT_STR_EQ(out, "\xC3\xA9\xF0\x9F\x98\x80\xEF\xBF\xBDx");
-    prof_utf16_to_utf8(ascii, 4, out, 3); /* truncates, stays terminated */
-    ASSERT_STR_EQ(out, "Ns");
-}
-
 TEST_MAIN(TEST(test_class_factory), TEST(test_all_98_slots_and_query_interface),
           TEST(test_config_defaults_and_values), TEST(test_config_rejects),
-          TEST(test_image_pe_header), TEST(test_image_maps), TEST(test_window_check),
-          TEST(test_utf16))
+          TEST(test_image_pe_header), TEST(test_image_maps), TEST(test_window_check))

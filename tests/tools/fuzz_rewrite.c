@@ -1,4 +1,4 @@
-/* libFuzzer target for the IL rewriter (issue 14): decode, edit, encode.
+/* libFuzzer target for the IL rewriter: decode, edit, encode.
  * Input: byte 0 = k (its low 4 bits: edits), then k pairs (position, kind),
  * then a method body. On every body that loads into instructions:
  *  - encoding it unedited gives its bytes (unless the padding held junk);

@@ -188,6 +188,9 @@ has "$work/filt3.out" '^CoverSample +excluded by attribute: left out'
 hasnt "$work/one.xml" '<class name="[^"]*<'
 hasnt "$work/one.xml" '<method name="<'
 has "$work/one.info" '^FN:[0-9]+,CoverSample.Filters::KeptAsync@0x'
+# Each method's signature attribute as coverlet writes it (Cecil's names).
+has "$work/one.xml" '<method name="Sign" signature="\(System\.Int32\)"'
+has "$work/one.xml" '<method name="ClosureInIterator" signature="\(System\.Collections\.Generic\.IEnumerable`1&lt;System\.Int32&gt;,System\.Int32\)"'
 for m in keep-async keep-lambda; do
     awk -v l="$(fline $m)" '/<class / {f = index($0, "filename=\"Filters.cs\"") > 0} /<method name="/ {m = $0}
         f && index($0, "<line number=\"" l "\"") && m != "" {print m; exit}' "$work/one.xml" |

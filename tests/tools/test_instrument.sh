@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `ilheap rehome --instrument none|calls|blocks` (issue 14) holds its checks on
+# `ilheap rehome --instrument none|calls|blocks` holds its checks on
 # every IL body of the shared framework (Microsoft.NETCore.App, and
 # Microsoft.AspNetCore.App when installed): none re-encodes each body byte for
 # byte through the IL rewriter; calls and blocks insert counter probes and the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Differential test of the portable PDB reader (issue 16): `ilheap scan FILE
+# Differential test of the portable PDB reader: `ilheap scan FILE
 # --lines --jsonl` equals System.Reflection.Metadata's sequence points (SrmDump
 # --lines) byte for byte, on tests/pe/PdbSample built DebugType=portable and
 # DebugType=embedded, on tests/profiler/ProfTest and Ledger (portable) and

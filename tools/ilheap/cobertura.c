@@ -256,11 +256,11 @@ static bool write(tool_out_t *out, const cov_module_t *mods, size_t count, const
                 const cov_method_t *m = &mod->methods[parts[k].method];
                 cov_totals_t mt = {0};
                 part_totals(mod, &parts[k], &mt);
-                /* The signature needs a signature-blob decoder the PE reader
-                 * does not have yet: left empty (docs/coverage.md). */
                 tool_out_str(out, "            <method name=\"");
                 xml_text(out, m->name);
-                tool_out_str(out, "\" signature=\"\"");
+                tool_out_str(out, "\" signature=\"");
+                xml_text(out, m->signature);
+                tool_out_str(out, "\"");
                 rates(out, &mt);
                 tool_out_printf(out, " complexity=\"%u\">\n              <lines>\n", m->complexity);
                 lines(out, mod, &parts[k], "                ");

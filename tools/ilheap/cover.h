@@ -35,6 +35,7 @@ typedef struct cov_method {
     uint32_t token;
     uint32_t type;      /* index into cov_module_t.types */
     char *name;         /* the MethodDef's name */
+    char *signature;    /* its parameters as Cobertura writes them: "(System.Int32)" */
     bool counted;       /* a counts entry was applied */
     uint64_t entry_hits; /* the first block's */
     uint32_t blocks, blocks_hit;

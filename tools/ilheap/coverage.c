@@ -76,6 +76,25 @@ static char *dup_str(const char *s)
     return d != NULL ? memcpy(d, s, n) : NULL;
 }
 
+/* A method's parameters as coverlet's Cobertura spells them (Cecil's names:
+ * "(System.Int32,Shop.Product)"); "" when the blob does not decode, as the
+ * attribute only names an overload. NULL without memory. */
+static char *signature_text(const ilheap_pe_t *pe, uint32_t token)
+{
+    char small[512];
+    size_t length = 0;
+    ilheap_pe_error_t err;
+    ilheap_status_t st = ilheap_pe_signature_text(pe, token, ILHEAP_SIG_TEXT_CECIL, small, sizeof small, &length, &err);
+    if (st == ILHEAP_OK)
+        return dup_str(small);
+    if (st != ILHEAP_EINVAL || length < sizeof small)
+        return dup_str("");
+    char *big = malloc(length + 1);
+    if (big != NULL && ilheap_pe_signature_text(pe, token, ILHEAP_SIG_TEXT_CECIL, big, length + 1, NULL, &err) != ILHEAP_OK)
+        big[0] = '\0';
+    return big;
+}
+
 /* "Ns.Outer/Inner" for every TypeDef (Cecil's spelling, as coverlet writes). */
 static bool type_names(cov_module_t *mod, ilheap_pe_t *pe)
 {
@@ -550,9 +569,10 @@ static int build_method(cov_module_t *mod, work_t *w, uint32_t rid, const counts
     if (ilheap_pe_method_name(w->pe, rid, &name, &err) != ILHEAP_OK)
         name = "?";
     cm->token = m.token;
+    cm->signature = NULL;
     cm->type = owner - 1;
     cm->counted = e != NULL && have_body;
-    if ((cm->name = dup_str(name)) == NULL)
+    if ((cm->name = dup_str(name)) == NULL || (cm->signature = signature_text(w->pe, m.token)) == NULL)
         return TOOL_EXIT_SYSTEM;
     mod->il_methods++;
     if (have_body)
@@ -613,6 +633,7 @@ static bool fold_generated(cov_module_t *mod, const work_t *w)
         uint32_t rid = m->token & 0xFFFFFF, user = w->members.user_method[rid];
         if ((w->members.flags[rid] & COV_MEMBER_GENERATED) && at[user] != 0 && at[user] != i + 1) {
             free(m->name);
+            free(m->signature);
             free(m->lines);
             free(m->branches);
             continue;
@@ -847,6 +868,7 @@ void cov_free_module(cov_module_t *mod)
 {
     for (size_t i = 0; i < mod->method_count; i++) {
         free(mod->methods[i].name);
+        free(mod->methods[i].signature);
         free(mod->methods[i].lines);
         free(mod->methods[i].branches);
     }

@@ -1,4 +1,4 @@
-/* Finding, loading and opening an assembly's portable PDB (issue 16), shared
+/* Finding, loading and opening an assembly's portable PDB, shared
  * by `scan --lines` and `cover`: the PDB embedded in the DLL (inflated with
  * zlib: the core library never links it), or a separate .pdb next to the DLL
  * or at the CodeView path, whose id must match the CodeView entry. */

@@ -324,16 +324,9 @@ static int pass(run_t *r, const ilheap_pe_t *pe, moved_t *moved, uint32_t *count
     uint64_t start = tool_now_ns();
     ilheap_pe_body_cursor_t cursor;
     ilheap_pe_il_body_t m;
-    ilheap_pe_error_t err;
     ilheap_pe_bodies_begin(pe, &cursor, NULL);
-    int more;
-    while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
-        if (more < 0) { /* the file has no bytes there; the laid-out image has zeros */
-            tool_progress_clear(&progress);
-            fprintf(stderr, "ilheap rehome: %s: method 0x%08x: %s\n", r->path, m.token, err.message);
-            r->malformed++;
-            continue;
-        }
+    /* A body the file has no bytes for is passed over (the laid-out image has zeros there). */
+    while (tool_next_body(&cursor, &m, &progress, r->path, &r->malformed)) {
         rehome_one(r, &m, a, b, &moved[n]);
         n++;
         if (r->room != ILHEAP_OK)

@@ -166,18 +166,10 @@ static int list(const tool_input_t *in, const ilheap_pe_t *pe, bool jsonl)
     tool_progress_start(&progress, "scan", rows);
     ilheap_pe_body_cursor_t cursor;
     ilheap_pe_il_body_t m;
-    ilheap_pe_error_t err;
     ilheap_pe_bodies_begin(pe, &cursor, NULL);
-    int more;
-    while ((more = ilheap_pe_next_body(&cursor, &m, &err)) != 0) {
+    while (tool_next_body(&cursor, &m, &progress, in->path, &t.bad)) {
         tool_progress_update(&progress, cursor.rid);
         ilheap_il_body_t b;
-        if (more < 0) {
-            tool_progress_clear(&progress);
-            fprintf(stderr, "ilheap scan: %s: method 0x%08x: %s\n", in->path, m.token, err.message);
-            t.bad++;
-            continue;
-        }
         if (!read_body(in->path, &m, &b, &clauses, &progress)) {
             t.bad++;
             continue;

@@ -116,6 +116,12 @@ void tool_progress_end(tool_progress_t *p);
  * next update draws it again. NULL: nothing. */
 void tool_progress_clear(tool_progress_t *p);
 
+/* The next IL body of `cursor` into *m, false at the end. A body the file has
+ * no bytes for is said on stderr ("ilheap LABEL: PATH: method 0x...: why",
+ * LABEL being the progress bar's), counted in *malformed and passed over. */
+bool tool_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *m, tool_progress_t *progress,
+                    const char *path, uint64_t *malformed);
+
 /* True for the statuses that mean the heap or the process ran out of room
  * (memory, window, address space): exit status TOOL_EXIT_SYSTEM. */
 bool tool_out_of_room(ilheap_status_t status);

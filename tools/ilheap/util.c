@@ -169,6 +169,19 @@ void tool_progress_clear(tool_progress_t *p)
     }
 }
 
+bool tool_next_body(ilheap_pe_body_cursor_t *cursor, ilheap_pe_il_body_t *m, tool_progress_t *progress,
+                    const char *path, uint64_t *malformed)
+{
+    ilheap_pe_error_t err;
+    int more;
+    while ((more = ilheap_pe_next_body(cursor, m, &err)) < 0) {
+        tool_progress_clear(progress);
+        fprintf(stderr, "ilheap %s: %s: method 0x%08x: %s\n", progress->label, path, m->token, err.message);
+        (*malformed)++;
+    }
+    return more != 0;
+}
+
 bool tool_out_of_room(ilheap_status_t status)
 {
     switch (status) {

@@ -1,6 +1,6 @@
 // SrmDump: lists every MethodDef with an IL body of an assembly, read with
 // System.Reflection.Metadata (PEReader.GetMethodBody), one JSON object per line,
-// with exactly the keys of `ilheap scan --jsonl` (issue 5), in token order:
+// with exactly the keys of `ilheap scan --jsonl`, in token order:
 //   {"token":100663297,"rva":8272,"header":"fat","max_stack":2,"code_size":54,
 //    "local_sig":285212673,"init_locals":true,"eh":[...],"body_size":66}
 // It is the reference side of the differential test; it must stay a plain
@@ -12,7 +12,7 @@
 //        SrmDump --bench N FILE  read every body N times, print the rate
 //        SrmDump --lines FILE... each method's sequence points from the assembly's
 //                                portable PDB (embedded or beside it), exactly as
-//                                `ilheap scan FILE --lines --jsonl` prints them (issue 16)
+//                                `ilheap scan FILE --lines --jsonl` prints them
 //        SrmDump --sigs FILE     every MethodDef, MemberRef, StandAloneSig, Field,
 //                                Property, TypeSpec and MethodSpec signature decoded
 //                                by SRM's SignatureDecoder, one "TOKEN TEXT" line each,
@@ -233,7 +233,7 @@ internal static class Program
     };
 
     // The same reading as Dump (every field it prints), without formatting, for the
-    // scan benchmark of issue 5: the best of N passes.
+    // scan benchmark (bench/scan.sh): the best of N passes.
     private static int Bench(PEReader pe, MetadataReader md, int passes)
     {
         double best = double.MaxValue;

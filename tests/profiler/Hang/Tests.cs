@@ -1,6 +1,10 @@
 // The code under test (Lib) is entered a known number of times by tests that
 // finish (Add: 3, Twice: 2, and BeforeHang once by the test that never
-// ends); expected-hang.txt lists those counts for check_counts.py.
+// ends); expected-hang.txt lists those counts for check_counts.py. The
+// hanging test writes the file HANG_MARK names before it hangs: the test
+// host was killed for that hang, not while it was still starting.
+using System;
+using System.IO;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Xunit;
@@ -48,6 +52,9 @@ namespace HangTests
         public void NeverEnds()
         {
             Assert.Equal(2, Lib.BeforeHang(1));
+            string mark = Environment.GetEnvironmentVariable("HANG_MARK");
+            if (mark != null)
+                File.WriteAllText(mark, "hanging\n");
             Thread.Sleep(Timeout.Infinite);
         }
     }
