@@ -120,26 +120,30 @@ static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x, uint8_
     }
 }
 
-/* Adds insns as new ids linked between a and b (either may be RW_END). */
+/* Adds insns as new ids linked between a and b (either may be RW_END). The
+ * arrays are read into locals once: stores to them could alias rw's fields. */
 static uint32_t link_new(ilheap_rw_t *rw, uint32_t a, uint32_t b, const ilheap_rw_insn_t *insns,
                          size_t n, uint8_t flags)
 {
-    uint32_t first = rw->n;
-    for (size_t k = 0; k < n; k++) {
-        uint32_t id = rw->n++;
+    uint32_t first = rw->n, id = first;
+    uint16_t *op = rw->op;
+    uint8_t *kind = rw->kind, *fl = rw->flags, f = (uint8_t)(RW_F_LIVE | RW_F_NEW | flags);
+    uint32_t *off = rw->off, *redir = rw->redir, *prev = rw->prev, *next = rw->next;
+    uint64_t *val = rw->val;
+    for (size_t k = 0; k < n; k++, id++) {
         uint8_t fk = il_fast(insns[k].opcode);
-        rw->op[id] = insns[k].opcode;
-        rw->kind[id] = fk;
-        rw->flags[id] = (uint8_t)(RW_F_LIVE | RW_F_NEW | flags);
-        rw->off[id] = ILHEAP_RW_NEW;
-        rw->val[id] = operand_value(rw, &insns[k], fk);
-        rw->redir[id] = RW_NONE;
-        rw->prev[id] = k ? id - 1 : a;
-        rw->next[id] = k + 1 < n ? id + 1 : b;
+        op[id] = insns[k].opcode;
+        kind[id] = fk;
+        fl[id] = f;
+        off[id] = ILHEAP_RW_NEW;
+        val[id] = operand_value(rw, &insns[k], fk);
+        redir[id] = RW_NONE;
+        prev[id] = id - 1; /* the ends are joined below */
+        next[id] = id + 1;
     }
-    uint32_t last = rw->n - 1;
+    rw->n = id;
     rw_join(rw, a, first);
-    rw_join(rw, last, b);
+    rw_join(rw, id - 1, b);
     rw->live += (uint32_t)n;
     rw->encoded = 0;
     return first;

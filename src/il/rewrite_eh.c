@@ -302,48 +302,73 @@ static ilheap_status_t check_placement(eh_t *v, uint32_t id, uint32_t px, uint32
     return ILHEAP_OK;
 }
 
-/* Control flow and placement over the whole sequence. */
+/* Control flow and placement over the whole sequence; the single exit's brs
+ * met are noted for exits_to_leave. Each position's new block is found
+ * once: that of px + 1 is the next one's. */
 static ilheap_status_t check_body(eh_t *v, uint32_t place)
 {
     ilheap_rw_t *rw = v->rw;
     if (rw->head != RW_END && (inside(v->nb[1], 0) || inside(v->nb[2], 0)))
         return fail_at(v, rw->head, ILHEAP_IL_EH_FLOW, "%s", "the method would start inside a handler");
-    uint32_t px = 0;
-    for (uint32_t id = rw->head; id != RW_END; id = rw->next[id], px++) {
-        uint8_t k = rw->kind[id], opnd = k & IL_FAST_KIND;
-        int bx = new_block(v, px);
+    const uint8_t *kind = rw->kind, *flags = rw->flags;
+    const uint32_t *next = rw->next;
+    uint32_t px = 0, fresh = v->fresh;
+    int bx = new_block(v, 0);
+    for (uint32_t id = rw->head; id != RW_END; id = next[id], px++) {
+        uint8_t k = kind[id], opnd = k & IL_FAST_KIND;
+        int bn = new_block(v, px + 1);
         ilheap_status_t st = ILHEAP_OK;
+        if (flags[id] & RW_F_EXIT) {
+            if (v->nexits < sizeof v->exits / sizeof v->exits[0])
+                v->exits[v->nexits] = id;
+            v->nexits++;
+        }
         if (opnd == ILHEAP_OPND_BRANCH8 || opnd == ILHEAP_OPND_BRANCH32 || opnd == ILHEAP_OPND_SWITCH ||
-            id >= v->fresh || bx >= 2)
+            id >= fresh || bx >= 2)
             st = check_edges_of(v, id, px, bx);
-        else if (!(k & IL_FAST_ENDS) && new_block(v, px + 1) != bx) /* falls across a boundary */
+        else if (!(k & IL_FAST_ENDS) && bn != bx) /* falls across a boundary */
             st = check_edge(v, id, px, px + 1, 0, 0);
         if (st == ILHEAP_OK && bx && ((k & IL_FAST_EH) || px + 1 == v->nb[2].e))
             st = check_placement(v, id, px, place);
         if (st != ILHEAP_OK)
             return st;
+        bx = bn;
     }
     return ILHEAP_OK;
 }
 
-/* A single exit's br that now leaves the new try or catch handler becomes leave. */
+/* The single exit's br id (at position px) becomes leave where it now
+ * leaves the new try or catch handler. */
+static void exit_to_leave(eh_t *v, uint32_t id, uint32_t px)
+{
+    ilheap_rw_t *rw = v->rw;
+    if (rw->op[id] != ILHEAP_OP_BR && rw->op[id] != ILHEAP_OP_BR_S)
+        return;
+    uint32_t ps = at(v, rw_resolve(rw, (uint32_t)rw->val[id]));
+    for (int j = 0; j < 2; j++) {
+        int r = role_of(v->kind, j);
+        if ((r == RW_R_TRY || r == RW_R_CATCH) && inside(v->nb[j], px) && !inside(v->nb[j], ps)) {
+            rw->op[id] = rw->op[id] == ILHEAP_OP_BR_S ? ILHEAP_OP_LEAVE_S : ILHEAP_OP_LEAVE;
+            rw->kind[id] = il_fast(rw->op[id]);
+            return;
+        }
+    }
+}
+
+/* Every single exit's br check_body met: from its notes, or (more than it
+ * keeps) by a walk. */
 static void exits_to_leave(eh_t *v)
 {
     ilheap_rw_t *rw = v->rw;
-    uint32_t px = 0;
-    for (uint32_t id = rw->head; id != RW_END; id = rw->next[id], px++) {
-        if (!(rw->flags[id] & RW_F_EXIT) || (rw->op[id] != ILHEAP_OP_BR && rw->op[id] != ILHEAP_OP_BR_S))
-            continue;
-        uint32_t ps = at(v, rw_resolve(rw, (uint32_t)rw->val[id]));
-        for (int j = 0; j < 2; j++) {
-            int r = role_of(v->kind, j);
-            if ((r == RW_R_TRY || r == RW_R_CATCH) && inside(v->nb[j], px) && !inside(v->nb[j], ps)) {
-                rw->op[id] = rw->op[id] == ILHEAP_OP_BR_S ? ILHEAP_OP_LEAVE_S : ILHEAP_OP_LEAVE;
-                rw->kind[id] = il_fast(rw->op[id]);
-                break;
-            }
-        }
+    if (v->nexits <= sizeof v->exits / sizeof v->exits[0]) {
+        for (uint32_t i = 0; i < v->nexits; i++)
+            exit_to_leave(v, v->exits[i], v->pos[v->exits[i]]);
+        return;
     }
+    uint32_t px = 0;
+    for (uint32_t id = rw->head; id != RW_END; id = rw->next[id], px++)
+        if (rw->flags[id] & RW_F_EXIT)
+            exit_to_leave(v, id, px);
 }
 
 ilheap_status_t ilheap__rw_add_clause(ilheap_rw_t *rw, const ilheap_rw_clause_t *c, uint32_t fresh,

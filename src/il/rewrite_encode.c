@@ -110,17 +110,16 @@ static ilheap_status_t write_switch(ilheap_rw_t *rw, uint32_t id, uint32_t end, 
     return ILHEAP_OK;
 }
 
-/* Writes instruction id, which ends at offset `end`, at *pp (offsets
- * assigned) and advances *pp. */
-static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint32_t end, uint8_t **pp)
+/* Writes instruction id (opcode opc, fast kind k, operand v), which ends at
+ * offset `end`, at *pp (offsets assigned in noff) and advances *pp. */
+static inline ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint16_t opc, uint8_t k, uint64_t v,
+                                         const uint32_t *noff, uint32_t end, uint8_t **pp)
 {
     uint8_t *p = *pp;
-    uint16_t opc = rw->op[id];
     if (opc > 0xFF)
         *p++ = 0xFE;
     *p++ = (uint8_t)opc;
-    uint64_t v = rw->val[id];
-    switch ((ilheap_il_operand_t)(rw->kind[id] & IL_FAST_KIND)) {
+    switch ((ilheap_il_operand_t)(k & IL_FAST_KIND)) {
     case ILHEAP_OPND_NONE:
         break;
     case ILHEAP_OPND_INT8:
@@ -145,10 +144,10 @@ static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint32_t end, ui
         p += 8;
         break;
     case ILHEAP_OPND_BRANCH8:
-        *p++ = (uint8_t)(int8_t)((int64_t)rw->noff[v] - end);
+        *p++ = (uint8_t)(int8_t)((int64_t)noff[v] - end);
         break;
     case ILHEAP_OPND_BRANCH32:
-        il_wr32(p, (uint32_t)(int32_t)((int64_t)rw->noff[v] - end));
+        il_wr32(p, (uint32_t)(int32_t)((int64_t)noff[v] - end));
         p += 4;
         break;
     case ILHEAP_OPND_SWITCH:
@@ -159,7 +158,8 @@ static ilheap_status_t write_insn(ilheap_rw_t *rw, uint32_t id, uint32_t end, ui
     return ILHEAP_OK;
 }
 
-/* Writes the code (total bytes) into rw->code. */
+/* Writes the code (total bytes) into rw->code. The arrays are read into
+ * locals once: the byte stores could alias rw's fields. */
 static ilheap_status_t write_code(ilheap_rw_t *rw, uint32_t total)
 {
     if (total > rw->code_cap) {
@@ -169,9 +169,13 @@ static ilheap_status_t write_code(ilheap_rw_t *rw, uint32_t total)
         rw->code_cap = c;
     }
     uint8_t *p = rw->code;
-    for (uint32_t id = rw->head; id != RW_END; id = rw->next[id]) {
-        uint32_t end = rw->next[id] == RW_END ? total : rw->noff[rw->next[id]];
-        ilheap_status_t st = write_insn(rw, id, end, &p);
+    const uint16_t *op = rw->op;
+    const uint8_t *kind = rw->kind;
+    const uint64_t *val = rw->val;
+    const uint32_t *next = rw->next, *noff = rw->noff;
+    for (uint32_t id = rw->head; id != RW_END; id = next[id]) {
+        uint32_t end = next[id] == RW_END ? total : noff[next[id]];
+        ilheap_status_t st = write_insn(rw, id, op[id], kind[id], val[id], noff, end, &p);
         if (st != ILHEAP_OK)
             return st;
     }

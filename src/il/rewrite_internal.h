@@ -166,6 +166,8 @@ typedef struct ilheap__rw_eh {
     ilheap__rw_blk_t nb[3]; /* its try, handler and filter blocks */
     uint32_t fresh;        /* ids from here on were inserted by the edit */
     uint32_t bad;          /* the offending instruction on failure */
+    uint32_t exits[8];     /* the single exit's brs check_body met (the first 8) */
+    uint32_t nexits;       /* how many it met */
 } ilheap__rw_eh_t;
 
 /* Positions and the existing clauses' blocks, in rw->scratch (valid until
