@@ -90,8 +90,19 @@ static ilheap_status_t check_gap(const ilheap_rw_t *rw, uint32_t a)
     return ILHEAP_OK;
 }
 
+/* A new switch's targets appended to rw->sw (room was ensured by the
+ * caller): its operand as rw->val holds it. */
+static uint64_t switch_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x)
+{
+    if (x->op.sw.count)
+        memcpy(rw->sw + rw->sw_n, x->op.sw.targets, 4 * (size_t)x->op.sw.count);
+    uint64_t v = rw->sw_n | (uint64_t)x->op.sw.count << 32;
+    rw->sw_n += x->op.sw.count;
+    return v;
+}
+
 /* The operand of x (fk: its il_fast entry) as rw->val holds it. */
-static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x, uint8_t fk)
+static inline uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x, uint8_t fk)
 {
     uint32_t u32;
     uint64_t v;
@@ -109,12 +120,8 @@ static uint64_t operand_value(ilheap_rw_t *rw, const ilheap_rw_insn_t *x, uint8_
     case ILHEAP_OPND_BRANCH8:
     case ILHEAP_OPND_BRANCH32:
         return x->op.target;
-    case ILHEAP_OPND_SWITCH: /* room was ensured by the caller */
-        if (x->op.sw.count)
-            memcpy(rw->sw + rw->sw_n, x->op.sw.targets, 4 * (size_t)x->op.sw.count);
-        v = rw->sw_n | (uint64_t)x->op.sw.count << 32;
-        rw->sw_n += x->op.sw.count;
-        return v;
+    case ILHEAP_OPND_SWITCH:
+        return switch_value(rw, x);
     default:
         return (uint64_t)x->op.i;
     }
