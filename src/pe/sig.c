@@ -14,19 +14,18 @@
 ilheap_status_t ilheap__sig_fail(ilheap_sig_error_t *error, ilheap_status_t status, size_t offset,
                                  const char *format, ...)
 {
-    char detail[112];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(detail, sizeof detail, format, args);
-    va_end(args);
-    char message[sizeof error->message];
-    snprintf(message, sizeof message, "%s at signature byte %zu", detail, offset);
     if (error != NULL) {
         error->status = status;
         error->offset = offset;
-        memcpy(error->message, message, sizeof message);
     }
-    return ilheap__fail(status, "%s", message);
+    char where[48];
+    snprintf(where, sizeof where, " at signature byte %zu", offset);
+    va_list args;
+    va_start(args, format);
+    ilheap__vfail_into(error != NULL ? error->message : NULL, sizeof error->message, status, false, where, format,
+                       args);
+    va_end(args);
+    return status;
 }
 
 ilheap_sig_kind_t ilheap__sig_kind_of(uint8_t header)
