@@ -9,8 +9,15 @@
 # TEST_PROJECT: a test project already built (its `dotnet test --no-build`
 # must run; extra arguments in ILHEAP_BENCH_TEST_ARGS, e.g. "-c Release -f
 # net10.0"); default: tests/coverage/Shop.Tests, built here in a copy.
-# Prints one line per run and then, per variant, the median wall time, its
-# overhead over plain, and ilheap's overhead as a share of each peer's.
+# ILHEAP_BENCH_COLLECT=LIST adds two variants: `include`, --collect:ilheap
+# with Include=LIST (the profiler then instruments only those assemblies),
+# and `collect`, `ilheap collect --include LIST -- dotnet test` (the
+# package's command, no data collector).
+# Prints one result line per run for bench/results/collector.txt (`collector
+# project=P variant=V wall_ms=N overhead_ms=N rep=R`, the overhead over the
+# same round's plain run; details as `#` lines), then, per variant, the
+# median wall time, its overhead over plain, and ilheap's overhead as a share
+# of each peer's.
 set -uo pipefail
 packages=$(realpath "${1:?usage: bench/collector.sh PACKAGES_DIR [TEST_PROJECT [ROUNDS]]}")
 project=${2:-}
@@ -28,6 +35,7 @@ coverlet=$(ls /opt/nuget/packages/coverlet.collector/*/coverlet.collector.*.nupk
 unzip -q "$pkg" -d "$work/ilheap"
 chmod +x "$work"/ilheap/tools/*/ilheap
 unzip -q "$coverlet" -d "$work/coverlet"
+case "$(uname -m)" in aarch64) rid=linux-arm64 ;; *) rid=linux-x64 ;; esac
 
 if [ -z "$project" ]; then
   cp -r "$root/tests/coverage/Shop" "$root/tests/coverage/Shop.Tests" "$work/"
@@ -37,6 +45,9 @@ if [ -z "$project" ]; then
 fi
 
 variants=(plain coverlet microsoft ilheap)
+[ -z "${ILHEAP_BENCH_COLLECT:-}" ] || variants+=(include collect)
+name=$(basename "$project" .csproj)
+name=${name%.dll}
 declare -A times
 for ((r = 1; r <= rounds; r++)); do
   for v in "${variants[@]}"; do
@@ -44,11 +55,19 @@ for ((r = 1; r <= rounds; r++)); do
       coverlet) extra=("--collect:XPlat Code Coverage" "--test-adapter-path=$work/coverlet/build/netstandard2.0") ;;
       microsoft) extra=("--collect:Code Coverage;Format=cobertura") ;;
       ilheap) extra=("--collect:ilheap" "--test-adapter-path=$work/ilheap/build/netstandard2.0") ;;
+      include) extra=("--collect:ilheap" "--test-adapter-path=$work/ilheap/build/netstandard2.0" --
+        "DataCollectionRunSettings.DataCollectors.DataCollector.Configuration.Include=$ILHEAP_BENCH_COLLECT") ;;
       *) extra=() ;;
     esac
     results="$work/results-$v-$r"
+    runner=()
+    if [ "$v" = collect ]; then
+      mkdir -p "$results"
+      runner=("$work/ilheap/tools/$rid/ilheap" collect --quiet --include "$ILHEAP_BENCH_COLLECT"
+        --cobertura "$results/coverage.cobertura.xml" --)
+    fi
     start=$(date +%s.%N)
-    dotnet test "$project" --no-build "${test_args[@]}" --results-directory "$results" "${extra[@]}" \
+    "${runner[@]}" dotnet test "$project" --no-build "${test_args[@]}" --results-directory "$results" "${extra[@]}" \
       >"$work/$v-$r.log" 2>&1
     rc=$?
     end=$(date +%s.%N)
@@ -56,7 +75,12 @@ for ((r = 1; r <= rounds; r++)); do
     report=$(find "$results" -name '*.cobertura.xml' 2>/dev/null | head -n 1)
     covered=$([ -n "$report" ] && grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$report" | head -n 1)
     summary=$(grep -oE '(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+' "$work/$v-$r.log" | tr -s ' ' | head -n 1)
-    echo "collector round=$r variant=$v seconds=$t exit=$rc ${summary:+tests=\"$summary\"} ${covered:-}"
+    echo "# round=$r variant=$v seconds=$t exit=$rc ${summary:+tests=\"$summary\"} ${covered:-}"
+    [ "$v" != plain ] || plain_t=$t
+    awk -v p="$name" -v v="$v" -v t="$t" -v b="$plain_t" -v r="$r" 'BEGIN {
+      printf "collector project=%s variant=%s wall_ms=%.0f", p, v, 1000 * t
+      if (v != "plain") printf " overhead_ms=%.0f", 1000 * (t - b)
+      printf " rep=%d\n", r - 1 }'
     [ $rc -eq 0 ] || { tail -n 15 "$work/$v-$r.log"; echo "the $v run failed"; exit 1; }
     [ "$v" = plain ] || [ -n "$report" ] || { tail -n 15 "$work/$v-$r.log"; echo "the $v run wrote no Cobertura report"; exit 1; }
     times[$v]+="$t "
@@ -68,10 +92,10 @@ declare -A med
 for v in "${variants[@]}"; do med[$v]=$(echo "${times[$v]}" | median); done
 for v in "${variants[@]}"; do
   awk -v v="$v" -v t="${med[$v]}" -v p="${med[plain]}" \
-    'BEGIN { printf "collector median variant=%s seconds=%.2f overhead=%.2f (%+.0f%%)\n", v, t, t - p, 100 * (t - p) / p }'
+    'BEGIN { printf "# median variant=%s seconds=%.2f overhead=%.2f (%+.0f%%)\n", v, t, t - p, 100 * (t - p) / p }'
 done
 for peer in coverlet microsoft; do
   awk -v peer="$peer" -v i="${med[ilheap]}" -v c="${med[$peer]}" -v p="${med[plain]}" \
-    'BEGIN { printf "collector ratio ilheap/%s overhead=%.2f\n", peer, (i - p) / (c - p) }'
+    'BEGIN { printf "# ratio ilheap/%s overhead=%.2f\n", peer, (i - p) / (c - p) }'
 done
-echo "collector goal: ilheap's overhead at most 0.3 of coverlet's and 0.5 of Microsoft's"
+echo "# goal: ilheap's overhead at most 0.3 of coverlet's and 0.5 of Microsoft's"

@@ -87,6 +87,9 @@ namespace Ilheap.Collector
         }
 
         // Asked once: every test host of the session counts into the same directory.
+        // VSTest asks before SessionStart names the test sources, so the test
+        // assemblies are not excluded here: they are counted, and left out of
+        // the report by the --from half (Include limits what is instrumented).
         private List<KeyValuePair<string, string>> Environment()
         {
             var args = new List<string> { "collect" };
@@ -143,7 +146,8 @@ namespace Ilheap.Collector
             if (r.ExitCode == 0)
                 return;
             if (r.ExitCode == IlheapTool.ExitNoCoverage)
-                Error($"no coverage was collected: {said}");
+                Error($"no coverage was collected: {said}" + (_settings.IncludeTestAssembly ? "" :
+                    " (the test assemblies are left out: IncludeTestAssembly=true counts them)"));
             else if (r.ExitCode == IlheapTool.ExitThreshold)
                 Error($"coverage below the threshold: {said}");
             else

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packages of scripts/pack.sh as a .NET team uses them (issue 22), from a
+# The packages of scripts/pack.sh as a .NET team uses them, from a
 # local feed, outside the tree:
 #   1. an xunit (tests/coverage/Shop.Tests), an NUnit and an MSTest project of
 #      tests/coverage/Shop, each referencing its test packages and
@@ -7,8 +7,8 @@
 #      coverage.cobertura.xml into TestResults/<guid>/, nothing of the profiler
 #      in the output, and its lines agree with coverlet's collector on the same
 #      build (compare_cobertura.py, at least MIN_AGREEMENT);
-#   2. the collector's settings: Format=lcov, a Threshold that fails the run,
-#      an Include that collects nothing and fails it;
+#   2. the collector's settings: Format=cobertura,lcov (both files from one run), a
+#      Threshold that fails the run (its report still attached), an Include that collects nothing and fails it;
 #   3. `ilheap collect` (the package's linux-x64 one) on the solution of the
 #      xunit and NUnit projects: one merged report; with --include Typo: exit 7;
 #      and on a deterministic build (ContinuousIntegrationBuild in a git
@@ -67,6 +67,55 @@ coverlet_pkg=$(ls /opt/nuget/packages/coverlet.collector/*/coverlet.collector.*.
 [ -n "$coverlet_pkg" ] || { echo "SKIP: no coverlet.collector in /opt/nuget/packages for the comparison"; exit 77; }
 unzip -q "$coverlet_pkg" -d "$work/coverlet"
 
+# winpath PATH: the Windows name of a Unix path under Wine (Z: is the root)
+winpath() { local p=$1; printf 'Z:%s' "${p//\//\\}"; }
+strip_time() { sed 's/ timestamp="[0-9]*"//' "$1"; }
+
+# wine_step WINE: the win-x64 checks (below), in $work/win.
+wine_step() {
+  local wine=$1 win=$work/win rt=$work/runtime-feed p
+  mkdir -p "$win" "$rt"
+  for p in microsoft.netcore.app.runtime.win-x64 microsoft.netcore.app.host.win-x64; do
+    [ ! -d "$HOME/.nuget/packages/$p" ] || ln -sfn "$HOME/.nuget/packages/$p" "$rt/$p"
+  done
+  sed -i "s|<add key=\"nuget.org\"|<add key=\"runtime-packs\" value=\"$rt\" /><add key=\"nuget.org\"|" "$work/mtp/nuget.config"
+  (cd "$work/mtp" && dotnet publish Shop.Mtp/Shop.Mtp.csproj -c Debug -r win-x64 --self-contained \
+    -p:DisableTransitiveFrameworkReferenceDownloads=true -o "$win/app") >"$work/win-publish.log" 2>&1 ||
+    { tail -n 20 "$work/win-publish.log"; fail "win-x64: dotnet publish Shop.Mtp"; return; }
+  export WINEPREFIX=$win/prefix WINEDEBUG=-all WINEDLLOVERRIDES="mshtml="
+  timeout 180 "$wine" wineboot -i >/dev/null 2>&1 </dev/null || true
+  (cd "$win" && timeout 300 "$wine" "$win/app/Shop.Mtp.exe" --ilheap-coverage --results-directory "$(winpath "$win/results")") \
+    >"$work/win-mtp.log" 2>&1 </dev/null || { tail -n 20 "$work/win-mtp.log"; fail "win-x64: Shop.Mtp.exe --ilheap-coverage under Wine"; }
+  if [ ! -f "$win/results/coverage.cobertura.xml" ]; then
+    fail "win-x64: no coverage.cobertura.xml from the Windows run"
+  else
+    if cmp -s <(strip_time "$mtp_report") <(strip_time "$win/results/coverage.cobertura.xml"); then
+      echo "  MTP on Windows: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$win/results/coverage.cobertura.xml" | head -n 1), the same report as Linux's"
+    else
+      fail "win-x64: ilheap.mtp's report on Windows differs from Linux's"
+    fi
+  fi
+  local exe="$work/nuget/ilheap.collector/$version/tools/win-x64/ilheap.exe"
+  timeout 120 "$wine" "$exe" collect --include Shop --print-env "$(winpath "$win/counts")" </dev/null 2>"$work/win-env.err" |
+    tr -d '\r' >"$work/win-env.txt" || fail "win-x64: ilheap.exe collect --print-env: $(cat "$work/win-env.err")"
+  grep -qxF "CORECLR_PROFILER_PATH=$(winpath "${exe%ilheap.exe}ilheap_profiler.dll")" "$work/win-env.txt" ||
+    fail "win-x64: --print-env names another profiler: $(grep PROFILER_PATH "$work/win-env.txt")"
+  (cd "$win" && env $(cat "$work/win-env.txt") timeout 300 "$wine" "$win/app/Shop.Mtp.exe") >"$work/win-env-run.log" 2>&1 </dev/null ||
+    fail "win-x64: Shop.Mtp.exe under --print-env's environment"
+  local wineserver="${wine%/*}/wineserver" # this prefix's server and services: stopped
+  [ -x "$wineserver" ] || wineserver=wineserver
+  "$wineserver" -k 2>/dev/null || true
+  "$work/nuget/ilheap.collector/$version/tools/linux-x64/ilheap" cover "$win"/counts/counts.* --cobertura "$win/linux-cover.xml" \
+    >"$work/win-cover.log" 2>&1 || { cat "$work/win-cover.log"; fail "win-x64: the Linux ilheap cover of Windows' counts"; }
+  grep -q 'Z:\\' <("$work/nuget/ilheap.collector/$version/tools/linux-x64/ilheap" counts "$win"/counts/counts.* --jsonl) ||
+    fail "win-x64: the counts do not name Windows paths"
+  if cmp -s <(strip_time "$mtp_report") <(strip_time "$win/linux-cover.xml"); then
+    echo "  Windows counts (ilheap.exe collect --print-env), read by the Linux ilheap cover: the same report"
+  else
+    fail "win-x64: ilheap cover of Windows' counts differs from the Linux run's report"
+  fi
+}
+
 step "build the solution (Shop, xunit, NUnit, MSTest)"
 if ! dotnet build "$work/sln/Shop.slnx" -c Debug -nodeReuse:false >"$work/build.log" 2>&1; then
   tail -n 30 "$work/build.log"
@@ -81,9 +130,13 @@ test_run() {
   dotnet test "$work/sln/$project" --no-build --results-directory "$work/results-$name" "$@" >"$work/$name.log" 2>&1
 }
 words='ilheap-profiler|^(config_error|allocator|rewritten|methods_seen)='
+cfg=DataCollectionRunSettings.DataCollectors.DataCollector.Configuration
 for project in Shop.Tests Shop.NUnit Shop.MSTest; do
   step "$project: --collect:ilheap, then coverlet's collector"
-  test_run "$project-ilheap" "$project" --collect:ilheap || { tail -n 20 "$work/$project-ilheap.log"; fail "$project: dotnet test --collect:ilheap"; continue; }
+  settings=() # the NUnit run writes LCOV too (Format=cobertura,lcov): one run fewer
+  [ "$project" != Shop.NUnit ] || settings=(-- "$cfg.Format=cobertura,lcov")
+  test_run "$project-ilheap" "$project" --collect:ilheap "${settings[@]}" ||
+    { tail -n 20 "$work/$project-ilheap.log"; fail "$project: dotnet test --collect:ilheap"; continue; }
   ours=$(find "$work/results-$project-ilheap" -name coverage.cobertura.xml | head -n 1)
   [ -n "$ours" ] || { tail -n 20 "$work/$project-ilheap.log"; fail "$project: no coverage.cobertura.xml in TestResults"; continue; }
   [ "$(dirname "$(dirname "$ours")")" = "$work/results-$project-ilheap" ] || fail "$project: $ours is not in TestResults/<guid>/"
@@ -100,14 +153,15 @@ for project in Shop.Tests Shop.NUnit Shop.MSTest; do
   echo "  $project: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$ours" | head -n 1); $(grep -iE 'agree' "$work/$project-compare.txt" | head -n 1)"
 done
 
-step "collector settings: Format=lcov, Threshold, Include"
-cfg=DataCollectionRunSettings.DataCollectors.DataCollector.Configuration
-test_run lcov Shop.NUnit --collect:ilheap -- "$cfg.Format=lcov" || fail "Format=lcov: dotnet test failed"
-[ -n "$(find "$work/results-lcov" -name coverage.info)" ] || fail "Format=lcov: no coverage.info"
+step "collector settings: Format=cobertura,lcov (the NUnit run above), Threshold, Include"
+lcov=$(find "$work/results-Shop.NUnit-ilheap" -name coverage.info | head -n 1)
+[ -n "$lcov" ] || fail "Format=cobertura,lcov: no coverage.info"
+[ -z "$lcov" ] || grep -q '^SF:.*Shop' "$lcov" || fail "Format=cobertura,lcov: no Shop source in $lcov"
 if test_run threshold Shop.NUnit --collect:ilheap -- "$cfg.Threshold=line=100"; then
   fail "Threshold=line=100 did not fail the run"
 fi
 grep -q 'coverage below the threshold' "$work/threshold.log" || fail "Threshold: not said: $(tail -n 5 "$work/threshold.log")"
+[ -n "$(find "$work/results-threshold" -name coverage.cobertura.xml)" ] || fail "Threshold: the report below it was not attached"
 if test_run typo Shop.NUnit --collect:ilheap -- "$cfg.Include=[Typo]*"; then
   fail "Include=[Typo]* (no coverage) did not fail the run"
 fi
@@ -132,7 +186,7 @@ merged=$(grep -o 'lines-covered="[0-9]*"' "$work/merged.xml" | head -n 1 | tr -d
 xunit=$(grep -o 'lines-covered="[0-9]*"' "$(find "$work/results-Shop.Tests-ilheap" -name coverage.cobertura.xml)" | head -n 1 | tr -dc 0-9)
 [ "${merged:-0}" -ge "${xunit:-1}" ] || fail "merged: $merged lines covered, fewer than the xunit project's $xunit alone"
 echo "  merged: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$work/merged.xml" | head -n 1)"
-(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Two.slnx --no-build) \
+(cd "$work/sln" && "$ilheap" collect --include Typo --cobertura "$work/typo.xml" -- dotnet test Shop.NUnit --no-build) \
   >"$work/collect-typo.log" 2>&1
 rc=$?
 [ $rc = 7 ] || fail "ilheap collect --include Typo exited $rc, not 7"
@@ -156,12 +210,31 @@ if [ -z "$mtp_report" ]; then
   fail "MTP: no coverage.cobertura.xml under TestResults"
 else
   grep -q '<package name="Shop"' "$mtp_report" || fail "MTP: Shop is not in the report"
+  cp "$mtp_report" "$work/mtp-linux.xml" # (the run below that collects nothing removes it)
+  mtp_report=$work/mtp-linux.xml
   echo "  MTP: $(grep -o 'lines-covered="[0-9]*" lines-valid="[0-9]*"' "$mtp_report" | head -n 1)"
 fi
 
 (cd "$work/mtp" && dotnet test --project Shop.Mtp/Shop.Mtp.csproj --no-build --ilheap-coverage \
   --ilheap-coverage-include Typo) >"$work/mtp-typo.log" 2>&1 && fail "MTP: --ilheap-coverage-include Typo did not fail the run"
 grep -q 'no coverage was collected' "$work/mtp-typo.log" || fail "MTP: no coverage not said: $(tail -n 8 "$work/mtp-typo.log")"
+
+step "win-x64 under Wine: the MTP project published for Windows, the packages' Windows natives"
+# The Windows runtime (a self-contained win-x64 publish; the runtime pack from
+# the NuGet cache that scripts/test-windows.sh filled, else from nuget.org)
+# runs under wine64: `Shop.Mtp.exe --ilheap-coverage` (ilheap.mtp on Windows:
+# tools/win-x64/ilheap.exe and ilheap_profiler.dll) writes the report the
+# Linux run wrote; and the counts of a run under `ilheap.exe collect
+# --print-env` (the collector's Windows environment), read by the Linux
+# `ilheap cover` (paths on Wine's Z: drive), give that report too.
+wine=$(command -v wine64 || echo /usr/lib/wine/wine64)
+if [ ! -x "$wine" ]; then
+  echo "SKIP (part): no wine64: the win-x64 natives are not run (scripts/test-windows.sh installs Wine)"
+elif [ -z "${mtp_report:-}" ]; then
+  fail "win-x64: no Linux MTP report to compare with"
+else
+  wine_step "$wine"
+fi
 
 echo "ilheap.collector test: $((SECONDS - started)) s"
 if [ $failures -ne 0 ]; then

@@ -5,6 +5,8 @@
 #   - every mode (rehome, prologue:1, prologue:7, calls, blocks; ilheap's
 #     allocator and the runtime's): stdout identical to a run without the
 #     profiler, nothing on stderr from the profiler, 0 window violations;
+#   - CountsApp's known calls through ReJIT, TimingApp's known entries in
+#     the timing mode;
 #   - 100 collectible contexts unload and release their heaps (and, in
 #     blocks mode, their counter memory);
 #   - the counts files written on Windows read by the Linux ilheap command
@@ -43,7 +45,7 @@ export WINEDEBUG=-all WINEDLLOVERRIDES="mshtml="
 winpath() { local p=$1; printf 'Z:%s' "${p//\//\\}"; }
 
 echo "== publishing the test programs for win-x64, self-contained (runtime pack from NuGet)"
-for proj in Counts/CountsApp ProfTest/ProfTest; do
+for proj in Counts/CountsApp ProfTest/ProfTest Timing/TimingApp; do
     name=${proj#*/}
     # (Only the runtime pack the program needs: not ASP.NET's.)
     if ! dotnet publish "$src/$proj.csproj" -c Release -r win-x64 --self-contained \
@@ -58,6 +60,7 @@ build_program "$src/Collectible/Collectible.csproj"
 pub="$work/artifacts/publish"
 counts_exe="$pub/CountsApp/release_win-x64/CountsApp.exe"
 proftest_exe="$pub/ProfTest/release_win-x64/ProfTest.exe"
+timing_exe="$pub/TimingApp/release_win-x64/TimingApp.exe"
 plugin=$(winpath "$work/artifacts/bin/Collectible/release/Collectible.dll")
 
 # wrun NAME EXE ARGS...: the program under Wine with ${env[@]}; NAME.out, NAME.err
@@ -160,6 +163,30 @@ for mode in calls blocks; do
 done
 env=(ILHEAP_MODE=blocks ILHEAP_INCLUDE=CountsApp ILHEAP_ATOMIC=1)
 profiled blocks8 "$counts_exe" 8 && same blocks8 base8 && check blocks expected-blocks.txt blocks8 --times 8
+
+echo "== ReJIT and timing: CountsApp's calls through ReJIT, TimingApp's known timing entries"
+env=(ILHEAP_MODE=calls ILHEAP_INCLUDE=CountsApp ILHEAP_REJIT=1)
+for try in 1 2; do # (a module request still pending while the methods ran: they took the JIT path)
+    profiled calls-rejit "$counts_exe" 1 || break
+    [ "$(value rejit_done "$work/calls-rejit.report")" = 0 ] && [ $try = 1 ] || break
+    echo "  calls-rejit: rejit_done=0: the request thread was late (load): run again"
+done
+if [ -s "$work/calls-rejit.report" ]; then
+    same calls-rejit base1
+    check calls expected-calls.txt calls-rejit
+    echo "  calls-rejit: rejit_done=$(value rejit_done "$work/calls-rejit.report") rejit_jit_path=$(value rejit_jit_path "$work/calls-rejit.report") rejit_failed=$(value rejit_failed "$work/calls-rejit.report")"
+    [ "$(value rejit_done "$work/calls-rejit.report")" -gt 0 ] 2>/dev/null || fail "calls-rejit: no method went through ReJIT"
+    [ "$(value rejit_failed "$work/calls-rejit.report")" = 0 ] || fail "calls-rejit: rejit_failed"
+fi
+env=()
+wrun timing-base "$timing_exe" 1 || fail "TimingApp fails under Wine without the profiler"
+env=(ILHEAP_MODE=timing ILHEAP_INCLUDE=TimingApp)
+if profiled timing "$timing_exe" 1; then
+    same timing timing-base
+    python3 "$src/check_timing.py" "$src/Timing/expected-timing.txt" "$work/timing.jsonl" --module TimingApp.dll \
+        >"$work/timing.check" 2>&1 || { cat "$work/timing.check"; fail "timing: entries"; }
+    echo "  timing: $(tail -n 1 "$work/timing.check")"
+fi
 
 echo "== 100 collectible contexts in blocks mode: counter memory back to one context's"
 env=("${proftest_env[@]}" ILHEAP_MODE=blocks ILHEAP_INCLUDE=Collectible,ProfTest)
