@@ -19,7 +19,8 @@
 #include "ilheap/pe.h" /* ilheap_pe_utf16_to_utf8 */
 #include "os.h"
 
-#define BUCKETS 1024u
+#define BUCKET_BITS 10u
+#define BUCKETS (1u << BUCKET_BITS)
 
 typedef struct prof_module {
     ModuleID id;
@@ -52,15 +53,9 @@ static prof_module_t *table[BUCKETS];
 static prof_os_mutex_t log_lock = PROF_OS_MUTEX_INIT;
 static FILE *module_log;
 
-static size_t bucket_of(ModuleID id)
-{
-    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 54) & (BUCKETS - 1);
-}
-
 static prof_module_t *find_locked(ModuleID id)
 {
-    for (prof_module_t *m = table[bucket_of(id)]; m; m = m->next)
+    for (prof_module_t *m = table[prof_id_bucket(id, BUCKET_BITS)]; m; m = m->next)
         if (m->id == id)
             return m;
     return NULL;
@@ -247,7 +242,7 @@ static prof_module_t *record_get(ModuleID id)
     prof_os_write_lock(&table_lock);
     m = find_locked(id);
     if (!m) {
-        size_t b = bucket_of(id);
+        size_t b = prof_id_bucket(id, BUCKET_BITS);
         fresh->next = table[b];
         table[b] = fresh;
         m = fresh;
@@ -288,7 +283,7 @@ void prof_modules_loaded(ModuleID id)
 void prof_modules_unloaded(ModuleID id)
 {
     prof_os_write_lock(&table_lock);
-    prof_module_t **pp = &table[bucket_of(id)], *m = NULL;
+    prof_module_t **pp = &table[prof_id_bucket(id, BUCKET_BITS)], *m = NULL;
     for (; *pp; pp = &(*pp)->next) {
         if ((*pp)->id == id) {
             m = *pp;

@@ -484,4 +484,11 @@ void prof_modules_write_summary(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
 
+/* The bucket of id in a table of 2^bits buckets (Fibonacci hashing: the top
+ * bits of id times 2^64 / phi), for the tables keyed by ModuleID. */
+static inline size_t prof_id_bucket(uint64_t id, unsigned bits)
+{
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
 #endif /* ILHEAP_PROFILER_H */
