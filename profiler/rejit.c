@@ -25,9 +25,10 @@
  * collectible code), instantiations over collectible types, a module whose
  * request failed (FAILED: its ReadyToRun code stays refused).
  *
- * Inlining: an instrumented callee is never inlined (JITInlining refuses it,
- * on both paths), and every method of a module in scope is requested, so no
- * inliner in it keeps ReadyToRun code that inlined one of them. */
+ * Inlining: a ReJIT-instrumented callee is never inlined (JITInlining
+ * allows only bodies the JIT path set), and every method of a module in
+ * scope is requested, so no inliner in it keeps ReadyToRun code that inlined
+ * one of them. */
 #include "profiler.h"
 
 #include <inttypes.h>
