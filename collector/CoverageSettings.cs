@@ -82,7 +82,7 @@ namespace Ilheap.Collector
             return args;
         }
 
-        /// <summary>The report half's own arguments (the filters of issue 23 once `ilheap` has them).</summary>
+        /// <summary>The report half's own arguments: the filters and the threshold of `ilheap collect`.</summary>
         public List<string> ReportArguments()
         {
             var args = new List<string>();

@@ -150,12 +150,33 @@ static HRESULT CLR_CALL cb_ModuleUnloadFinished(ICorProfilerCallback11 *self, Mo
     return CLR_S_OK;
 }
 
+/* This thread's JIT: jit_seq is rewrite_seq when its outermost JIT started,
+ * before the JIT read any callee's IL (JITInlining's check); jit_depth counts
+ * nested JITs. A JIT whose Finished never comes leaves jit_seq older: fewer
+ * callees inlined, never a wrong one. */
+static _Thread_local uint64_t jit_seq;
+static _Thread_local unsigned jit_depth;
+
 static HRESULT CLR_CALL cb_JITCompilationStarted(ICorProfilerCallback11 *self, FunctionID id,
                                                  BOOL safe)
 {
     (void)self;
     (void)safe;
+    if (jit_depth++ == 0)
+        jit_seq = atomic_load(&prof_g.rewrite_seq);
     prof_rewrite_on_jit(id);
+    return CLR_S_OK;
+}
+
+static HRESULT CLR_CALL cb_JITCompilationFinished(ICorProfilerCallback11 *self, FunctionID id,
+                                                  HRESULT hr, BOOL safe)
+{
+    (void)self;
+    (void)id;
+    (void)hr;
+    (void)safe;
+    if (jit_depth > 0)
+        jit_depth--;
     return CLR_S_OK;
 }
 
@@ -223,9 +244,25 @@ static int left_alone(FunctionID callee)
     return alone;
 }
 
-/* The JIT inlines a callee's original IL, not the body a profiler set (and
- * may inline it before the callee's own JIT): an instrumented callee is
- * never inlined, or its counts would be lost. */
+/* 1 when callee (in instrumented module mod) had its instrumented body set
+ * before this thread's JIT started: the JIT reads an inlinee's IL before it
+ * asks JITInlining, and reads the body a profiler set only once it is set. */
+static int body_in_place(ModuleID mod, mdToken tok)
+{
+    if (jit_depth == 0)
+        return 0; /* not inside a JIT this profiler saw start (ReJIT, dynamic) */
+    prof_module_view_t view = {0};
+    prof_skip_t why = PROF_SKIP_COUNT;
+    if (prof_modules_view(mod, &view, &why) != 0)
+        return 0;
+    int in_place = prof_modules_body_set_before(&view, tok, jit_seq);
+    prof_modules_view_end(&view);
+    return in_place;
+}
+
+/* An instrumented callee is inlined only with its instrumented body (set
+ * before the caller's JIT began); otherwise the JIT would inline the IL it
+ * read, the original, and the callee's counts would be lost. */
 static HRESULT CLR_CALL cb_JITInlining(ICorProfilerCallback11 *self, FunctionID caller,
                                        FunctionID callee, BOOL *inl)
 {
@@ -242,6 +279,10 @@ static HRESULT CLR_CALL cb_JITInlining(ICorProfilerCallback11 *self, FunctionID 
     int corelib = 0;
     if (CLR_FAILED(prof_g.info->lpVtbl->GetFunctionInfo(prof_g.info, callee, &cls, &mod, &tok)) ||
         (prof_modules_instrumented(mod, &corelib) && !(corelib && left_alone(callee)))) {
+        if (prof_g.config.inline_instrumented && body_in_place(mod, tok)) {
+            atomic_fetch_add(&prof_g.counters.inlining_allowed, 1);
+            return CLR_S_OK;
+        }
         *inl = 0;
         atomic_fetch_add(&prof_g.counters.inlining_refused, 1);
     }
@@ -317,7 +358,6 @@ STUB2(ClassLoadFinished, ClassID, HRESULT)
 STUB1(ClassUnloadStarted, ClassID)
 STUB2(ClassUnloadFinished, ClassID, HRESULT)
 STUB1(FunctionUnloadStarted, FunctionID)
-STUB3(JITCompilationFinished, FunctionID, HRESULT, BOOL)
 STUB2(JITCachedFunctionSearchFinished, FunctionID, int)
 STUB1(JITFunctionPitched, FunctionID)
 STUB1(ThreadCreated, ThreadID)

@@ -4,6 +4,7 @@
  *   ILHEAP_COUNTS=path                         (calls, blocks, timing; default ilheap-counts.%p.counts)
  *   ILHEAP_ATOMIC=1                            (calls, blocks, timing: Interlocked counts)
  *   ILHEAP_EDGES=0 | 1                         (blocks: edge probes, default 1)
+ *   ILHEAP_INLINE=0 | 1                        (calls, blocks: inline instrumented callees, default 1)
  *   ILHEAP_FALLBACK=clr | none                 (a full window; default clr in calls, blocks, timing)
  *   ILHEAP_INCLUDE=pattern,... ILHEAP_EXCLUDE=pattern,...  (assembly names, `*`; every mode)
  *   ILHEAP_REPLACE=Namespace.Type::Method=VALUE
@@ -192,7 +193,7 @@ static int parse_replace(prof_config_t *cfg, const char *s)
     return 0;
 }
 
-/* The counting modes' settings: ILHEAP_ATOMIC, ILHEAP_FALLBACK (after the
+/* The counting modes' settings: ILHEAP_ATOMIC, ILHEAP_INLINE, ILHEAP_FALLBACK (after the
  * mode: its default follows it), the scope, ILHEAP_COUNTS. 0, or -1. */
 static int load_counting(prof_config_t *cfg)
 {
@@ -202,6 +203,13 @@ static int load_counting(prof_config_t *cfg)
             cfg->atomic = 1;
         else if (strcmp(v, "0") != 0)
             return config_fail(cfg, "ILHEAP_ATOMIC must be 0 or 1, got '%s'", v);
+    }
+    cfg->inline_instrumented = 1;
+    if ((v = prof_os_getenv("ILHEAP_INLINE")) && *v) {
+        if (strcmp(v, "0") == 0)
+            cfg->inline_instrumented = 0;
+        else if (strcmp(v, "1") != 0)
+            return config_fail(cfg, "ILHEAP_INLINE must be 0 or 1, got '%s'", v);
     }
     cfg->edges = cfg->mode == PROF_MODE_BLOCKS;
     if ((v = prof_os_getenv("ILHEAP_EDGES")) && *v) {

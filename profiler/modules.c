@@ -6,7 +6,9 @@
  * set of method tokens whose body is already ours: SetILFunctionBody replaces
  * a method's IL for the module's lifetime, so a second JIT of the same token
  * (tier-up, another generic instantiation, a class-constructor restart) must
- * not rewrite it again.
+ * not rewrite it again. Each claim also keeps when its body was set (a stamp
+ * of the rewrite sequence), which tells the inliner's check whether a JIT
+ * started after the body was in place.
  */
 #include "profiler.h"
 
@@ -19,7 +21,15 @@
 #include "ilheap/pe.h" /* ilheap_pe_utf16_to_utf8 */
 #include "os.h"
 
-#define BUCKETS 1024u
+#define BUCKET_BITS 10u
+#define BUCKETS (1u << BUCKET_BITS)
+
+/* A claimed method: set_at is the rewrite sequence's value once the new body
+ * is in place (prof_modules_body_set), 0 while it is not (or never will be). */
+typedef struct prof_claim {
+    mdMethodDef token;
+    uint64_t set_at;
+} prof_claim_t;
 
 typedef struct prof_module {
     ModuleID id;
@@ -42,7 +52,7 @@ typedef struct prof_module {
     int callees_tried[PROF_REF_COUNT];
     IMethodMalloc *fallback; /* ILHEAP_FALLBACK: the runtime's allocator, one reference */
     int fallback_tried;
-    mdMethodDef *tokens;   /* open addressing; 0 = empty (0 is never a MethodDef) */
+    prof_claim_t *tokens;  /* open addressing; token 0 = empty (0 is never a MethodDef) */
     size_t ntokens, cap;
     struct prof_module *next;
 } prof_module_t;
@@ -52,15 +62,9 @@ static prof_module_t *table[BUCKETS];
 static prof_os_mutex_t log_lock = PROF_OS_MUTEX_INIT;
 static FILE *module_log;
 
-static size_t bucket_of(ModuleID id)
-{
-    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 54) & (BUCKETS - 1);
-}
-
 static prof_module_t *find_locked(ModuleID id)
 {
-    for (prof_module_t *m = table[bucket_of(id)]; m; m = m->next)
+    for (prof_module_t *m = table[prof_id_bucket(id, BUCKET_BITS)]; m; m = m->next)
         if (m->id == id)
             return m;
     return NULL;
@@ -247,7 +251,7 @@ static prof_module_t *record_get(ModuleID id)
     prof_os_write_lock(&table_lock);
     m = find_locked(id);
     if (!m) {
-        size_t b = bucket_of(id);
+        size_t b = prof_id_bucket(id, BUCKET_BITS);
         fresh->next = table[b];
         table[b] = fresh;
         m = fresh;
@@ -288,7 +292,7 @@ void prof_modules_loaded(ModuleID id)
 void prof_modules_unloaded(ModuleID id)
 {
     prof_os_write_lock(&table_lock);
-    prof_module_t **pp = &table[bucket_of(id)], *m = NULL;
+    prof_module_t **pp = &table[prof_id_bucket(id, BUCKET_BITS)], *m = NULL;
     for (; *pp; pp = &(*pp)->next) {
         if ((*pp)->id == id) {
             m = *pp;
@@ -433,18 +437,28 @@ IMethodMalloc *prof_modules_fallback(const prof_module_view_t *view, ModuleID id
     return f;
 }
 
-static int set_insert(prof_module_t *m, mdMethodDef token)
+/* The slot of token in m's set (m->lock held), or NULL. */
+static prof_claim_t *set_find(prof_module_t *m, mdMethodDef token)
+{
+    for (size_t j = m->cap ? (token * 2654435761u) & (m->cap - 1) : 0; m->cap && m->tokens[j].token;
+         j = (j + 1) & (m->cap - 1))
+        if (m->tokens[j].token == token)
+            return &m->tokens[j];
+    return NULL;
+}
+
+static int set_insert(prof_module_t *m, prof_claim_t claim)
 {
     if (m->ntokens * 2 >= m->cap) { /* keep the load under one half */
         size_t cap = m->cap ? m->cap * 2 : 64;
-        mdMethodDef *t = calloc(cap, sizeof *t);
+        prof_claim_t *t = calloc(cap, sizeof *t);
         if (!t)
             return -1;
         for (size_t i = 0; i < m->cap; i++) {
-            if (!m->tokens[i])
+            if (!m->tokens[i].token)
                 continue;
-            size_t j = (m->tokens[i] * 2654435761u) & (cap - 1);
-            while (t[j])
+            size_t j = (m->tokens[i].token * 2654435761u) & (cap - 1);
+            while (t[j].token)
                 j = (j + 1) & (cap - 1);
             t[j] = m->tokens[i];
         }
@@ -452,13 +466,13 @@ static int set_insert(prof_module_t *m, mdMethodDef token)
         m->tokens = t;
         m->cap = cap;
     }
-    size_t j = (token * 2654435761u) & (m->cap - 1);
-    while (m->tokens[j]) {
-        if (m->tokens[j] == token)
+    size_t j = (claim.token * 2654435761u) & (m->cap - 1);
+    while (m->tokens[j].token) {
+        if (m->tokens[j].token == claim.token)
             return 0;
         j = (j + 1) & (m->cap - 1);
     }
-    m->tokens[j] = token;
+    m->tokens[j] = claim;
     m->ntokens++;
     return 1;
 }
@@ -469,7 +483,7 @@ int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token)
     if (token == 0 || !m)
         return 0;
     prof_os_mutex_lock(&m->lock);
-    int claimed = set_insert(m, token) == 1;
+    int claimed = set_insert(m, (prof_claim_t){token, 0}) == 1;
     prof_os_mutex_unlock(&m->lock);
     return claimed;
 }
@@ -479,17 +493,35 @@ int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token)
     prof_module_t *m = view->module;
     if (token == 0 || !m)
         return 0;
-    int found = 0;
     prof_os_mutex_lock(&m->lock);
-    for (size_t j = m->cap ? (token * 2654435761u) & (m->cap - 1) : 0; m->cap && m->tokens[j];
-         j = (j + 1) & (m->cap - 1)) {
-        if (m->tokens[j] == token) {
-            found = 1;
-            break;
-        }
-    }
+    int found = set_find(m, token) != NULL;
     prof_os_mutex_unlock(&m->lock);
     return found;
+}
+
+void prof_modules_body_set(const prof_module_view_t *view, mdMethodDef token)
+{
+    prof_module_t *m = view->module;
+    if (token == 0 || !m)
+        return;
+    prof_os_mutex_lock(&m->lock);
+    prof_claim_t *c = set_find(m, token);
+    if (c)
+        c->set_at = atomic_fetch_add(&prof_g.rewrite_seq, 1) + 1;
+    prof_os_mutex_unlock(&m->lock);
+}
+
+int prof_modules_body_set_before(const prof_module_view_t *view, mdMethodDef token,
+                                 uint64_t seq)
+{
+    prof_module_t *m = view->module;
+    if (token == 0 || !m)
+        return 0;
+    prof_os_mutex_lock(&m->lock);
+    prof_claim_t *c = set_find(m, token);
+    int before = c && c->set_at != 0 && c->set_at <= seq;
+    prof_os_mutex_unlock(&m->lock);
+    return before;
 }
 
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
@@ -503,13 +535,13 @@ void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token)
         }
         /* Rebuild without the token: removal from linear probing needs the
          * cluster re-inserted, and failures are rare. */
-        mdMethodDef *old = m->tokens;
+        prof_claim_t *old = m->tokens;
         size_t cap = m->cap;
         m->tokens = calloc(cap, sizeof *old);
         if (m->tokens) {
             m->ntokens = 0;
             for (size_t i = 0; i < cap; i++)
-                if (old[i] && old[i] != token)
+                if (old[i].token && old[i].token != token)
                     set_insert(m, old[i]);
             free(old);
         } else {

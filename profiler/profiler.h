@@ -109,6 +109,7 @@ typedef struct prof_config {
     int32_t replace_value;
     uint64_t window;            /* window checked for violations (ILHEAP_WINDOW) */
     int atomic;                 /* ILHEAP_ATOMIC=1: Interlocked.Increment probes */
+    int inline_instrumented;    /* ILHEAP_INLINE (default 1): an instrumented callee whose body is in place may be inlined */
     int edges;                  /* ILHEAP_EDGES (blocks, default 1): edge probes where blocks cannot tell */
     int fallback;               /* ILHEAP_FALLBACK=clr: a full window falls back to the runtime's allocator */
     prof_patterns_t include;    /* empty: every assembly */
@@ -210,7 +211,8 @@ typedef struct prof_counters {
     atomic_uint_fast64_t counter_bytes_live; /* counter regions and their tables */
     atomic_uint_fast64_t counter_bytes_peak;
     atomic_uint_fast64_t counter_regions_live;
-    atomic_uint_fast64_t inlining_refused;   /* JITInlining: callee instrumented */
+    atomic_uint_fast64_t inlining_allowed;   /* JITInlining: callee's instrumented body in place */
+    atomic_uint_fast64_t inlining_refused;   /* JITInlining: callee instrumented, body maybe not */
     atomic_uint_fast64_t bodies_fallback;    /* placed by the runtime's allocator (ILHEAP_FALLBACK) */
     atomic_uint_fast64_t il_maps_set;        /* SetILInstrumentedCodeMap accepted */
     atomic_uint_fast64_t il_maps_failed;     /* refused, or no memory for the map */
@@ -222,6 +224,7 @@ typedef struct prof_state {
     ICorProfilerInfo5 *info;  /* one reference, taken in Initialize */
     prof_config_t config;
     prof_counters_t counters;
+    atomic_uint_fast64_t rewrite_seq; /* bodies set so far by the JIT path (prof_modules_body_set) */
     DWORD event_mask;
     char runtime_version[64];
     char notes[1024]; /* prof_diag lines for the report (when it has a path) */
@@ -270,6 +273,12 @@ void prof_modules_view_end(prof_module_view_t *view);
 int prof_modules_claim(const prof_module_view_t *view, mdMethodDef token);
 /* 1 when the token was claimed (a lookup only). */
 int prof_modules_claimed(const prof_module_view_t *view, mdMethodDef token);
+/* Stamps a claimed token with the next rewrite_seq: its new body is in place
+ * (SetILFunctionBody returned). */
+void prof_modules_body_set(const prof_module_view_t *view, mdMethodDef token);
+/* 1 when the token's new body was set at or before rewrite_seq value seq. */
+int prof_modules_body_set_before(const prof_module_view_t *view, mdMethodDef token,
+                                 uint64_t seq);
 /* Undoes a claim whose rewrite failed, so a later JIT may try again. */
 void prof_modules_unclaim(const prof_module_view_t *view, mdMethodDef token);
 
@@ -483,5 +492,12 @@ void prof_report_window(const uint8_t *base, const uint8_t *p, size_t size);
 void prof_modules_write_summary(FILE *out);
 /* Writes the report to ILHEAP_REPORT or stderr. */
 void prof_report_write(void);
+
+/* The bucket of id in a table of 2^bits buckets (Fibonacci hashing: the top
+ * bits of id times 2^64 / phi), for the tables keyed by ModuleID. */
+static inline size_t prof_id_bucket(uint64_t id, unsigned bits)
+{
+    return (size_t)((id * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
 
 #endif /* ILHEAP_PROFILER_H */

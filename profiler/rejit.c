@@ -25,9 +25,10 @@
  * collectible code), instantiations over collectible types, a module whose
  * request failed (FAILED: its ReadyToRun code stays refused).
  *
- * Inlining: an instrumented callee is never inlined (JITInlining refuses it,
- * on both paths), and every method of a module in scope is requested, so no
- * inliner in it keeps ReadyToRun code that inlined one of them. */
+ * Inlining: a ReJIT-instrumented callee is never inlined (JITInlining
+ * allows only bodies the JIT path set), and every method of a module in
+ * scope is requested, so no inliner in it keeps ReadyToRun code that inlined
+ * one of them. */
 #include "profiler.h"
 
 #include <inttypes.h>
@@ -35,7 +36,8 @@
 
 #include "os.h"
 
-#define STATE_BUCKETS 256u
+#define STATE_BUCKET_BITS 8u
+#define STATE_BUCKETS (1u << STATE_BUCKET_BITS)
 #define ERRORS_MAX 8
 
 typedef enum rejit_state {
@@ -90,15 +92,9 @@ static prof_os_tls_t buffer_key;
 static int buffer_key_ok;
 static prof_os_once_t buffer_once = PROF_OS_ONCE_INIT;
 
-static size_t bucket_of(ModuleID id)
-{
-    uint64_t h = (uint64_t)id * 0x9E3779B97F4A7C15ull;
-    return (size_t)(h >> 56) & (STATE_BUCKETS - 1);
-}
-
 static module_state_t *find_locked(ModuleID id)
 {
-    for (module_state_t *m = states[bucket_of(id)]; m; m = m->next)
+    for (module_state_t *m = states[prof_id_bucket(id, STATE_BUCKET_BITS)]; m; m = m->next)
         if (m->id == id)
             return m;
     return NULL;
@@ -167,7 +163,7 @@ static rejit_state_t state_of(ModuleID id)
     prof_os_write_lock(&states_lock);
     m = find_locked(id);
     if (!m) { /* ours is the first sight (other threads may race to it) */
-        size_t b = bucket_of(id);
+        size_t b = prof_id_bucket(id, STATE_BUCKET_BITS);
         fresh->next = states[b];
         states[b] = fresh;
         if (fresh->state == REJIT_PENDING)
@@ -212,7 +208,7 @@ void prof_rejit_module_unloaded(ModuleID id)
         prof_os_mutex_lock(&queue_lock);
     }
     prof_os_write_lock(&states_lock);
-    module_state_t **pp = &states[bucket_of(id)], *m = NULL;
+    module_state_t **pp = &states[prof_id_bucket(id, STATE_BUCKET_BITS)], *m = NULL;
     for (; *pp; pp = &(*pp)->next) {
         if ((*pp)->id == id) {
             m = *pp;

@@ -335,6 +335,7 @@ static const report_row_t rows[] = {
     COUNTING("instrumented", instrumented),
     COUNTING("probes", probes),
     COUNTING("counts_written", counts_written),
+    COUNTING("inlining_allowed", inlining_allowed),
     COUNTING("inlining_refused", inlining_refused),
     COUNTING("il_maps_set", il_maps_set),
     COUNTING("il_maps_failed", il_maps_failed),

@@ -229,9 +229,12 @@ void prof_rewrite_on_jit(FunctionID fid)
     }
     why = prof_modules_claim(&view, tok) ? prof_rewrite_method(mod, tok, fid, &view)
                                          : PROF_SKIP_already_rewritten;
-    if (why != PROF_SKIP_COUNT)
+    if (why != PROF_SKIP_COUNT) {
         prof_report_skip(why);
-    else if (cfg->rejit)
-        prof_rejit_count_jit_path();
+    } else {
+        prof_modules_body_set(&view, tok); /* after SetILFunctionBody: inliners may take it */
+        if (cfg->rejit)
+            prof_rejit_count_jit_path();
+    }
     prof_modules_view_end(&view);
 }

@@ -64,3 +64,18 @@ ilheap_status_t ilheap__fail(ilheap_status_t status, const char *detail_format, 
     }
     return status;
 }
+
+ilheap_status_t ilheap__vfail_into(char *message, size_t size, ilheap_status_t status, bool with_status,
+                                   const char *where, const char *format, va_list args)
+{
+    char detail[224];
+    vsnprintf(detail, sizeof detail, format, args);
+    char full[sizeof last_message];
+    if (with_status)
+        snprintf(full, sizeof full, "%s: %s%s", ilheap_status_message((int)status), detail, where);
+    else
+        snprintf(full, sizeof full, "%s%s", detail, where);
+    if (message != NULL && size > 0)
+        snprintf(message, size, "%s", full);
+    return ilheap__fail(status, "%s", full);
+}

@@ -78,8 +78,6 @@ static ilheap_status_t read_module(walk_t *w, uint64_t at, uint32_t size)
 {
     uint64_t *error_offset = w->error_offset;
     const uint8_t *p = w->c->data + at;
-    if (size < CF_MODULE_FIXED)
-        return BAD(ILHEAP_COUNTS_CORRUPT, at, "a module record of %u bytes", size);
     uint32_t has = cf_le32(p + 24), path_len = cf_le32(p + 28), name_len = cf_le32(p + 32);
     if (has > 1)
         return BAD(ILHEAP_COUNTS_CORRUPT, at + 24, "an MVID flag of %u", has);
@@ -166,8 +164,6 @@ static ilheap_status_t read_method(walk_t *w, uint64_t at, uint32_t size)
 {
     uint64_t *error_offset = w->error_offset;
     const uint8_t *p = w->c->data + at;
-    if (size < CF_METHOD_FIXED)
-        return BAD(ILHEAP_COUNTS_CORRUPT, at, "a method record of %u bytes", size);
     uint64_t module = cf_le64(p + 8), counters = cf_le64(p + 16);
     uint32_t token = cf_le32(p + 24), n = cf_le32(p + 28), name_len = cf_le32(p + 32);
     ptrdiff_t mod;
@@ -195,8 +191,6 @@ static ilheap_status_t read_timing(walk_t *w, uint64_t at, uint32_t size)
 {
     uint64_t *error_offset = w->error_offset;
     const uint8_t *p = w->c->data + at;
-    if (size < CF_TIMING_FIXED)
-        return BAD(ILHEAP_COUNTS_CORRUPT, at, "a timing record of %u bytes", size);
     uint64_t module = cf_le64(p + 8), counters = cf_le64(p + 16), tps = cf_le64(p + 32);
     uint32_t token = cf_le32(p + 24), name_len = cf_le32(p + 28);
     ptrdiff_t mod;
@@ -216,6 +210,26 @@ static ilheap_status_t read_timing(walk_t *w, uint64_t at, uint32_t size)
                            (const uint64_t *)(const void *)(w->c->data + counters));
 }
 
+/* The least size of a record of this kind (its fixed part), and the kind's
+ * name for the error; the record head alone for a kind with no fixed part. */
+static uint32_t fixed_size(uint32_t kind, const char **name)
+{
+    switch (kind) {
+    case CF_MODULE:
+        *name = "module";
+        return CF_MODULE_FIXED;
+    case CF_METHOD:
+        *name = "method";
+        return CF_METHOD_FIXED;
+    case CF_TIMING:
+        *name = "timing";
+        return CF_TIMING_FIXED;
+    default:
+        *name = "";
+        return CF_RECORD_HEAD;
+    }
+}
+
 static ilheap_status_t read_record(walk_t *w, uint64_t at, uint32_t *size)
 {
     uint64_t *error_offset = w->error_offset;
@@ -225,6 +239,9 @@ static ilheap_status_t read_record(walk_t *w, uint64_t at, uint32_t *size)
     if (*size < CF_RECORD_HEAD || *size % 8 != 0 || *size > w->end - at)
         return BAD(ILHEAP_COUNTS_CORRUPT, at, "a record of %u bytes (%llu left)", *size,
                    (unsigned long long)(w->end - at));
+    const char *name = NULL;
+    if (*size < fixed_size(kind, &name))
+        return BAD(ILHEAP_COUNTS_CORRUPT, at, "a %s record of %u bytes", name, *size);
     switch (kind) {
     case CF_MODULE:
         return read_module(w, at, *size);

@@ -152,11 +152,8 @@ ilheap_status_t ilheap_counts_method(const ilheap_counts_t *c, size_t i, ilheap_
     if (c == NULL || out == NULL || i >= c->nmethods)
         return ilheap__fail(ILHEAP_EINVAL, "no method %zu", i);
     const cf_method_t *m = &c->methods[i];
-    out->module = m->module;
-    out->token = m->token;
-    out->name = m->name;
-    out->probes = m->probes;
-    out->where = m->where;
+    *out = (ilheap_counts_method_t){
+        .module = m->module, .token = m->token, .name = m->name, .probes = m->probes, .where = m->where};
     return ILHEAP_OK;
 }
 

@@ -64,15 +64,16 @@ ilheap_status_t ilheap_counts_timing(const ilheap_counts_t *c, size_t i, ilheap_
     if (c == NULL || out == NULL || i >= c->ntimings)
         return ilheap__fail(ILHEAP_EINVAL, "no timed method %zu", i);
     const cf_timing_t *t = &c->timings[i];
-    out->module = t->module;
-    out->token = t->token;
-    out->name = t->name;
     const uint64_t *v = t->live != NULL ? t->live : t->values;
-    out->calls = cf_load_relaxed(&v[ILHEAP_TIMING_CALLS]);
-    out->exceptional_exits = cf_load_relaxed(&v[ILHEAP_TIMING_EXCEPTIONAL]);
-    out->ticks = cf_load_relaxed(&v[ILHEAP_TIMING_TICKS]);
-    out->ticks_per_second = t->ticks_per_second;
-    out->inclusive_ns = to_ns(out->ticks, t->ticks_per_second);
-    out->where = t->where;
+    uint64_t ticks = cf_load_relaxed(&v[ILHEAP_TIMING_TICKS]);
+    *out = (ilheap_counts_timing_t){.module = t->module,
+                                    .token = t->token,
+                                    .name = t->name,
+                                    .calls = cf_load_relaxed(&v[ILHEAP_TIMING_CALLS]),
+                                    .exceptional_exits = cf_load_relaxed(&v[ILHEAP_TIMING_EXCEPTIONAL]),
+                                    .ticks = ticks,
+                                    .ticks_per_second = t->ticks_per_second,
+                                    .inclusive_ns = to_ns(ticks, t->ticks_per_second),
+                                    .where = t->where};
     return ILHEAP_OK;
 }

@@ -20,24 +20,19 @@
 ilheap_status_t ilheap__pe_fail(ilheap_pe_error_t *error, ilheap_status_t status, uint64_t file_offset,
                                 const char *format, ...)
 {
-    char detail[160];
+    char where[48] = "";
+    if (file_offset != ILHEAP_PE_NO_OFFSET)
+        snprintf(where, sizeof where, " at file offset %#llx", (unsigned long long)file_offset);
     va_list args;
     va_start(args, format);
-    vsnprintf(detail, sizeof detail, format, args);
+    ilheap__vfail_into(error != NULL ? error->message : NULL, sizeof error->message, status, true, where, format,
+                       args);
     va_end(args);
-
-    char message[sizeof error->message];
-    if (file_offset == ILHEAP_PE_NO_OFFSET)
-        snprintf(message, sizeof message, "%s: %s", ilheap_status_message((int)status), detail);
-    else
-        snprintf(message, sizeof message, "%s: %s at file offset %#llx", ilheap_status_message((int)status),
-                 detail, (unsigned long long)file_offset);
     if (error != NULL) {
         error->status = status;
         error->file_offset = file_offset;
-        memcpy(error->message, message, sizeof message);
     }
-    return ilheap__fail(status, "%s", message);
+    return status;
 }
 
 /* Reads the optional header fields the reader needs. Field offsets are those

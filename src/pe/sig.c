@@ -14,19 +14,18 @@
 ilheap_status_t ilheap__sig_fail(ilheap_sig_error_t *error, ilheap_status_t status, size_t offset,
                                  const char *format, ...)
 {
-    char detail[112];
-    va_list args;
-    va_start(args, format);
-    vsnprintf(detail, sizeof detail, format, args);
-    va_end(args);
-    char message[sizeof error->message];
-    snprintf(message, sizeof message, "%s at signature byte %zu", detail, offset);
     if (error != NULL) {
         error->status = status;
         error->offset = offset;
-        memcpy(error->message, message, sizeof message);
     }
-    return ilheap__fail(status, "%s", message);
+    char where[48];
+    snprintf(where, sizeof where, " at signature byte %zu", offset);
+    va_list args;
+    va_start(args, format);
+    ilheap__vfail_into(error != NULL ? error->message : NULL, sizeof error->message, status, false, where, format,
+                       args);
+    va_end(args);
+    return status;
 }
 
 ilheap_sig_kind_t ilheap__sig_kind_of(uint8_t header)
@@ -138,17 +137,31 @@ void ilheap_sig_describe(const ilheap_sig_type_t *type, ilheap_sig_param_t *out)
     out->size = t->size;
 }
 
+/* Each primitive element's System type name and C# keyword: the one table of
+ * primitive names (sig_text.c spells with both). */
+static const struct {
+    const char *system;
+    const char *csharp;
+} primitive_names[] = {
+    [ILHEAP_ET_VOID] = {"Void", "void"},          [ILHEAP_ET_BOOLEAN] = {"Boolean", "bool"},
+    [ILHEAP_ET_CHAR] = {"Char", "char"},          [ILHEAP_ET_I1] = {"SByte", "sbyte"},
+    [ILHEAP_ET_U1] = {"Byte", "byte"},            [ILHEAP_ET_I2] = {"Int16", "short"},
+    [ILHEAP_ET_U2] = {"UInt16", "ushort"},        [ILHEAP_ET_I4] = {"Int32", "int"},
+    [ILHEAP_ET_U4] = {"UInt32", "uint"},          [ILHEAP_ET_I8] = {"Int64", "long"},
+    [ILHEAP_ET_U8] = {"UInt64", "ulong"},         [ILHEAP_ET_R4] = {"Single", "float"},
+    [ILHEAP_ET_R8] = {"Double", "double"},        [ILHEAP_ET_STRING] = {"String", "string"},
+    [ILHEAP_ET_I] = {"IntPtr", "nint"},           [ILHEAP_ET_U] = {"UIntPtr", "nuint"},
+    [ILHEAP_ET_OBJECT] = {"Object", "object"},    [ILHEAP_ET_TYPEDBYREF] = {"TypedReference", "TypedReference"},
+};
+
 const char *ilheap_sig_element_name(uint8_t element)
 {
-    static const char *const names[] = {
-        [ILHEAP_ET_VOID] = "Void",     [ILHEAP_ET_BOOLEAN] = "Boolean",         [ILHEAP_ET_CHAR] = "Char",
-        [ILHEAP_ET_I1] = "SByte",      [ILHEAP_ET_U1] = "Byte",                 [ILHEAP_ET_I2] = "Int16",
-        [ILHEAP_ET_U2] = "UInt16",     [ILHEAP_ET_I4] = "Int32",                [ILHEAP_ET_U4] = "UInt32",
-        [ILHEAP_ET_I8] = "Int64",      [ILHEAP_ET_U8] = "UInt64",               [ILHEAP_ET_R4] = "Single",
-        [ILHEAP_ET_R8] = "Double",     [ILHEAP_ET_STRING] = "String",           [ILHEAP_ET_I] = "IntPtr",
-        [ILHEAP_ET_U] = "UIntPtr",     [ILHEAP_ET_TYPEDBYREF] = "TypedReference", [ILHEAP_ET_OBJECT] = "Object",
-    };
-    return element < sizeof names / sizeof names[0] ? names[element] : NULL;
+    return element < sizeof primitive_names / sizeof primitive_names[0] ? primitive_names[element].system : NULL;
+}
+
+const char *ilheap__sig_csharp_name(uint8_t element)
+{
+    return element < sizeof primitive_names / sizeof primitive_names[0] ? primitive_names[element].csharp : NULL;
 }
 
 /* Every element takes at least one byte, so a blob of n bytes has at most n

@@ -164,30 +164,35 @@ static ilheap_status_t decode_generic(decoder_t *d, ilheap_sig_type_t *n, unsign
     return ILHEAP_OK;
 }
 
+/* A count then that many compressed integers (signed: II.23.2 signed form),
+ * as an array ARRAY's sizes and lower bounds take; *items is NULL for none. */
+static ilheap_status_t read_numbers(decoder_t *d, const char *what, bool is_signed, uint32_t *count, void **items)
+{
+    ilheap_status_t st = read_count(d, what, 0, count);
+    if (st != ILHEAP_OK)
+        return st;
+    uint32_t *numbers = alloc_items(d, *count, sizeof *numbers, &st);
+    if (st != ILHEAP_OK)
+        return st;
+    for (uint32_t i = 0; i < *count && st == ILHEAP_OK; i++)
+        st = is_signed ? read_int(d, what, (int32_t *)&numbers[i]) : read_uint(d, what, &numbers[i]);
+    *items = numbers;
+    return st;
+}
+
 /* ARRAY Type Rank NumSizes Size* NumLoBounds LoBound* (II.23.2.13) */
 static ilheap_status_t decode_array(decoder_t *d, ilheap_sig_type_t *n, unsigned depth)
 {
     ilheap_status_t st = decode_type(d, depth + 1, 0, &n->inner);
+    void *sizes = NULL;
+    void *bounds = NULL;
     if (st != ILHEAP_OK || (st = read_uint(d, "array rank", &n->u.array.rank)) != ILHEAP_OK ||
-        (st = read_count(d, "array sizes", 0, &n->u.array.size_count)) != ILHEAP_OK)
+        (st = read_numbers(d, "array sizes", false, &n->u.array.size_count, &sizes)) != ILHEAP_OK)
         return st;
-    uint32_t *sizes = alloc_items(d, n->u.array.size_count, sizeof *sizes, &st);
-    if (st != ILHEAP_OK)
-        return st;
-    for (uint32_t i = 0; i < n->u.array.size_count; i++)
-        if ((st = read_uint(d, "array size", &sizes[i])) != ILHEAP_OK)
-            return st;
     n->u.array.sizes = sizes;
-    if ((st = read_count(d, "array lower bounds", 0, &n->u.array.bound_count)) != ILHEAP_OK)
-        return st;
-    int32_t *bounds = alloc_items(d, n->u.array.bound_count, sizeof *bounds, &st);
-    if (st != ILHEAP_OK)
-        return st;
-    for (uint32_t i = 0; i < n->u.array.bound_count; i++)
-        if ((st = read_int(d, "array lower bound", &bounds[i])) != ILHEAP_OK)
-            return st;
+    st = read_numbers(d, "array lower bounds", true, &n->u.array.bound_count, &bounds);
     n->u.array.lower_bounds = bounds;
-    return ILHEAP_OK;
+    return st;
 }
 
 /* What follows an element that ends a chain. */

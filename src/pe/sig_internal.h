@@ -25,6 +25,10 @@ ILHEAP_PRINTF_LIKE(4, 5)
 ilheap_status_t ilheap__sig_fail(ilheap_sig_error_t *error, ilheap_status_t status, size_t offset,
                                  const char *format, ...);
 
+/* A primitive element's C# keyword ("int"), or NULL where it has none;
+ * ilheap_sig_element_name gives its System type name ("Int32"). */
+const char *ilheap__sig_csharp_name(uint8_t element);
+
 /* Is `header` a valid first byte for `kind` (not ANY, not TYPESPEC)? */
 bool ilheap__sig_header_ok(ilheap_sig_kind_t kind, uint8_t header);
 

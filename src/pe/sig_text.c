@@ -6,6 +6,7 @@
  * written as its token ("0x01000099") or "!0" / "!!0": the text stays true.
  */
 #include "pe/image.h"
+#include "pe/sig_internal.h"
 #include "os/memory.h"
 
 #include <string.h>
@@ -193,15 +194,6 @@ static void put_generic_parameter(text_t *t, const ilheap_sig_type_t *n)
         put_number(t, method ? "!!" : "!", n->u.number);
 }
 
-static const char *const csharp_names[] = {
-    [ILHEAP_ET_VOID] = "void",     [ILHEAP_ET_BOOLEAN] = "bool",  [ILHEAP_ET_CHAR] = "char",
-    [ILHEAP_ET_I1] = "sbyte",      [ILHEAP_ET_U1] = "byte",       [ILHEAP_ET_I2] = "short",
-    [ILHEAP_ET_U2] = "ushort",     [ILHEAP_ET_I4] = "int",        [ILHEAP_ET_U4] = "uint",
-    [ILHEAP_ET_I8] = "long",       [ILHEAP_ET_U8] = "ulong",      [ILHEAP_ET_R4] = "float",
-    [ILHEAP_ET_R8] = "double",     [ILHEAP_ET_STRING] = "string", [ILHEAP_ET_I] = "nint",
-    [ILHEAP_ET_U] = "nuint",       [ILHEAP_ET_OBJECT] = "object", [ILHEAP_ET_TYPEDBYREF] = "TypedReference",
-};
-
 static void put_list(text_t *t, const ilheap_sig_t *s, unsigned depth);
 
 static void put_generic_instance(text_t *t, const ilheap_sig_type_t *n, unsigned depth)
@@ -310,8 +302,8 @@ static void put_type(text_t *t, const ilheap_sig_type_t *n, unsigned depth)
         put(t, "(internal)");
         return;
     default:
-        if (!t->cecil && n->element < sizeof csharp_names / sizeof csharp_names[0] && csharp_names[n->element])
-            put(t, csharp_names[n->element]);
+        if (!t->cecil && ilheap__sig_csharp_name(n->element) != NULL)
+            put(t, ilheap__sig_csharp_name(n->element));
         else if (ilheap_sig_element_name(n->element) != NULL) {
             put(t, "System.");
             put(t, ilheap_sig_element_name(n->element));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The packages of scripts/pack.sh as a .NET team uses them (issue 22), from a
+# The packages of scripts/pack.sh as a .NET team uses them, from a
 # local feed, outside the tree:
 #   1. an xunit (tests/coverage/Shop.Tests), an NUnit and an MSTest project of
 #      tests/coverage/Shop, each referencing its test packages and

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Compares two Cobertura reports line by line (issue 16: ilheap against coverlet).
+"""Compares two Cobertura reports line by line (ilheap against coverlet).
 
     compare_cobertura.py REFERENCE.xml OTHER.xml --root DIR [--min PCT]
                          [--names coverlet,ilheap] [--exclude SUBSTRING ...]

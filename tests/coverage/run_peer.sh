@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ilheap's line coverage against coverlet's on the same xunit project
-# (issue 16; docs/coverage.md "Comparison with coverlet" explains every
+# (docs/coverage.md "Comparison with coverlet" explains every
 # difference). Shop/ and Shop.Tests/ are copied to WORK_DIR, restored from the
 # machine's fixed NuGet folder and built once (Debug, portable PDBs); then:
 #   1. `dotnet test --no-build`: the reference pass count;

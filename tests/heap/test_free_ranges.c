@@ -24,11 +24,18 @@ static int collect(void *context, uintptr_t start, uintptr_t end)
 }
 
 /* 8 free granules at *box with granules 2 and 3 reserved; NULL if the
- * sandbox could not be laid out. Undo with test_unmap(taken, 2 * g). */
+ * sandbox could not be laid out. Another thread of the process (a
+ * sanitizer's) may map into the hole between finding and reserving it: a
+ * few tries. Undo with test_unmap(taken, 2 * g). */
 static void *sandbox_with_reservation(size_t g, uintptr_t *box)
 {
-    *box = sandbox_find(8 * g);
-    return *box ? test_map_inaccessible_at(*box + 2 * g, 2 * g) : NULL;
+    for (int tries = 0; tries < 8; tries++) {
+        *box = sandbox_find(8 * g);
+        void *taken = *box ? test_map_inaccessible_at(*box + 2 * g, 2 * g) : NULL;
+        if (taken)
+            return taken;
+    }
+    return NULL;
 }
 
 static void test_ranges_around_a_reservation(void)

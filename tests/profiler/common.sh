@@ -32,3 +32,13 @@ build_program() {
         exit 1
     fi
 }
+
+# publish_r2r CSPROJ: dotnet publish ReadyToRun (linux-x64, framework-dependent)
+# into $work/r2r (the program lands in $work/r2r/publish/NAME/release_linux-x64/);
+# the runtime pack and crossgen2 are NuGet packages, restored once into the
+# machine's package cache. On failure the log is shown and the script exits 1.
+publish_r2r() {
+    dotnet publish "$1" -c Release -r linux-x64 --self-contained false \
+        -p:PublishReadyToRun=true --artifacts-path "$work/r2r" >"$work/publish.log" 2>&1 ||
+        { tail -n 20 "$work/publish.log"; echo "FAIL: dotnet publish -p:PublishReadyToRun=true (NuGet reachable?)"; exit 1; }
+}

@@ -35,13 +35,7 @@ rm -f "$work"/*.jsonl "$work"/*.counts "$work"/*.report
 
 echo "== building the programs (offline)"
 for proj in Counts/CountsApp ProfTest/ProfTest Collectible/Collectible; do
-    name=${proj#*/}
-    if ! dotnet build "$src/$proj.csproj" -c Release --source /opt/nuget/packages \
-        --artifacts-path "$work/artifacts" >"$work/build-$name.log" 2>&1; then
-        cat "$work/build-$name.log"
-        echo "FAIL: dotnet build $name"
-        exit 1
-    fi
+    build_program "$src/$proj.csproj"
 done
 app="$work/artifacts/bin/CountsApp/release/CountsApp.dll"
 proftest="$work/artifacts/bin/ProfTest/release/ProfTest.dll"

@@ -37,13 +37,7 @@ echo "== building the programs (offline)"
 cp "$src/Many/Many.csproj" "$work/many/"
 python3 "$src/Many/gen_many.py" 1500 >"$work/many/Program.cs"
 for proj in "$src/Counts/CountsApp.csproj" "$work/many/Many.csproj" "$src/Hang/HangTests.csproj"; do
-    name=$(basename "$proj" .csproj)
-    if ! dotnet build "$proj" -c Release --source /opt/nuget/packages --artifacts-path "$work/artifacts" \
-        >"$work/build-$name.log" 2>&1; then
-        cat "$work/build-$name.log"
-        echo "FAIL: dotnet build $name"
-        exit 1
-    fi
+    build_program "$proj"
 done
 app="$work/artifacts/bin/CountsApp/release/CountsApp.dll"
 many="$work/artifacts/bin/Many/release/Many.dll"

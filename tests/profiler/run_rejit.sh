@@ -31,16 +31,9 @@ rm -f "$work"/*.jsonl "$work"/*.counts "$work"/*.report
 
 echo "== building the programs"
 for proj in Counts/CountsApp ProfTest/ProfTest Collectible/Collectible; do
-    name=${proj#*/}
-    dotnet build "$src/$proj.csproj" -c Release --source /opt/nuget/packages \
-        --artifacts-path "$work/artifacts" >"$work/build-$name.log" 2>&1 ||
-        { cat "$work/build-$name.log"; echo "FAIL: dotnet build $name"; exit 1; }
+    build_program "$src/$proj.csproj"
 done
-# ReadyToRun: the runtime pack and crossgen2 are NuGet packages (restored once
-# into the machine's package cache).
-dotnet publish "$src/Counts/CountsApp.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true --artifacts-path "$work/r2r" >"$work/publish.log" 2>&1 ||
-    { tail -n 20 "$work/publish.log"; echo "FAIL: dotnet publish -p:PublishReadyToRun=true (NuGet reachable?)"; exit 1; }
+publish_r2r "$src/Counts/CountsApp.csproj"
 app="$work/artifacts/bin/CountsApp/release/CountsApp.dll"
 r2r="$work/r2r/publish/CountsApp/release_linux-x64/CountsApp.dll"
 proftest="$work/artifacts/bin/ProfTest/release/ProfTest.dll"

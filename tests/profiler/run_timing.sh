@@ -33,14 +33,9 @@ rm -f "$work"/*.jsonl "$work"/*.counts "$work"/*.report
 
 echo "== building the programs"
 for proj in Timing/TimingApp Server/Server; do
-    name=${proj#*/}
-    dotnet build "$src/$proj.csproj" -c Release --source /opt/nuget/packages \
-        --artifacts-path "$work/artifacts" >"$work/build-$name.log" 2>&1 ||
-        { cat "$work/build-$name.log"; echo "FAIL: dotnet build $name"; exit 1; }
+    build_program "$src/$proj.csproj"
 done
-dotnet publish "$src/Timing/TimingApp.csproj" -c Release -r linux-x64 --self-contained false \
-    -p:PublishReadyToRun=true --artifacts-path "$work/r2r" >"$work/publish.log" 2>&1 ||
-    { tail -n 20 "$work/publish.log"; echo "FAIL: dotnet publish -p:PublishReadyToRun=true (NuGet reachable?)"; exit 1; }
+publish_r2r "$src/Timing/TimingApp.csproj"
 app="$work/artifacts/bin/TimingApp/release/TimingApp.dll"
 r2r="$work/r2r/publish/TimingApp/release_linux-x64/TimingApp.dll"
 server="$work/artifacts/bin/Server/release/Server.dll"

@@ -31,8 +31,9 @@ static void test_patterns(void)
     ASSERT_TRUE(support_name_match("**x**", 5, "x"));
 }
 
-static const char *const vars[] = {"ILHEAP_MODE", "ILHEAP_INCLUDE", "ILHEAP_EXCLUDE", "ILHEAP_ATOMIC",
-                                   "ILHEAP_COUNTS", "ILHEAP_FALLBACK", "ILHEAP_REPORT"};
+static const char *const vars[] = {"ILHEAP_MODE",   "ILHEAP_INCLUDE",  "ILHEAP_EXCLUDE",
+                                   "ILHEAP_ATOMIC", "ILHEAP_COUNTS",   "ILHEAP_FALLBACK",
+                                   "ILHEAP_REPORT", "ILHEAP_INLINE"};
 
 static void clear_env(void)
 {
@@ -60,6 +61,7 @@ static void test_scope_and_config(void)
     ASSERT_EQ_I(cfg.mode, PROF_MODE_BLOCKS);
     ASSERT_EQ_I(cfg.atomic, 1);
     ASSERT_EQ_I(cfg.fallback, 1); /* counting: on by default */
+    ASSERT_EQ_I(cfg.inline_instrumented, 1);
     ASSERT_EQ_U(cfg.include.n, 2);
     ASSERT_TRUE(prof_config_in_scope(&cfg, "Shop"));
     ASSERT_TRUE(prof_config_in_scope(&cfg, "Shop.Core"));
@@ -69,13 +71,15 @@ static void test_scope_and_config(void)
     snprintf(want, sizeof want, "/tmp/c.%ld.jsonl", (long)getpid());
     ASSERT_STR_EQ(cfg.counts_path, want);
     setenv("ILHEAP_FALLBACK", "none", 1);
+    setenv("ILHEAP_INLINE", "0", 1);
     ASSERT_EQ_I(prof_config_load(&cfg), 0);
     ASSERT_EQ_I(cfg.fallback, 0);
+    ASSERT_EQ_I(cfg.inline_instrumented, 0);
 
     static const char *const bad[][2] = {
         {"ILHEAP_MODE", "block"},        {"ILHEAP_INCLUDE", "a,,b"},   {"ILHEAP_INCLUDE", ","},
         {"ILHEAP_EXCLUDE", "a/b"},       {"ILHEAP_EXCLUDE", "x y"},    {"ILHEAP_INCLUDE", "a?"},
-        {"ILHEAP_ATOMIC", "yes"},        {"ILHEAP_FALLBACK", "maybe"},
+        {"ILHEAP_ATOMIC", "yes"},        {"ILHEAP_FALLBACK", "maybe"}, {"ILHEAP_INLINE", "2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         clear_env();

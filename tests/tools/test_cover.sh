@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ilheap cover (issue 16): counts files as the profiler's blocks mode writes
+# ilheap cover: counts files as the profiler's blocks mode writes
 # them, made by cover_counts from the real block starts of tests/tools/CoverSample
 # (Debug, portable and embedded PDB), with hits chosen by hand; then exact
 # line hits, branch conditions, never-run methods at 0, the merge of files, each

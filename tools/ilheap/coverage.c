@@ -59,15 +59,7 @@ static void say(work_t *w, const char *format, ...)
 }
 
 /* A problem: reported, and the exit status becomes 5. */
-static void problem(work_t *w, const char *format, ...) SUPPORT_PRINTF_LIKE(2, 3);
-static void problem(work_t *w, const char *format, ...)
-{
-    va_list args;
-    va_start(args, format);
-    vsay(w, format, args);
-    va_end(args);
-    (*w->bad)++;
-}
+#define problem(w, ...) (say((w), __VA_ARGS__), (*(w)->bad)++)
 
 static char *dup_str(const char *s)
 {
@@ -167,20 +159,6 @@ static bool documents(cov_module_t *mod, work_t *w)
     return true;
 }
 
-/* Index of the block holding IL offset `offset` (the last start <= it). */
-static size_t block_of(const uint32_t *starts, size_t n, uint32_t offset)
-{
-    size_t lo = 0, hi = n; /* starts[0] == 0 */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (starts[mid] <= offset)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -272,8 +250,8 @@ static bool apply_counts(work_t *w, const counts_entry_t *e, size_t n)
     }
     for (size_t i = 0; i < e->block_count; i++) {
         uint32_t off = e->blocks[i].il_offset;
-        size_t b = block_of(w->starts, n, off);
-        if (w->starts[b] != off) {
+        const uint32_t *start = bsearch(&off, w->starts, n, sizeof *w->starts, cmp_u32);
+        if (start == NULL) {
             problem(w, "%s:%llu: %s (0x%08x): block offset %u is not a block start of the method in %s "
                     "(changed since it was counted?): its counts are ignored",
                     e->file, (unsigned long long)e->line, e->method != NULL ? e->method : "?", e->token, off, w->dll);
@@ -281,7 +259,7 @@ static bool apply_counts(work_t *w, const counts_entry_t *e, size_t n)
                 w->hits[k] = 0;
             return false;
         }
-        w->hits[b] = e->blocks[i].hits;
+        w->hits[start - w->starts] = e->blocks[i].hits;
     }
     return true;
 }

@@ -1,5 +1,5 @@
 /* ilheap scan --lines: every method's sequence points from the assembly's
- * portable PDB (issue 16), found and matched by pdb_load.c. */
+ * portable PDB, found and matched by pdb_load.c. */
 #include "commands.h"
 #include "pdb_load.h"
 #include "tool.h"

@@ -159,6 +159,18 @@ static uint32_t user_type_of(const types_t *t, uint32_t rid)
     return r != 0 ? r : rid;
 }
 
+/* Marks property rid's getter and setter (method rids) in marks. */
+static ilheap_status_t mark_accessors(const ilheap_pe_t *pe, uint32_t rid, bool *marks, ilheap_pe_error_t *error)
+{
+    ilheap_pe_property_t p;
+    ilheap_status_t st = ilheap_pe_property(pe, rid, &p, error);
+    if (st == ILHEAP_OK && p.getter != 0)
+        marks[p.getter & 0xFFFFFF] = true;
+    if (st == ILHEAP_OK && p.setter != 0)
+        marks[p.setter & 0xFFFFFF] = true;
+    return st;
+}
+
 /* The attributes: exclusions (assembly, types, methods, properties' accessors),
  * [CompilerGenerated] methods, the test-framework rule. */
 static ilheap_status_t read_attributes(cov_members_t *m, types_t *t, bool *excluded, bool *generated_code,
@@ -192,15 +204,8 @@ static ilheap_status_t read_attributes(cov_members_t *m, types_t *t, bool *exclu
             t->excluded[row] = !(t->generated[row] && (compiler || strcmp(a.type_name, "GeneratedCodeAttribute") == 0));
         else if (table == 0x06 && row <= m->count)
             excluded[row] = true;
-        else if (table == 0x17) {
-            ilheap_pe_property_t p;
-            if ((st = ilheap_pe_property(pe, row, &p, error)) != ILHEAP_OK)
-                return st;
-            if (p.getter != 0)
-                excluded[p.getter & 0xFFFFFF] = true;
-            if (p.setter != 0)
-                excluded[p.setter & 0xFFFFFF] = true;
-        }
+        else if (table == 0x17 && (st = mark_accessors(pe, row, excluded, error)) != ILHEAP_OK)
+            return st;
     }
     return ILHEAP_OK;
 }
@@ -256,14 +261,9 @@ static ilheap_status_t owners_and_accessors(uint32_t *owner, bool *accessor, uin
             return st;
     }
     for (uint32_t rid = 1; rid <= ilheap_pe_property_count(pe); rid++) {
-        ilheap_pe_property_t p;
-        ilheap_status_t st = ilheap_pe_property(pe, rid, &p, error);
+        ilheap_status_t st = mark_accessors(pe, rid, accessor, error);
         if (st != ILHEAP_OK)
             return st;
-        if (p.getter != 0)
-            accessor[p.getter & 0xFFFFFF] = true;
-        if (p.setter != 0)
-            accessor[p.setter & 0xFFFFFF] = true;
     }
     return ILHEAP_OK;
 }
