@@ -6,6 +6,7 @@
  * the .NET SDK (CMake passes ILHEAP_SRMDUMP and ILHEAP_DOTNET). */
 #include "ilheap/pe.h"
 #include "ilheap/sig.h"
+#include "status_internal.h"
 #include "test.h"
 
 #include "assemblies.h"
@@ -17,7 +18,7 @@ typedef struct text {
     size_t n;
 } text_t;
 
-static void put(text_t *t, const char *format, ...)
+ILHEAP_PRINTF_LIKE(2, 3) static void put(text_t *t, const char *format, ...)
 {
     va_list args;
     va_start(args, format);
