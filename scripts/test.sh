@@ -56,7 +56,7 @@ if [ $collector_rc -eq 77 ]; then echo "SKIP: the package test (reason above)"; 
 
 if [ -d tests/corpus ] && command -v clang >/dev/null; then
   stage "fuzzing (bounded)"
-  CC=clang configure_and_test build/fuzz "-L fuzz" -DILHEAP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=Debug \
+  ILHEAP_FUZZ_SECONDS=${ILHEAP_FUZZ_SECONDS:-30} CC=clang configure_and_test build/fuzz "-L fuzz" -DILHEAP_BUILD_FUZZERS=ON -DCMAKE_BUILD_TYPE=Debug \
     -DILHEAP_BUILD_PROFILER=OFF -DILHEAP_BUILD_TOOLS=OFF
   # libFuzzer's final figures (executions, coverage) from each bounded run
   grep -hE "Testing: fuzz|stat::number_of_executed_units" build/fuzz/Testing/Temporary/LastTest.log || true
